@@ -1,0 +1,325 @@
+"""The canonical encoding: the one byte form that fixes a value's identity.
+
+An encoded resource is compact JSON with sorted keys, optionally followed by a
+newline and the raw contents of its ``bytes`` values::
+
+    {"#res":"<type id>","count":3,"data":{"#bytes":5}}\\nhello
+
+Tags keep values apart that JSON alone would mix up (STYLE 9):
+
+- a resource is an object with ``"#res"`` (its type id) plus its fields;
+- ``{"#bytes": n}``: the next ``n`` bytes of the blob section (blobs appear in
+  the order of the sorted document, so equal values give equal bytes);
+- ``{"#type": "<type id>"}``: a resource class used as a value;
+- ``{"#int": "<decimal>"}``: an int outside the signed 64-bit range;
+- ``{"#float": "nan" | "inf" | "-inf"}``: a non-finite float;
+- a user key that starts with ``#`` is written with one more ``#``.
+
+``True``, ``1``, ``1.0``, ``"1"`` and ``b"1"`` therefore all encode differently,
+and a value's digest is the SHA-256 of exactly these bytes. Decoding builds only
+classes found in the registry; it never runs stored code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from enact.errors import EnactError
+from enact.interfaces import (
+    PRIMITIVES,
+    FieldTypeError,
+    ResourceBase,
+    ResourceDict,
+    too_deep,
+    unsupported,
+)
+from enact.resource_registry import Registry, RegistryError
+
+__all__ = ["DecodeError", "decode", "encode"]
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**63 - 1
+_SORT = orjson.OPT_SORT_KEYS
+_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+class DecodeError(EnactError):
+    """Bytes are not a valid canonical encoding."""
+
+
+def encode(value: ResourceBase | ResourceDict[Any]) -> list[bytes]:
+    """Encodes a resource (or resource dict) canonically.
+
+    Returns:
+        The encoding as parts to be concatenated: ``[json]`` or
+        ``[json, b"\\n", blob, ...]``. Hash and write them without joining.
+
+    Raises:
+        FieldTypeError: if the value holds something outside the field-value
+            domain, naming the field.
+    """
+    blobs: list[bytes] = []
+    try:
+        tree = _encode_value(value, blobs)
+    except RecursionError:
+        raise too_deep(value) from None
+    try:
+        text = orjson.dumps(tree, option=_SORT)
+    except orjson.JSONEncodeError:
+        raise _unencodable_text(value) from None
+    if not blobs:
+        return [text]
+    return [text, b"\n", *blobs]
+
+
+def _encode_value(value: Any, blobs: list[bytes]) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        return value if _INT_MIN <= value <= _INT_MAX else _big_int(value)
+    if kind is float:
+        return value if math.isfinite(value) else {"#float": repr(value)}
+    if kind is list or kind is tuple:
+        return _encode_list(value, blobs)
+    if kind is dict:
+        return _encode_mapping(value, blobs)
+    if kind is bytes:
+        blobs.append(value)
+        return {"#bytes": len(value)}
+    if kind is ResourceDict:
+        return _encode_fields(value.type.type_id(), value.items(), blobs)
+    if isinstance(value, ResourceBase):
+        return _encode_fields(kind.type_id(), value.field_items(), blobs)
+    if isinstance(value, type) and issubclass(value, ResourceBase):
+        return {"#type": value.type_id()}
+    if isinstance(value, ResourceDict):
+        return _encode_fields(value.type.type_id(), value.items(), blobs)
+    if isinstance(value, PRIMITIVES):
+        # Subclasses of builtins that are not resources (an IntEnum, say) are
+        # stored as their builtin value.
+        for base in (bool, int, float, str, bytes):
+            if isinstance(value, base):
+                return _encode_value(base(value), blobs)
+    if isinstance(value, Mapping):
+        return _encode_mapping(value, blobs)
+    if isinstance(value, Sequence):
+        return _encode_list(value, blobs)
+    raise unsupported(value)
+
+
+def _big_int(value: int) -> dict[str, str]:
+    try:
+        return {"#int": str(value)}
+    except ValueError:
+        raise FieldTypeError(
+            "int has too many digits to store (see sys.set_int_max_str_digits)"
+        ) from None
+
+
+def _escape(key: str) -> str:
+    return "#" + key if key[:1] == "#" else key
+
+
+def _encode_fields(type_id: str, items: Any, blobs: list[bytes]) -> dict[str, Any]:
+    result: dict[str, Any] = {"#res": type_id}
+    # Sorted, so blobs are appended in the order the sorted JSON shows them.
+    for name, field_value in sorted(items, key=_first):
+        if type(name) is not str:
+            raise FieldTypeError(f"field names must be str, got {name!r}")
+        try:
+            result[_escape(name)] = _encode_value(field_value, blobs)
+        except FieldTypeError as error:
+            error.add_parent(name)
+            raise
+    return result
+
+
+def _first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
+def _encode_list(values: Sequence[Any], blobs: list[bytes]) -> list[Any]:
+    result = []
+    for index, item in enumerate(values):
+        try:
+            result.append(_encode_value(item, blobs))
+        except FieldTypeError as error:
+            error.add_parent(str(index))
+            raise
+    return result
+
+
+def _encode_mapping(mapping: Mapping[Any, Any], blobs: list[bytes]) -> dict[str, Any]:
+    result = {}
+    try:
+        keys = sorted(mapping)
+    except TypeError:
+        keys = list(mapping)
+    for key in keys:
+        if type(key) is not str:
+            raise FieldTypeError(
+                f"dict keys must be str, got the key {key!r} of type "
+                f"{type(key).__qualname__}"
+            )
+        try:
+            result[_escape(key)] = _encode_value(mapping[key], blobs)
+        except FieldTypeError as error:
+            error.add_parent(key)
+            raise
+    return result
+
+
+def _unencodable_text(value: object) -> FieldTypeError:
+    path = _find_bad_text(value, [])
+    error = FieldTypeError("str holds characters that are not valid Unicode text")
+    for name in reversed(path or []):
+        error.add_parent(name)
+    return error
+
+
+def _find_bad_text(value: object, path: list[str]) -> list[str] | None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, ResourceBase):
+        children = list(value.field_items())
+    elif isinstance(value, Mapping):
+        children = [(str(k), v) for k, v in value.items()]
+        for key in value:
+            if isinstance(key, str) and _find_bad_text(key, []) is not None:
+                return [*path, "<key>"]
+    elif isinstance(value, (list, tuple)):
+        children = [(str(i), v) for i, v in enumerate(value)]
+    for name, child in children:
+        found = _find_bad_text(child, [*path, name])
+        if found is not None:
+            return found
+    return None
+
+
+def decode(
+    data: bytes,
+    registry: Registry | None = None,
+    *,
+    as_resource_dict: bool = False,
+) -> Any:
+    """Decodes canonical bytes into a resource (or a :class:`ResourceDict`).
+
+    Only classes in ``registry`` are built; nothing in ``data`` is executed.
+
+    Raises:
+        DecodeError: if ``data`` is not a valid encoding.
+        ResourceNotFound: if it names a type id the registry does not know.
+    """
+    newline = data.find(b"\n")
+    text = data if newline < 0 else data[:newline]
+    blobs = memoryview(data)[newline + 1 :] if newline >= 0 else memoryview(b"")
+    try:
+        tree = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise DecodeError(f"not valid JSON: {error}") from None
+    if type(tree) is not dict or "#res" not in tree:
+        raise DecodeError("the top level is not a resource")
+    reader = _Reader(registry or Registry.get(), blobs, as_resource_dict)
+    try:
+        value = reader.value(tree)
+    except RecursionError:
+        raise DecodeError("value is nested too deeply") from None
+    if reader.offset != len(blobs):
+        raise DecodeError(
+            f"{len(blobs) - reader.offset} bytes after the last value "
+            "(truncated or appended data)"
+        )
+    return value
+
+
+class _Reader:
+    __slots__ = ("blobs", "make", "offset", "registry")
+
+    def __init__(self, registry: Registry, blobs: memoryview, as_dict: bool) -> None:
+        self.registry = registry
+        self.blobs = blobs
+        self.offset = 0
+        self.make: Callable[[type[ResourceBase], dict[str, Any]], Any] = (
+            ResourceDict if as_dict else _build
+        )
+
+    def value(self, node: Any) -> Any:
+        kind = type(node)
+        if kind is dict:
+            return self.object(node)
+        if kind is list:
+            return [self.value(item) for item in node]
+        return node
+
+    def object(self, node: dict[str, Any]) -> Any:
+        if "#res" in node:
+            type_id = node["#res"]
+            if type(type_id) is not str or not type_id:
+                raise DecodeError(f"invalid type id {type_id!r}")
+            cls = self.registry.lookup(type_id)
+            fields = {
+                self.key(key): self.value(item)
+                for key, item in node.items()
+                if key != "#res"
+            }
+            return self.make(cls, fields)
+        if len(node) == 1:
+            ((key, item),) = node.items()
+            if key[:1] == "#" and key[:2] != "##":
+                return self.tagged(key, item)
+        return {self.key(key): self.value(item) for key, item in node.items()}
+
+    def key(self, key: str) -> str:
+        if key[:1] != "#":
+            return key
+        if key[:2] == "##":
+            return key[1:]
+        raise DecodeError(f"unknown tag {key!r} among fields or keys")
+
+    def tagged(self, tag: str, item: Any) -> Any:
+        if tag == "#bytes":
+            if type(item) is not int or item < 0:
+                raise DecodeError(f"invalid blob length {item!r}")
+            end = self.offset + item
+            if end > len(self.blobs):
+                raise DecodeError("a blob runs past the end of the data (truncated?)")
+            blob = bytes(self.blobs[self.offset : end])
+            self.offset = end
+            return blob
+        if tag == "#type":
+            if type(item) is not str:
+                raise DecodeError(f"invalid type id {item!r}")
+            return self.registry.lookup(item)
+        if tag == "#int":
+            if type(item) is str and item.lstrip("-").isdigit():
+                number = int(item)
+                if not _INT_MIN <= number <= _INT_MAX and str(number) == item:
+                    return number
+            raise DecodeError(f"invalid big int {item!r}")
+        if tag == "#float":
+            if item in _NONFINITE:
+                return _NONFINITE[item]
+            raise DecodeError(f"invalid float {item!r}")
+        raise DecodeError(f"unknown tag {tag!r}")
+
+
+def _build(cls: type[ResourceBase], fields: dict[str, Any]) -> ResourceBase:
+    try:
+        return cls.from_fields(fields)
+    except (RegistryError, DecodeError):
+        raise
+    except Exception as error:
+        raise DecodeError(
+            f"cannot build {cls.type_name()} from stored fields {sorted(fields)}: "
+            f"{type(error).__name__}: {error}"
+        ) from error

@@ -1,0 +1,75 @@
+"""The byte-store protocol every backend implements."""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Iterator, Sequence
+
+from enact.errors import EnactError
+
+__all__ = ["Backend", "BackendError", "Parts", "check_key"]
+
+# A stored value arrives as parts to concatenate, so large values are hashed and
+# written without first being joined into one more copy.
+Parts = Sequence[bytes]
+
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class BackendError(EnactError):
+    """A backend cannot read or write its storage.
+
+    Attributes:
+        location: The store's location (a path or ``memory``).
+        key: The object key concerned, if any.
+    """
+
+    def __init__(self, message: str, location: str, key: str | None = None) -> None:
+        self.location = location
+        self.key = key
+        super().__init__(message)
+
+
+def check_key(key: str, location: str) -> str:
+    """Returns ``key`` if it is a 64-digit lowercase hex digest.
+
+    Keys become file names, so anything else (``../x``) is refused.
+    """
+    if type(key) is not str or _KEY.fullmatch(key) is None:
+        raise BackendError(
+            f"{key!r} is not a valid object key (64 lowercase hex digits)", location, None
+        )
+    return key
+
+
+class Backend(abc.ABC):
+    """Immutable objects by key. Implementations must be safe across threads."""
+
+    #: Where the objects live, for messages: a path, or ``"memory"``.
+    location: str = "?"
+
+    @abc.abstractmethod
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Returns the stored bytes for each key, or None where absent."""
+
+    @abc.abstractmethod
+    def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
+        """Stores each ``(key, parts)``; existing keys are left as they are.
+
+        When it returns, the objects are visible to every reader of the store.
+        """
+
+    @abc.abstractmethod
+    def has_many(self, keys: Sequence[str]) -> list[bool]:
+        """Returns for each key whether it is stored."""
+
+    @abc.abstractmethod
+    def iter_keys(self) -> Iterator[str]:
+        """Yields every stored key (for maintenance: verify, gc)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Releases files and connections. Idempotent."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"

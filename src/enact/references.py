@@ -1,0 +1,598 @@
+"""References, stores and storage backends (SPEC A9).
+
+:class:`Ref` names a resource by digest. :class:`Store` commits resources to a
+backend and checks them out again, verifying on every read that the bytes still
+hash to the digest. Stores are contexts: ``with store:`` makes ``enact.commit``
+and ``ref.checkout()`` use it.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Generic, NamedTuple, Self, TypeVar
+
+from enact import _codec, contexts
+from enact.backends.base import Backend, BackendError, Parts
+from enact.backends.files import FileObjects
+from enact.backends.memory import MemoryObjects
+from enact.backends.sqlite import SQLiteObjects
+from enact.digests import digest, digest_parts
+from enact.errors import EnactError
+from enact.interfaces import FieldValue, ResourceBase, ResourceDict
+from enact.resource_registry import Registry, ResourceNotFound, register
+from enact.serialization import DeserializationError, Serializer
+
+__all__ = [
+    "CorruptObject",
+    "FileBackend",
+    "FileStore",
+    "InMemoryBackend",
+    "InMemoryStore",
+    "InvalidRefId",
+    "NotFound",
+    "PackedResource",
+    "Ref",
+    "RefError",
+    "SQLiteBackend",
+    "SQLiteStore",
+    "StorageBackend",
+    "Store",
+    "checkout",
+    "commit",
+    "get",
+]
+
+R = TypeVar("R", bound=ResourceBase)
+
+
+class RefError(EnactError):
+    """A reference does not match what it refers to."""
+
+
+class CorruptObject(RefError):
+    """Stored bytes do not hash to the digest they are stored under.
+
+    Attributes:
+        ref: The reference that was checked out.
+        location: The store's location.
+        actual: The digest the stored bytes actually have.
+    """
+
+    def __init__(self, ref: Ref[Any], location: str, actual: str) -> None:
+        self.ref = ref
+        self.location = location
+        self.actual = actual
+        super().__init__(
+            f"Object {ref.digest} in store {location} is corrupt: its stored bytes "
+            f"hash to {actual[:12]}... (modified or truncated on disk?). Run "
+            "`verify` on the store to list damaged objects."
+        )
+
+
+class InvalidRefId(RefError, json.JSONDecodeError):
+    """A ref id is not the JSON text ``{"digest": "<hex>"}``."""
+
+    def __init__(self, ref_id: object, reason: str) -> None:
+        json.JSONDecodeError.__init__(
+            self, f"Invalid ref id {ref_id!r}: {reason}", str(ref_id), 0
+        )
+
+
+class NotFound(EnactError):
+    """No object is stored under a reference.
+
+    Attributes:
+        ref: The missing reference.
+        location: The store's location.
+    """
+
+    def __init__(self, ref: Ref[Any] | str, location: str = "?") -> None:
+        self.ref = ref
+        self.location = location
+        digest_text = ref.digest if isinstance(ref, Ref) else ref
+        super().__init__(
+            f"Object {digest_text} is missing from store {location} (was it "
+            "committed to another store, or garbage-collected?)."
+        )
+
+
+class PackedResource(NamedTuple):
+    """What a backend stores for a resource, and the reference to it."""
+
+    data: ResourceDict[Any]
+    ref: Ref[Any]
+
+
+@register
+class Ref(Generic[R], ResourceBase):
+    """A reference to a resource by its digest.
+
+    A ref created by committing keeps the committed object as a cache and
+    returns it from :meth:`checkout` for as long as its digest still matches,
+    so reading works without a store. Refs created by decoding have no cache.
+    """
+
+    _enact_type_name = "enact.references.Ref"
+
+    def __init__(self, digest: str, resource: R | None = None) -> None:
+        self._digest = digest
+        self._cache = resource
+
+    @classmethod
+    def field_names(cls) -> Iterable[str]:
+        return ("digest",)
+
+    def field_values(self) -> Iterable[FieldValue]:
+        return (self._digest,)
+
+    def field_items(self) -> Iterable[tuple[str, FieldValue]]:
+        return (("digest", self._digest),)
+
+    @classmethod
+    def from_fields(cls, field_dict: Mapping[str, FieldValue]) -> Self:
+        return cls(**field_dict)  # type: ignore[arg-type]
+
+    @property
+    def digest(self) -> str:
+        """The hex digest of the referenced resource."""
+        return self._digest
+
+    @property
+    def id(self) -> str:
+        """The ref as JSON text: ``{"digest": "<hex>"}``."""
+        return json.dumps({"digest": self._digest}, sort_keys=True)
+
+    @classmethod
+    def from_id(cls, ref_id: str) -> Self:
+        """Parses the text produced by :attr:`id`.
+
+        Raises:
+            InvalidRefId: if ``ref_id`` is not such a text (also a
+                ``json.JSONDecodeError``).
+        """
+        try:
+            fields = json.loads(ref_id)
+        except (json.JSONDecodeError, TypeError) as error:
+            raise InvalidRefId(ref_id, str(error)) from None
+        if not isinstance(fields, dict) or not isinstance(fields.get("digest"), str):
+            raise InvalidRefId(ref_id, 'expected {"digest": "<hex>"}')
+        return cls.from_fields(fields)
+
+    def __hash__(self) -> int:
+        return hash(self._digest)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self._digest}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ref):
+            return False
+        if type(other) is type(self):
+            return other._digest == self._digest
+        return type(self).from_resource(other.checkout()).digest == self._digest
+
+    def is_cached(self) -> bool:
+        """Whether the ref holds the object it refers to."""
+        return self._cache is not None
+
+    def checkout(self) -> R:
+        """Returns the referenced resource.
+
+        The cached object is returned while its digest still matches; otherwise
+        the resource is read from the current store.
+
+        Raises:
+            NoActiveContext: if a read is needed and no store is active.
+            NotFound: if the current store does not hold the object.
+        """
+        cached = self._cache
+        if cached is not None and (
+            getattr(cached, "_enact_immutable", False)
+            or _digest_for(type(self), cached) == self._digest
+        ):
+            return cached
+        resource: R = Store.current().checkout(self)
+        self._cache = resource
+        return resource
+
+    __call__ = checkout
+
+    def set(self, resource: R) -> None:
+        """Points this ref at ``resource`` (which becomes its cache)."""
+        self._digest = _digest_for(type(self), resource)
+        self._cache = resource
+
+    @contextlib.contextmanager
+    def modify(self) -> Iterator[R]:
+        """Checks the resource out for in-place change, then commits it.
+
+        On normal exit the changed resource is committed to the current store
+        and this ref points at it; on an exception nothing is committed.
+        """
+        resource = self.checkout()
+        yield resource
+        new_ref = Store.current().commit(resource)
+        self._digest = new_ref.digest
+        self._cache = resource
+
+    @classmethod
+    def from_resource(cls, resource: R) -> Ref[R]:
+        """A ref to ``resource`` whose cache is the very same object."""
+        return cls(digest(resource), resource)
+
+    @classmethod
+    def pack(cls, resource: R) -> PackedResource:
+        """Returns what to store for ``resource`` and the ref to it."""
+        return PackedResource(resource.to_resource_dict(), cls.from_resource(resource))
+
+    @classmethod
+    def verify(cls, packed: PackedResource) -> None:
+        """Checks that ``packed.data`` has the digest of ``packed.ref``.
+
+        Raises:
+            RefError: if it does not.
+        """
+        actual = digest(packed.data)
+        if actual != packed.ref.digest:
+            raise RefError(
+                f"Data has digest {actual}, but its ref says {packed.ref.digest}."
+            )
+
+    @classmethod
+    def unpack(cls, packed: PackedResource) -> R:
+        """Builds a fresh resource from packed data, after verifying it."""
+        if not isinstance(packed.ref, cls):
+            raise RefError(
+                f"Cannot unpack a {type(packed.ref).__name__} with {cls.__name__}."
+            )
+        cls.verify(packed)
+        return packed.data.to_resource()  # type: ignore[no-any-return]
+
+
+def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
+    if ref_type.from_resource.__func__ is Ref.from_resource.__func__:  # type: ignore[attr-defined]
+        return digest(resource)
+    return ref_type.from_resource(resource).digest
+
+
+def _uses_default_packing(ref_type: type[Ref[Any]]) -> bool:
+    return all(
+        getattr(ref_type, name).__func__ is getattr(Ref, name).__func__
+        for name in ("pack", "verify", "unpack", "from_resource")
+    )
+
+
+class StorageBackend(abc.ABC):
+    """The resource-dict level backend interface of SPEC A9.
+
+    New backends should implement the byte-level
+    :class:`enact.backends.Backend` instead; :class:`Store` accepts both.
+    """
+
+    @abc.abstractmethod
+    def commit(self, packed_resource: PackedResource) -> None:
+        """Stores ``packed_resource.data`` under its ref."""
+
+    @abc.abstractmethod
+    def has(self, ref: Ref[Any]) -> bool:
+        """Whether something is stored under ``ref``."""
+
+    @abc.abstractmethod
+    def checkout(self, ref: Ref[Any]) -> ResourceDict[Any] | None:
+        """The data stored under ``ref``, or None."""
+
+
+class _ObjectsAsStorageBackend(StorageBackend, Backend):
+    """SPEC A9's methods on top of a byte-level backend."""
+
+    serializer: Serializer | None = None
+
+    def _encode(self, data: ResourceDict[Any]) -> Parts:
+        if self.serializer is None:
+            return _codec.encode(data)
+        return [self.serializer.serialize(data)]
+
+    def commit(self, packed_resource: PackedResource) -> None:
+        packed_resource.ref.verify(packed_resource)
+        self.put_many([(packed_resource.ref.digest, self._encode(packed_resource.data))])
+
+    def has(self, ref: Ref[Any]) -> bool:
+        return self.has_many([ref.digest])[0]
+
+    def checkout(self, ref: Ref[Any]) -> ResourceDict[Any] | None:
+        data = self.get_many([ref.digest])[0]
+        if data is None:
+            return None
+        if self.serializer is not None:
+            return self.serializer.deserialize(data)
+        try:
+            result: ResourceDict[Any] = _codec.decode(data, as_resource_dict=True)
+        except _codec.DecodeError as error:
+            raise DeserializationError(f"Object {ref.digest}: {error}") from None
+        return result
+
+
+class InMemoryBackend(_ObjectsAsStorageBackend, MemoryObjects):
+    """Objects in process memory."""
+
+
+class FileBackend(_ObjectsAsStorageBackend, FileObjects):
+    """Objects in a directory (see :mod:`enact.backends.files` for the layout).
+
+    Args:
+        root_dir: The store directory; created with its parents if missing.
+        serializer: Store this serializer's format instead of the canonical
+            encoding (slower: reads then verify by re-encoding).
+        fsync: Make every write survive power loss, at a cost per write.
+    """
+
+    def __init__(
+        self,
+        root_dir: str | os.PathLike[str],
+        serializer: Serializer | None = None,
+        fsync: bool = False,
+    ) -> None:
+        FileObjects.__init__(self, root_dir, fsync=fsync)
+        self.serializer = serializer
+
+
+class SQLiteBackend(_ObjectsAsStorageBackend, SQLiteObjects):
+    """Objects in a SQLite database file (see :mod:`enact.backends.sqlite`)."""
+
+
+# Known-present digests are remembered up to this many, then forgotten.
+_KNOWN_LIMIT = 1_000_000
+
+
+@contexts.register
+class Store(contexts.Context):
+    """Commits resources to a backend and checks them out again.
+
+    Args:
+        backend: Where objects live: a byte-level :class:`enact.backends.Backend`
+            or a SPEC A9 :class:`StorageBackend`. A new in-memory one if None.
+        registry: The registry decoding looks types up in (the global one by
+            default).
+        ref_type: The class of the refs :meth:`commit` returns.
+    """
+
+    def __init__(
+        self,
+        backend: StorageBackend | Backend | None = None,
+        registry: Registry | None = None,
+        ref_type: type[Ref[Any]] = Ref,
+    ) -> None:
+        self._backend = backend if backend is not None else InMemoryBackend()
+        self._registry = registry or Registry.get()
+        self._ref_type = ref_type
+        objects = self._backend
+        if isinstance(objects, Backend) and getattr(objects, "serializer", None) is None:
+            self._objects: Backend | None = objects
+        else:
+            self._objects = None
+        self._default_packing = _uses_default_packing(ref_type)
+        self._known: set[str] = set()
+        self._pending: dict[str, Parts] = {}
+        self._batch_depth = 0
+        self._lock = threading.RLock()
+
+    @property
+    def backend(self) -> StorageBackend | Backend:
+        """The backend this store writes to."""
+        return self._backend
+
+    @property
+    def ref_type(self) -> type[Ref[Any]]:
+        """The class of the refs this store returns."""
+        return self._ref_type
+
+    @property
+    def location(self) -> str:
+        """Where the store keeps its objects (a path, or ``memory``)."""
+        return str(getattr(self._backend, "location", type(self._backend).__name__))
+
+    def __repr__(self) -> str:
+        return f"Store({self.location!r})"
+
+    # -- writing -----------------------------------------------------------
+
+    def commit(self, resource: R) -> Ref[R]:
+        """Stores ``resource`` and returns a ref to it (caching ``resource``).
+
+        Raises:
+            FieldTypeError: if the resource holds a value that cannot be stored.
+        """
+        objects = self._objects
+        if objects is None:
+            packed = self._ref_type.pack(resource)
+            self._backend.commit(packed)  # type: ignore[union-attr]
+            return packed.ref
+        if self._default_packing:
+            parts = _codec.encode(resource)
+            key = digest_parts(parts)
+            ref: Ref[R] = self._ref_type(key, resource)
+        else:
+            packed = self._ref_type.pack(resource)
+            packed.ref.verify(packed)
+            parts = _codec.encode(packed.data)
+            ref = packed.ref
+            key = ref.digest
+        if key not in self._known:
+            self._put(key, parts)
+        return ref
+
+    def _put(self, key: str, parts: Parts) -> None:
+        if self._batch_depth:
+            self._pending[key] = parts
+            return
+        assert self._objects is not None
+        self._objects.put_many([(key, parts)])
+        self._remember(key)
+
+    def _remember(self, key: str) -> None:
+        known = self._known
+        if len(known) >= _KNOWN_LIMIT:
+            known.clear()
+        known.add(key)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Self]:
+        """Buffers commits and writes them together when the block ends.
+
+        Objects committed inside the block are readable from this store at
+        once; other processes see them when the outermost block exits. Used by
+        :meth:`Invokable.invoke` so a journal costs a few file writes in all.
+        """
+        with self._lock:
+            self._batch_depth += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._batch_depth -= 1
+                if not self._batch_depth:
+                    self.flush()
+
+    def flush(self) -> None:
+        """Writes every buffered object to the backend."""
+        with self._lock:
+            if not self._pending or self._objects is None:
+                return
+            items = list(self._pending.items())
+            self._objects.put_many(items)
+            for key, _ in items:
+                self._pending.pop(key, None)
+                self._remember(key)
+
+    # -- reading -----------------------------------------------------------
+
+    def has(self, ref: Ref[Any]) -> bool:
+        """Whether the store holds the object ``ref`` refers to."""
+        key = ref.digest
+        if key in self._known or key in self._pending:
+            return True
+        if self._objects is None:
+            return self._backend.has(ref)  # type: ignore[union-attr]
+        found = self._read_guard(ref, lambda: self._objects.has_many([key])[0])  # type: ignore[union-attr]
+        if found:
+            self._remember(key)
+        return found
+
+    def checkout(self, ref: Ref[R]) -> R:
+        """Reads, verifies and decodes the object ``ref`` refers to.
+
+        Always returns a new object.
+
+        Raises:
+            NotFound: if the store does not hold it.
+            CorruptObject: if the stored bytes do not match the digest.
+            ResourceNotFound: if its type is not registered in this process.
+        """
+        if self._objects is None:
+            data = self._backend.checkout(ref)  # type: ignore[union-attr]
+            if data is None:
+                raise NotFound(ref, self.location)
+            return type(ref).unpack(PackedResource(data, ref))
+        key = ref.digest
+        pending = self._pending.get(key)
+        if pending is not None:
+            raw = b"".join(pending)
+        else:
+            found = self._read_guard(ref, lambda: self._objects.get_many([key])[0])  # type: ignore[union-attr]
+            if found is None:
+                raise NotFound(ref, self.location)
+            raw = found
+        if self._default_packing and type(ref).unpack.__func__ is Ref.unpack.__func__:  # type: ignore[attr-defined]
+            actual = hashlib.sha256(raw).hexdigest()
+            if actual != key:
+                raise CorruptObject(ref, self.location, actual)
+            return self._decode(ref, raw, as_resource_dict=False)  # type: ignore[no-any-return]
+        data = self._decode(ref, raw, as_resource_dict=True)
+        return type(ref).unpack(PackedResource(data, ref))
+
+    def _decode(self, ref: Ref[Any], raw: bytes, as_resource_dict: bool) -> Any:
+        try:
+            return _codec.decode(raw, self._registry, as_resource_dict=as_resource_dict)
+        except _codec.DecodeError as error:
+            raise DeserializationError(
+                f"Object {ref.digest} in store {self.location} cannot be decoded: {error}"
+            ) from None
+        except ResourceNotFound as error:
+            raise ResourceNotFound(
+                error.type_id,
+                f"object {ref.digest} in store {self.location} has a type that is "
+                "not registered in this process",
+            ) from None
+
+    def _read_guard(self, ref: Ref[Any], read: Any) -> Any:
+        try:
+            return read()
+        except BackendError as error:
+            raise RefError(f"Cannot read {ref.digest}: {error}") from None
+
+    def iter_refs(self) -> Iterator[Ref[Any]]:
+        """Yields a ref for every object in the store (for maintenance)."""
+        if self._objects is None:
+            raise NotImplementedError("This backend cannot list its objects.")
+        for key in self._objects.iter_keys():
+            yield self._ref_type(key)
+
+    def close(self) -> None:
+        """Writes buffered objects and releases the backend's files."""
+        self.flush()
+        close = getattr(self._backend, "close", None)
+        if close is not None:
+            close()
+
+
+def InMemoryStore() -> Store:  # noqa: N802 - SPEC A9 names this factory like a class
+    """A store whose objects live in process memory."""
+    return Store(InMemoryBackend())
+
+
+def FileStore(root_dir: str | os.PathLike[str], fsync: bool = False) -> Store:  # noqa: N802
+    """A store in the directory ``root_dir`` (created if missing).
+
+    Args:
+        root_dir: The directory.
+        fsync: Make every write survive power loss (slower).
+    """
+    return Store(FileBackend(root_dir, fsync=fsync))
+
+
+def SQLiteStore(path: str | os.PathLike[str], fsync: bool = False) -> Store:  # noqa: N802
+    """A store in the SQLite database file ``path`` (created if missing).
+
+    Args:
+        path: The database file.
+        fsync: Make every write survive power loss (slower).
+    """
+    return Store(SQLiteBackend(path, fsync=fsync))
+
+
+def commit(resource: R) -> Ref[R]:
+    """Commits ``resource`` to the current store.
+
+    Raises:
+        NoActiveContext: if no store is active.
+    """
+    return Store.current().commit(resource)
+
+
+def get(ref: Ref[R] | None) -> R:
+    """Checks ``ref`` out (SPEC A9's name; see :func:`checkout`)."""
+    assert ref, "get() needs a ref, got None."
+    return ref.checkout()
+
+
+def checkout(ref: Ref[R]) -> R:
+    """Returns the resource ``ref`` refers to, from its cache or the store."""
+    return get(ref)
+
+
