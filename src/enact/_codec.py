@@ -51,8 +51,16 @@ class DecodeError(EnactError):
     """Bytes are not a valid canonical encoding."""
 
 
-def encode(value: ResourceBase | ResourceDict[Any]) -> list[bytes]:
+def encode(
+    value: ResourceBase | ResourceDict[Any],
+    types: dict[str, type[ResourceBase]] | None = None,
+) -> list[bytes]:
     """Encodes a resource (or resource dict) canonically.
+
+    Args:
+        value: What to encode.
+        types: If given, every resource class met is recorded here by type
+            id, so a store can decode unregistered classes it has seen.
 
     Returns:
         The encoding as parts to be concatenated: ``[json]`` or
@@ -62,7 +70,7 @@ def encode(value: ResourceBase | ResourceDict[Any]) -> list[bytes]:
         FieldTypeError: if the value holds something outside the field-value
             domain, naming the field.
     """
-    blobs: list[bytes] = []
+    blobs = _Sink() if types is None else _TypeRecordingSink(types)
     try:
         tree = _encode_value(value, blobs)
     except RecursionError:
@@ -76,7 +84,31 @@ def encode(value: ResourceBase | ResourceDict[Any]) -> list[bytes]:
     return [text, b"\n", *blobs]
 
 
-def _encode_value(value: Any, blobs: list[bytes]) -> Any:
+class _Sink(list[bytes]):
+    """Collects blobs while encoding."""
+
+    __slots__ = ()
+
+    def type_id(self, cls: type[ResourceBase]) -> str:
+        return cls.type_id()
+
+
+class _TypeRecordingSink(_Sink):
+    """Collects blobs, and records every resource class met."""
+
+    __slots__ = ("types",)
+
+    def __init__(self, types: dict[str, type[ResourceBase]]) -> None:
+        super().__init__()
+        self.types = types
+
+    def type_id(self, cls: type[ResourceBase]) -> str:
+        type_id = cls.type_id()
+        self.types[type_id] = cls
+        return type_id
+
+
+def _encode_value(value: Any, blobs: _Sink) -> Any:
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return value
@@ -92,13 +124,13 @@ def _encode_value(value: Any, blobs: list[bytes]) -> Any:
         blobs.append(value)
         return {"#bytes": len(value)}
     if kind is ResourceDict:
-        return _encode_fields(value.type.type_id(), value.items(), blobs)
+        return _encode_fields(blobs.type_id(value.type), value.items(), blobs)
     if isinstance(value, ResourceBase):
-        return _encode_fields(kind.type_id(), value.field_items(), blobs)
+        return _encode_fields(blobs.type_id(kind), value.field_items(), blobs)
     if isinstance(value, type) and issubclass(value, ResourceBase):
-        return {"#type": value.type_id()}
+        return {"#type": blobs.type_id(value)}
     if isinstance(value, ResourceDict):
-        return _encode_fields(value.type.type_id(), value.items(), blobs)
+        return _encode_fields(blobs.type_id(value.type), value.items(), blobs)
     if isinstance(value, PRIMITIVES):
         # Subclasses of builtins that are not resources (an IntEnum, say) are
         # stored as their builtin value.
@@ -125,7 +157,7 @@ def _escape(key: str) -> str:
     return "#" + key if key[:1] == "#" else key
 
 
-def _encode_fields(type_id: str, items: Any, blobs: list[bytes]) -> dict[str, Any]:
+def _encode_fields(type_id: str, items: Any, blobs: _Sink) -> dict[str, Any]:
     result: dict[str, Any] = {"#res": type_id}
     # Sorted, so blobs are appended in the order the sorted JSON shows them.
     for name, field_value in sorted(items, key=_first):
@@ -143,7 +175,7 @@ def _first(item: tuple[str, Any]) -> str:
     return item[0]
 
 
-def _encode_list(values: Sequence[Any], blobs: list[bytes]) -> list[Any]:
+def _encode_list(values: Sequence[Any], blobs: _Sink) -> list[Any]:
     result = []
     for index, item in enumerate(values):
         try:
@@ -154,7 +186,7 @@ def _encode_list(values: Sequence[Any], blobs: list[bytes]) -> list[Any]:
     return result
 
 
-def _encode_mapping(mapping: Mapping[Any, Any], blobs: list[bytes]) -> dict[str, Any]:
+def _encode_mapping(mapping: Mapping[Any, Any], blobs: _Sink) -> dict[str, Any]:
     result = {}
     try:
         keys = sorted(mapping)
@@ -211,6 +243,7 @@ def decode(
     registry: Registry | None = None,
     *,
     as_resource_dict: bool = False,
+    local_types: Mapping[str, type[ResourceBase]] | None = None,
 ) -> Any:
     """Decodes canonical bytes into a resource (or a :class:`ResourceDict`).
 
@@ -229,7 +262,7 @@ def decode(
         raise DecodeError(f"not valid JSON: {error}") from None
     if type(tree) is not dict or "#res" not in tree:
         raise DecodeError("the top level is not a resource")
-    reader = _Reader(registry or Registry.get(), blobs, as_resource_dict)
+    reader = _Reader(registry or Registry.get(), blobs, as_resource_dict, local_types)
     try:
         value = reader.value(tree)
     except RecursionError:
@@ -243,10 +276,17 @@ def decode(
 
 
 class _Reader:
-    __slots__ = ("blobs", "make", "offset", "registry")
+    __slots__ = ("blobs", "local_types", "make", "offset", "registry")
 
-    def __init__(self, registry: Registry, blobs: memoryview, as_dict: bool) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        blobs: memoryview,
+        as_dict: bool,
+        local_types: Mapping[str, type[ResourceBase]] | None,
+    ) -> None:
         self.registry = registry
+        self.local_types = local_types or {}
         self.blobs = blobs
         self.offset = 0
         self.make: Callable[[type[ResourceBase], dict[str, Any]], Any] = (
@@ -266,7 +306,7 @@ class _Reader:
             type_id = node["#res"]
             if type(type_id) is not str or not type_id:
                 raise DecodeError(f"invalid type id {type_id!r}")
-            cls = self.registry.lookup(type_id)
+            cls = self.lookup(type_id)
             fields = {
                 self.key(key): self.value(item)
                 for key, item in node.items()
@@ -278,6 +318,10 @@ class _Reader:
             if key[:1] == "#" and key[:2] != "##":
                 return self.tagged(key, item)
         return {self.key(key): self.value(item) for key, item in node.items()}
+
+    def lookup(self, type_id: str) -> type[ResourceBase]:
+        cls = self.local_types.get(type_id)
+        return cls if cls is not None else self.registry.lookup(type_id)
 
     def key(self, key: str) -> str:
         if key[:1] != "#":
@@ -299,7 +343,7 @@ class _Reader:
         if tag == "#type":
             if type(item) is not str:
                 raise DecodeError(f"invalid type id {item!r}")
-            return self.registry.lookup(item)
+            return self.lookup(item)
         if tag == "#int":
             if type(item) is str and item.lstrip("-").isdigit():
                 number = int(item)

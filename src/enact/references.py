@@ -377,6 +377,10 @@ class Store(contexts.Context):
         else:
             self._objects = None
         self._default_packing = _uses_default_packing(ref_type)
+        # Classes this store object has encoded, by type id: lets it read back
+        # unregistered classes within this process (SPEC A4). Other processes
+        # need the class registered.
+        self._local_types: dict[str, type[ResourceBase]] = {}
         self._known: set[str] = set()
         self._pending: dict[str, Parts] = {}
         self._batch_depth = 0
@@ -414,13 +418,13 @@ class Store(contexts.Context):
             self._backend.commit(packed)  # type: ignore[union-attr]
             return packed.ref
         if self._default_packing:
-            parts = _codec.encode(resource)
+            parts = _codec.encode(resource, self._local_types)
             key = digest_parts(parts)
             ref: Ref[R] = self._ref_type(key, resource)
         else:
             packed = self._ref_type.pack(resource)
             packed.ref.verify(packed)
-            parts = _codec.encode(packed.data)
+            parts = _codec.encode(packed.data, self._local_types)
             ref = packed.ref
             key = ref.digest
         if key not in self._known:
@@ -518,7 +522,12 @@ class Store(contexts.Context):
 
     def _decode(self, ref: Ref[Any], raw: bytes, as_resource_dict: bool) -> Any:
         try:
-            return _codec.decode(raw, self._registry, as_resource_dict=as_resource_dict)
+            return _codec.decode(
+                raw,
+                self._registry,
+                as_resource_dict=as_resource_dict,
+                local_types=self._local_types,
+            )
         except _codec.DecodeError as error:
             raise DeserializationError(
                 f"Object {ref.digest} in store {self.location} cannot be decoded: {error}"

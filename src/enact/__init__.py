@@ -1,0 +1,115 @@
+"""enact: a framework for generative software.
+
+Commit values to content-addressed stores, journal every call of a component,
+then rewind, replay and branch what ran. This module only re-exports; each
+name lives in the submodule SPEC A1 gives for it.
+"""
+
+from enact import contexts
+from enact.interfaces import (
+    FieldTypeError,
+    FieldValue,
+    NoneResource,
+    ResourceBase,
+    ResourceDict,
+    ResourceDictValue,
+)
+from enact.invocations import (
+    ExceptionResource,
+    InputChanged,
+    InputRequest,
+    InputRequestOutsideInvocation,
+    InvocationGenerator,
+    Invokable,
+    InvokableBase,
+    Invocation,
+    ReplayContext,
+    ReplayError,
+    Request,
+    RequestedTypeUndetermined,
+    RequestInput,
+    Response,
+    WrappedException,
+    request_input,
+    typed_invokable,
+)
+from enact.pretty_print import PPrinter, PPValue, pformat, pprint
+from enact.references import (
+    FileBackend,
+    FileStore,
+    InMemoryBackend,
+    InMemoryStore,
+    Ref,
+    RefError,
+    SQLiteBackend,
+    SQLiteStore,
+    Store,
+    checkout,
+    commit,
+    get,
+)
+from enact.resource_registry import Registry, register
+from enact.resource_types import Bytes, Float, Image, Int, NPArray, Str
+from enact.resources import Resource
+from enact.serialization import (
+    DeserializationError,
+    JsonSerializer,
+    SerializationError,
+    Serializer,
+)
+
+__all__ = [
+    "Bytes",
+    "DeserializationError",
+    "ExceptionResource",
+    "FieldTypeError",
+    "FieldValue",
+    "FileBackend",
+    "FileStore",
+    "Float",
+    "Image",
+    "InMemoryBackend",
+    "InMemoryStore",
+    "InputChanged",
+    "InputRequest",
+    "InputRequestOutsideInvocation",
+    "Int",
+    "Invocation",
+    "InvocationGenerator",
+    "Invokable",
+    "InvokableBase",
+    "JsonSerializer",
+    "NPArray",
+    "NoneResource",
+    "PPValue",
+    "PPrinter",
+    "Ref",
+    "RefError",
+    "Registry",
+    "ReplayContext",
+    "ReplayError",
+    "Request",
+    "RequestInput",
+    "RequestedTypeUndetermined",
+    "Resource",
+    "ResourceBase",
+    "ResourceDict",
+    "ResourceDictValue",
+    "Response",
+    "SQLiteBackend",
+    "SQLiteStore",
+    "SerializationError",
+    "Serializer",
+    "Store",
+    "Str",
+    "WrappedException",
+    "checkout",
+    "commit",
+    "contexts",
+    "get",
+    "pformat",
+    "pprint",
+    "register",
+    "request_input",
+    "typed_invokable",
+]

@@ -1,0 +1,1 @@
+"""Journaled invocations; the public face is :mod:`enact.invocations`."""
