@@ -51,6 +51,7 @@ from enact.references import (
 from enact.resource_registry import Registry, register
 from enact.resource_types import Bytes, Float, Image, Int, NPArray, Str
 from enact.resources import Resource
+from enact.summaries import invocation_summary
 from enact.serialization import (
     DeserializationError,
     JsonSerializer,
@@ -107,6 +108,7 @@ __all__ = [
     "commit",
     "contexts",
     "get",
+    "invocation_summary",
     "pformat",
     "pprint",
     "register",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from enact import _codec
 from enact.interfaces import ResourceBase, ResourceDict
+from enact.resources import type_digest
 
 __all__ = ["digest", "digest_parts", "type_digest"]
 
@@ -26,13 +26,9 @@ def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
 
 def digest_parts(parts: Iterable[bytes]) -> str:
     """The hex SHA-256 of the concatenation of ``parts``."""
+    if type(parts) is list and len(parts) == 1:
+        return hashlib.sha256(parts[0]).hexdigest()
     hasher = hashlib.sha256()
     for part in parts:
         hasher.update(part)
     return hasher.hexdigest()
-
-
-def type_digest(cls: type[ResourceBase]) -> str:
-    """A digest of a class's persistent name and its sorted field names."""
-    text = json.dumps([cls.type_name(), sorted(cls.field_names())])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

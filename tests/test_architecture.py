@@ -1,0 +1,91 @@
+"""The layers of docs/architecture.md, enforced: a module imports only modules
+of its own layer or lower ones."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "enact"
+
+# Lowest first. Keep in sync with docs/architecture.md.
+LAYERS: list[tuple[str, list[str]]] = [
+    ("errors and contexts", ["errors", "contexts"]),
+    (
+        "resources and type registry",
+        ["interfaces", "resources", "resource_registry", "resource_types"],
+    ),
+    ("encoding and digests", ["_codec", "digests", "serialization"]),
+    ("refs, stores and backends", ["backends", "references"]),
+    ("invocations, replay and human input", ["_invocations", "invocations"]),
+    ("pretty printing, demo, CLI, UI", ["pretty_print", "summaries", "demo", "gradio"]),
+]
+
+
+def layer_of(module: str) -> int:
+    """The layer index of a module path like 'enact.backends.files'."""
+    parts = module.split(".")
+    assert parts[0] == "enact"
+    if len(parts) == 1:
+        return len(LAYERS)  # the package itself re-exports everything
+    for index, (_, names) in enumerate(LAYERS):
+        if parts[1] in names:
+            return index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS and the docs")
+
+
+def modules() -> list[tuple[str, pathlib.Path]]:
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC.parent).with_suffix("")
+        name = ".".join(relative.parts)
+        if name.endswith(".__init__"):
+            name = name[: -len(".__init__")]
+        found.append((name, path))
+    return found
+
+
+def imported(path: pathlib.Path, module: str) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                prefix = ".".join(base)
+                target = f"{prefix}.{node.module}" if node.module else prefix
+            else:
+                target = node.module or ""
+            names.add(target)
+            for alias in node.names:
+                names.add(f"{target}.{alias.name}")
+    return {n for n in names if n == "enact" or n.startswith("enact.")}
+
+
+@pytest.mark.parametrize(("module", "path"), modules(), ids=lambda v: str(v))
+def test_imports_only_same_or_lower_layers(module: str, path: pathlib.Path) -> None:
+    own = layer_of(module)
+    for target in imported(path, module):
+        if target == "enact":
+            continue
+        try:
+            other = layer_of(target)
+        except AssertionError:
+            # `from enact.x import name` also yields 'enact.x.name'; only the
+            # module path matters.
+            continue
+        assert other <= own, (
+            f"{module} ({LAYERS[own][0] if own < len(LAYERS) else 'package'}) imports "
+            f"{target} ({LAYERS[other][0]}), a higher layer"
+        )
+
+
+def test_every_module_has_a_layer() -> None:
+    for module, _ in modules():
+        layer_of(module)

@@ -1,0 +1,63 @@
+"""The README's examples are the seed examples of SPEC Part C, verbatim, and
+they run (in one namespace, in order)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SPEC = ROOT.parent / "shared" / "SPEC.md"
+
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def readme_seed_examples() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The original examples") :]
+    section = section[: section.index("\n## ", 1)]
+    return python_blocks(section)
+
+
+def test_readme_shows_the_spec_examples_verbatim() -> None:
+    examples = readme_seed_examples()
+    assert len(examples) == 3
+    if SPEC.exists():  # beside the repository in development and CI
+        spec = SPEC.read_text()
+        part_c = spec[spec.index("# Part C") : spec.index("# Appendix")]
+        assert examples == python_blocks(part_c)
+
+
+def test_readme_seed_examples_run(tmp_path: pathlib.Path) -> None:
+    store = str(tmp_path / "my_store")
+    namespace: dict[str, object] = {}
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        for example in readme_seed_examples():
+            exec(example.replace("/tmp/my_store", store), namespace)  # noqa: S102
+    lines = output.getvalue().split()
+    first, total, rolls, new_total, last = (
+        int(lines[0]),
+        int(lines[1]),
+        [int(x) for x in lines[2:5]],
+        int(lines[5]),
+        lines[6],
+    )
+    assert 3 <= first <= 18
+    assert all(1 <= r <= 6 for r in rolls) and sum(rolls) == total
+    assert rolls[0] + rolls[1] + 1 <= new_total <= rolls[0] + rolls[1] + 6
+    assert last == "18"
+
+
+def test_readme_twenty_line_example_runs(tmp_path: pathlib.Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## In 20 lines") :]
+    (example,) = python_blocks(section[: section.index("\n## ", 1)])
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(example.replace("/tmp/dice", str(tmp_path / "dice")), {})  # noqa: S102
+    assert output.getvalue().startswith("->RollDice(3) = ")
