@@ -20,5 +20,9 @@ lint: install-dev
 test: lint
 	$(PYTHON) -m pytest -q
 
+# The full suite (1-2 min) rewrites bench/RESULTS.md; for a smoke run without
+# writing: make bench BENCH_ARGS=--quick
+BENCH_ARGS ?= --write
+
 bench: install-dev
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(BENCH_ARGS)

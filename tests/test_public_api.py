@@ -63,7 +63,9 @@ def test_exception_hierarchy() -> None:
     from enact import contexts, invocations, references, resource_registry
     from enact.errors import EnactError
 
-    assert issubclass(resource_registry.ResourceNotFound, resource_registry.RegistryError)
+    assert issubclass(
+        resource_registry.ResourceNotFound, resource_registry.RegistryError
+    )
     assert issubclass(contexts.NoActiveContext, contexts.ContextError)
     assert issubclass(invocations.InvocationError, enact.ExceptionResource)
     for cls in (

@@ -38,7 +38,7 @@ def test_readme_seed_examples_run(tmp_path: pathlib.Path) -> None:
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         for example in readme_seed_examples():
-            exec(example.replace("/tmp/my_store", store), namespace)  # noqa: S102
+            exec(example.replace("/tmp/my_store", store), namespace)
     lines = output.getvalue().split()
     first, total, rolls, new_total, last = (
         int(lines[0]),
@@ -59,5 +59,5 @@ def test_readme_twenty_line_example_runs(tmp_path: pathlib.Path) -> None:
     (example,) = python_blocks(section[: section.index("\n## ", 1)])
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        exec(example.replace("/tmp/dice", str(tmp_path / "dice")), {})  # noqa: S102
+        exec(example.replace("/tmp/dice", str(tmp_path / "dice")), {})
     assert output.getvalue().startswith("->RollDice(3) = ")

@@ -19,10 +19,10 @@ from enact.invocations import (
     InputChanged,
     InputRequest,
     InputRequestOutsideInvocation,
+    Invocation,
     InvocationGenerator,
     Invokable,
     InvokableBase,
-    Invocation,
     ReplayContext,
     ReplayError,
     Request,
@@ -51,13 +51,13 @@ from enact.references import (
 from enact.resource_registry import Registry, register
 from enact.resource_types import Bytes, Float, Image, Int, NPArray, Str
 from enact.resources import Resource
-from enact.summaries import invocation_summary
 from enact.serialization import (
     DeserializationError,
     JsonSerializer,
     SerializationError,
     Serializer,
 )
+from enact.summaries import invocation_summary
 
 __all__ = [
     "Bytes",

@@ -28,9 +28,9 @@ from typing import Any
 
 import orjson
 
+from enact.contexts import ContextError
 from enact.errors import EnactError
 from enact.interfaces import (
-    PRIMITIVES,
     FieldTypeError,
     ResourceBase,
     ResourceDict,
@@ -70,46 +70,114 @@ def encode(
         FieldTypeError: if the value holds something outside the field-value
             domain, naming the field.
     """
-    blobs = _Sink() if types is None else _TypeRecordingSink(types)
+    sink = _Sink(types)
     try:
-        tree = _encode_value(value, blobs)
+        tree = _encode_value(value, sink)
     except RecursionError:
         raise too_deep(value) from None
     try:
         text = orjson.dumps(tree, option=_SORT)
     except orjson.JSONEncodeError:
         raise _unencodable_text(value) from None
-    if not blobs:
+    if not sink.blobs:
         return [text]
-    return [text, b"\n", *blobs]
+    return [text, b"\n", *sink.blobs]
 
 
-class _Sink(list[bytes]):
-    """Collects blobs while encoding."""
+class _Sink:
+    """What an encoding collects besides its JSON: blobs, and classes met."""
 
-    __slots__ = ()
+    __slots__ = ("blobs", "types")
 
-    def type_id(self, cls: type[ResourceBase]) -> str:
-        return cls.type_id()
-
-
-class _TypeRecordingSink(_Sink):
-    """Collects blobs, and records every resource class met."""
-
-    __slots__ = ("types",)
-
-    def __init__(self, types: dict[str, type[ResourceBase]]) -> None:
-        super().__init__()
+    def __init__(self, types: dict[str, type[ResourceBase]] | None) -> None:
+        self.blobs: list[bytes] = []
         self.types = types
 
     def type_id(self, cls: type[ResourceBase]) -> str:
         type_id = cls.type_id()
-        self.types[type_id] = cls
+        if self.types is not None:
+            self.types[type_id] = cls
         return type_id
 
 
-def _encode_value(value: Any, blobs: _Sink) -> Any:
+# How to encode instances of a class, built once per class. Classes whose
+# fields are plain attributes get an encoder that reads them directly, with
+# leaf values inlined; the others go through ``field_items``. Either way the
+# output is the same canonical tree: this only saves repeated look-ups.
+_ResourceEncoder = Callable[[Any, "_Sink"], dict[str, Any]]
+_encoders: dict[type, _ResourceEncoder] = {}
+
+_FIELD_METHODS = ("field_names", "field_values", "field_items")
+
+
+def _attribute_fields(cls: type[ResourceBase]) -> tuple[tuple[str, str], ...] | None:
+    """``(field name, attribute)`` pairs if the fields are plain attributes.
+
+    A class says so with ``_enact_field_attributes`` (pairs, or a callable
+    taking the class and returning them); a subclass that overrides the field
+    methods opts out again.
+    """
+    for klass in cls.__mro__:
+        if "_enact_field_attributes" in klass.__dict__:
+            pairs = klass.__dict__["_enact_field_attributes"]
+            if isinstance(pairs, staticmethod):
+                pairs = pairs.__func__
+            return tuple(pairs(cls)) if callable(pairs) else tuple(pairs)
+        if any(name in klass.__dict__ for name in _FIELD_METHODS):
+            return None
+    return None
+
+
+def _resource_encoder(cls: type[ResourceBase]) -> _ResourceEncoder:
+    encoder = _encoders.get(cls)
+    if encoder is None:
+        encoder = _encoders[cls] = _make_resource_encoder(cls)
+    return encoder
+
+
+def _make_resource_encoder(cls: type[ResourceBase]) -> _ResourceEncoder:
+    type_id = cls.type_id()
+    pairs = _attribute_fields(cls)
+    if pairs is None:
+
+        def encode_items(value: Any, sink: _Sink) -> dict[str, Any]:
+            if sink.types is not None:
+                sink.types[type_id] = cls
+            return _encode_fields(type_id, value.field_items(), sink)
+
+        return encode_items
+    plan = tuple((_escape(name), name, attr) for name, attr in sorted(pairs))
+
+    def encode_attributes(value: Any, sink: _Sink) -> dict[str, Any]:
+        if sink.types is not None:
+            sink.types[type_id] = cls
+        result: dict[str, Any] = {"#res": type_id}
+        for key, name, attribute in plan:
+            item = getattr(value, attribute)
+            kind = type(item)
+            if (
+                kind is str
+                or kind is bool
+                or item is None
+                or (kind is int and _INT_MIN <= item <= _INT_MAX)
+            ):
+                result[key] = item
+            else:
+                try:
+                    result[key] = _encode_value(item, sink)
+                except FieldTypeError as error:
+                    error.add_parent(name)
+                    raise
+        return result
+
+    return encode_attributes
+
+
+def _encode_value(value: Any, sink: _Sink) -> Any:
     kind = type(value)
+    encoder = _encoders.get(kind)
+    if encoder is not None:
+        return encoder(value, sink)
     if kind is str or kind is bool or value is None:
         return value
     if kind is int:
@@ -117,30 +185,34 @@ def _encode_value(value: Any, blobs: _Sink) -> Any:
     if kind is float:
         return value if math.isfinite(value) else {"#float": repr(value)}
     if kind is list or kind is tuple:
-        return _encode_list(value, blobs)
+        return _encode_list(value, sink)
     if kind is dict:
-        return _encode_mapping(value, blobs)
+        return _encode_mapping(value, sink)
     if kind is bytes:
-        blobs.append(value)
+        sink.blobs.append(value)
         return {"#bytes": len(value)}
-    if kind is ResourceDict:
-        return _encode_fields(blobs.type_id(value.type), value.items(), blobs)
     if isinstance(value, ResourceBase):
-        return _encode_fields(blobs.type_id(kind), value.field_items(), blobs)
-    if isinstance(value, type) and issubclass(value, ResourceBase):
-        return {"#type": blobs.type_id(value)}
+        return _resource_encoder(kind)(value, sink)
     if isinstance(value, ResourceDict):
-        return _encode_fields(blobs.type_id(value.type), value.items(), blobs)
-    if isinstance(value, PRIMITIVES):
-        # Subclasses of builtins that are not resources (an IntEnum, say) are
-        # stored as their builtin value.
-        for base in (bool, int, float, str, bytes):
-            if isinstance(value, base):
-                return _encode_value(base(value), blobs)
+        return _encode_fields(sink.type_id(value.type), value.items(), sink)
+    if isinstance(value, type) and issubclass(value, ResourceBase):
+        return {"#type": sink.type_id(value)}
+    # Subclasses of builtins that are not resources (an IntEnum, say) are
+    # stored as their builtin value.
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return _encode_value(int(value), sink)
+    if isinstance(value, float):
+        return _encode_value(float(value), sink)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return _encode_value(bytes(value), sink)
     if isinstance(value, Mapping):
-        return _encode_mapping(value, blobs)
+        return _encode_mapping(value, sink)
     if isinstance(value, Sequence):
-        return _encode_list(value, blobs)
+        return _encode_list(value, sink)
     raise unsupported(value)
 
 
@@ -157,14 +229,14 @@ def _escape(key: str) -> str:
     return "#" + key if key[:1] == "#" else key
 
 
-def _encode_fields(type_id: str, items: Any, blobs: _Sink) -> dict[str, Any]:
+def _encode_fields(type_id: str, items: Any, sink: _Sink) -> dict[str, Any]:
     result: dict[str, Any] = {"#res": type_id}
     # Sorted, so blobs are appended in the order the sorted JSON shows them.
     for name, field_value in sorted(items, key=_first):
         if type(name) is not str:
             raise FieldTypeError(f"field names must be str, got {name!r}")
         try:
-            result[_escape(name)] = _encode_value(field_value, blobs)
+            result[_escape(name)] = _encode_value(field_value, sink)
         except FieldTypeError as error:
             error.add_parent(name)
             raise
@@ -175,18 +247,18 @@ def _first(item: tuple[str, Any]) -> str:
     return item[0]
 
 
-def _encode_list(values: Sequence[Any], blobs: _Sink) -> list[Any]:
+def _encode_list(values: Sequence[Any], sink: _Sink) -> list[Any]:
     result = []
     for index, item in enumerate(values):
         try:
-            result.append(_encode_value(item, blobs))
+            result.append(_encode_value(item, sink))
         except FieldTypeError as error:
             error.add_parent(str(index))
             raise
     return result
 
 
-def _encode_mapping(mapping: Mapping[Any, Any], blobs: _Sink) -> dict[str, Any]:
+def _encode_mapping(mapping: Mapping[Any, Any], sink: _Sink) -> dict[str, Any]:
     result = {}
     try:
         keys = sorted(mapping)
@@ -199,7 +271,7 @@ def _encode_mapping(mapping: Mapping[Any, Any], blobs: _Sink) -> dict[str, Any]:
                 f"{type(key).__qualname__}"
             )
         try:
-            result[_escape(key)] = _encode_value(mapping[key], blobs)
+            result[_escape(key)] = _encode_value(mapping[key], sink)
         except FieldTypeError as error:
             error.add_parent(key)
             raise
@@ -208,6 +280,12 @@ def _encode_mapping(mapping: Mapping[Any, Any], blobs: _Sink) -> dict[str, Any]:
 
 def _unencodable_text(value: object) -> FieldTypeError:
     path = _find_bad_text(value, [])
+    if path is None:
+        # orjson's other refusal: more than ~250 levels of nested containers.
+        return FieldTypeError(
+            "value is nested too deeply to be stored (at most about 250 levels "
+            "of lists, dicts and resources)"
+        )
     error = FieldTypeError("str holds characters that are not valid Unicode text")
     for name in reversed(path or []):
         error.add_parent(name)
@@ -267,6 +345,16 @@ def decode(
         value = reader.value(tree)
     except RecursionError:
         raise DecodeError("value is nested too deeply") from None
+    # Only the canonical form is accepted: otherwise bytes that hash to a
+    # digest could decode to a value whose own digest is another one.
+    try:
+        canonical = orjson.dumps(tree, option=_SORT)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        raise DecodeError("value is nested too deeply") from None
+    if canonical != text:
+        raise DecodeError("the JSON is not in canonical form")
+    if newline >= 0 and not reader.blob_count:
+        raise DecodeError("data after the JSON, but no bytes value refers to it")
     if reader.offset != len(blobs):
         raise DecodeError(
             f"{len(blobs) - reader.offset} bytes after the last value "
@@ -276,7 +364,7 @@ def decode(
 
 
 class _Reader:
-    __slots__ = ("blobs", "local_types", "make", "offset", "registry")
+    __slots__ = ("blob_count", "blobs", "local_types", "make", "offset", "registry")
 
     def __init__(
         self,
@@ -288,6 +376,7 @@ class _Reader:
         self.registry = registry
         self.local_types = local_types or {}
         self.blobs = blobs
+        self.blob_count = 0
         self.offset = 0
         self.make: Callable[[type[ResourceBase], dict[str, Any]], Any] = (
             ResourceDict if as_dict else _build
@@ -339,6 +428,7 @@ class _Reader:
                 raise DecodeError("a blob runs past the end of the data (truncated?)")
             blob = bytes(self.blobs[self.offset : end])
             self.offset = end
+            self.blob_count += 1
             return blob
         if tag == "#type":
             if type(item) is not str:
@@ -346,7 +436,13 @@ class _Reader:
             return self.lookup(item)
         if tag == "#int":
             if type(item) is str and item.lstrip("-").isdigit():
-                number = int(item)
+                try:
+                    number = int(item)
+                except ValueError:  # more digits than sys.get_int_max_str_digits()
+                    raise DecodeError(
+                        f"int of {len(item)} digits exceeds this interpreter's "
+                        "limit (sys.set_int_max_str_digits)"
+                    ) from None
                 if not _INT_MIN <= number <= _INT_MAX and str(number) == item:
                     return number
             raise DecodeError(f"invalid big int {item!r}")
@@ -360,7 +456,7 @@ class _Reader:
 def _build(cls: type[ResourceBase], fields: dict[str, Any]) -> ResourceBase:
     try:
         return cls.from_fields(fields)
-    except (RegistryError, DecodeError):
+    except (RegistryError, DecodeError, ContextError):
         raise
     except Exception as error:
         raise DecodeError(

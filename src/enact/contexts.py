@@ -76,9 +76,6 @@ class Context:
     Subclasses may define ``__init__`` without calling ``super().__init__()``.
     """
 
-    # A stack of restore tokens makes re-entering the same instance safe.
-    _tokens: list[contextvars.Token[Any]]
-
     @classmethod
     def get_current(cls: type[C]) -> C | None:
         """Returns the innermost active instance, or None.
@@ -131,15 +128,32 @@ class Context:
         cls = type(self)
         cls.get_current()
         self.enter()
-        tokens = self.__dict__.get("_tokens")
-        if tokens is None:
-            tokens = self.__dict__["_tokens"] = []
-        tokens.append(_variable(cls).set(self))
+        token = _variable(cls).set(self)
+        _entered.set((*_entered.get(), (self, token)))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _variable(type(self)).reset(self._tokens.pop())
+        entered = _entered.get()
+        for index in range(len(entered) - 1, -1, -1):
+            if entered[index][0] is self:
+                break
+        else:
+            raise ContextError(
+                f"This {type(self).__qualname__} was not entered in this thread "
+                "or task, so it cannot be exited here."
+            )
+        _entered.set(entered[:index] + entered[index + 1 :])
+        _variable(type(self)).reset(entered[index][1])
         self.exit()
+
+
+# The restore tokens of the contexts entered in this thread or task, innermost
+# last. A token only works in the context that created it, so the tokens live in
+# a context variable rather than on the instance: one instance may then be
+# entered in several threads or tasks at once, and re-entered while active.
+_entered: contextvars.ContextVar[tuple[tuple[Context, contextvars.Token[Any]], ...]] = (
+    contextvars.ContextVar("enact.contexts.entered", default=())
+)
 
 
 def _snapshot() -> dict[contextvars.ContextVar[Any], Any]:

@@ -25,19 +25,21 @@ _WORDS = {
 
 @enact.typed_invokable(enact.Str, enact.Str)
 @dataclasses.dataclass
-class SampleLine(enact.Invokable):
+class SampleLine(enact.Invokable[enact.Str, enact.Str]):
     """Stands in for a language model: samples a line about a topic."""
 
     temperature: float = 1.0
 
     def call(self, topic: enact.Str) -> enact.Str:
         words = _WORDS.get(str(topic), ["strange", "new"])
-        return enact.Str(f"{random.choice(words)} {topic}, {random.choice(words)} night")
+        return enact.Str(
+            f"{random.choice(words)} {topic}, {random.choice(words)} night"
+        )
 
 
 @enact.typed_invokable(enact.Str, enact.Int)
 @dataclasses.dataclass
-class Score(enact.Invokable):
+class Score(enact.Invokable[enact.Str, enact.Int]):
     """Stands in for a critic model: scores a line from 0 to 9."""
 
     def call(self, line: enact.Str) -> enact.Int:
@@ -46,7 +48,7 @@ class Score(enact.Invokable):
 
 @enact.typed_invokable(enact.Str, enact.Str)
 @dataclasses.dataclass
-class WritePoem(enact.Invokable):
+class WritePoem(enact.Invokable[enact.Str, enact.Str]):
     """Samples lines, keeps the ones the critic likes, retries the rest."""
 
     sample: enact.Invokable[Any, Any]
@@ -67,7 +69,7 @@ class WritePoem(enact.Invokable):
 
 @enact.typed_invokable(enact.Str, enact.Str)
 @dataclasses.dataclass
-class EditedPoem(enact.Invokable):
+class EditedPoem(enact.Invokable[enact.Str, enact.Str]):
     """A person edits the title; the rest is generated."""
 
     write: enact.Invokable[Any, Any]

@@ -9,6 +9,7 @@ values. :meth:`ResourceBase.to_resource_dict` turns a resource into a plain
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, Self, TypeVar, Union
@@ -29,9 +30,10 @@ __all__ = [
     "ResourceError",
 ]
 
-JsonLeaf = Union[int, float, str, bool, None]
-Json = Union[JsonLeaf, list["Json"], dict[str, "Json"]]
-Primitives = Union[int, float, str, bool, bytes, None]
+# Union, not `|`: these aliases hold forward references, evaluated at runtime.
+JsonLeaf = Union[int, float, str, bool, None]  # noqa: UP007
+Json = Union[JsonLeaf, list["Json"], dict[str, "Json"]]  # noqa: UP007
+Primitives = Union[int, float, str, bool, bytes, None]  # noqa: UP007
 FieldValue = Union[
     Primitives,
     "ResourceBase",
@@ -87,7 +89,8 @@ class FieldTypeError(EnactError):
 def unsupported(value: object) -> FieldTypeError:
     """The error for a value outside the field-value domain."""
     if isinstance(value, type):
-        what = f"the class {value.__module__}.{value.__qualname__}, which is not a resource"
+        name = f"{value.__module__}.{value.__qualname__}"
+        what = f"the class {name}, which is not a resource"
     else:
         what = f"a value of type {type(value).__module__}.{type(value).__qualname__}"
     return FieldTypeError(
@@ -160,7 +163,7 @@ class ResourceBase:
         # defines one; keeping a hash lets resource instances be dataclass field
         # defaults on Python >= 3.11 (SPEC A14).
         if "__hash__" not in cls.__dict__:
-            cls.__hash__ = _hash_for(cls)
+            cls.__hash__ = _hash_for(cls)  # type: ignore[method-assign]
 
     @classmethod
     def type_name(cls) -> str:
@@ -188,8 +191,8 @@ class ResourceBase:
         type_id = cls.__dict__.get("_enact_type_id")
         if type_id is None:
             type_id = json.dumps(cls.type_descr(), sort_keys=True)
-            cls._enact_type_id = type_id
-        return type_id  # type: ignore[no-any-return]
+            setattr(cls, "_enact_type_id", type_id)  # noqa: B010 - a class attribute
+        return str(type_id)
 
     @classmethod
     def field_names(cls) -> Iterable[str]:
@@ -202,7 +205,7 @@ class ResourceBase:
 
     def field_items(self) -> Iterable[tuple[str, FieldValue]]:
         """``(name, value)`` pairs in field order."""
-        return zip(self.field_names(), self.field_values())
+        return zip(self.field_names(), self.field_values(), strict=True)
 
     @classmethod
     def from_fields(cls, field_dict: Mapping[str, FieldValue]) -> Self:
@@ -255,9 +258,11 @@ class ResourceDict(dict[str, Any], Generic[C]):
     Equality is plain dict equality: the type is ignored by ``==``.
     """
 
-    type: type[C]
+    type: builtins.type[C]
 
-    def __init__(self, resource_type: type[C], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, resource_type: builtins.type[C], *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.type = resource_type
 
@@ -345,7 +350,7 @@ def _from_dict_value(value: Any) -> Any:
                 raise FieldTypeError(f"dict keys must be str, got {key!r}")
             result[key] = _from_dict_value(item)
         return result
-    if isinstance(value, PRIMITIVES) or isinstance(value, type):
+    if isinstance(value, (*PRIMITIVES, type)):
         return value
     if isinstance(value, Sequence):
         return [_from_dict_value(v) for v in value]

@@ -25,11 +25,12 @@ from enact.backends.sqlite import SQLiteObjects
 from enact.digests import digest, digest_parts
 from enact.errors import EnactError
 from enact.interfaces import FieldValue, ResourceBase, ResourceDict
-from enact.resource_registry import Registry, ResourceNotFound, register
+from enact.resource_registry import Registry, RegistryError, ResourceNotFound, register
 from enact.serialization import DeserializationError, Serializer
 
 __all__ = [
     "CorruptObject",
+    "Damage",
     "FileBackend",
     "FileStore",
     "InMemoryBackend",
@@ -70,8 +71,8 @@ class CorruptObject(RefError):
         self.actual = actual
         super().__init__(
             f"Object {ref.digest} in store {location} is corrupt: its stored bytes "
-            f"hash to {actual[:12]}... (modified or truncated on disk?). Run "
-            "`verify` on the store to list damaged objects."
+            f"hash to {actual[:12]}... (modified or truncated on disk?). "
+            "store.verify() lists every damaged object."
         )
 
 
@@ -102,6 +103,15 @@ class NotFound(EnactError):
         )
 
 
+class Damage(NamedTuple):
+    """A problem :meth:`Store.verify` found."""
+
+    #: The digest of the damaged object, or None for a damaged storage file.
+    key: str | None
+    #: What is wrong.
+    problem: str
+
+
 class PackedResource(NamedTuple):
     """What a backend stores for a resource, and the reference to it."""
 
@@ -119,6 +129,7 @@ class Ref(Generic[R], ResourceBase):
     """
 
     _enact_type_name = "enact.references.Ref"
+    _enact_field_attributes = (("digest", "_digest"),)
 
     def __init__(self, digest: str, resource: R | None = None) -> None:
         self._digest = digest
@@ -136,6 +147,17 @@ class Ref(Generic[R], ResourceBase):
 
     @classmethod
     def from_fields(cls, field_dict: Mapping[str, FieldValue]) -> Self:
+        """Builds a ref from its one field, ``digest`` (a str).
+
+        Raises:
+            RefError: if the fields are not exactly a str ``digest``, e.g. in
+                damaged or hostile stored data.
+        """
+        if set(field_dict) != {"digest"} or type(field_dict["digest"]) is not str:
+            raise RefError(
+                f"A {cls.__name__} has one field, a str 'digest'; got "
+                f"{dict(field_dict)!r}."
+            )
         return cls(**field_dict)  # type: ignore[arg-type]
 
     @property
@@ -246,13 +268,28 @@ class Ref(Generic[R], ResourceBase):
 
     @classmethod
     def unpack(cls, packed: PackedResource) -> R:
-        """Builds a fresh resource from packed data, after verifying it."""
+        """Builds a fresh resource from packed data, after verifying it.
+
+        Raises:
+            RefError: if the data does not match the ref.
+            DeserializationError: if the data's fields do not fit its type
+                (damaged or hostile stored data).
+        """
         if not isinstance(packed.ref, cls):
             raise RefError(
                 f"Cannot unpack a {type(packed.ref).__name__} with {cls.__name__}."
             )
         cls.verify(packed)
-        return packed.data.to_resource()  # type: ignore[no-any-return]
+        try:
+            return packed.data.to_resource()  # type: ignore[no-any-return]
+        except RegistryError:
+            raise
+        except Exception as error:
+            # As the canonical decoder does for its own path (_codec._build).
+            raise DeserializationError(
+                f"Object {packed.ref.digest} cannot be built: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
 
 def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
@@ -300,7 +337,9 @@ class _ObjectsAsStorageBackend(StorageBackend, Backend):
 
     def commit(self, packed_resource: PackedResource) -> None:
         packed_resource.ref.verify(packed_resource)
-        self.put_many([(packed_resource.ref.digest, self._encode(packed_resource.data))])
+        self.put_many(
+            [(packed_resource.ref.digest, self._encode(packed_resource.data))]
+        )
 
     def has(self, ref: Ref[Any]) -> bool:
         return self.has_many([ref.digest])[0]
@@ -372,7 +411,10 @@ class Store(contexts.Context):
         self._registry = registry or Registry.get()
         self._ref_type = ref_type
         objects = self._backend
-        if isinstance(objects, Backend) and getattr(objects, "serializer", None) is None:
+        if (
+            isinstance(objects, Backend)
+            and getattr(objects, "serializer", None) is None
+        ):
             self._objects: Backend | None = objects
         else:
             self._objects = None
@@ -383,7 +425,9 @@ class Store(contexts.Context):
         self._local_types: dict[str, type[ResourceBase]] = {}
         self._known: set[str] = set()
         self._pending: dict[str, Parts] = {}
-        self._batch_depth = 0
+        # Batch nesting depth, per thread: a batch buffers only the commits of
+        # the thread that opened it.
+        self._batching = threading.local()
         self._lock = threading.RLock()
 
     @property
@@ -432,7 +476,7 @@ class Store(contexts.Context):
         return ref
 
     def _put(self, key: str, parts: Parts) -> None:
-        if self._batch_depth:
+        if getattr(self._batching, "depth", 0):
             self._pending[key] = parts
             return
         assert self._objects is not None
@@ -450,18 +494,19 @@ class Store(contexts.Context):
         """Buffers commits and writes them together when the block ends.
 
         Objects committed inside the block are readable from this store at
-        once; other processes see them when the outermost block exits. Used by
-        :meth:`Invokable.invoke` so a journal costs a few file writes in all.
+        once; other processes see them when the outermost block exits. Only
+        this thread's commits are buffered: other threads sharing the store
+        keep writing at once. Used by :meth:`Invokable.invoke` so a journal
+        costs a few file writes in all.
         """
-        with self._lock:
-            self._batch_depth += 1
+        state = self._batching
+        state.depth = getattr(state, "depth", 0) + 1
         try:
             yield self
         finally:
-            with self._lock:
-                self._batch_depth -= 1
-                if not self._batch_depth:
-                    self.flush()
+            state.depth -= 1
+            if not state.depth:
+                self.flush()
 
     def flush(self) -> None:
         """Writes every buffered object to the backend."""
@@ -481,9 +526,10 @@ class Store(contexts.Context):
         key = ref.digest
         if key in self._known or key in self._pending:
             return True
-        if self._objects is None:
+        objects = self._objects
+        if objects is None:
             return self._backend.has(ref)  # type: ignore[union-attr]
-        found = self._read_guard(ref, lambda: self._objects.has_many([key])[0])  # type: ignore[union-attr]
+        found: bool = self._read_guard(ref, lambda: objects.has_many([key])[0])
         if found:
             self._remember(key)
         return found
@@ -498,7 +544,8 @@ class Store(contexts.Context):
             CorruptObject: if the stored bytes do not match the digest.
             ResourceNotFound: if its type is not registered in this process.
         """
-        if self._objects is None:
+        objects = self._objects
+        if objects is None:
             data = self._backend.checkout(ref)  # type: ignore[union-attr]
             if data is None:
                 raise NotFound(ref, self.location)
@@ -508,7 +555,7 @@ class Store(contexts.Context):
         if pending is not None:
             raw = b"".join(pending)
         else:
-            found = self._read_guard(ref, lambda: self._objects.get_many([key])[0])  # type: ignore[union-attr]
+            found = self._read_guard(ref, lambda: objects.get_many([key])[0])
             if found is None:
                 raise NotFound(ref, self.location)
             raw = found
@@ -530,7 +577,8 @@ class Store(contexts.Context):
             )
         except _codec.DecodeError as error:
             raise DeserializationError(
-                f"Object {ref.digest} in store {self.location} cannot be decoded: {error}"
+                f"Object {ref.digest} in store {self.location} cannot be decoded: "
+                f"{error}"
             ) from None
         except ResourceNotFound as error:
             raise ResourceNotFound(
@@ -544,6 +592,35 @@ class Store(contexts.Context):
             return read()
         except BackendError as error:
             raise RefError(f"Cannot read {ref.digest}: {error}") from None
+
+    def verify(self) -> list[Damage]:
+        """Reads every object and checks it against its digest.
+
+        Never raises for damage: each problem is reported instead.
+
+        Returns:
+            One :class:`Damage` per object (or storage file) that is missing,
+            unreadable or corrupt; empty if the store is intact.
+        """
+        if self._objects is None:
+            raise NotImplementedError("This backend cannot list its objects.")
+        self.flush()
+        damage: list[Damage] = []
+        try:
+            keys = list(self._objects.iter_keys())
+        except BackendError as error:
+            return [Damage(None, str(error))]
+        for key in keys:
+            try:
+                data = self._objects.get_many([key])[0]
+            except BackendError as error:
+                damage.append(Damage(key, str(error)))
+                continue
+            if data is None:
+                damage.append(Damage(key, "listed but not readable"))
+            elif hashlib.sha256(data).hexdigest() != key:
+                damage.append(Damage(key, "content does not match its digest"))
+        return damage
 
     def iter_refs(self) -> Iterator[Ref[Any]]:
         """Yields a ref for every object in the store (for maintenance)."""
@@ -603,5 +680,3 @@ def get(ref: Ref[R] | None) -> R:
 def checkout(ref: Ref[R]) -> R:
     """Returns the resource ``ref`` refers to, from its cache or the store."""
     return get(ref)
-
-

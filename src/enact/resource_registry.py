@@ -64,7 +64,11 @@ class Registry:
             )
         type_id = resource.type_id()
         known = self._types.get(type_id)
-        if known is not None and known is not resource and not self.allow_reregistration:
+        if (
+            known is not None
+            and known is not resource
+            and not self.allow_reregistration
+        ):
             raise RegistryError(
                 f"Type id {type_id!r} is already registered to "
                 f"{known.__module__}.{known.__qualname__}."

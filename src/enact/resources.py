@@ -84,5 +84,3 @@ class Resource(ResourceBase):
         copy = other.deep_copy_resource()
         for name in _field_names(type(self)):
             object.__setattr__(self, name, getattr(copy, name))
-
-

@@ -81,7 +81,9 @@ class JsonSerializer(Serializer):
         encoding: The text encoding of the serialized JSON.
     """
 
-    def __init__(self, registry: Registry | None = None, encoding: str = "utf-8") -> None:
+    def __init__(
+        self, registry: Registry | None = None, encoding: str = "utf-8"
+    ) -> None:
         self._registry = registry or Registry.get()
         self._encoding = encoding
 
@@ -119,7 +121,7 @@ class JsonSerializer(Serializer):
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, list):
-            return [self.from_json(v) for v in value]  # type: ignore[misc]
+            return [self.from_json(v) for v in value]
         if isinstance(value, dict):
             if "#res" in value:
                 return self._resource_dict(value)
@@ -133,7 +135,7 @@ class JsonSerializer(Serializer):
                     raise DeserializationError(f"Invalid base85: {error}") from None
             if "#type" in value:
                 return self._registry.lookup(str(value["#type"]))
-            return {k: self.from_json(v) for k, v in value.items()}  # type: ignore[misc]
+            return {k: self.from_json(v) for k, v in value.items()}
         raise DeserializationError(f"Unexpected JSON value {value!r}.")
 
     def _resource_dict(self, value: dict[str, Json]) -> ResourceDict[Any]:

@@ -81,7 +81,7 @@ class InputRequest(ExceptionResource):
     def __init__(
         self,
         invokable: Ref[Any],
-        input: Ref[Any],  # noqa: A002 - SPEC A11.1 names it so
+        input: Ref[Any],
         requested_output: type[ResourceBase],
         context: FieldValue,
     ) -> None:

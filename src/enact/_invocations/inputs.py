@@ -17,6 +17,8 @@ import contextvars
 import dataclasses
 import queue
 import threading
+import weakref
+from collections.abc import Callable
 from typing import Any, Generic, NoReturn, TypeVar
 
 from enact._invocations.exceptions import (
@@ -31,6 +33,7 @@ from enact._invocations.invokables import (
     Invokable,
     InvokableBase,
     live_answerer,
+    offered_answerer,
 )
 from enact._invocations.records import Invocation, Response
 from enact.interfaces import FieldValue, NoneResource, ResourceBase
@@ -123,7 +126,7 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
     def __init__(
         self,
         invokable: InvokableBase[I, O] | None = None,
-        input: Ref[I] | None = None,  # noqa: A002 - SPEC A11.9 names it so
+        input: Ref[I] | None = None,
         from_invocation: Invocation[I, O] | None = None,
         *,
         input_ref: Ref[I] | None = None,
@@ -232,6 +235,9 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
 
     def close(self) -> None:
         """Stops a run that is waiting for input; its journal keeps the request."""
+        if not self._started:
+            # Like a generator closed before it started: it never runs.
+            self._started = self._finished = True
         if self._request is not None and self._worker is not None:
             self._answers.put(_Cancelled)
             self._wait()
@@ -263,28 +269,18 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
                 input_ref = store.commit(NoneResource())  # type: ignore[arg-type]
             run = lambda: invokable.invoke(input_ref)  # noqa: E731
         context = contextvars.copy_context()
+        # The worker holds no reference to the generator, so an abandoned
+        # generator is collected and __del__ cancels the waiting run (else the
+        # thread and its open store batch would live forever).
+        ask = _asker(weakref.ref(self), self._events, self._answers)
         self._worker = threading.Thread(
-            target=context.run, args=(self._work, run), daemon=True, name="enact-input"
+            target=context.run,
+            args=(_work, ask, run, self._events),
+            daemon=True,
+            name="enact-input",
         )
         self._worker.start()
         return self._wait()
-
-    def _work(self, run: Any) -> None:
-        live_answerer.set(self._ask)
-        try:
-            self._events.put((_DONE, run()))
-        except BaseException as error:  # handed to the caller's thread
-            self._events.put((_DONE, error))
-
-    def _ask(self, request: InputRequest) -> ResourceBase:
-        # Runs on the worker: hand the request over, wait for the answer.
-        self._stack = _builder_stack()
-        self._events.put(request)
-        answer = self._answers.get()
-        if answer is _Cancelled:
-            live_answerer.set(None)
-            raise request
-        return answer  # type: ignore[no-any-return]
 
     def _answer(self, value: Any) -> InputRequest:
         request = self.input_request
@@ -333,6 +329,40 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
             invocation = Invocation(builder.request_ref(), store.commit(response))
         assert invocation is not None
         return invocation
+
+
+def _work(
+    ask: Callable[[InputRequest], ResourceBase],
+    run: Callable[[], Any],
+    events: queue.SimpleQueue[Any],
+) -> None:
+    offered_answerer.set(ask)
+    try:
+        events.put((_DONE, run()))
+    except BaseException as error:  # handed to the caller's thread
+        events.put((_DONE, error))
+
+
+def _asker(
+    owner: weakref.ref[InvocationGenerator[Any, Any]],
+    events: queue.SimpleQueue[Any],
+    answers: queue.SimpleQueue[Any],
+) -> Callable[[InputRequest], ResourceBase]:
+    def ask(request: InputRequest) -> ResourceBase:
+        # Runs on the worker: hand the request over, wait for the answer.
+        generator = owner()
+        if generator is None:
+            raise request  # nobody is left to answer
+        generator._stack = _builder_stack()
+        del generator  # not kept alive while waiting
+        events.put(request)
+        answer = answers.get()
+        if answer is _Cancelled:
+            live_answerer.set(None)
+            raise request
+        return answer  # type: ignore[no-any-return]
+
+    return ask
 
 
 def _builder_stack() -> list[Builder]:

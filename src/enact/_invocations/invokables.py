@@ -9,10 +9,11 @@ recorded result instead of running.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import inspect
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Generic, TypeVar
 
 from enact import contexts
@@ -44,6 +45,7 @@ __all__ = [
     "InvokableBase",
     "ReplayContext",
     "live_answerer",
+    "offered_answerer",
     "typed_invokable",
 ]
 
@@ -56,6 +58,23 @@ C = TypeVar("C", bound=type)
 live_answerer: contextvars.ContextVar[Callable[[InputRequest], ResourceBase] | None] = (
     contextvars.ContextVar("enact.live_answerer", default=None)
 )
+# Offered by InvocationGenerator to the invoke() it runs. That invoke claims it
+# as the live answerer; invokes nested in the run (meta-invocations) find no
+# offer and answer nothing live, so they record their requests as usual.
+offered_answerer: contextvars.ContextVar[
+    Callable[[InputRequest], ResourceBase] | None
+] = contextvars.ContextVar("enact.offered_answerer", default=None)
+
+
+@contextlib.contextmanager
+def _claim_answerer() -> Iterator[None]:
+    live = live_answerer.set(offered_answerer.get())
+    offer = offered_answerer.set(None)
+    try:
+        yield
+    finally:
+        offered_answerer.reset(offer)
+        live_answerer.reset(live)
 
 
 def _no_override(_: Ref[ExceptionResource]) -> ResourceBase | None:
@@ -167,7 +186,12 @@ class InvokableBase(Generic[I, O], ResourceBase):
                 f"Input must be a reference (use enact.commit(value)), got "
                 f"{type(arg).__qualname__}."
             )
-        with Builder.top_level(), ReplayContext.top_level(), store.batch():
+        with (
+            Builder.top_level(),
+            ReplayContext.top_level(),
+            _claim_answerer(),
+            store.batch(),
+        ):
             replay: ReplayContext[I, O] | None = (
                 ReplayContext([replay_from], exception_override, strict)
                 if replay_from is not None
@@ -183,7 +207,7 @@ class InvokableBase(Generic[I, O], ResourceBase):
             except InvocationError:
                 if raise_on_invocation_error:
                     raise
-            except Exception:  # noqa: S110 - recorded in the journal, by design
+            except Exception:
                 pass
             invocation: Invocation[I, O] = builder.invocation
             if commit:
@@ -226,7 +250,9 @@ def typed_invokable(
 
     def decorate(cls: C) -> C:
         if not (isinstance(cls, type) and issubclass(cls, InvokableBase)):
-            raise TypeError(f"typed_invokable needs an InvokableBase subclass, got {cls!r}.")
+            raise TypeError(
+                f"typed_invokable needs an InvokableBase subclass, got {cls!r}."
+            )
         cls._input_type = input_type
         cls._output_type = output_type
         if register:
@@ -265,7 +291,7 @@ class Builder(contexts.Context):
     def __init__(
         self,
         invokable: InvokableBase[Any, Any],
-        input: Ref[Any],  # noqa: A002 - SPEC A11.4 names it so
+        input: Ref[Any],
         store: Store | None = None,
         *,
         _arg: Any = None,
@@ -281,6 +307,10 @@ class Builder(contexts.Context):
         self._arg = _arg
         self._invocation: Invocation[Any, Any] | None = None
         self.parent: Builder | None = None
+        # Set by a replay that answered this call from a record: the recorded
+        # invocation and output refs. The new record would be identical, so
+        # it is reused instead of being built and committed again.
+        self._replayed: tuple[Ref[Invocation[Any, Any]], Ref[Any] | None] | None = None
         # Exceptions that children reported raising, to tell "raised here".
         self._child_errors: list[BaseException] = []
 
@@ -307,6 +337,9 @@ class Builder(contexts.Context):
             try:
                 arg = self._arg if self._arg is not None else self.input_ref.checkout()
                 output = ReplayContext.call_or_replay(self.invokable, arg)
+                if self._replayed is not None:
+                    output_ref = self._replayed[1]
+                    return output
                 if not getattr(arg, "_enact_immutable", False) and (
                     digest(arg) != self.input_ref.digest
                 ):
@@ -333,17 +366,25 @@ class Builder(contexts.Context):
                     raised_here = not any(e is error for e in self._child_errors)
                     if parent is not None:
                         parent._child_errors.append(error)
-                response = Response(
-                    store.commit(self.invokable),
-                    output_ref,
-                    raised_ref,
-                    raised_here,
-                    self.children,
-                )
-                invocation = Invocation(self.request_ref(), store.commit(response))
-                self._invocation = invocation
+                if self._replayed is not None:
+                    invocation_ref = self._replayed[0]
+                    recorded = invocation_ref()
+                    self._invocation = Invocation(recorded.request, recorded.response)
+                else:
+                    response = Response(
+                        store.commit(self.invokable),
+                        output_ref,
+                        raised_ref,
+                        raised_here,
+                        self.children,
+                    )
+                    self._invocation = Invocation(
+                        self.request_ref(), store.commit(response)
+                    )
+                    if parent is not None:
+                        invocation_ref = store.commit(self._invocation)
                 if parent is not None:
-                    parent.children.append(store.commit(invocation))
+                    parent.children.append(invocation_ref)
 
 
 def _record_exception(store: Store, exception: Exception) -> Ref[Any]:
@@ -398,40 +439,57 @@ class ReplayContext(Generic[I, O], contexts.Context):
             request = Request(store.commit(invokable), store.commit(arg))
             request_ref = store.commit(request)
             before = request.invokable.digest
-        match = self._take(request_ref)
-        if match is None:
+        taken = self._take(request_ref)
+        if taken is None:
             with self._child([]):
                 return _run(invokable, arg)
+        match_ref, match = taken
         response = match.response()
         if response.output is not None or (
             response.raised is not None and response.raised_here
         ):
             if response.invokable.digest != before:
                 invokable.set_from(response.invokable())
-            if builder is not None and builder.invokable is invokable:
+            journaled = builder is not None and builder.invokable is invokable
+            if journaled:
                 # Carry the recorded grandchildren into the new journal, so an
                 # unchanged subtree keeps its refs.
-                builder.children.extend(response.children)
+                builder.children.extend(response.children)  # type: ignore[union-attr]
             if response.output is not None:
+                if journaled:
+                    builder._replayed = (match_ref, response.output)  # type: ignore[union-attr]
                 return response.output()
             assert response.raised is not None
-            return self._replay_exception(invokable, response.raised)
+            return self._replay_exception(
+                invokable, response.raised, builder if journaled else None, match_ref
+            )
         with self._child(response.children):
             return _run(invokable, arg)
 
-    def _take(self, request_ref: Ref[Any]) -> Invocation[Any, Any] | None:
+    def _take(
+        self, request_ref: Ref[Any]
+    ) -> tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]] | None:
         available = self._available
         for index, entry in enumerate(available):
-            recorded = entry() if isinstance(entry, Ref) else entry
+            if isinstance(entry, Ref):
+                entry_ref, recorded = entry, entry()
+            else:
+                entry_ref, recorded = None, entry
             if recorded.request.digest == request_ref.digest:
                 del available[index]
-                return recorded
+                if entry_ref is None:
+                    entry_ref = Store.current().commit(recorded)
+                return entry_ref, recorded
             if self.strict:
                 raise ReplayError(_mismatch(recorded, request_ref))
         return None
 
     def _replay_exception(
-        self, invokable: InvokableBase[Any, Any], raised: Ref[ExceptionResource]
+        self,
+        invokable: InvokableBase[Any, Any],
+        raised: Ref[ExceptionResource],
+        builder: Builder | None,
+        match_ref: Ref[Invocation[Any, Any]],
     ) -> Any:
         value = self.exception_override(raised)
         if value is not None:
@@ -447,16 +505,21 @@ class ReplayContext(Generic[I, O], contexts.Context):
         answer = live_answerer.get()
         if answer is not None and isinstance(exception, InputRequest):
             return answer(exception)
+        if builder is not None:
+            builder._replayed = (match_ref, None)
         raise exception
 
 
-def _mismatch(recorded: Invocation[Any, Any], request_ref: Ref[Request[Any, Any]]) -> str:
+def _mismatch(
+    recorded: Invocation[Any, Any], request_ref: Ref[Request[Any, Any]]
+) -> str:
     def describe(request: Request[Any, Any]) -> str:
         try:
             name = type(request.invokable()).__qualname__
         except Exception:  # the record may name a class unknown here
             name = "?"
-        return f"{name} (invokable {request.invokable.digest[:12]}, input {request.input.digest[:12]})"
+        invokable, argument = request.invokable.digest, request.input.digest
+        return f"{name} (invokable {invokable[:12]}, input {argument[:12]})"
 
     try:
         expected = describe(recorded.request())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from enact._invocations.exceptions import ExceptionResource
 from enact.interfaces import ResourceBase
-from enact.references import Ref
+from enact.references import Ref, commit
 from enact.resource_registry import register
 from enact.resources import Resource
 
@@ -21,6 +21,12 @@ I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
 
 ExceptionOverride = Callable[[Ref[ExceptionResource]], ResourceBase | None]
+
+
+def _copy(ref: Any) -> Any:
+    if ref is None:
+        return None
+    return type(ref)(ref.digest, ref._cache)
 
 
 @register
@@ -119,13 +125,20 @@ class Invocation(Generic[I, O], Resource):
         The exception, if any, is kept; this invocation is unchanged. Needs an
         active store (the shortened response is committed).
         """
-        copy = self.deep_copy_resource()
-        with copy.response.modify() as response:
-            response.output = None
-            if num_calls > 0:
-                keep = max(0, len(response.children) - num_calls)
-                response.children = response.children[:keep]
-        return copy
+        response = self.response()
+        children = response.children
+        if num_calls > 0:
+            children = children[: max(0, len(children) - num_calls)]
+        # New Ref objects, but with their caches: a replay of the copy reads
+        # the recorded calls from memory instead of from the store.
+        rewound = Response(
+            _copy(response.invokable),
+            None,
+            _copy(response.raised),
+            response.raised_here,
+            [_copy(child) for child in children],
+        )
+        return Invocation(_copy(self.request), commit(rewound))
 
     def replay(
         self,

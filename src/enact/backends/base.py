@@ -38,7 +38,9 @@ def check_key(key: str, location: str) -> str:
     """
     if type(key) is not str or _KEY.fullmatch(key) is None:
         raise BackendError(
-            f"{key!r} is not a valid object key (64 lowercase hex digits)", location, None
+            f"{key!r} is not a valid object key (64 lowercase hex digits)",
+            location,
+            None,
         )
     return key
 
@@ -58,6 +60,9 @@ class Backend(abc.ABC):
         """Stores each ``(key, parts)``; existing keys are left as they are.
 
         When it returns, the objects are visible to every reader of the store.
+
+        Raises:
+            BackendError: if a key is not a valid digest (see :func:`check_key`).
         """
 
     @abc.abstractmethod

@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 
-from enact.backends.base import Backend, BackendError, Parts, check_key
+from enact.backends.base import _KEY, Backend, BackendError, Parts, check_key
 
 __all__ = ["FileObjects"]
 
@@ -39,6 +39,9 @@ _PACK_MIN_OBJECTS = 8
 _LOOSE_MIN_BYTES = 256 * 1024
 # writev takes at most IOV_MAX (1024 on Linux) buffers per call.
 _IOV_MAX = 1024
+# Pack files kept open for reading, at most (the least recently read closes).
+# A store can hold thousands of packs; a process may open only so many files.
+_MAX_OPEN_PACKS = 64
 
 
 class FileObjects(Backend):
@@ -58,13 +61,22 @@ class FileObjects(Backend):
         self._objects = os.path.join(self.root, "objects")
         self._packs_dir = os.path.join(self.root, "packs")
         self._tmp = os.path.join(self.root, "tmp")
-        for path in (self._objects, self._packs_dir, self._tmp):
-            os.makedirs(path, exist_ok=True)
+        try:
+            for path in (self._objects, self._packs_dir, self._tmp):
+                os.makedirs(path, exist_ok=True)
+        except OSError as error:
+            raise BackendError(
+                f"cannot use {self.root} as a store directory: {error}", self.root
+            ) from None
         self._made_dirs: set[str] = set()
         self._lock = threading.Lock()
         # key -> (pack path, offset, length), for every pack loaded so far.
         self._packed: dict[str, tuple[str, int, int]] = {}
+        self._loaded_packs: set[str] = set()
+        # Open pack files, least recently read first.
         self._pack_fds: dict[str, int] = {}
+        # Whether the packs present have been listed since opening.
+        self._packs_listed = False
         self._counter = itertools.count()
 
     # -- paths -------------------------------------------------------------
@@ -75,7 +87,9 @@ class FileObjects(Backend):
         return os.path.join(self._objects, key[:2], key[2:])
 
     def _temp_path(self) -> str:
-        return os.path.join(self._tmp, f"{os.getpid()}-{next(self._counter)}-{uuid.uuid4().hex[:8]}")
+        return os.path.join(
+            self._tmp, f"{os.getpid()}-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
+        )
 
     # -- reading -----------------------------------------------------------
 
@@ -90,41 +104,60 @@ class FileObjects(Backend):
         except FileNotFoundError:
             pass
         except OSError as error:
-            raise BackendError(f"cannot read {path}: {error}", self.location, key) from None
+            raise BackendError(
+                f"cannot read {path}: {error}", self.location, key
+            ) from None
         location = self._packed.get(key)
         if location is None:
-            self._load_new_packs()
+            damaged = self._load_new_packs()
             location = self._packed.get(key)
             if location is None:
+                if damaged is not None:
+                    # The object may be in the damaged pack.
+                    raise damaged
                 return None
         return self._read_packed(key, *location)
 
     def _read_packed(self, key: str, pack: str, offset: int, length: int) -> bytes:
-        fd = self._pack_fds.get(pack)
-        try:
-            if fd is None:
-                with self._lock:
-                    fd = self._pack_fds.get(pack)
-                    if fd is None:
-                        fd = self._pack_fds[pack] = os.open(pack, os.O_RDONLY)
-            data = os.pread(fd, length, offset)
-        except OSError as error:
-            raise BackendError(f"cannot read {pack}: {error}", self.location, key) from None
+        # Under the lock: another thread may close the least recently used fd.
+        with self._lock:
+            fds = self._pack_fds
+            try:
+                fd = fds.pop(pack, None)
+                if fd is None:
+                    if len(fds) >= _MAX_OPEN_PACKS:
+                        os.close(fds.pop(next(iter(fds))))
+                    fd = os.open(pack, os.O_RDONLY)
+                fds[pack] = fd
+                data = os.pread(fd, length, offset)
+            except OSError as error:
+                raise BackendError(
+                    f"cannot read {pack}: {error}", self.location, key
+                ) from None
         # A short read means the pack was truncated; the digest check above us
         # reports it as a corrupt object naming this key.
         return data
 
-    def _load_new_packs(self) -> None:
+    def _load_new_packs(self) -> BackendError | None:
+        """Loads the packs not loaded yet; returns the error of a damaged one."""
         with self._lock:
             try:
                 names = os.listdir(self._packs_dir)
             except FileNotFoundError:
-                return
-            loaded = self._pack_fds.keys() | {p for p, _, _ in self._packed.values()}
+                return None
+            self._packs_listed = True
+            loaded = self._loaded_packs
+            # Load every healthy pack even if one is damaged, so one damaged
+            # pack does not hide the objects of the others.
+            damaged: BackendError | None = None
             for name in names:
                 path = os.path.join(self._packs_dir, name)
                 if name.endswith(".pack") and path not in loaded:
-                    self._load_pack(path)
+                    try:
+                        self._load_pack(path)
+                    except BackendError as error:
+                        damaged = damaged or error
+            return damaged
 
     def _load_pack(self, path: str) -> None:
         try:
@@ -138,16 +171,23 @@ class FileObjects(Backend):
                     raise ValueError("bad footer")
                 file.seek(index_at)
                 index = file.read(count * _ENTRY.size)
-        except (OSError, ValueError, struct.error) as error:
+        except OSError as error:
+            message = f"cannot read pack file {path}: {error}"
+            raise BackendError(message, self.location) from None
+        except (ValueError, struct.error) as error:
             raise BackendError(
-                f"pack file {path} is damaged ({error}); run `verify` on the store",
+                f"pack file {path} is damaged ({error}); store.verify() lists damage",
                 self.location,
             ) from None
-        for raw, offset, length in _ENTRY.iter_unpack(index):
+        entries = list(_ENTRY.iter_unpack(index))
+        for _, offset, length in entries:
             if offset + length > index_at:
-                raise BackendError(f"pack file {path} has a bad index entry", self.location)
+                raise BackendError(
+                    f"pack file {path} has a bad index entry", self.location
+                )
+        for raw, offset, length in entries:
             self._packed.setdefault(raw.hex(), (path, offset, length))
-        self._pack_fds.setdefault(path, os.open(path, os.O_RDONLY))
+        self._loaded_packs.add(path)
 
     def has_many(self, keys: Sequence[str]) -> list[bool]:
         return [self._has(key) for key in keys]
@@ -155,7 +195,9 @@ class FileObjects(Backend):
     def _has(self, key: str) -> bool:
         if key in self._packed or os.path.exists(self.path_of(key)):
             return True
-        self._load_new_packs()
+        damaged = self._load_new_packs()
+        if key not in self._packed and damaged is not None:
+            raise damaged
         return key in self._packed
 
     def iter_keys(self) -> Iterator[str]:
@@ -166,9 +208,13 @@ class FileObjects(Backend):
                 continue
             for rest in sorted(os.listdir(directory)):
                 key = fan + rest
+                if _KEY.fullmatch(key) is None:
+                    continue  # not an object: a stray file someone left here
                 seen.add(key)
                 yield key
-        self._load_new_packs()
+        damaged = self._load_new_packs()
+        if damaged is not None:
+            raise damaged
         for key in list(self._packed):
             if key not in seen:
                 yield key
@@ -184,11 +230,18 @@ class FileObjects(Backend):
     # -- writing -----------------------------------------------------------
 
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
+        if not self._packs_listed:
+            # Know the packed objects, so they are not written again as loose
+            # files (a damaged pack is reported by reads, not here).
+            self._load_new_packs()
         small: list[tuple[str, Parts]] = []
         for key, parts in items:
             if self._has_quick(key):
                 continue
-            if len(items) >= _PACK_MIN_OBJECTS and sum(map(len, parts)) < _LOOSE_MIN_BYTES:
+            if (
+                len(items) >= _PACK_MIN_OBJECTS
+                and sum(map(len, parts)) < _LOOSE_MIN_BYTES
+            ):
                 small.append((key, parts))
             else:
                 self._write_loose(key, parts)
@@ -256,6 +309,8 @@ class FileObjects(Backend):
                     pass
             self._pack_fds.clear()
             self._packed.clear()
+            self._loaded_packs.clear()
+            self._packs_listed = False
 
 
 def _write_all(fd: int, parts: Parts) -> None:

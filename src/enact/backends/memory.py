@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from enact.backends.base import Backend, Parts
+from enact.backends.base import Backend, Parts, check_key
 
 __all__ = ["MemoryObjects"]
 
@@ -23,6 +23,8 @@ class MemoryObjects(Backend):
 
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
         objects = self._objects
+        for key, _ in items:
+            check_key(key, self.location)
         for key, parts in items:
             if key not in objects:
                 objects[key] = parts[0] if len(parts) == 1 else b"".join(parts)

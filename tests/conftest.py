@@ -1,0 +1,70 @@
+"""Shared fixtures: every store and every byte backend (STYLE 8).
+
+A test that takes ``store`` runs once per store kind (memory, file, sqlite); a
+test that takes ``backend`` runs once per byte backend. ``reopen_store`` and
+``reopen_backend`` open a *new* object on the same location, to check what a
+later process would see.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from enact.backends import Backend
+from enact.references import Store
+from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> StoreKind:
+    """Which store a test runs against (parametrized over all kinds)."""
+    return StoreKind(request.param, location_in(request.param, str(tmp_path)))
+
+
+@pytest.fixture(params=STORE_KINDS)
+def backend_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> BackendKind:
+    """Which byte backend a test runs against (parametrized over all kinds)."""
+    return BackendKind(request.param, location_in(request.param, str(tmp_path)))
+
+
+@pytest.fixture
+def reopen_store(store_kind: StoreKind) -> Iterator[Callable[[], Store]]:
+    """Opens further stores on the same location; closes them at the end."""
+    opened: list[Store] = []
+
+    def reopen() -> Store:
+        opened.append(store_kind.open())
+        return opened[-1]
+
+    yield reopen
+    for each in opened:
+        each.close()
+
+
+@pytest.fixture
+def store(reopen_store: Callable[[], Store]) -> Store:
+    """A store of each kind, empty, in the test's own directory."""
+    return reopen_store()
+
+
+@pytest.fixture
+def reopen_backend(backend_kind: BackendKind) -> Iterator[Callable[[], Backend]]:
+    """Opens further backends on the same location; closes them at the end."""
+    opened: list[Backend] = []
+
+    def reopen() -> Backend:
+        opened.append(backend_kind.open())
+        return opened[-1]
+
+    yield reopen
+    for each in opened:
+        each.close()
+
+
+@pytest.fixture
+def backend(reopen_backend: Callable[[], Backend]) -> Backend:
+    """A byte backend of each kind, empty, in the test's own directory."""
+    return reopen_backend()

@@ -1,0 +1,184 @@
+"""The seed README examples, verbatim (SPEC Part C).
+
+The three examples run unchanged, in order, in one namespace; the only change
+is the store directory, ``/tmp/my_store``, which becomes a test directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import enact
+
+# The examples exactly as SPEC Part C quotes them.
+C1_DEFINE_AND_CALL = '''\
+import enact
+
+import dataclasses
+import random
+
+@enact.typed_invokable(
+  input_type=enact.NoneResource,
+  output_type=enact.Int)
+@dataclasses.dataclass
+class RollDie(enact.Invokable):
+  """An enact invokable that rolls a die."""
+  sides: int
+
+  def call(self):
+    return enact.Int(random.randint(1, self.sides))
+
+
+@enact.typed_invokable(
+  input_type=enact.Int,
+  output_type=enact.Int)
+@dataclasses.dataclass
+class RollDice(enact.Invokable):
+  """An enact invokable that rolls a specified number of dice."""
+  roll: enact.Invokable
+  def call(self, num_dice: enact.Int):
+    return enact.Int(sum(self.roll() for _ in range(num_dice)))
+
+roll_dice = RollDice(RollDie(6))
+print(roll_dice(enact.Int(3)))   # Print sum of 3 rolls.
+'''
+
+C2_JOURNAL_REWIND_REPLAY = """\
+with enact.FileStore('/tmp/my_store') as store:
+  num_rolls = enact.commit(enact.Int(3))  # commit input to store.
+  invocation = roll_dice.invoke(num_rolls)  # create journaled execution.
+
+  print(invocation.get_output())  # Print sum of 3 rolls
+  for i in range(3):
+    print(invocation.get_child(i).get_output())  # Print each die roll.
+
+  invocation = invocation.rewind()  # Rewind by one dice roll.
+  invocation = invocation.replay()  # Replay dice roll 1 & 2, resample roll 3.
+  print(invocation.get_output())
+"""
+
+C3_HUMAN_INPUT = """\
+@enact.typed_invokable(enact.NoneResource, enact.Int)
+class HumanRollsDie(enact.Invokable):
+  def call(self):
+    return enact.request_input(
+      enact.Int, context='Please roll a six-sided die')
+
+with store:
+  roll_dice = RollDice(HumanRollsDie())
+  inv_gen = enact.InvocationGenerator(roll_dice, num_rolls)
+  for input_request in inv_gen:
+    inv_gen.set_input(enact.Int(6))  # Provide a roll of 6.
+
+print(inv_gen.invocation.get_output())  # Prints '18'.
+"""
+
+STORE_PATH = "/tmp/my_store"
+
+
+def localize(example: str, store_dir: Path) -> str:
+    """The example with its store moved into ``store_dir``."""
+    assert example.count(STORE_PATH) == (
+        1 if example is C2_JOURNAL_REWIND_REPLAY else 0
+    )
+    return example.replace(STORE_PATH, str(store_dir))
+
+
+def run(
+    example: str, namespace: dict[str, Any], store_dir: Path, capsys: Any
+) -> list[str]:
+    """Executes one example in ``namespace``; returns the lines it printed."""
+    capsys.readouterr()
+    # dont_inherit: the examples must not see this module's __future__ imports.
+    code = compile(localize(example, store_dir), "<README>", "exec", dont_inherit=True)
+    exec(code, namespace)
+    return capsys.readouterr().out.splitlines()
+
+
+def check_c2(lines: list[str], namespace: dict[str, Any]) -> None:
+    """C2 prints the total, the three rolls, then the total after a replay."""
+    assert len(lines) == 5
+    total, *rolls, new_total = (int(line) for line in lines)
+    assert all(1 <= roll <= 6 for roll in rolls)
+    assert sum(rolls) == total
+    assert 3 <= new_total <= 18
+    replayed = namespace["invocation"]
+    with namespace["store"]:
+        new_rolls = [child.get_output() for child in replayed.get_children()]
+    # The replay reused the first two rolls and rolled the third again.
+    assert new_rolls[:2] == rolls[:2]
+    assert len(new_rolls) == 3
+    assert 1 <= new_rolls[2] <= 6
+    assert sum(new_rolls) == new_total == replayed.get_output()
+
+
+def test_examples_in_order_in_one_namespace(tmp_path: Path, capsys: Any) -> None:
+    store_dir = tmp_path / "my_store"
+    namespace: dict[str, Any] = {"__name__": "readme"}
+
+    (line,) = run(C1_DEFINE_AND_CALL, namespace, store_dir, capsys)
+    assert 3 <= int(line) <= 18
+
+    lines = run(C2_JOURNAL_REWIND_REPLAY, namespace, store_dir, capsys)
+    check_c2(lines, namespace)
+    assert store_dir.is_dir()
+
+    assert run(C3_HUMAN_INPUT, namespace, store_dir, capsys) == ["18"]
+    # C3's last line ran after its `with store:` block had exited.
+    assert enact.Store.get_current() is None
+    invocation = namespace["inv_gen"].invocation
+    assert invocation.get_output() == 18
+    assert [child.get_output() for child in invocation.get_children()] == [6, 6, 6]
+
+
+def test_c2_again_on_the_same_directory(tmp_path: Path, capsys: Any) -> None:
+    store_dir = tmp_path / "my_store"
+    first: dict[str, Any] = {"__name__": "readme"}
+    run(C1_DEFINE_AND_CALL, first, store_dir, capsys)
+    check_c2(run(C2_JOURNAL_REWIND_REPLAY, first, store_dir, capsys), first)
+    check_c2(run(C2_JOURNAL_REWIND_REPLAY, first, store_dir, capsys), first)
+
+    # As a later session would: new classes, a new store object, same files.
+    second: dict[str, Any] = {"__name__": "readme"}
+    run(C1_DEFINE_AND_CALL, second, store_dir, capsys)
+    check_c2(run(C2_JOURNAL_REWIND_REPLAY, second, store_dir, capsys), second)
+    assert run(C3_HUMAN_INPUT, second, store_dir, capsys) == ["18"]
+
+
+def test_as_a_script_run_twice(tmp_path: Path) -> None:
+    store_dir = tmp_path / "my_store"
+    script = tmp_path / "readme.py"
+    script.write_text(
+        "\n".join(
+            localize(example, store_dir)
+            for example in (
+                C1_DEFINE_AND_CALL,
+                C2_JOURNAL_REWIND_REPLAY,
+                C3_HUMAN_INPUT,
+            )
+        )
+    )
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 1 + 5 + 1
+        assert 3 <= int(lines[0]) <= 18
+        total, *rolls, new_total = (int(line) for line in lines[1:6])
+        assert sum(rolls) == total
+        assert all(1 <= roll <= 6 for roll in rolls)
+        assert 3 <= new_total <= 18
+        assert new_total - rolls[0] - rolls[1] in range(1, 7)
+        assert lines[6] == "18"

@@ -1,0 +1,1 @@
+"""Store and backend tests: conformance, state machines, damage, concurrency."""

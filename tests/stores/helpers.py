@@ -1,0 +1,202 @@
+"""Helpers shared by the store tests (resource types, on-disk checks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+import struct
+import sys
+from typing import Any
+
+import enact
+from enact.backends import Backend, FileObjects, MemoryObjects, SQLiteObjects
+from enact.references import InMemoryBackend, Store
+
+# The pack format, as documented in enact.backends.files. Parsed here
+# independently so the tests pin the documented format, not the code.
+PACK_MAGIC = b"ENACTPK1"
+PACK_END = b"ENACTEND"
+PACK_ENTRY = struct.Struct(">32sQQ")
+PACK_FOOTER = struct.Struct(">QQ8s")
+
+
+STORE_KINDS = ("memory", "file", "sqlite")
+
+
+@dataclasses.dataclass
+class StoreKind:
+    """How to open (and reopen) one kind of store in a test directory.
+
+    Memory stores cannot outlive their backend object, so "reopening" one wraps
+    the same backend in a new :class:`Store`.
+    """
+
+    name: str
+    path: str
+
+    def __post_init__(self) -> None:
+        self._memory: InMemoryBackend | None = None
+
+    @property
+    def persistent(self) -> bool:
+        return self.name != "memory"
+
+    def open(self) -> Store:
+        if self.name == "memory":
+            if self._memory is None:
+                self._memory = InMemoryBackend()
+            return Store(self._memory)
+        if self.name == "file":
+            return enact.FileStore(self.path)
+        return enact.SQLiteStore(self.path)
+
+
+@dataclasses.dataclass
+class BackendKind:
+    """How to open (and reopen) one byte backend in a test directory."""
+
+    name: str
+    path: str
+
+    def __post_init__(self) -> None:
+        self._memory: MemoryObjects | None = None
+
+    @property
+    def persistent(self) -> bool:
+        return self.name != "memory"
+
+    def open(self) -> Backend:
+        if self.name == "memory":
+            if self._memory is None:
+                self._memory = MemoryObjects()
+            return self._memory
+        if self.name == "file":
+            return FileObjects(self.path)
+        return SQLiteObjects(self.path)
+
+
+def location_in(name: str, directory: str) -> str:
+    """Where a store of kind ``name`` lives inside ``directory``."""
+    if name == "file":
+        return os.path.join(directory, "store")
+    return os.path.join(directory, "store.sqlite")
+
+
+@enact.register(name="tests.stores.Sample")
+@dataclasses.dataclass
+class Sample(enact.Resource):
+    """A resource with one field of every kind a store must keep apart."""
+
+    number: int = 0
+    real: float = 0.0
+    flag: bool = False
+    text: str = ""
+    blob: bytes = b""
+    nothing: None = None
+    items: list[Any] = dataclasses.field(default_factory=list)
+    mapping: dict[str, Any] = dataclasses.field(default_factory=dict)
+    child: Any = None
+
+
+def key_of(data: bytes) -> str:
+    """The key a backend stores ``data`` under: its SHA-256 in hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def samples() -> list[enact.ResourceBase]:
+    """Resources covering every field-value kind, including edge cases."""
+    return [
+        Sample(),
+        Sample(
+            number=-(2**70),
+            real=float("inf"),
+            flag=True,
+            text="héllo\n\x00#res",
+            blob=b"\x00\n" * 50,
+            items=[1, 1.0, "1", b"1", True, None, [], {}],
+            mapping={"#res": "not a type", "##": b"", "a": {"b": [Sample(number=3)]}},
+            child=Sample(text="inner", child=enact.Int(7)),
+        ),
+        Sample(items=[Sample, enact.Int], child=enact.Ref("ab" * 32)),
+        enact.Int(12),
+        enact.Str("text"),
+        enact.Bytes(b"\x00\x01\xff"),
+        enact.Float(-0.0),
+        enact.NoneResource(),
+    ]
+
+
+def read_pack(path: str) -> list[tuple[str, int, int]]:
+    """Parses a pack file's index: ``(key, offset, length)`` per object.
+
+    Raises:
+        AssertionError: if the file does not follow the documented format.
+    """
+    with open(path, "rb") as file:
+        data = file.read()
+    assert data[: len(PACK_MAGIC)] == PACK_MAGIC, f"{path}: bad magic"
+    index_at, count, end = PACK_FOOTER.unpack(data[-PACK_FOOTER.size :])
+    assert end == PACK_END, f"{path}: bad footer"
+    assert index_at + count * PACK_ENTRY.size == len(data) - PACK_FOOTER.size
+    entries = []
+    for raw, offset, length in PACK_ENTRY.iter_unpack(
+        data[index_at : index_at + count * PACK_ENTRY.size]
+    ):
+        assert len(PACK_MAGIC) <= offset and offset + length <= index_at
+        entries.append((raw.hex(), offset, length))
+    return entries
+
+
+def damaged_files(root: str) -> list[str]:
+    """Every file under ``objects/`` and ``packs/`` whose content is wrong.
+
+    A loose object must hash to its path's name; every object in a pack must
+    hash to its index entry's key. Files under ``tmp/`` are not checked.
+    """
+    problems = []
+    objects = os.path.join(root, "objects")
+    for fan in sorted(os.listdir(objects)):
+        for rest in sorted(os.listdir(os.path.join(objects, fan))):
+            path = os.path.join(objects, fan, rest)
+            with open(path, "rb") as file:
+                if key_of(file.read()) != fan + rest:
+                    problems.append(path)
+    packs = os.path.join(root, "packs")
+    for name in sorted(os.listdir(packs)):
+        path = os.path.join(packs, name)
+        try:
+            entries = read_pack(path)
+        except (AssertionError, struct.error):
+            problems.append(path)
+            continue
+        with open(path, "rb") as file:
+            data = file.read()
+        for key, offset, length in entries:
+            if key_of(data[offset : offset + length]) != key:
+                problems.append(f"{path}:{key}")
+    return problems
+
+
+def files_under(root: str) -> set[str]:
+    """Paths of all files under ``root``, relative to it."""
+    found = set()
+    for directory, _, names in os.walk(root):
+        for name in names:
+            found.add(os.path.relpath(os.path.join(directory, name), root))
+    return found
+
+
+CHILD = pathlib.Path(__file__).with_name("child.py")
+
+
+def child_command(*args: str) -> list[str]:
+    """The command line running ``child.py`` with ``args``."""
+    return [sys.executable, str(CHILD), *args]
+
+
+def child_env() -> dict[str, str]:
+    """The environment for ``child.py``: ``tests/`` importable, as here."""
+    paths = [str(CHILD.parent.parent), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}

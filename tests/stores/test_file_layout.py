@@ -1,0 +1,247 @@
+"""The file backend's on-disk layout, and its safety when the writer is killed.
+
+Layout (see :mod:`enact.backends.files`): ``objects/ab/cdef...`` holds one
+object named by its digest; ``packs/*.pack`` holds a batch of small objects;
+``tmp/`` holds files being written, renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import pytest
+
+import enact
+from enact import _codec
+from enact.backends import FileObjects
+from enact.references import Ref
+
+from .helpers import (
+    Sample,
+    child_command,
+    child_env,
+    damaged_files,
+    files_under,
+    key_of,
+    read_pack,
+)
+
+KiB = 1024
+
+
+def encoded(value: enact.ResourceBase) -> bytes:
+    return b"".join(_codec.encode(value))
+
+
+def loose_files(root: pathlib.Path) -> set[str]:
+    return {p for p in files_under(str(root)) if p.startswith("objects" + os.sep)}
+
+
+def test_loose_object_path_and_content(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    value = Sample(text="on disk", blob=b"\x00raw\n")
+    ref = store.commit(value)
+    path = root / "objects" / ref.digest[:2] / ref.digest[2:]
+    assert path.read_bytes() == encoded(value)
+    assert key_of(path.read_bytes()) == ref.digest
+    assert store.backend.path_of(ref.digest) == str(path)  # type: ignore[union-attr]
+    assert files_under(str(root)) == {
+        os.path.join("objects", ref.digest[:2], ref.digest[2:])
+    }
+    assert sorted(os.listdir(root)) == ["objects", "packs", "tmp"]
+
+
+def test_small_batch_is_written_loose(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    with store.batch():
+        refs = [store.commit(Sample(number=i)) for i in range(7)]
+    assert os.listdir(root / "packs") == []
+    assert len(loose_files(root)) == 7
+    assert damaged_files(str(root)) == []
+    assert {r.digest for r in store.iter_refs()} == {r.digest for r in refs}
+
+
+def test_batch_pack_follows_the_documented_format(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    values = [Sample(number=i, blob=bytes([i]) * i) for i in range(8)]
+    with store.batch():
+        refs = [store.commit(value) for value in values]
+    (pack,) = store.backend.pack_files()  # type: ignore[union-attr]
+    assert pathlib.Path(pack).parent == root / "packs"
+    entries = read_pack(pack)
+    data = pathlib.Path(pack).read_bytes()
+    assert [key for key, _, _ in entries] == [r.digest for r in refs]
+    for (_, offset, length), value in zip(entries, values, strict=True):
+        assert data[offset : offset + length] == encoded(value)
+    # The objects sit back to back after the magic, then the index.
+    assert entries[0][1] == 8
+    for (_, offset, length), (_, following, _) in itertools.pairwise(entries):
+        assert offset + length == following
+    assert loose_files(root) == set()
+    assert os.listdir(root / "tmp") == []
+
+
+def test_large_objects_in_a_batch_stay_loose(tmp_path) -> None:
+    root = tmp_path / "store"
+    backend = FileObjects(root)
+    small = [b"small %d" % i for i in range(9)]
+    large = [os.urandom(256 * KiB), os.urandom(300 * KiB)]
+    backend.put_many(
+        [(key_of(b), [b]) for b in [small[0], large[0], *small[1:], large[1]]]
+    )
+    (pack,) = backend.pack_files()
+    assert {key for key, _, _ in read_pack(pack)} == {key_of(b) for b in small}
+    assert loose_files(root) == {
+        os.path.join("objects", key_of(b)[:2], key_of(b)[2:]) for b in large
+    }
+
+
+def test_batch_of_mostly_known_objects_is_written_loose(tmp_path) -> None:
+    root = tmp_path / "store"
+    backend = FileObjects(root)
+    blobs = [b"object %d" % i for i in range(10)]
+    backend.put_many([(key_of(b), [b]) for b in blobs[:6]])
+    assert len(loose_files(root)) == 6
+    backend.put_many([(key_of(b), [b]) for b in blobs])
+    # Only 4 were new: too few for a pack.
+    assert backend.pack_files() == []
+    assert len(loose_files(root)) == 10
+
+
+def test_existing_objects_are_not_rewritten(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    ref = store.commit(Sample(text="once"))
+    path = store.backend.path_of(ref.digest)  # type: ignore[union-attr]
+    before = os.stat(path)
+    for again in (store, enact.FileStore(root)):
+        again.commit(Sample(text="once"))
+        with again.batch():
+            for i in range(10):
+                again.commit(Sample(text="once", number=i))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_packed_objects_are_not_rewritten_after_reopening(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    values = [Sample(number=i) for i in range(8)]
+    with store.batch():
+        for value in values:
+            store.commit(value)
+    store.close()
+    again = enact.FileStore(root)
+    for value in values:
+        again.commit(value)
+    with again.batch():
+        for value in values:
+            again.commit(value)
+    assert loose_files(root) == set()
+    assert len(again.backend.pack_files()) == 1  # type: ignore[union-attr]
+
+
+def test_more_packs_than_the_process_may_open_files(tmp_path) -> None:
+    # Every invocation's batch can become a pack, so a store may hold more
+    # packs than a process may keep open (macOS allows 256 files by default).
+    root = tmp_path / "store"
+    backend = FileObjects(root)
+    for pack in range(300):
+        blobs = [b"pack %d object %d" % (pack, i) for i in range(8)]
+        backend.put_many([(key_of(b), [b]) for b in blobs])
+    backend.close()
+    assert len(os.listdir(root / "packs")) == 300
+    result = subprocess.run(
+        child_command("readall", str(root), "100"),
+        capture_output=True,
+        env=child_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert int(result.stdout) == 300 * 8
+
+
+def test_stray_files_are_not_objects(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    ref = store.commit(Sample(text="real"))
+    with store.batch():
+        packed = [store.commit(Sample(number=i)) for i in range(8)]
+    fan = root / "objects" / ref.digest[:2]
+    (fan / ".DS_Store").write_bytes(b"junk")
+    (fan / "notes.txt~").write_bytes(b"junk")
+    (root / "objects" / "README").write_bytes(b"junk")
+    (root / "objects" / "zz").mkdir()
+    (root / "objects" / "zz" / ("0" * 62)).write_bytes(b"junk")
+    (root / "packs" / "notes.txt").write_bytes(b"junk")
+    (root / "tmp" / "123-4-abcdef01").write_bytes(b"partial write")
+    fresh = enact.FileStore(root)
+    assert {r.digest for r in fresh.iter_refs()} == {
+        ref.digest,
+        *(r.digest for r in packed),
+    }
+    assert fresh.checkout(Ref(ref.digest)) == Sample(text="real")
+
+
+def test_fsync_store_round_trip(tmp_path) -> None:
+    store = enact.FileStore(tmp_path / "store", fsync=True)
+    ref = store.commit(Sample(text="durable"))
+    with store.batch():
+        refs = [store.commit(Sample(number=i)) for i in range(8)]
+    fresh = enact.FileStore(tmp_path / "store")
+    for each in [ref, *refs]:
+        assert fresh.checkout(Ref(each.digest)) == each.checkout()
+    assert damaged_files(str(tmp_path / "store")) == []
+
+
+def test_store_in_a_new_nested_directory(tmp_path) -> None:
+    root = tmp_path / "a" / "b" / "c"
+    store = enact.FileStore(root)
+    ref = store.commit(Sample())
+    assert enact.FileStore(str(root)).checkout(Ref(ref.digest)) == Sample()
+
+
+# -- crash safety ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_writer_leaves_no_partial_object(tmp_path) -> None:
+    root = tmp_path / "store"
+    for delay in (0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5):
+        child = subprocess.Popen(
+            child_command("crash", str(root)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=child_env(),
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == b"ready\n", child.communicate()[1]
+            time.sleep(delay)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.communicate()
+        assert child.returncode == -signal.SIGKILL
+        assert damaged_files(str(root)) == [], f"after a kill at {delay}s"
+    # Every object that made it is complete and readable by a fresh backend.
+    backend = FileObjects(root)
+    keys = list(backend.iter_keys())
+    assert keys, "the writer never completed an object"
+    for key, data in zip(keys, backend.get_many(keys), strict=True):
+        assert data is not None and key_of(data) == key
+    assert backend.pack_files(), "the writer never completed a pack"
+    # Leftovers of the killed writes are in tmp/ only, and harmless.
+    store = enact.FileStore(root)
+    ref = store.commit(Sample(text="after the crashes"))
+    assert enact.FileStore(root).checkout(Ref(ref.digest)) == Sample(
+        text="after the crashes"
+    )

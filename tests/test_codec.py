@@ -1,0 +1,292 @@
+"""The canonical encoding (enact._codec): layout, round trips and errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import random
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import enact
+from enact import _codec
+from enact.interfaces import FieldTypeError, ResourceDict
+from enact.resource_registry import Registry, ResourceNotFound
+from strategies import (
+    ROUND_TRIP_EXAMPLES,
+    Node,
+    Pair,
+    field_values,
+    resources,
+    strict_equal,
+)
+
+
+def encoded(value: Any) -> bytes:
+    return b"".join(_codec.encode(value))
+
+
+def round_trip(value: Any) -> Any:
+    return _codec.decode(encoded(value))
+
+
+# -- properties ----------------------------------------------------------------
+
+
+@settings(max_examples=ROUND_TRIP_EXAMPLES, deadline=None)
+@given(field_values)
+def test_decode_inverts_encode_type_strictly(value):
+    resource = Node(value)
+    decoded = round_trip(resource)
+    assert strict_equal(decoded, resource)
+    assert decoded is not resource
+
+
+@settings(max_examples=150, deadline=None)
+@given(resources)
+def test_decoded_resource_dict_reencodes_to_the_same_bytes(resource):
+    data = encoded(resource)
+    as_dict = _codec.decode(data, as_resource_dict=True)
+    assert isinstance(as_dict, ResourceDict)
+    assert as_dict.type is type(resource)
+    assert encoded(as_dict) == data
+    assert encoded(as_dict.to_resource()) == data
+
+
+def _reorder(value: Any, rng: random.Random) -> Any:
+    """The same value with every dict's insertion order shuffled."""
+    if isinstance(value, dict):
+        items = [(k, _reorder(v, rng)) for k, v in value.items()]
+        rng.shuffle(items)
+        return dict(items)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_reorder(v, rng) for v in value)
+    if isinstance(value, (Node, Pair)):
+        return type(value)(*(_reorder(v, rng) for v in value.field_values()))
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(field_values, st.randoms(use_true_random=False))
+def test_dict_key_order_does_not_change_the_encoding(value, rng):
+    shuffled = _reorder(value, rng)
+    assert encoded(Node(shuffled)) == encoded(Node(value))
+
+
+# -- layout --------------------------------------------------------------------
+
+
+@enact.register(name="tests.test_codec.Point")
+@dataclasses.dataclass
+class Point(enact.Resource):
+    x: Any = None
+    y: Any = None
+
+
+def test_layout_is_compact_sorted_json():
+    data = encoded(Point(y=[1, "é"], x={"b": None, "a": True}))
+    expected = {"#res": Point.type_id(), "x": {"a": True, "b": None}, "y": [1, "é"]}
+    text = json.dumps(
+        expected, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert data == text.encode("utf-8")
+
+
+def test_bytes_are_stored_after_a_newline_in_document_order():
+    data = encoded(Point(x=b"first", y={"b": b"third", "a": b"\nsecond"}))
+    text, blobs = data.split(b"\n", 1)
+    tree = orjson.loads(text)
+    assert tree["x"] == {"#bytes": 5}
+    assert tree["y"] == {"a": {"#bytes": 7}, "b": {"#bytes": 5}}
+    assert blobs == b"first\nsecondthird"
+
+
+def test_tags_for_big_ints_nonfinite_floats_and_classes():
+    tree = orjson.loads(
+        encoded(Point(x=[2**63 - 1, 2**63, -(2**63), -(2**63) - 1], y=[math.inf, Node]))
+    )
+    assert tree["x"] == [
+        2**63 - 1,
+        {"#int": str(2**63)},
+        -(2**63),
+        {"#int": str(-(2**63) - 1)},
+    ]
+    assert tree["y"] == [{"#float": "inf"}, {"#type": Node.type_id()}]
+
+
+def test_user_keys_that_look_like_tags_are_escaped():
+    value = {"#bytes": 1, "#": 2, "##x": 3, "#res": 4, "plain": 5}
+    tree = orjson.loads(encoded(Point(x=value)))
+    assert tree["x"] == {"##bytes": 1, "##": 2, "###x": 3, "##res": 4, "plain": 5}
+    assert round_trip(Point(x=value)).x == value
+
+
+def test_single_tag_like_key_round_trips():
+    for key in ["#bytes", "#type", "#int", "#float", "#", "##", "#res"]:
+        value = {key: "0"}
+        assert round_trip(Point(x=value)).x == value
+
+
+def test_tuples_come_back_as_lists():
+    decoded = round_trip(Point(x=(1, (2, b"3")), y=[()]))
+    assert decoded == Point(x=[1, [2, b"3"]], y=[[]])
+    assert type(decoded.x) is list
+    assert type(decoded.x[1]) is list
+
+
+def test_special_floats_round_trip():
+    decoded = round_trip(Point(x=[math.nan, math.inf, -math.inf, -0.0, 5e-324, 1e300]))
+    assert math.isnan(decoded.x[0])
+    assert decoded.x[1:3] == [math.inf, -math.inf]
+    assert math.copysign(1.0, decoded.x[3]) == -1.0
+    assert decoded.x[4:] == [5e-324, 1e300]
+
+
+def test_nested_resources_refs_and_classes_round_trip():
+    ref = enact.Ref("ab" * 32)
+    value = Point(x=Node(enact.Int(3), [Pair(ref, enact.Str)]), y=enact.NoneResource())
+    decoded = round_trip(value)
+    assert decoded == value
+    assert type(decoded.x.value) is enact.Int
+    assert decoded.x.children[0].second is enact.Str
+    assert decoded.x.children[0].first.digest == ref.digest
+    assert decoded.x.children[0].first is not ref
+
+
+def test_builtin_subclasses_that_are_not_resources_encode_as_the_builtin():
+    class Color(enum.IntEnum):
+        RED = 1
+
+    assert encoded(Point(x=Color.RED)) == encoded(Point(x=1))
+
+
+# -- encoding errors -----------------------------------------------------------
+
+
+class Plain:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({1, 2}, ["x"]),
+        (Plain(), ["x"]),
+        (int, ["x"]),
+        ([1, frozenset()], ["x", "1"]),
+        ({"k": [Plain()]}, ["x", "k", "0"]),
+        ({1: "a"}, ["x"]),
+        (Node(value={"a": object()}), ["x", "value", "a"]),
+    ],
+)
+def test_unsupported_values_raise_field_type_error_naming_the_field(value, path):
+    with pytest.raises(FieldTypeError) as info:
+        _codec.encode(Point(x=value))
+    assert info.value.path == path
+    assert "'x" in str(info.value)
+
+
+def test_cycles_raise_field_type_error():
+    loop: list[Any] = [1]
+    loop.append(loop)
+    with pytest.raises(FieldTypeError) as info:
+        _codec.encode(Point(y=loop))
+    assert info.value.path[0] == "y"
+    assert "cycle" in str(info.value)
+
+    node = Node()
+    node.children.append(node)
+    with pytest.raises(FieldTypeError, match="cycle"):
+        _codec.encode(node)
+
+
+def test_lone_surrogates_raise_field_type_error():
+    with pytest.raises(FieldTypeError) as info:
+        _codec.encode(Point(x={"k": ["ok", "\ud800"]}))
+    assert info.value.path == ["x", "k", "1"]
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deep_nesting_round_trips():
+    resource = Point(x=_nested(200))
+    assert round_trip(resource) == resource
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_too_deep_nesting_raises_field_type_error(depth):
+    with pytest.raises(FieldTypeError, match="nested too deeply"):
+        _codec.encode(Point(x=_nested(depth)))
+
+
+# -- decoding errors -----------------------------------------------------------
+
+
+def test_decode_builds_only_registered_classes():
+    data = encoded(Point(x=Node(1)))
+    fresh = Registry()
+    with pytest.raises(ResourceNotFound) as info:
+        _codec.decode(data, fresh)
+    assert info.value.type_id == Point.type_id()
+    fresh.register(Point)
+    with pytest.raises(ResourceNotFound):
+        _codec.decode(data, fresh)
+    fresh.register(Node)
+    assert _codec.decode(data, fresh) == Point(x=Node(1))
+
+
+def test_decode_resolves_class_values_through_the_registry():
+    data = encoded(Point(x=Node))
+    fresh = Registry()
+    fresh.register(Point)
+    with pytest.raises(ResourceNotFound):
+        _codec.decode(data, fresh)
+
+
+def _raw(cls: type[enact.ResourceBase], fields: str, blobs: bytes = b"") -> bytes:
+    """A hand-written encoding of a ``cls`` resource with the given fields."""
+    text = f'{{"#res": {json.dumps(cls.type_id())}, {fields}}}'
+    return text.encode() + (b"\n" + blobs if blobs else b"")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'{"a": 1}',
+        b'{"#res": 5}',
+        b'{"#res": ""}',
+        _raw(enact.Bytes, '"value": {"#bytes": 4}', b"abc"),  # truncated blob
+        _raw(enact.Bytes, '"value": {"#bytes": 3}', b"abcd"),  # trailing data
+        _raw(enact.Bytes, '"value": {"#bytes": -1}'),
+        _raw(enact.Int, '"value": {"#int": "5"}'),  # small ints are not tagged
+        _raw(enact.Int, '"value": {"#int": "x"}'),
+        _raw(enact.Float, '"value": {"#float": "1.5"}'),
+        _raw(enact.Int, '"value": {"#what": 1}'),
+        _raw(enact.Int, '"#value": 1'),
+        _raw(enact.Int, '"value": "1"'),  # from_fields refuses it
+        _raw(enact.Int, '"other": 1'),
+        _raw(Point, '"x": {"#type": 5}'),
+    ],
+)
+def test_invalid_data_raises_decode_error(data):
+    with pytest.raises(_codec.DecodeError):
+        _codec.decode(data)
+
+
+def test_unknown_type_id_raises_resource_not_found():
+    with pytest.raises(ResourceNotFound):
+        _codec.decode(b'{"#res": "{\\"name\\": \\"no.such.Type\\"}"}')
