@@ -290,3 +290,17 @@ def test_invalid_data_raises_decode_error(data):
 def test_unknown_type_id_raises_resource_not_found():
     with pytest.raises(ResourceNotFound):
         _codec.decode(b'{"#res": "{\\"name\\": \\"no.such.Type\\"}"}')
+
+
+def test_hand_written_ref_encoder_matches_the_generic_one() -> None:
+    from enact import _codec
+    from enact.references import Ref
+
+    for ref in (Ref("ab" * 32), Ref("ab" * 32, enact.Int(1))):
+        for types in (None, {}):
+            fast = _codec._Sink(types)
+            slow = _codec._Sink({} if types is not None else None)
+            assert _codec._encoders[Ref](ref, fast) == _codec.generic_encoder(Ref)(
+                ref, slow
+            )
+            assert fast.types == slow.types

@@ -31,6 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # A sentinel distinguishes "never set in this thread" from "set to None".
 _UNSET: Any = object()
+UNSET: Any = _UNSET
 
 _variables: dict[type, contextvars.ContextVar[Any]] = {}
 
@@ -58,6 +59,14 @@ def register(cls: type[C]) -> type[C]:
     var.set(None)
     _variables[cls] = var
     return cls
+
+
+def variable(cls: type) -> contextvars.ContextVar[Any]:
+    """The context variable of a registered class (for enact's hot paths).
+
+    Its value is :data:`UNSET` in a thread that never initialised it.
+    """
+    return _variable(cls)
 
 
 def _variable(cls: type) -> contextvars.ContextVar[Any]:

@@ -292,10 +292,36 @@ class Ref(Generic[R], ResourceBase):
             ) from error
 
 
+_REF_TYPE_ID = Ref.type_id()
+
+
+def _encode_ref(ref: Ref[Any], sink: Any) -> dict[str, Any]:
+    # Refs are encoded several times per journaled call: skip the generic plan.
+    if sink.types is not None:
+        sink.types[_REF_TYPE_ID] = Ref
+    return {"#res": _REF_TYPE_ID, "digest": ref._digest}
+
+
+_codec.set_encoder(Ref, _encode_ref)
+
+
 def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
-    if ref_type.from_resource.__func__ is Ref.from_resource.__func__:  # type: ignore[attr-defined]
-        return digest(resource)
+    if ref_type is Ref or _default_from_resource(ref_type):
+        parts = _codec.encode(resource)
+        if len(parts) == 1:
+            return hashlib.sha256(parts[0]).hexdigest()
+        return digest_parts(parts)
     return ref_type.from_resource(resource).digest
+
+
+def _default_from_resource(ref_type: type[Ref[Any]]) -> bool:
+    method = ref_type.from_resource.__func__  # type: ignore[attr-defined]
+    return method is Ref.from_resource.__func__  # type: ignore[attr-defined]
+
+
+def _encoded(resource: ResourceBase) -> tuple[str, Parts]:
+    parts = _codec.encode(resource)
+    return digest_parts(parts), parts
 
 
 def _uses_default_packing(ref_type: type[Ref[Any]]) -> bool:
@@ -462,8 +488,18 @@ class Store(contexts.Context):
             self._backend.commit(packed)  # type: ignore[union-attr]
             return packed.ref
         if self._default_packing:
-            parts = _codec.encode(resource, self._local_types)
-            key = digest_parts(parts)
+            if getattr(resource, "_enact_immutable", False):
+                # Immutable values are encoded once, however often committed.
+                memo = resource.__dict__.get("_enact_encoded")
+                if memo is None:
+                    memo = resource.__dict__["_enact_encoded"] = _encoded(resource)
+                key, parts = memo
+            else:
+                parts = _codec.encode(resource, self._local_types)
+                if len(parts) == 1:
+                    key = hashlib.sha256(parts[0]).hexdigest()
+                else:
+                    key = digest_parts(parts)
             ref: Ref[R] = self._ref_type(key, resource)
         else:
             packed = self._ref_type.pack(resource)

@@ -116,9 +116,11 @@ class InvokableBase(Generic[I, O], ResourceBase):
                 does not have the declared type.
         """
         arg = self._normalize_input(args, kwargs)
-        builder = Builder.get_current()
+        builder = _builder_variable.get()
         if builder is None:
             return ReplayContext.call_or_replay(self, arg)
+        if builder is _UNSET:
+            Builder.get_current()  # raises the error that explains this
         store = Store.current()
         output = Builder(self, store.commit(arg), store, _arg=arg).call()
         output_type = self._output_type
@@ -133,6 +135,8 @@ class InvokableBase(Generic[I, O], ResourceBase):
         input_type = self._input_type
         if len(args) == 1 and not kwargs and isinstance(args[0], ResourceBase):
             arg = args[0]
+        elif input_type is NoneResource and not args and not kwargs:
+            return _NONE
         elif input_type is not None:
             arg = input_type(*args, **kwargs)
         else:
@@ -310,7 +314,10 @@ class Builder(contexts.Context):
         # Set by a replay that answered this call from a record: the recorded
         # invocation and output refs. The new record would be identical, so
         # it is reused instead of being built and committed again.
-        self._replayed: tuple[Ref[Invocation[Any, Any]], Ref[Any] | None] | None = None
+        self._replayed: (
+            tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any], Ref[Any] | None]
+            | None
+        ) = None
         # Exceptions that children reported raising, to tell "raised here".
         self._child_errors: list[BaseException] = []
 
@@ -329,16 +336,22 @@ class Builder(contexts.Context):
     def call(self) -> Any:
         """Runs the call and records it; returns the output or re-raises."""
         store = self._store
-        parent = self.parent = Builder.get_current()
+        parent = _builder_variable.get()
+        if parent is _UNSET:
+            parent = Builder.get_current()  # raises the error that explains this
+        self.parent = parent
         output_ref: Ref[Any] | None = None
         raised_ref: Ref[Any] | None = None
         error: BaseException | None = None
-        with self:
+        # Entered by hand rather than with `with self:` (Builder has no enter
+        # or exit hooks): this runs for every journaled call.
+        token = _builder_variable.set(self)
+        try:
             try:
                 arg = self._arg if self._arg is not None else self.input_ref.checkout()
                 output = ReplayContext.call_or_replay(self.invokable, arg)
                 if self._replayed is not None:
-                    output_ref = self._replayed[1]
+                    output_ref = self._replayed[2]
                     return output
                 if not getattr(arg, "_enact_immutable", False) and (
                     digest(arg) != self.input_ref.digest
@@ -367,8 +380,7 @@ class Builder(contexts.Context):
                     if parent is not None:
                         parent._child_errors.append(error)
                 if self._replayed is not None:
-                    invocation_ref = self._replayed[0]
-                    recorded = invocation_ref()
+                    invocation_ref, recorded, _ = self._replayed
                     self._invocation = Invocation(recorded.request, recorded.response)
                 else:
                     response = Response(
@@ -385,6 +397,8 @@ class Builder(contexts.Context):
                         invocation_ref = store.commit(self._invocation)
                 if parent is not None:
                     parent.children.append(invocation_ref)
+        finally:
+            _builder_variable.reset(token)
 
 
 def _record_exception(store: Store, exception: Exception) -> Ref[Any]:
@@ -421,9 +435,11 @@ class ReplayContext(Generic[I, O], contexts.Context):
     @classmethod
     def call_or_replay(cls, invokable: InvokableBase[Any, Any], arg: Any) -> Any:
         """Replays the call from the active context's records, or runs it."""
-        context = cls.get_current()
+        context = _replay_variable.get()
         if context is None:
             return _run(invokable, arg)
+        if context is _UNSET:
+            context = cls.get_current()  # raises the error that explains this
         return context._consume(invokable, arg)
 
     def _child(self, available: Iterable[Any]) -> ReplayContext[Any, Any]:
@@ -431,7 +447,9 @@ class ReplayContext(Generic[I, O], contexts.Context):
 
     def _consume(self, invokable: InvokableBase[Any, Any], arg: Any) -> Any:
         store = Store.current()
-        builder = Builder.get_current()
+        builder = _builder_variable.get()
+        if builder is _UNSET:
+            builder = None
         if builder is not None and builder.invokable is invokable:
             request_ref = builder.request_ref()
             before = builder._request.invokable.digest
@@ -454,14 +472,17 @@ class ReplayContext(Generic[I, O], contexts.Context):
             if journaled:
                 # Carry the recorded grandchildren into the new journal, so an
                 # unchanged subtree keeps its refs.
-                builder.children.extend(response.children)  # type: ignore[union-attr]
+                builder.children.extend(response.children)
             if response.output is not None:
                 if journaled:
-                    builder._replayed = (match_ref, response.output)  # type: ignore[union-attr]
+                    builder._replayed = (match_ref, match, response.output)
                 return response.output()
             assert response.raised is not None
             return self._replay_exception(
-                invokable, response.raised, builder if journaled else None, match_ref
+                invokable,
+                response.raised,
+                builder if journaled else None,
+                (match_ref, match),
             )
         with self._child(response.children):
             return _run(invokable, arg)
@@ -489,7 +510,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         invokable: InvokableBase[Any, Any],
         raised: Ref[ExceptionResource],
         builder: Builder | None,
-        match_ref: Ref[Invocation[Any, Any]],
+        match: tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]],
     ) -> Any:
         value = self.exception_override(raised)
         if value is not None:
@@ -506,7 +527,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         if answer is not None and isinstance(exception, InputRequest):
             return answer(exception)
         if builder is not None:
-            builder._replayed = (match_ref, None)
+            builder._replayed = (*match, None)
         raise exception
 
 
@@ -531,3 +552,12 @@ def _mismatch(
         "calls in the same order (is it deterministic given its inputs?); "
         "use strict=False to skip non-matching records."
     )
+
+
+# The context variables behind Builder and ReplayContext, read directly on the
+# hot path of every journaled call.
+_builder_variable = contexts.variable(Builder)
+_replay_variable = contexts.variable(ReplayContext)
+_UNSET = contexts.UNSET
+# The input of calls that take none; NoneResource is immutable, so one will do.
+_NONE = NoneResource()
