@@ -304,3 +304,17 @@ def test_hand_written_ref_encoder_matches_the_generic_one() -> None:
                 ref, slow
             )
             assert fast.types == slow.types
+
+
+def test_hand_written_bytes_encoder_matches_the_generic_one() -> None:
+    from enact import _codec
+
+    for value in (
+        enact.Bytes(b""),
+        enact.Bytes(b"\x00\n#res"),
+        enact.Bytes(b"x" * 9000),
+    ):
+        fast, slow = _codec._Sink({}), _codec._Sink({})
+        generic = _codec.generic_encoder(enact.Bytes)
+        assert _codec._encoders[enact.Bytes](value, fast) == generic(value, slow)
+        assert fast.blobs == slow.blobs and fast.types == slow.types

@@ -38,6 +38,7 @@ from enact.interfaces import (
     unsupported,
 )
 from enact.resource_registry import Registry, RegistryError
+from enact.resource_types import Bytes
 
 __all__ = ["DecodeError", "decode", "encode"]
 
@@ -480,3 +481,18 @@ def _build(cls: type[ResourceBase], fields: dict[str, Any]) -> ResourceBase:
             f"cannot build {cls.type_name()} from stored fields {sorted(fields)}: "
             f"{type(error).__name__}: {error}"
         ) from error
+
+
+def _encode_bytes_resource(value: Bytes, sink: _Sink) -> dict[str, Any]:
+    # The value is itself a bytes object: append it as the blob as it is. The
+    # generic path would copy it first (``bytes(value)``), a cost that shows
+    # on large values.
+    type_id = _BYTES_TYPE_ID
+    if sink.types is not None:
+        sink.types[type_id] = Bytes
+    sink.blobs.append(value)
+    return {"#res": type_id, "value": {"#bytes": len(value)}}
+
+
+_BYTES_TYPE_ID = Bytes.type_id()
+set_encoder(Bytes, _encode_bytes_resource)

@@ -488,11 +488,16 @@ class Store(contexts.Context):
             self._backend.commit(packed)  # type: ignore[union-attr]
             return packed.ref
         if self._default_packing:
+            memo = None
             if getattr(resource, "_enact_immutable", False):
-                # Immutable values are encoded once, however often committed.
+                # Small immutable values are encoded once, however often they
+                # are committed (the shared NoneResource input, say).
                 memo = resource.__dict__.get("_enact_encoded")
                 if memo is None:
-                    memo = resource.__dict__["_enact_encoded"] = _encoded(resource)
+                    memo = _encoded(resource)
+                    if len(memo[1]) == 1:
+                        resource.__dict__["_enact_encoded"] = memo
+            if memo is not None:
                 key, parts = memo
             else:
                 parts = _codec.encode(resource, self._local_types)

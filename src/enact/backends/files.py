@@ -98,6 +98,9 @@ class FileObjects(Backend):
 
     def _get(self, key: str) -> bytes | None:
         path = self.path_of(key)
+        location = self._packed.get(key)
+        if location is not None:  # most objects of a journal are packed
+            return self._read_packed(key, *location)
         try:
             with open(path, "rb") as file:
                 return file.read()
@@ -235,24 +238,25 @@ class FileObjects(Backend):
             # files (a damaged pack is reported by reads, not here).
             self._load_new_packs()
         small: list[tuple[str, Parts]] = []
+        batch = len(items) >= _PACK_MIN_OBJECTS
+        seen: set[str] = set()
         for key, parts in items:
-            if self._has_quick(key):
+            if key in self._packed or key in seen:
                 continue
-            if (
-                len(items) >= _PACK_MIN_OBJECTS
-                and sum(map(len, parts)) < _LOOSE_MIN_BYTES
-            ):
+            seen.add(key)
+            if batch and sum(map(len, parts)) < _LOOSE_MIN_BYTES:
+                # No stat per object: a copy of an object that is also stored
+                # loose costs a few bytes and is harmless (same content).
+                check_key(key, self.location)
                 small.append((key, parts))
-            else:
+            elif not os.path.exists(self.path_of(key)):
                 self._write_loose(key, parts)
         if len(small) >= _PACK_MIN_OBJECTS:
             self._write_pack(small)
         else:
             for key, parts in small:
-                self._write_loose(key, parts)
-
-    def _has_quick(self, key: str) -> bool:
-        return key in self._packed or os.path.exists(self.path_of(key))
+                if not os.path.exists(self.path_of(key)):
+                    self._write_loose(key, parts)
 
     def _write_loose(self, key: str, parts: Parts) -> None:
         path = self.path_of(key)
@@ -315,14 +319,16 @@ class FileObjects(Backend):
 
 def _write_all(fd: int, parts: Parts) -> None:
     pending = [memoryview(p) for p in parts if len(p)]
-    while pending:
-        written = os.writev(fd, pending[:_IOV_MAX])
-        while written and pending:
-            if written >= len(pending[0]):
-                written -= len(pending[0])
-                pending.pop(0)
+    first = 0
+    while first < len(pending):
+        written = os.writev(fd, pending[first : first + _IOV_MAX])
+        while written:
+            size = len(pending[first])
+            if written >= size:
+                written -= size
+                first += 1
             else:
-                pending[0] = pending[0][written:]
+                pending[first] = pending[first][written:]
                 written = 0
 
 

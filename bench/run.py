@@ -1,0 +1,774 @@
+"""The enact benchmark suite: stores, journaled calls and human input.
+
+Run ``python bench/run.py`` (1-2 minutes on 2 cores), ``--quick`` for a
+smoke run, ``--only stores|journal|inputs`` for one group, ``--write`` to also
+rewrite ``bench/RESULTS.md``. Every figure is the best (fastest) of several
+repeats, each in a fresh store in a temporary directory: other work on the
+machine only ever adds time, so the minimum is the most repeatable estimate of
+the code's own cost. Baselines (raw SHA-256, raw file writes, un-journaled
+calls) are measured in the same run, so the ratios compare like with like.
+See ``bench/README.md`` for what each group measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import gc
+import hashlib
+import itertools
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import enact
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+MIB = 1024 * 1024
+
+
+# -- configuration -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Sizes and repeat counts of one run."""
+
+    name: str
+    #: Repeats of each measurement; the best (fastest) is reported.
+    repeat: int
+    #: Small resources per store measurement, batched and single.
+    objects: int
+    single_objects: int
+    #: Size of the large Bytes value, in MiB.
+    big_mib: int
+    #: Child calls of the journaled parent.
+    children: int
+    #: Request counts for the InvocationGenerator flow.
+    input_sizes: tuple[int, ...]
+    #: Request counts for the continue_invocation (replay) flow.
+    continue_sizes: tuple[int, ...]
+
+
+FULL = Config(
+    name="full",
+    repeat=7,
+    objects=2000,
+    single_objects=500,
+    big_mib=64,
+    children=1000,
+    input_sizes=(10, 50, 100, 200),
+    continue_sizes=(10, 50, 100),
+)
+QUICK = Config(
+    name="quick",
+    repeat=3,
+    objects=500,
+    single_objects=200,
+    big_mib=16,
+    children=200,
+    input_sizes=(10, 50, 100, 200),
+    continue_sizes=(10, 50),
+)
+
+
+# -- measuring ----------------------------------------------------------------
+
+
+class Scratch:
+    """Fresh directories under one temporary root, removed at the end."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="enact-bench-"))
+
+    def fresh(self) -> Path:
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+StoreFactory = Callable[[Path], enact.Store]
+
+STORES: dict[str, StoreFactory] = {
+    "memory": lambda _: enact.InMemoryStore(),
+    "file": lambda path: enact.FileStore(path / "store"),
+    "sqlite": lambda path: enact.SQLiteStore(path / "store.db"),
+}
+
+
+@contextlib.contextmanager
+def fresh_store(scratch: Scratch, kind: str) -> Iterator[enact.Store]:
+    """A new, empty store of ``kind`` in its own directory; closed afterwards."""
+    directory = scratch.fresh()
+    store = STORES[kind](directory)
+    try:
+        yield store
+    finally:
+        store.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class Clock:
+    """Times one block; ``gc.collect()`` first so earlier garbage is not billed."""
+
+    seconds = 0.0
+
+    def __enter__(self) -> Clock:
+        gc.collect()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+
+def best(seconds: Sequence[float]) -> float:
+    """The fastest of several timings of the same work."""
+    return min(seconds)
+
+
+def rate(count: int, seconds: Sequence[float]) -> float:
+    """Operations per second from the best time."""
+    return count / best(seconds)
+
+
+def micros(count: int, seconds: Sequence[float]) -> float:
+    """Microseconds per operation from the best time."""
+    return best(seconds) / count * 1e6
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "**FAIL**"
+
+
+# -- tables -------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Table:
+    """A Markdown table with a heading and notes under it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([_cell(cell) for cell in cells])
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", ""]
+        lines.append("| " + " | ".join(self.columns) + " |")
+        lines.append("|" + "|".join("---" for _ in self.columns) + "|")
+        lines.extend("| " + " | ".join(row) + " |" for row in self.rows)
+        if self.notes:
+            lines.append("")
+            lines.extend(self.notes)
+        return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if value >= 100:
+            return f"{value:,.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    return str(value)
+
+
+# -- group 1: stores ------------------------------------------------------------
+
+
+@enact.register
+@dataclasses.dataclass
+class Sample(enact.Resource):
+    """A small resource: one int, one str, one float."""
+
+    number: int
+    text: str
+    ratio: float
+
+
+_serial = itertools.count()
+
+
+def distinct_samples(count: int) -> list[Sample]:
+    """``count`` samples never built before in this process (no dedupe)."""
+    numbers = [next(_serial) for _ in range(count)]
+    return [Sample(n, f"sample-{n}", n * 0.25 + 0.1) for n in numbers]
+
+
+def fresh_refs(refs: Sequence[enact.Ref[Any]]) -> list[enact.Ref[Any]]:
+    """Refs with the same digests but no cache, so checkout really reads."""
+    return [enact.Ref(ref.digest) for ref in refs]
+
+
+def check_equal(got: Sequence[Any], want: Sequence[Any]) -> None:
+    if list(got) != list(want):
+        raise AssertionError("a checkout returned something else than was committed")
+
+
+def small_single(scratch: Scratch, kind: str, count: int) -> tuple[float, float, float]:
+    """One commit per object, each written at once; then checkouts; then pairs."""
+    with fresh_store(scratch, kind) as store:
+        samples = distinct_samples(count)
+        with Clock() as commits:
+            refs = [store.commit(sample) for sample in samples]
+        unread = fresh_refs(refs)
+        with Clock() as checkouts:
+            got = [store.checkout(ref) for ref in unread]
+        check_equal(got, samples)
+        samples = distinct_samples(count)
+        with Clock() as pairs:
+            for sample in samples:
+                ref = store.commit(sample)
+                store.checkout(enact.Ref(ref.digest))
+    return commits.seconds, checkouts.seconds, pairs.seconds
+
+
+def small_batched(
+    scratch: Scratch, kind: str, count: int
+) -> tuple[float, float, float, float]:
+    """All commits in one ``store.batch()`` (flush included); then checkouts.
+
+    Returns the commit time, the checkout time (objects read back from the
+    backend), and two pair times: the sum of both phases, and commit plus
+    immediate checkout inside the batch (served from the write buffer).
+    """
+    with fresh_store(scratch, kind) as store:
+        samples = distinct_samples(count)
+        with Clock() as commits, store.batch():
+            refs = [store.commit(sample) for sample in samples]
+        unread = fresh_refs(refs)
+        with Clock() as checkouts:
+            got = [store.checkout(ref) for ref in unread]
+        check_equal(got, samples)
+        samples = distinct_samples(count)
+        with Clock() as interleaved, store.batch():
+            for sample in samples:
+                ref = store.commit(sample)
+                store.checkout(enact.Ref(ref.digest))
+    return (
+        commits.seconds,
+        checkouts.seconds,
+        commits.seconds + checkouts.seconds,
+        interleaved.seconds,
+    )
+
+
+def big_value(size: int, serial: int) -> enact.Bytes:
+    """A random value of ``size`` bytes, distinct for each ``serial``."""
+    data = bytearray(random.randbytes(size))
+    data[:8] = serial.to_bytes(8, "little")
+    return enact.Bytes(data)
+
+
+def raw_baselines(scratch: Scratch, data: bytes) -> tuple[float, float]:
+    """Seconds of hashlib.sha256 over ``data``, and of writing it to a new file."""
+    with Clock() as hashing:
+        hashlib.sha256(data).hexdigest()
+    directory = scratch.fresh()
+    with Clock() as writing, open(directory / "raw.bin", "wb") as file:
+        file.write(data)
+    shutil.rmtree(directory)
+    return hashing.seconds, writing.seconds
+
+
+def bench_stores(config: Config, scratch: Scratch) -> list[Table]:
+    count = config.objects
+    single_count = config.single_objects
+    small = Table(
+        "Small resource (distinct `Sample(int, str, float)` objects)",
+        [
+            "store",
+            "mode",
+            "objects",
+            "commit/s",
+            "checkout/s",
+            "commit+checkout/s",
+            "target >= 20,000 pairs/s (file)",
+        ],
+    )
+    for kind in STORES:
+        single: list[tuple[float, float, float]] = []
+        batched: list[tuple[float, float, float, float]] = []
+        for _ in range(config.repeat):
+            single.append(small_single(scratch, kind, single_count))
+            batched.append(small_batched(scratch, kind, count))
+
+        def target(pairs_per_s: float, kind: str = kind) -> str:
+            return verdict(pairs_per_s >= 20_000) if kind == "file" else ""
+
+        commit_s, checkout_s, pair_s = zip(*single, strict=True)
+        small.add(
+            kind,
+            "single",
+            single_count,
+            rate(single_count, commit_s),
+            rate(single_count, checkout_s),
+            rate(single_count, pair_s),
+            target(rate(single_count, pair_s)),
+        )
+        commit_b, checkout_b, phases_b, interleaved_b = zip(*batched, strict=True)
+        small.add(
+            kind,
+            "batch",
+            count,
+            rate(count, commit_b),
+            rate(count, checkout_b),
+            rate(count, phases_b),
+            target(rate(count, phases_b)),
+        )
+        small.add(
+            kind,
+            "batch, interleaved",
+            count,
+            "",
+            "",
+            rate(count, interleaved_b),
+            target(rate(count, interleaved_b)),
+        )
+    small.notes = [
+        "- **single**: `store.commit(x)` outside any batch, so every commit is "
+        "written to the backend at once; then a checkout of each object through a "
+        "fresh `Ref(digest)` (no cache: read, SHA-256 verify, decode); pairs are "
+        "commit then checkout, one object at a time.",
+        "- **batch**: all commits inside one `with store.batch():`, the flush at "
+        "block exit included (the file store writes one pack); checkouts read the "
+        "flushed objects back from the backend; pairs/s = objects / (commit time + "
+        "checkout time).",
+        "- **batch, interleaved**: commit then checkout of each object inside one "
+        "batch; the checkout is verified and decoded but served from the write "
+        "buffer, not the backend (the journal's pattern).",
+        f"- Best of {config.repeat} repeats, a fresh store each; every object "
+        "has distinct field values, so nothing is deduplicated.",
+    ]
+
+    size = config.big_mib * MIB
+    big = Table(
+        f"Large value (`enact.Bytes` of {config.big_mib} MiB)",
+        [
+            "store",
+            "commit MB/s",
+            "checkout MB/s",
+            "raw sha256 MB/s",
+            "raw file write MB/s",
+            "commit / sha256",
+            "target file commit >= 35% of sha256",
+        ],
+    )
+    mb = size / 1e6
+    for kind in STORES:
+        commits: list[float] = []
+        checkouts: list[float] = []
+        hashes: list[float] = []
+        writes: list[float] = []
+        for _ in range(config.repeat):
+            value = big_value(size, next(_serial))
+            # Baselines next to each commit, so a noisy neighbour slows both.
+            sha_s, write_s = raw_baselines(scratch, value)
+            hashes.append(sha_s)
+            writes.append(write_s)
+            with fresh_store(scratch, kind) as store:
+                with Clock() as clock:
+                    ref = store.commit(value)
+                commits.append(clock.seconds)
+                with Clock() as clock:
+                    got: Any = store.checkout(enact.Ref(ref.digest))
+                checkouts.append(clock.seconds)
+                if got != value:
+                    raise AssertionError("large checkout differs from the commit")
+                del got, value
+        ratio = best(hashes) / best(commits)
+        big.add(
+            kind,
+            mb / best(commits),
+            mb / best(checkouts),
+            mb / best(hashes),
+            mb / best(writes),
+            f"{ratio:.0%}",
+            verdict(ratio >= 0.35) if kind == "file" else "",
+        )
+    big.notes = [
+        "- MB = 10^6 bytes. Commit: encode, hash and write (loose file, SQLite row "
+        "or dict entry); checkout: read, verify and decode through a fresh "
+        "`Ref(digest)`. Each repeat commits a distinct value to a fresh store.",
+        "- Baselines measured right before each commit, on the same value and in "
+        "the same temporary directory: `hashlib.sha256` over the bytes, and "
+        "`open(path, 'wb').write(data)` including open and close (page cache, no "
+        "fsync). commit / sha256 is the commit throughput as a share of raw "
+        "hashing throughput (best times of both).",
+    ]
+    return [small, big]
+
+
+# -- group 2: journaled calls ---------------------------------------------------
+
+
+@enact.typed_invokable(input_type=enact.NoneResource, output_type=enact.Int)
+@dataclasses.dataclass
+class RollDie(enact.Invokable):  # type: ignore[type-arg]
+    """Rolls a die (SPEC C1): outputs repeat, so their objects dedupe."""
+
+    sides: int
+
+    # SPEC C1's shape: no parameter when the input is a NoneResource.
+    def call(self) -> enact.Int:  # type: ignore[override]
+        return enact.Int(random.randint(1, self.sides))
+
+
+_counter = itertools.count(1_000_000)
+
+
+@enact.typed_invokable(input_type=enact.NoneResource, output_type=enact.Int)
+@dataclasses.dataclass
+class CountUp(enact.Invokable):  # type: ignore[type-arg]
+    """Returns a number never returned before: every output is a new object."""
+
+    # SPEC C1's shape: no parameter when the input is a NoneResource.
+    def call(self) -> enact.Int:  # type: ignore[override]
+        return enact.Int(next(_counter))
+
+
+@enact.typed_invokable(input_type=enact.Int, output_type=enact.Int)
+@dataclasses.dataclass
+class RollDice(enact.Invokable):  # type: ignore[type-arg]
+    """Calls ``roll`` ``num_dice`` times and sums the results (SPEC C1)."""
+
+    roll: enact.Invokable  # type: ignore[type-arg]
+
+    def call(self, num_dice: enact.Int) -> enact.Int:
+        return enact.Int(sum(self.roll() for _ in range(num_dice)))
+
+
+def journal_runs(
+    scratch: Scratch, kind: str, parent: RollDice, n: int, repeat: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Times invoke (with flush), rewind(0).replay() and rewind(1).replay()."""
+    runs: list[float] = []
+    full: list[float] = []
+    rewound: list[float] = []
+    for _ in range(repeat):
+        with fresh_store(scratch, kind) as store, store:
+            with Clock() as clock:
+                invocation = parent.invoke(enact.commit(enact.Int(n)))
+                store.flush()
+            runs.append(clock.seconds)
+            if len(invocation.response().children) != n:
+                raise AssertionError("the journal lacks child calls")
+            with Clock() as clock:
+                invocation.rewind(0).replay()
+                store.flush()
+            full.append(clock.seconds)
+            with Clock() as clock:
+                replayed = invocation.rewind(1).replay()
+                store.flush()
+            rewound.append(clock.seconds)
+            if not replayed.successful():
+                raise AssertionError("the replay did not finish")
+    return runs, full, rewound
+
+
+def bench_journal(config: Config, scratch: Scratch) -> list[Table]:
+    n = config.children
+    table = Table(
+        f"Journaled calls (a parent calling its child {n:,} times)",
+        [
+            "children",
+            "store",
+            "journaled us/child",
+            "plain us/child",
+            "journaled / plain",
+            "replay rewind(0) us/child",
+            "replay rewind(1) us/child",
+            "target journaled",
+            "target replay <= 10 us",
+        ],
+    )
+    limits = {"memory": 20.0, "file": 60.0}
+    variants: dict[str, RollDice] = {
+        "dice (repeating outputs)": RollDice(RollDie(6)),
+        "distinct outputs": RollDice(CountUp()),
+    }
+    for label, parent in variants.items():
+        # Warm up: first calls fill per-class caches (type ids, field names).
+        with enact.InMemoryStore():
+            parent.invoke(enact.commit(enact.Int(10)))
+        plain: list[float] = []
+        for _ in range(config.repeat):
+            with Clock() as clock:
+                parent(enact.Int(n))
+            plain.append(clock.seconds)
+        plain_us = micros(n, plain)
+        for kind in STORES:
+            runs, full, rewound = journal_runs(scratch, kind, parent, n, config.repeat)
+            journaled_us = micros(n, runs)
+            replay_us = micros(n, full)
+            # rewind(1) replays n - 1 children and runs one again.
+            rewind_us = micros(n - 1, rewound)
+            limit = limits.get(kind)
+            target = ""
+            if limit is not None:
+                target = f"{verdict(journaled_us <= limit)} (<= {limit:g})"
+            table.add(
+                label,
+                kind,
+                journaled_us,
+                plain_us,
+                f"{journaled_us / plain_us:.0f}x",
+                replay_us,
+                rewind_us,
+                target,
+                verdict(max(replay_us, rewind_us) <= 10.0),
+            )
+    table.notes = [
+        "- journaled: `with store: parent.invoke(enact.commit(enact.Int(N)))` plus "
+        "the final `store.flush()`, divided by N; plain: `parent(enact.Int(N))` "
+        "with no store, measured in the same run.",
+        "- dice: `RollDie(6)` returns `Int(1..6)`, so after a few calls its "
+        "outputs and invocation records are already stored and deduplicate; "
+        "distinct: `CountUp()` returns a new `Int` each call, so every child "
+        "writes new output, response and invocation objects.",
+        "- replay: `invocation.rewind(k).replay()` plus flush on the same store; "
+        "rewind(0) replays all N children from the journal, rewind(1) replays "
+        "N - 1 and runs the last again (divided by N - 1). Time includes the "
+        "rewind (deep copy and commit of the response).",
+        f"- Best of {config.repeat} repeats, a fresh store each.",
+    ]
+    return [table]
+
+
+# -- group 3: human input ----------------------------------------------------------
+
+
+@enact.typed_invokable(input_type=enact.Int, output_type=enact.Int)
+@dataclasses.dataclass
+class AskMany(enact.Invokable):  # type: ignore[type-arg]
+    """Asks for ``count`` numbers, one request each, and sums the answers."""
+
+    def call(self, count: enact.Int) -> enact.Int:
+        return enact.Int(
+            sum(
+                enact.request_input(enact.Int, context=f"question {i}")
+                for i in range(count)
+            )
+        )
+
+
+def answer_with_generator(store: enact.Store, n: int) -> int:
+    """Answers all ``n`` requests through InvocationGenerator; returns the output."""
+    with store:
+        generator = enact.InvocationGenerator(AskMany(), enact.commit(enact.Int(n)))
+        for answered, _ in enumerate(generator):
+            generator.set_input(enact.Int(answered))
+        store.flush()
+    return int(generator.invocation.get_output())
+
+
+def answer_by_replay(store: enact.Store, n: int) -> int:
+    """Answers all ``n`` requests by InputRequest.continue_invocation."""
+    with store:
+        invocation = AskMany().invoke(enact.commit(enact.Int(n)))
+        answered = 0
+        while not invocation.successful():
+            request = invocation.get_raised()
+            assert isinstance(request, enact.InputRequest)
+            invocation = request.continue_invocation(invocation, enact.Int(answered))
+            answered += 1
+        store.flush()
+        return int(invocation.get_output())
+
+
+def input_rows(
+    scratch: Scratch,
+    config: Config,
+    kind: str,
+    sizes: Sequence[int],
+    answer: Callable[[enact.Store, int], int],
+) -> dict[int, float]:
+    totals: dict[int, float] = {}
+    for n in sizes:
+        seconds = []
+        for _ in range(config.repeat):
+            with fresh_store(scratch, kind) as store, Clock() as clock:
+                output = answer(store, n)
+            if output != n * (n - 1) // 2:
+                raise AssertionError(f"the flow returned {output} for N={n}")
+            seconds.append(clock.seconds)
+        totals[n] = best(seconds)
+    return totals
+
+
+def bench_inputs(config: Config, scratch: Scratch) -> list[Table]:
+    designs: list[tuple[str, Sequence[int], Callable[[enact.Store, int], int]]] = [
+        ("InvocationGenerator", config.input_sizes, answer_with_generator),
+        ("continue_invocation", config.continue_sizes, answer_by_replay),
+    ]
+    table = Table(
+        "Human input (a flow making N `request_input` calls, answered one by one)",
+        [
+            "design",
+            "store",
+            "N",
+            "total ms",
+            "us per answer",
+            "growth vs previous N (linear)",
+            "O(N): t(200)/t(100) <= 3",
+        ],
+    )
+    for design, sizes, answer in designs:
+        for kind in ("memory", "file"):
+            totals = input_rows(scratch, config, kind, sizes, answer)
+            previous: tuple[int, float] | None = None
+            for n, seconds in totals.items():
+                growth = check = ""
+                if previous is not None:
+                    last_n, last_s = previous
+                    ratio = seconds / last_s
+                    growth = f"t({n})/t({last_n}) = {ratio:.2f} ({n / last_n:g})"
+                    if (last_n, n) == (100, 200):
+                        check = verdict(ratio <= 3.0)
+                table.add(
+                    design, kind, n, seconds * 1e3, seconds / n * 1e6, growth, check
+                )
+                previous = (n, seconds)
+    table.notes = [
+        "- InvocationGenerator: `for req in gen: gen.set_input(enact.Int(i))`; the "
+        "run waits for each answer in a worker thread. continue_invocation: "
+        "`invoke`, then `request.continue_invocation(invocation, answer)` per "
+        "request, i.e. a replay from the start for every answer (the replay "
+        "design, for comparison).",
+        "- Total includes the first `invoke`/`next` and the final flush. growth "
+        "compares with the previous N, with the linear ratio in parentheses: for "
+        "t(200)/t(100), ~2 means O(N) in all, ~4 means O(N^2); the check "
+        "takes 3, between the two (a fixed start-up cost pulls small-N ratios "
+        "below linear).",
+        f"- Best of {config.repeat} repeats, a fresh store each.",
+    ]
+    return [table]
+
+
+# -- driver ---------------------------------------------------------------------
+
+GROUPS: dict[str, Callable[[Config, Scratch], list[Table]]] = {
+    "stores": bench_stores,
+    "journal": bench_journal,
+    "inputs": bench_inputs,
+}
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def source_version() -> str:
+    """The checked-out commit, and whether the working tree differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head} (src/ has uncommitted changes)" if changes else head
+
+
+def environment() -> list[str]:
+    return [
+        f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"- Source: {source_version()}",
+        f"- Platform: {platform.platform()}",
+        f"- CPU: {cpu_model()} ({os.cpu_count()} logical CPUs)",
+        f"- Python: {platform.python_implementation()} {platform.python_version()}",
+        f"- orjson: {orjson.__version__}",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a ~10-20 s smoke run")
+    parser.add_argument("--only", choices=sorted(GROUPS), help="run one group")
+    parser.add_argument("--write", action="store_true", help="rewrite RESULTS.md")
+    parser.add_argument("--repeat", type=int, help="repeats per measurement")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    if args.repeat:
+        config = dataclasses.replace(config, repeat=args.repeat)
+    load_before = os.getloadavg()[0]
+    names = [args.only] if args.only else list(GROUPS)
+
+    print("# enact benchmarks\n\n" + "\n".join(environment()) + "\n", flush=True)
+    started = time.perf_counter()
+    random.seed(1234)
+    scratch = Scratch()
+    sections: list[str] = []
+    try:
+        for name in names:
+            group_started = time.perf_counter()
+            tables = GROUPS[name](config, scratch)
+            elapsed = time.perf_counter() - group_started
+            section = f"## {name}\n\n" + "\n".join(t.markdown() for t in tables)
+            section += f"\n_{name}: {elapsed:.1f} s_\n"
+            print(section, flush=True)
+            sections.append(section)
+    finally:
+        scratch.cleanup()
+    total = time.perf_counter() - started
+    print(f"_Total: {total:.1f} s ({config.name} run)_")
+
+    if args.write:
+        lines = [
+            "# Benchmark results",
+            "",
+            "Written by `python bench/run.py --write"
+            + (" --quick" if args.quick else "")
+            + (f" --only {args.only}" if args.only else "")
+            + "`; see `bench/README.md` for what each group measures.",
+            "",
+            *environment(),
+            f"- Run: {config.name}, best of {config.repeat} repeats, total "
+            f"{total:.0f} s; 1-minute load average {load_before:.2f} before, "
+            f"{os.getloadavg()[0]:.2f} after (2 or more on this 2-core machine means "
+            "other work competed for the CPUs)",
+            "",
+            *sections,
+        ]
+        RESULTS.write_text("\n".join(lines), encoding="utf-8")
+        print(f"Wrote {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
