@@ -80,6 +80,18 @@ class EditedPoem(enact.Invokable[enact.Str, enact.Str]):
         return enact.Str(f"{title}: {poem}")
 
 
+def _common_prefix(
+    run: enact.Invocation[Any, Any], other: enact.Invocation[Any, Any]
+) -> int:
+    """How many first calls two runs share (the same refs in the store)."""
+    count = 0
+    for a, b in zip(run.response().children, other.response().children, strict=False):
+        if a.digest != b.digest:
+            break
+        count += 1
+    return count
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs the tour."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -103,15 +115,11 @@ def main(argv: list[str] | None = None) -> None:
         print("\n2. Rewind the last two calls and resample, three times:\n")
         for branch in range(3):
             sibling = run.rewind(2).replay()
-            shared = sum(
-                a.digest == b.digest
-                for a, b in zip(
-                    run.response().children, sibling.response().children, strict=False
-                )
-            )
+            kept = _common_prefix(run, sibling)
+            new = len(sibling.response().children) - kept
             print(
                 f"   branch {branch + 1}: {sibling.get_output()}"
-                f"   ({shared} of {len(run.response().children)} calls shared)"
+                f"   ({kept} calls shared with the run, {new} new)"
             )
 
         print("\n3. A person in the loop (answered by this script):\n")
