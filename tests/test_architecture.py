@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("errors and contexts", ["errors", "contexts"]),
     (
         "resources and type registry",
-        ["interfaces", "resources", "resource_registry", "resource_types"],
+        ["interfaces", "resources", "resource_registry", "resource_types", "wrappers"],
     ),
     ("encoding and digests", ["_codec", "digests", "serialization"]),
     ("refs, stores and backends", ["backends", "references"]),

@@ -176,10 +176,11 @@ class Plain:
 @pytest.mark.parametrize(
     ("value", "path"),
     [
-        ({1, 2}, ["x"]),
+        # Sets, classes and dataclasses have wrappers since issue 4 (SPEC B1).
+        (object(), ["x"]),
         (Plain(), ["x"]),
-        (int, ["x"]),
-        ([1, frozenset()], ["x", "1"]),
+        (Plain, ["x"]),
+        ([1, Plain()], ["x", "1"]),
         ({"k": [Plain()]}, ["x", "k", "0"]),
         ({1: "a"}, ["x"]),
         (Node(value={"a": object()}), ["x", "value", "a"]),

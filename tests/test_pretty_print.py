@@ -217,10 +217,22 @@ def test_types_and_tuples() -> None:
 
 
 def test_non_field_values_raise() -> None:
+    class Plain:
+        pass
+
     with pytest.raises(AssertionError):
-        pformat({1, 2})
+        pformat(Plain())
     with pytest.raises(AssertionError):
-        pformat(int)
+        pformat(Plain)
+
+
+def test_plain_values_print_as_their_wrappers() -> None:
+    # Values with a type wrapper (SPEC B1), e.g. in a journal's resources.
+    assert pformat({2, 1}) == "SetWrapper:\n  value:\n    [\n      1\n      2]"
+    assert pformat(int) == "int"
+    assert pformat(R(a=frozenset(), b=str)) == (
+        "R:\n  a: FrozenSetWrapper: value: []\n  b: str"
+    )
 
 
 def test_registered_formatters_take_priority() -> None:

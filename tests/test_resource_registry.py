@@ -110,12 +110,14 @@ def test_register_decorator_registers_in_the_singleton_and_returns_the_class():
 
     assert enact.register(Decorated) is Decorated
     assert Registry.get().lookup(Decorated.type_id()) is Decorated
-    assert enact.register is resource_registry.register
+    assert resource_registry.register(Decorated) is Decorated
 
 
 def test_register_decorator_rejects_non_resources():
     with pytest.raises(RegistryError):
         enact.register(int)
+    with pytest.raises(RegistryError):
+        resource_registry.register(int)
 
 
 def test_register_with_a_persistent_name():

@@ -6,13 +6,16 @@ name lives in the submodule SPEC A1 gives for it.
 """
 
 from enact import contexts
+from enact.digests import resource_digest
 from enact.interfaces import (
     FieldTypeError,
     FieldValue,
+    MissingWrapperError,
     NoneResource,
     ResourceBase,
     ResourceDict,
     ResourceDictValue,
+    TypeWrapperBase,
 )
 from enact.invocations import (
     ExceptionResource,
@@ -48,7 +51,7 @@ from enact.references import (
     commit,
     get,
 )
-from enact.resource_registry import Registry, register
+from enact.resource_registry import Registry
 from enact.resource_types import Bytes, Float, Image, Int, NPArray, Str
 from enact.resources import Resource
 from enact.serialization import (
@@ -58,6 +61,7 @@ from enact.serialization import (
     Serializer,
 )
 from enact.summaries import invocation_summary
+from enact.wrappers import TypeWrapper, deepcopy, register, unwrap, wrap
 
 __all__ = [
     "Bytes",
@@ -79,6 +83,7 @@ __all__ = [
     "InvocationGenerator",
     "Invokable",
     "InvokableBase",
+    "MissingWrapperError",
     "JsonSerializer",
     "NPArray",
     "NoneResource",
@@ -103,15 +108,21 @@ __all__ = [
     "Serializer",
     "Store",
     "Str",
+    "TypeWrapper",
+    "TypeWrapperBase",
     "WrappedException",
     "checkout",
     "commit",
     "contexts",
+    "deepcopy",
     "get",
     "invocation_summary",
     "pformat",
     "pprint",
     "register",
     "request_input",
+    "resource_digest",
     "typed_invokable",
+    "unwrap",
+    "wrap",
 ]

@@ -37,8 +37,15 @@ from enact.interfaces import (
     too_deep,
     unsupported,
 )
-from enact.resource_registry import Registry, RegistryError
+from enact.resource_registry import Registry, RegistryError, ResourceNotFound
 from enact.resource_types import Bytes
+from enact.wrappers import (
+    TypeWrapperBase,
+    builtin_wrapper_types,
+    field_wrapper_type,
+    set_element_key,
+    wrap,
+)
 
 __all__ = ["DecodeError", "decode", "encode"]
 
@@ -53,13 +60,14 @@ class DecodeError(EnactError):
 
 
 def encode(
-    value: ResourceBase | ResourceDict[Any],
+    value: Any,
     types: dict[str, type[ResourceBase]] | None = None,
 ) -> list[bytes]:
-    """Encodes a resource (or resource dict) canonically.
+    """Encodes a resource, resource dict or plain value canonically.
 
     Args:
-        value: What to encode.
+        value: What to encode. A plain value (not a resource) is encoded as
+            its wrapper resource (:func:`enact.wrappers.wrap`).
         types: If given, every resource class met is recorded here by type
             id, so a store can decode unregistered classes it has seen.
 
@@ -75,8 +83,11 @@ def encode(
     try:
         if isinstance(value, ResourceBase):
             tree = _resource_encoder(type(value))(value, sink)
-        else:
+        elif isinstance(value, ResourceDict):
             tree = _encode_value(value, sink)
+        else:
+            wrapper = wrap(value)
+            tree = _resource_encoder(type(wrapper))(wrapper, sink)
     except RecursionError:
         raise too_deep(value) from None
     try:
@@ -215,6 +226,12 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
         return _encode_fields(sink.type_id(value.type), value.items(), sink)
     if isinstance(value, type) and issubclass(value, ResourceBase):
         return {"#type": sink.type_id(value)}
+    # What Part A cannot store, and types with a wrapper of their own, are
+    # stored as their wrapper resource (SPEC B1); decoding unwraps them.
+    wrapper_type = field_wrapper_type(kind)
+    if wrapper_type is not None:
+        wrapper = wrapper_type.wrap(value)
+        return _resource_encoder(type(wrapper))(wrapper, sink)
     # Subclasses of builtins that are not resources (an IntEnum, say) are
     # stored as their builtin value.
     if isinstance(value, bool):
@@ -296,6 +313,24 @@ def _encode_mapping(mapping: Mapping[Any, Any], sink: _Sink) -> dict[str, Any]:
     return result
 
 
+def _element_key(value: Any) -> bytes:
+    """The canonical bytes of ``value`` in field position: orders set elements."""
+    sink = _Sink(None)
+    try:
+        tree = _encode_value(value, sink)
+    except RecursionError:
+        raise too_deep(value) from None
+    try:
+        text = orjson.dumps(tree, option=_SORT)
+    except orjson.JSONEncodeError:
+        raise _unencodable_text(value) from None
+    # The JSON holds no raw newline, so this is unambiguous.
+    return b"".join([text, b"\n", *sink.blobs])
+
+
+set_element_key(_element_key)
+
+
 def _unencodable_text(value: object) -> FieldTypeError:
     path = _find_bad_text(value, [])
     if path is None:
@@ -327,6 +362,12 @@ def _find_bad_text(value: object, path: list[str]) -> list[str] | None:
                 return [*path, "<key>"]
     elif isinstance(value, (list, tuple)):
         children = [(str(i), v) for i, v in enumerate(value)]
+    elif isinstance(value, (set, frozenset)):
+        children = [("<element>", v) for v in value]
+    else:
+        wrapper_type = field_wrapper_type(type(value))
+        if wrapper_type is not None:
+            children = list(wrapper_type.wrap(value).field_items())
     for name, child in children:
         found = _find_bad_text(child, [*path, name])
         if found is not None:
@@ -343,7 +384,10 @@ def decode(
 ) -> Any:
     """Decodes canonical bytes into a resource (or a :class:`ResourceDict`).
 
-    Only classes in ``registry`` are built; nothing in ``data`` is executed.
+    Only classes in ``registry`` (and the built-in type wrappers) are built;
+    nothing in ``data`` is executed. Type wrappers are unwrapped, at the top
+    level too: an encoded plain value decodes to that value (unless
+    ``as_resource_dict``).
 
     Raises:
         DecodeError: if ``data`` is not a valid encoding.
@@ -428,7 +472,16 @@ class _Reader:
 
     def lookup(self, type_id: str) -> type[ResourceBase]:
         cls = self.local_types.get(type_id)
-        return cls if cls is not None else self.registry.lookup(type_id)
+        if cls is not None:
+            return cls
+        try:
+            return self.registry.lookup(type_id)
+        except ResourceNotFound:
+            # Custom registries need not list the built-in wrappers.
+            builtin = builtin_wrapper_types().get(type_id)
+            if builtin is None:
+                raise
+            return builtin
 
     def key(self, key: str) -> str:
         if key[:1] != "#":
@@ -471,9 +524,12 @@ class _Reader:
         raise DecodeError(f"unknown tag {tag!r}")
 
 
-def _build(cls: type[ResourceBase], fields: dict[str, Any]) -> ResourceBase:
+def _build(cls: type[ResourceBase], fields: dict[str, Any]) -> Any:
     try:
-        return cls.from_fields(fields)
+        resource = cls.from_fields(fields)
+        if isinstance(resource, TypeWrapperBase):
+            return resource.unwrap()
+        return resource
     except (RegistryError, DecodeError, ContextError):
         raise
     except Exception as error:

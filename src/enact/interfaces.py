@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Generic, Self, TypeVar, Union
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar, Union
 
 from enact.errors import EnactError
 
@@ -20,14 +20,17 @@ __all__ = [
     "PRIMITIVES",
     "FieldTypeError",
     "FieldValue",
+    "ImplementationMissing",
     "Json",
     "JsonLeaf",
+    "MissingWrapperError",
     "NoneResource",
     "Primitives",
     "ResourceBase",
     "ResourceDict",
     "ResourceDictValue",
     "ResourceError",
+    "TypeWrapperBase",
 ]
 
 # Union, not `|`: these aliases hold forward references, evaluated at runtime.
@@ -52,6 +55,7 @@ ResourceDictValue = Union[
 PRIMITIVES = (int, float, str, bytes, bool, type(None))
 
 C = TypeVar("C", bound="ResourceBase")
+T = TypeVar("T")
 
 
 class ResourceError(EnactError):
@@ -86,17 +90,48 @@ class FieldTypeError(EnactError):
         return f"field {where!r}: {self.reason}"
 
 
-def unsupported(value: object) -> FieldTypeError:
-    """The error for a value outside the field-value domain."""
+class MissingWrapperError(FieldTypeError):
+    """A value is neither a field value nor of a type with a registered wrapper.
+
+    Attributes:
+        value_type: The type of the value (the class itself for a class value).
+    """
+
+    def __init__(self, reason: str, value_type: type, path: Sequence[str] = ()) -> None:
+        self.value_type = value_type
+        super().__init__(reason, path)
+
+
+class ImplementationMissing(EnactError, NotImplementedError):
+    """An optional method a type wrapper needs for this use is not implemented."""
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def unsupported(value: object) -> MissingWrapperError:
+    """The error for a value that is neither a field value nor wrappable."""
+    if isinstance(value, Coroutine):
+        return MissingWrapperError(
+            f"a coroutine object ({getattr(value, '__qualname__', '?')}) cannot be "
+            "stored; did you forget to await it?",
+            type(value),
+        )
     if isinstance(value, type):
-        name = f"{value.__module__}.{value.__qualname__}"
-        what = f"the class {name}, which is not a resource"
-    else:
-        what = f"a value of type {type(value).__module__}.{type(value).__qualname__}"
-    return FieldTypeError(
-        f"{what} cannot be stored in a resource; field values are None, bool, int, "
-        "float, str, bytes, resources, resource classes, lists, tuples and "
-        "dicts with str keys"
+        return MissingWrapperError(
+            f"the class {_qualified(value)} cannot be stored: it is not a resource "
+            "class, a builtin type or a type with a registered wrapper. Decorate it "
+            "with @enact.register (a resource class or a dataclass), or register an "
+            "enact.TypeWrapper for it",
+            value,
+        )
+    return MissingWrapperError(
+        f"a value of type {_qualified(type(value))} cannot be stored: it is not a "
+        "resource and no TypeWrapper is registered for its type. Make the class a "
+        "dataclass and decorate it with @enact.register, or register an "
+        "enact.TypeWrapper subclass for it",
+        type(value),
     )
 
 
@@ -156,6 +191,10 @@ class ResourceBase:
     No metaclass, no ``__slots__`` and no ``__init__`` requirements: resource
     types also derive from ``int``, ``str``, ``Exception`` and ``Generic``.
     """
+
+    #: True for types whose instances never change (Int, Str, NoneResource):
+    #: their cached refs need no re-check and their encodings can be reused.
+    _enact_immutable: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -252,6 +291,51 @@ class ResourceBase:
         )
 
 
+class TypeWrapperBase(ResourceBase, Generic[T]):
+    """A resource that stands for a value of a non-resource Python type (SPEC B1).
+
+    Wrappers let plain values (``1``, ``[1, 2]``, ``{1, 2}``, a dataclass) be
+    committed and stored in resource fields. They are transparent: a wrapper
+    found in stored data is unwrapped when it is read back, so users see the
+    plain value. See :class:`enact.wrappers.TypeWrapper` for the dataclass
+    base to derive wrappers from.
+    """
+
+    @classmethod
+    def wrapped_type(cls) -> builtins.type[Any]:
+        """The Python type this wrapper stands for."""
+        raise ImplementationMissing(f"{cls.__qualname__} must define wrapped_type().")
+
+    @classmethod
+    def wrap(cls, value: T) -> Self:
+        """Returns a wrapper holding ``value``."""
+        raise ImplementationMissing(f"{cls.__qualname__} must define wrap().")
+
+    def unwrap(self) -> T:
+        """Returns the plain value this wrapper holds."""
+        raise ImplementationMissing(f"{type(self).__qualname__} must define unwrap().")
+
+    @classmethod
+    def is_immutable(cls) -> bool:
+        """Whether wrapped values never change in place (False by default)."""
+        return False
+
+    @classmethod
+    def set_wrapped_value(cls, target: T, src: T) -> None:
+        """Makes the wrapped value ``target`` equal to ``src``, in place.
+
+        Used where an object's identity must be kept (replays).
+
+        Raises:
+            ImplementationMissing: if the type cannot be updated in place (the
+                default).
+        """
+        raise ImplementationMissing(
+            f"{cls.__qualname__} cannot update a {cls.wrapped_type().__qualname__} "
+            "in place; override set_wrapped_value."
+        )
+
+
 class ResourceDict(dict[str, Any], Generic[C]):
     """A resource as a plain ``dict`` of converted field values, plus its type.
 
@@ -294,15 +378,28 @@ def _to_dict_value(value: Any) -> Any:
         return _to_resource_dict(value)
     if kind is list or kind is tuple:
         return _list_to_dict_values(value)
-    if kind is dict or isinstance(value, Mapping):
+    if kind is dict:
+        return _mapping_to_dict_values(value)
+    if isinstance(value, type) and issubclass(value, ResourceBase):
+        return value
+    # A registered wrapper wins over the generic handling below (SPEC B1).
+    wrapper = _field_wrapper(value)
+    if wrapper is not None:
+        return _to_resource_dict(wrapper)
+    if isinstance(value, Mapping):
         return _mapping_to_dict_values(value)
     if isinstance(value, PRIMITIVES):
-        return value
-    if isinstance(value, type) and issubclass(value, ResourceBase):
         return value
     if isinstance(value, Sequence):
         return _list_to_dict_values(value)
     raise unsupported(value)
+
+
+def _field_wrapper(value: Any) -> ResourceBase | None:
+    # enact.wrappers builds on this module, so it is imported when first needed.
+    from enact import wrappers
+
+    return wrappers.wrap_field(value)
 
 
 def _list_to_dict_values(values: Sequence[Any]) -> list[Any]:
@@ -340,7 +437,10 @@ def _from_dict_value(value: Any) -> Any:
     if kind in _LEAF_TYPES:
         return value
     if isinstance(value, ResourceDict):
-        return value.type.from_resource_dict(value)
+        resource = value.type.from_resource_dict(value)
+        if isinstance(resource, TypeWrapperBase):
+            return resource.unwrap()
+        return resource
     if kind is list or kind is tuple:
         return [_from_dict_value(v) for v in value]
     if isinstance(value, Mapping):

@@ -38,6 +38,7 @@ from enact.contexts import NoActiveContext
 from enact.interfaces import PRIMITIVES, ResourceBase
 from enact.references import NotFound, Ref
 from enact.resource_registry import ResourceNotFound
+from enact.wrappers import field_wrapper_type
 
 __all__ = ["Formatter", "PPValue", "PPrinter", "pformat", "pprint"]
 
@@ -148,6 +149,12 @@ class PPrinter:
             return self.from_sequence(v, depth)
         if isinstance(v, type):
             return self.from_type(v, depth)
+        if not isinstance(v, PRIMITIVES):
+            # Plain values stored as type wrappers (a set, a dataclass) print
+            # as their wrapper resource.
+            wrapper_type = field_wrapper_type(type(v))
+            if wrapper_type is not None:
+                return self.from_resource(wrapper_type.wrap(v), depth)
         return self.from_primitive(v, depth)
 
     def primitive_to_str(self, v: Any) -> str:
@@ -262,7 +269,7 @@ class PPrinter:
             AssertionError: if ``v`` is not a resource class.
         """
         del depth  # A class has no nested values.
-        if not issubclass(v, ResourceBase):
+        if not issubclass(v, ResourceBase) and not _storable_class(v):
             raise AssertionError(
                 f"Cannot pretty-print the class {v.__qualname__}: only resource "
                 "classes are field values."
@@ -346,3 +353,12 @@ def pprint(
         skip_repeated_refs: Expand each digest only once.
     """
     print(pformat(resource, max_ref_depth, skip_repeated_refs))
+
+
+def _storable_class(cls: type) -> bool:
+    """Whether a non-resource class can be a value (it has a known name)."""
+    try:
+        field_wrapper_type(type(cls)).wrap(cls)  # type: ignore[union-attr]
+    except Exception:
+        return False
+    return True

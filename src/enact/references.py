@@ -15,18 +15,19 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Generic, NamedTuple, Self, TypeVar
+from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 
 from enact import _codec, contexts
 from enact.backends.base import Backend, BackendError, Parts
 from enact.backends.files import FileObjects
 from enact.backends.memory import MemoryObjects
 from enact.backends.sqlite import SQLiteObjects
-from enact.digests import digest, digest_parts
+from enact.digests import digest, digest_parts, hash_bytes, resource_digest
 from enact.errors import EnactError
 from enact.interfaces import FieldValue, ResourceBase, ResourceDict
 from enact.resource_registry import Registry, RegistryError, ResourceNotFound, register
 from enact.serialization import DeserializationError, Serializer
+from enact.wrappers import TypeWrapperBase, wrap
 
 __all__ = [
     "CorruptObject",
@@ -49,7 +50,14 @@ __all__ = [
     "get",
 ]
 
-R = TypeVar("R", bound=ResourceBase)
+# A resource or a plain value with a type wrapper (SPEC B1).
+R = TypeVar("R")
+
+# The "no cached object" mark: None is a value that can be cached.
+_NO_CACHE: Any = object()
+
+# Plain values that cannot change in place: a cached one needs no re-check.
+_IMMUTABLE_PLAIN = frozenset({type(None), bool, int, float, str, bytes})
 
 
 class RefError(EnactError):
@@ -121,11 +129,13 @@ class PackedResource(NamedTuple):
 
 @register
 class Ref(Generic[R], ResourceBase):
-    """A reference to a resource by its digest.
+    """A reference to a resource (or plain value) by its digest.
 
     A ref created by committing keeps the committed object as a cache and
     returns it from :meth:`checkout` for as long as its digest still matches,
     so reading works without a store. Refs created by decoding have no cache.
+    A plain value's digest is that of its wrapper (:func:`enact.wrap`), and a
+    ref to one checks out the plain value.
     """
 
     _enact_type_name = "enact.references.Ref"
@@ -133,7 +143,12 @@ class Ref(Generic[R], ResourceBase):
 
     def __init__(self, digest: str, resource: R | None = None) -> None:
         self._digest = digest
-        self._cache = resource
+        # resource=None means "no cache" (SPEC A9); _cache_value caches None.
+        self._cache: Any = _NO_CACHE if resource is None else resource
+
+    def _cache_value(self, value: Any) -> Self:
+        self._cache = value
+        return self
 
     @classmethod
     def field_names(cls) -> Iterable[str]:
@@ -200,11 +215,11 @@ class Ref(Generic[R], ResourceBase):
         return type(self).from_resource(other.checkout()).digest == self._digest
 
     def is_cached(self) -> bool:
-        """Whether the ref holds the object it refers to."""
-        return self._cache is not None
+        """Whether the ref holds the object it refers to (a cached None too)."""
+        return self._cache is not _NO_CACHE
 
     def checkout(self) -> R:
-        """Returns the referenced resource.
+        """Returns the referenced resource, or plain value.
 
         The cached object is returned while its digest still matches; otherwise
         the resource is read from the current store.
@@ -214,11 +229,13 @@ class Ref(Generic[R], ResourceBase):
             NotFound: if the current store does not hold the object.
         """
         cached = self._cache
-        if cached is not None and (
-            getattr(cached, "_enact_immutable", False)
-            or _digest_for(type(self), cached) == self._digest
-        ):
-            return cached
+        if cached is not _NO_CACHE:
+            try:
+                immutable = cached._enact_immutable
+            except AttributeError:  # a plain value
+                immutable = type(cached) in _IMMUTABLE_PLAIN
+            if immutable or _digest_for(type(self), cached) == self._digest:
+                return cached  # type: ignore[no-any-return]
         resource: R = Store.current().checkout(self)
         self._cache = resource
         return resource
@@ -245,13 +262,18 @@ class Ref(Generic[R], ResourceBase):
 
     @classmethod
     def from_resource(cls, resource: R) -> Ref[R]:
-        """A ref to ``resource`` whose cache is the very same object."""
-        return cls(digest(resource), resource)
+        """A ref to ``resource`` whose cache is the very same object.
+
+        ``resource`` may be a plain value: the digest is its wrapper's.
+        """
+        return cls(resource_digest(resource))._cache_value(resource)
 
     @classmethod
     def pack(cls, resource: R) -> PackedResource:
         """Returns what to store for ``resource`` and the ref to it."""
-        return PackedResource(resource.to_resource_dict(), cls.from_resource(resource))
+        return PackedResource(
+            wrap(resource).to_resource_dict(), cls.from_resource(resource)
+        )
 
     @classmethod
     def verify(cls, packed: PackedResource) -> None:
@@ -308,9 +330,9 @@ _codec.set_encoder(Ref, _encode_ref)
 def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
     if ref_type is Ref or _default_from_resource(ref_type):
         parts = _codec.encode(resource)
-        if len(parts) == 1:
-            return hashlib.sha256(parts[0]).hexdigest()
-        return digest_parts(parts)
+        return hash_bytes(parts[0]) if len(parts) == 1 else digest_parts(parts)
+    if not isinstance(resource, ResourceBase):
+        resource = wrap(resource)
     return ref_type.from_resource(resource).digest
 
 
@@ -319,7 +341,7 @@ def _default_from_resource(ref_type: type[Ref[Any]]) -> bool:
     return method is Ref.from_resource.__func__  # type: ignore[attr-defined]
 
 
-def _encoded(resource: ResourceBase) -> tuple[str, Parts]:
+def _encoded(resource: Any) -> tuple[str, Parts]:
     parts = _codec.encode(resource)
     return digest_parts(parts), parts
 
@@ -479,17 +501,30 @@ class Store(contexts.Context):
     def commit(self, resource: R) -> Ref[R]:
         """Stores ``resource`` and returns a ref to it (caching ``resource``).
 
+        ``resource`` may also be a plain value (``1``, ``[1, 2]``, ``None``, a
+        registered dataclass, ...): its wrapper is stored (SPEC B1), and
+        checking the ref out returns the plain value.
+
         Raises:
-            FieldTypeError: if the resource holds a value that cannot be stored.
+            FieldTypeError: if the resource holds a value that cannot be stored
+                (:class:`~enact.interfaces.MissingWrapperError` for a value
+                without a wrapper).
         """
         objects = self._objects
         if objects is None:
+            if not isinstance(resource, ResourceBase):
+                return self._commit_plain(resource)
             packed = self._ref_type.pack(resource)
             self._backend.commit(packed)  # type: ignore[union-attr]
             return packed.ref
         if self._default_packing:
             memo = None
-            if getattr(resource, "_enact_immutable", False):
+            try:
+                # On the type: a class committed as a value is no resource.
+                immutable = type(resource)._enact_immutable  # type: ignore[attr-defined]
+            except AttributeError:  # not a resource: a plain value
+                return self._commit_plain(resource)
+            if immutable:
                 # Small immutable values are encoded once, however often they
                 # are committed (the shared NoneResource input, say).
                 memo = resource.__dict__.get("_enact_encoded")
@@ -501,11 +536,10 @@ class Store(contexts.Context):
                 key, parts = memo
             else:
                 parts = _codec.encode(resource, self._local_types)
-                if len(parts) == 1:
-                    key = hashlib.sha256(parts[0]).hexdigest()
-                else:
-                    key = digest_parts(parts)
+                key = hash_bytes(parts[0]) if len(parts) == 1 else digest_parts(parts)
             ref: Ref[R] = self._ref_type(key, resource)
+        elif not isinstance(resource, ResourceBase):
+            return self._commit_plain(resource)
         else:
             packed = self._ref_type.pack(resource)
             packed.ref.verify(packed)
@@ -515,6 +549,12 @@ class Store(contexts.Context):
         if key not in self._known:
             self._put(key, parts)
         return ref
+
+    def _commit_plain(self, value: R) -> Ref[R]:
+        # Stores the value's wrapper (custom Ref types and SPEC A9 backends
+        # see a resource); the ref caches the plain value itself.
+        ref = cast("Ref[R]", self.commit(wrap(value)))
+        return ref._cache_value(value)
 
     def _put(self, key: str, parts: Parts) -> None:
         if getattr(self._batching, "depth", 0):
@@ -578,7 +618,8 @@ class Store(contexts.Context):
     def checkout(self, ref: Ref[R]) -> R:
         """Reads, verifies and decodes the object ``ref`` refers to.
 
-        Always returns a new object.
+        Always returns a new object. A stored plain value (a type wrapper) is
+        returned unwrapped.
 
         Raises:
             NotFound: if the store does not hold it.
@@ -590,7 +631,8 @@ class Store(contexts.Context):
             data = self._backend.checkout(ref)  # type: ignore[union-attr]
             if data is None:
                 raise NotFound(ref, self.location)
-            return type(ref).unpack(PackedResource(data, ref))
+            result: R = _unwrapped(type(ref).unpack(PackedResource(data, ref)))
+            return result
         key = ref.digest
         pending = self._pending.get(key)
         if pending is not None:
@@ -606,7 +648,8 @@ class Store(contexts.Context):
                 raise CorruptObject(ref, self.location, actual)
             return self._decode(ref, raw, as_resource_dict=False)  # type: ignore[no-any-return]
         data = self._decode(ref, raw, as_resource_dict=True)
-        return type(ref).unpack(PackedResource(data, ref))
+        value: R = _unwrapped(type(ref).unpack(PackedResource(data, ref)))
+        return value
 
     def _decode(self, ref: Ref[Any], raw: bytes, as_resource_dict: bool) -> Any:
         try:
@@ -678,6 +721,12 @@ class Store(contexts.Context):
             close()
 
 
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, TypeWrapperBase):
+        return value.unwrap()
+    return value
+
+
 def InMemoryStore() -> Store:  # noqa: N802 - SPEC A9 names this factory like a class
     """A store whose objects live in process memory."""
     return Store(InMemoryBackend())
@@ -704,7 +753,7 @@ def SQLiteStore(path: str | os.PathLike[str], fsync: bool = False) -> Store:  # 
 
 
 def commit(resource: R) -> Ref[R]:
-    """Commits ``resource`` to the current store.
+    """Commits ``resource`` (or a plain value) to the current store.
 
     Raises:
         NoActiveContext: if no store is active.
@@ -719,5 +768,8 @@ def get(ref: Ref[R] | None) -> R:
 
 
 def checkout(ref: Ref[R]) -> R:
-    """Returns the resource ``ref`` refers to, from its cache or the store."""
+    """Returns what ``ref`` refers to, from its cache or the store.
+
+    A resource comes back as the resource, a plain value unwrapped.
+    """
     return get(ref)

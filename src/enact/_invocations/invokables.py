@@ -353,7 +353,7 @@ class Builder(contexts.Context):
                 if self._replayed is not None:
                     output_ref = self._replayed[2]
                     return output
-                if not getattr(arg, "_enact_immutable", False) and (
+                if not getattr(type(arg), "_enact_immutable", False) and (
                     digest(arg) != self.input_ref.digest
                 ):
                     raise InputChanged(
