@@ -85,7 +85,21 @@ def check_corrupt(store: Store, ref: Ref) -> None:
 def damage(store: Store, key: str, change: Callable[[bytes], bytes]) -> None:
     """Rewrites the stored bytes of ``key`` in place, behind the store's back."""
     backend = store.backend
-    if isinstance(backend, FileObjects):
+    if isinstance(backend, FileObjects) and key in backend._packed:
+        # A small object lives in a log (or pack): damage its bytes in place,
+        # keeping the record's length so the file's structure stays intact.
+        path, offset, length = backend._packed[key]
+        with open(path, "r+b") as file:
+            file.seek(offset)
+            data = file.read(length)
+            changed = change(data)
+            if len(changed) != len(data):
+                changed = (changed + bytes(length))[:length]
+                if changed == data:
+                    changed = flip(data, length - 1)
+            file.seek(offset)
+            file.write(changed)
+    elif isinstance(backend, FileObjects):
         path = backend.path_of(key)
         with open(path, "rb") as file:
             data = file.read()
@@ -573,17 +587,19 @@ def test_non_canonical_bytes_are_refused(store: Store, raw: bytes) -> None:
 def test_verify_reports_damage_without_raising(tmp_path: pathlib.Path) -> None:
     store = enact.FileStore(tmp_path)
     good = store.commit(Sample(text="good"))
-    bad = store.commit(Sample(text="bad"))
+    bad_loose = store.commit(Sample(text="bad", blob=b"x" * 300_000))
+    bad_logged = store.commit(Sample(text="bad too"))
     assert store.verify() == []
-    path = os.path.join(tmp_path, "objects", bad.digest[:2], bad.digest[2:])
+    path = os.path.join(tmp_path, "objects", bad_loose.digest[:2], bad_loose.digest[2:])
     with open(path, "rb") as file:
         data = file.read()
     with open(path, "wb") as file:
         file.write(data[:-3])
-    damage = enact.FileStore(tmp_path).verify()
-    assert [d.key for d in damage] == [bad.digest]
-    assert "digest" in damage[0].problem
-    assert good.digest not in {d.key for d in damage}
+    damage(store, bad_logged.digest, CHANGES["flip-middle"])
+    found = enact.FileStore(tmp_path).verify()
+    assert sorted(d.key for d in found) == sorted([bad_loose.digest, bad_logged.digest])
+    assert all("digest" in d.problem for d in found)
+    assert good.digest not in {d.key for d in found}
 
 
 def test_a_regular_file_is_not_a_store_directory(tmp_path: pathlib.Path) -> None:

@@ -1,19 +1,32 @@
-"""Objects in a directory: loose files plus pack files for batches.
+"""Objects in a directory: loose files, pack files and append-only logs.
 
 Layout under the root::
 
-    objects/3f/a9...      one object, named by its digest (fan-out by 2 digits)
+    objects/3f/a9...      one large object, named by its digest (fan-out by 2)
     packs/<id>.pack       many small objects written in one batch
+    logs/<id>.log         small objects committed one at a time, by one process
     tmp/                  files being written; renamed into place when complete
 
-Every file is written under ``tmp/`` and renamed into place, so a crash never
-leaves a partial object under a real name. Packs exist because creating and
-renaming a file costs ~70-100 us on ext4, far more than encoding an object; a
-batch of small objects becomes one file. A pack is::
+Creating and renaming a file costs ~70-100 us on ext4, far more than encoding
+an object, so small objects avoid it: a batch becomes one pack file, and a
+single commit is one ``write`` appended to the process's own log. Large objects
+(256 KiB and up) are written as loose files.
+
+Loose files and packs are written under ``tmp/`` and renamed into place, so a
+crash never leaves a partial file under a real name. A log only grows; a
+process killed mid-append leaves at most an incomplete last record, which
+readers ignore (it is not indexed), and the object is simply not stored.
+Every read is verified against the digest by the store above.
+
+A pack is::
 
     b"ENACTPK1" | object bytes ... | index | footer
     index:  per object: 32-byte digest, 8-byte offset, 8-byte length
     footer: 8-byte index offset, 8-byte object count, b"ENACTEND"
+
+A log is ``b"ENACTLG1"`` followed by records: a 32-byte digest, an 8-byte
+length, then the object's bytes. Readers index other processes' logs when a
+key is missing, from where they stopped the last time.
 """
 
 from __future__ import annotations
@@ -32,6 +45,8 @@ __all__ = ["FileObjects"]
 _MAGIC = b"ENACTPK1"
 _END = b"ENACTEND"
 _ENTRY = struct.Struct(">32sQQ")
+_LOG_MAGIC = b"ENACTLG1"
+_LOG_RECORD = struct.Struct(">32sQ")
 _FOOTER = struct.Struct(">QQ8s")
 # A batch with at least this many small objects is written as a pack.
 _PACK_MIN_OBJECTS = 8
@@ -60,9 +75,10 @@ class FileObjects(Backend):
         self.fsync = fsync
         self._objects = os.path.join(self.root, "objects")
         self._packs_dir = os.path.join(self.root, "packs")
+        self._logs_dir = os.path.join(self.root, "logs")
         self._tmp = os.path.join(self.root, "tmp")
         try:
-            for path in (self._objects, self._packs_dir, self._tmp):
+            for path in (self._objects, self._packs_dir, self._logs_dir, self._tmp):
                 os.makedirs(path, exist_ok=True)
         except OSError as error:
             raise BackendError(
@@ -78,6 +94,13 @@ class FileObjects(Backend):
         # Whether the packs present have been listed since opening.
         self._packs_listed = False
         self._counter = itertools.count()
+        # This process's log (opened on the first single commit): its path,
+        # descriptor and length.
+        self._log: tuple[str, int] | None = None
+        self._log_end = 0
+        # How far each log has been indexed: path -> offset after the last
+        # complete record seen.
+        self._logs_read: dict[str, int] = {}
 
     # -- paths -------------------------------------------------------------
 
@@ -160,7 +183,50 @@ class FileObjects(Backend):
                         self._load_pack(path)
                     except BackendError as error:
                         damaged = damaged or error
+            try:
+                logs = os.listdir(self._logs_dir)
+            except FileNotFoundError:
+                logs = []
+            for name in logs:
+                if name.endswith(".log"):
+                    try:
+                        self._read_log(os.path.join(self._logs_dir, name))
+                    except BackendError as error:
+                        damaged = damaged or error
             return damaged
+
+    def _read_log(self, path: str) -> None:
+        """Indexes the records of a log added since it was last read."""
+        start = self._logs_read.get(path, 0)
+        try:
+            with open(path, "rb") as file:
+                file.seek(start)
+                data = file.read()
+        except OSError as error:
+            message = f"cannot read log file {path}: {error}"
+            raise BackendError(message, self.location) from None
+        position = 0
+        if start == 0:
+            if len(data) < len(_LOG_MAGIC):
+                return  # being created
+            if data[: len(_LOG_MAGIC)] != _LOG_MAGIC:
+                raise BackendError(
+                    f"log file {path} is damaged (bad header); store.verify() "
+                    "lists damage",
+                    self.location,
+                )
+            position = len(_LOG_MAGIC)
+        record = _LOG_RECORD.size
+        while position + record <= len(data):
+            raw, length = _LOG_RECORD.unpack_from(data, position)
+            end = position + record + length
+            if end > len(data):
+                break  # the last record is still being written, or was cut
+            self._packed.setdefault(
+                raw.hex(), (path, start + position + record, length)
+            )
+            position = end
+        self._logs_read[path] = start + position
 
     def _load_pack(self, path: str) -> None:
         try:
@@ -238,13 +304,12 @@ class FileObjects(Backend):
             # files (a damaged pack is reported by reads, not here).
             self._load_new_packs()
         small: list[tuple[str, Parts]] = []
-        batch = len(items) >= _PACK_MIN_OBJECTS
         seen: set[str] = set()
         for key, parts in items:
             if key in self._packed or key in seen:
                 continue
             seen.add(key)
-            if batch and sum(map(len, parts)) < _LOOSE_MIN_BYTES:
+            if sum(map(len, parts)) < _LOOSE_MIN_BYTES:
                 # No stat per object: a copy of an object that is also stored
                 # loose costs a few bytes and is harmless (same content).
                 check_key(key, self.location)
@@ -253,10 +318,58 @@ class FileObjects(Backend):
                 self._write_loose(key, parts)
         if len(small) >= _PACK_MIN_OBJECTS:
             self._write_pack(small)
-        else:
-            for key, parts in small:
-                if not os.path.exists(self.path_of(key)):
-                    self._write_loose(key, parts)
+        elif small:
+            # A few objects: a stat each is cheap next to the write saved.
+            fresh = [
+                item for item in small if not os.path.exists(self.path_of(item[0]))
+            ]
+            if fresh:
+                self._append_to_log(fresh)
+
+    def _append_to_log(self, items: Sequence[tuple[str, Parts]]) -> None:
+        chunks: list[bytes] = []
+        for key, parts in items:
+            chunks.append(_LOG_RECORD.pack(bytes.fromhex(key), sum(map(len, parts))))
+            chunks.extend(parts)
+        with self._lock:
+            if self._log is None:
+                self._log = self._open_log()
+            path, fd = self._log
+            try:
+                # One writev, appended: other readers see whole records or
+                # (while it is being written) an incomplete last one.
+                _write_all(fd, chunks)
+                if self.fsync:
+                    os.fsync(fd)
+            except OSError as error:
+                raise BackendError(
+                    f"cannot append to {path}: {error}", self.location
+                ) from None
+            position = self._log_end
+            for key, parts in items:
+                length = sum(map(len, parts))
+                position += _LOG_RECORD.size
+                self._packed.setdefault(key, (path, position, length))
+                position += length
+            self._log_end = position
+            self._logs_read[path] = position
+
+    def _open_log(self) -> tuple[str, int]:
+        path = os.path.join(self._logs_dir, f"{os.getpid()}-{uuid.uuid4().hex}.log")
+        try:
+            fd = os.open(
+                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644
+            )
+            _write_all(fd, [_LOG_MAGIC])
+            if self.fsync:
+                os.fsync(fd)
+                _fsync_dir(self._logs_dir)
+        except OSError as error:
+            raise BackendError(
+                f"cannot create {path}: {error}", self.location
+            ) from None
+        self._log_end = len(_LOG_MAGIC)
+        return path, fd
 
     def _write_loose(self, key: str, parts: Parts) -> None:
         path = self.path_of(key)
@@ -306,6 +419,12 @@ class FileObjects(Backend):
 
     def close(self) -> None:
         with self._lock:
+            if self._log is not None:
+                try:
+                    os.close(self._log[1])
+                except OSError:
+                    pass
+                self._log = None
             for fd in self._pack_fds.values():
                 try:
                     os.close(fd)
@@ -313,6 +432,7 @@ class FileObjects(Backend):
                     pass
             self._pack_fds.clear()
             self._packed.clear()
+            self._logs_read.clear()
             self._loaded_packs.clear()
             self._packs_listed = False
 
