@@ -153,10 +153,15 @@ def test_small_batches_are_written_loose_and_large_ones_packed(tmp_path) -> None
     # Fewer than 8 objects: appended to the process's log.
     assert loose_files(root) == set()
     assert backend.pack_files() == []
-    # A batch of 8 or more is packed; objects already stored are skipped.
+    # Objects already stored are skipped: 4 new ones are too few for a pack.
     backend.put_many([(key_of(b), [b]) for b in blobs])
+    assert backend.pack_files() == []
+    # A batch of 8 or more new small objects is one pack.
+    more = [b"more %d" % i for i in range(8)]
+    backend.put_many([(key_of(b), [b]) for b in more])
     assert len(backend.pack_files()) == 1
-    assert len(read_pack(backend.pack_files()[0])) == 4
+    assert len(read_pack(backend.pack_files()[0])) == 8
+    blobs += more
     fresh = FileObjects(root)
     assert fresh.get_many([key_of(b) for b in blobs]) == blobs
     assert sorted(fresh.iter_keys()) == sorted(key_of(b) for b in blobs)
