@@ -13,6 +13,7 @@ See ``bench/README.md`` for what each group measures.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -455,17 +456,34 @@ class RollDice(enact.Invokable):  # type: ignore[type-arg]
         return enact.Int(sum(self.roll() for _ in range(num_dice)))
 
 
+@enact.register
+def roll_die(sides: int = 6) -> int:
+    """``RollDie`` as a plain registered function."""
+    return random.randint(1, sides)
+
+
+@enact.register
+def roll_dice(num_dice: int) -> int:
+    """``RollDice(RollDie(6))`` as a plain registered function."""
+    return sum(roll_die() for _ in range(num_dice))
+
+
 def journal_runs(
-    scratch: Scratch, kind: str, parent: RollDice, n: int, repeat: int
+    scratch: Scratch,
+    kind: str,
+    start: Callable[[], enact.Invocation[Any, Any]],
+    n: int,
+    repeat: int,
 ) -> tuple[list[float], list[float], list[float]]:
-    """Times invoke (with flush), rewind(0).replay() and rewind(1).replay()."""
+    """Times ``start()`` (an invoke, with flush), rewind(0).replay() and
+    rewind(1).replay()."""
     runs: list[float] = []
     full: list[float] = []
     rewound: list[float] = []
     for _ in range(repeat):
         with fresh_store(scratch, kind) as store, store:
             with Clock() as clock:
-                invocation = parent.invoke(enact.commit(enact.Int(n)))
+                invocation = start()
                 store.flush()
             runs.append(clock.seconds)
             if len(invocation.response().children) != n:
@@ -504,6 +522,7 @@ def bench_journal(config: Config, scratch: Scratch) -> list[Table]:
         "dice (repeating outputs)": RollDice(RollDie(6)),
         "distinct outputs": RollDice(CountUp()),
     }
+    dice_us: dict[str, float] = {}
     for label, parent in variants.items():
         # Warm up: first calls fill per-class caches (type ids, field names).
         with enact.InMemoryStore():
@@ -515,8 +534,16 @@ def bench_journal(config: Config, scratch: Scratch) -> list[Table]:
             plain.append(clock.seconds)
         plain_us = micros(n, plain)
         for kind in STORES:
-            runs, full, rewound = journal_runs(scratch, kind, parent, n, config.repeat)
+            runs, full, rewound = journal_runs(
+                scratch,
+                kind,
+                lambda parent=parent: parent.invoke(enact.commit(enact.Int(n))),
+                n,
+                config.repeat,
+            )
             journaled_us = micros(n, runs)
+            if parent is variants["dice (repeating outputs)"]:
+                dice_us[kind] = journaled_us
             replay_us = micros(n, full)
             # rewind(1) replays n - 1 children and runs one again.
             rewind_us = micros(n - 1, rewound)
@@ -549,7 +576,157 @@ def bench_journal(config: Config, scratch: Scratch) -> list[Table]:
         "rewind (deep copy and commit of the response).",
         f"- Best of {config.repeat} repeats, a fresh store each.",
     ]
-    return [table]
+    return [
+        table,
+        bench_functions(config, scratch, dice_us),
+        bench_async(config, scratch),
+    ]
+
+
+def bench_functions(
+    config: Config, scratch: Scratch, invokable_us: dict[str, float]
+) -> Table:
+    """The dice workload written as registered plain functions (SPEC B3)."""
+    n = config.children
+    table = Table(
+        f"Plain functions vs invokables (dice, {n:,} child calls)",
+        [
+            "store",
+            "functions us/child",
+            "invokables us/child",
+            "functions / invokables",
+            "plain functions us/child",
+            "replay rewind(0) us/child",
+            "replay rewind(1) us/child",
+            "target <= 1.5x invokables",
+        ],
+    )
+    with enact.InMemoryStore():
+        enact.invoke(roll_dice, (10,))  # warm up
+    plain: list[float] = []
+    for _ in range(config.repeat):
+        with Clock() as clock:
+            roll_dice(n)
+        plain.append(clock.seconds)
+    plain_us = micros(n, plain)
+    for kind in STORES:
+        runs, full, rewound = journal_runs(
+            scratch, kind, lambda: enact.invoke(roll_dice, (n,)), n, config.repeat
+        )
+        functions_us = micros(n, runs)
+        ratio = functions_us / invokable_us[kind]
+        table.add(
+            kind,
+            functions_us,
+            invokable_us[kind],
+            f"{ratio:.2f}x",
+            plain_us,
+            micros(n, full),
+            micros(n - 1, rewound),
+            verdict(ratio <= 1.5),
+        )
+    table.notes = [
+        "- functions: `enact.invoke(roll_dice, (N,))` where `roll_dice` and "
+        "`roll_die` are `@enact.register`ed plain functions returning ints; "
+        "invokables: the dice row of the table above, measured in the same run.",
+        "- plain functions: `roll_dice(N)` outside any journaled run (the "
+        "registered function only checks two context variables).",
+        f"- Best of {config.repeat} repeats, a fresh store each.",
+    ]
+    return table
+
+
+# Async invokables (SPEC B4): the same workload with an async parent and child.
+
+
+@enact.typed_invokable(input_type=enact.NoneResource, output_type=enact.Int)
+@dataclasses.dataclass
+class AsyncCountUp(enact.AsyncInvokable):  # type: ignore[type-arg]
+    """``CountUp`` as an async invokable."""
+
+    # SPEC C1's shape: no parameter when the input is a NoneResource.
+    async def call(self) -> enact.Int:  # type: ignore[override]
+        return enact.Int(next(_counter))
+
+
+@enact.typed_invokable(input_type=enact.Int, output_type=enact.Int)
+@dataclasses.dataclass
+class AsyncRollDice(enact.AsyncInvokable):  # type: ignore[type-arg]
+    """An async parent awaiting its async child ``num_dice`` times."""
+
+    roll: enact.AsyncInvokable  # type: ignore[type-arg]
+
+    async def call(self, num_dice: enact.Int) -> enact.Int:
+        total = 0
+        for _ in range(num_dice):
+            total += await self.roll()
+        return enact.Int(total)
+
+
+def bench_async(config: Config, scratch: Scratch) -> Table:
+    """An async parent awaiting N async children, journaled vs plain."""
+    n = config.children
+    parent = AsyncRollDice(AsyncCountUp())
+    table = Table(
+        f"Async invokables (an async parent awaiting its child {n:,} times)",
+        [
+            "store",
+            "journaled us/child",
+            "plain us/child",
+            "journaled / plain",
+            "replay rewind(0) us/child",
+            "replay rewind(1) us/child",
+        ],
+    )
+    with enact.InMemoryStore():
+        asyncio.run(parent.ainvoke(enact.commit(enact.Int(10))))  # warm up
+    plain: list[float] = []
+    for _ in range(config.repeat):
+        with Clock() as clock:
+            asyncio.run(parent(enact.Int(n)))
+        plain.append(clock.seconds)
+    plain_us = micros(n, plain)
+    for kind in STORES:
+        runs: list[float] = []
+        full: list[float] = []
+        rewound: list[float] = []
+        for _ in range(config.repeat):
+            with fresh_store(scratch, kind) as store, store:
+                with Clock() as clock:
+                    invocation = asyncio.run(parent.ainvoke(enact.commit(enact.Int(n))))
+                    store.flush()
+                runs.append(clock.seconds)
+                if len(invocation.response().children) != n:
+                    raise AssertionError("the journal lacks child calls")
+                with Clock() as clock:
+                    asyncio.run(invocation.rewind(0).replay_async())
+                    store.flush()
+                full.append(clock.seconds)
+                with Clock() as clock:
+                    replayed = asyncio.run(invocation.rewind(1).replay_async())
+                    store.flush()
+                rewound.append(clock.seconds)
+                if not replayed.successful():
+                    raise AssertionError("the replay did not finish")
+        journaled_us = micros(n, runs)
+        table.add(
+            kind,
+            journaled_us,
+            plain_us,
+            f"{journaled_us / plain_us:.0f}x",
+            micros(n, full),
+            micros(n - 1, rewound),
+        )
+    table.notes = [
+        "- journaled: `asyncio.run(parent.ainvoke(enact.commit(enact.Int(N))))` "
+        "plus flush, divided by N, where `parent = AsyncRollDice(AsyncCountUp())` "
+        "awaits its child N times (every output distinct, like the sync "
+        "'distinct outputs' row); plain: `asyncio.run(parent(enact.Int(N)))` with "
+        "no store, in the same run. Both include starting one event loop.",
+        "- replay: `asyncio.run(invocation.rewind(k).replay_async())` plus flush.",
+        f"- Best of {config.repeat} repeats, a fresh store each.",
+    ]
+    return table
 
 
 # -- group 3: human input ----------------------------------------------------------

@@ -22,7 +22,14 @@ SPEC_TOP_LEVEL = {
 }  # fmt: skip
 
 # Beyond SPEC A1.
-EXTRAS = {"SQLiteBackend", "SQLiteStore", "checkout", "invocation_summary"}
+EXTRAS = {
+    "SQLiteBackend", "SQLiteStore", "checkout", "invocation_summary",
+    "invoke",  # SPEC B3: invokables and registered functions
+    # SPEC B4: async invokables; parallel calls.
+    "AsyncInvokable", "AsyncInvokableBase", "AsyncInvocationGenerator",
+    "AsyncRequestInput", "IncompleteSubinvocationError", "invoke_async",
+    "request_input_async", "thread_pool_map",
+}  # fmt: skip
 
 # Later versions (SPEC B1, B11): plain values.
 PLAIN_VALUES = {

@@ -61,3 +61,23 @@ def test_readme_twenty_line_example_runs(tmp_path: pathlib.Path) -> None:
     with contextlib.redirect_stdout(output):
         exec(example.replace("/tmp/dice", str(tmp_path / "dice")), {})
     assert output.getvalue().startswith("->RollDice(3) = ")
+
+
+def test_readme_plain_functions_example_runs(tmp_path: pathlib.Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Plain functions") :]
+    (example,) = python_blocks(section[: section.index("\n## ", 1)])
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(example.replace("/tmp/dice_functions", str(tmp_path / "dice")), {})
+    total, *rolls = re.findall(r"\d+", output.getvalue())
+    assert len(rolls) == 3 and int(total) == sum(map(int, rolls))
+
+
+def test_functions_doc_example_runs(tmp_path: pathlib.Path) -> None:
+    (example, *_) = python_blocks((ROOT / "docs" / "functions.md").read_text())
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(example.replace("/tmp/dice", str(tmp_path / "dice")), {})
+    total, *rolls = re.findall(r"\d+", output.getvalue())
+    assert len(rolls) == 3 and int(total) == sum(map(int, rolls))

@@ -730,10 +730,14 @@ def test_register_handlers_extend_register() -> None:
 
     wrappers.add_register_handler(handler)
     try:
+        # Not a `def`: enact's own handler takes plain functions first.
+        class Special:
+            __name__ = "special"
 
-        def special() -> None:
-            pass
+            def __call__(self) -> None:
+                pass
 
+        special = Special()
         assert enact.register(special) == "registered"
         assert seen == [(special, None)]
         assert enact.register(Holder) is Holder

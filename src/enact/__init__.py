@@ -18,7 +18,12 @@ from enact.interfaces import (
     TypeWrapperBase,
 )
 from enact.invocations import (
+    AsyncInvocationGenerator,
+    AsyncInvokable,
+    AsyncInvokableBase,
+    AsyncRequestInput,
     ExceptionResource,
+    IncompleteSubinvocationError,
     InputChanged,
     InputRequest,
     InputRequestOutsideInvocation,
@@ -33,7 +38,11 @@ from enact.invocations import (
     RequestInput,
     Response,
     WrappedException,
+    invoke,
+    invoke_async,
     request_input,
+    request_input_async,
+    thread_pool_map,
     typed_invokable,
 )
 from enact.pretty_print import PPrinter, PPValue, pformat, pprint
@@ -64,6 +73,14 @@ from enact.summaries import invocation_summary
 from enact.wrappers import TypeWrapper, deepcopy, register, unwrap, wrap
 
 __all__ = [
+    "AsyncInvocationGenerator",
+    "AsyncInvokable",
+    "AsyncInvokableBase",
+    "AsyncRequestInput",
+    "IncompleteSubinvocationError",
+    "invoke_async",
+    "request_input_async",
+    "thread_pool_map",
     "Bytes",
     "DeserializationError",
     "ExceptionResource",
@@ -117,6 +134,7 @@ __all__ = [
     "deepcopy",
     "get",
     "invocation_summary",
+    "invoke",
     "pformat",
     "pprint",
     "register",

@@ -4,8 +4,15 @@ The implementation lives in the private package :mod:`enact._invocations`;
 this module is its public face.
 """
 
+from enact._invocations.async_inputs import (
+    AsyncInvocationGenerator,
+    AsyncRequestInput,
+    request_input_async,
+)
+from enact._invocations.asyncs import AsyncInvokable, AsyncInvokableBase, invoke_async
 from enact._invocations.exceptions import (
     ExceptionResource,
+    IncompleteSubinvocationError,
     InputChanged,
     InputRequest,
     InputRequestOutsideInvocation,
@@ -15,6 +22,13 @@ from enact._invocations.exceptions import (
     RequestedTypeUndetermined,
     WrappedException,
 )
+from enact._invocations.functions import (
+    CallArgs,
+    FunctionWrapper,
+    MethodWrapper,
+    RegisteredFunction,
+    invoke,
+)
 from enact._invocations.inputs import InvocationGenerator, RequestInput, request_input
 from enact._invocations.invokables import (
     Builder,
@@ -23,12 +37,23 @@ from enact._invocations.invokables import (
     ReplayContext,
     typed_invokable,
 )
+from enact._invocations.parallel import thread_pool_map
 from enact._invocations.records import ExceptionOverride, Invocation, Request, Response
 
 __all__ = [
+    "AsyncInvocationGenerator",
+    "AsyncInvokable",
+    "AsyncInvokableBase",
+    "AsyncRequestInput",
+    "IncompleteSubinvocationError",
+    "invoke_async",
+    "request_input_async",
+    "thread_pool_map",
     "Builder",
+    "CallArgs",
     "ExceptionOverride",
     "ExceptionResource",
+    "FunctionWrapper",
     "InputChanged",
     "InputRequest",
     "InputRequestOutsideInvocation",
@@ -38,6 +63,8 @@ __all__ = [
     "InvokableBase",
     "InvokableTypeError",
     "Invocation",
+    "MethodWrapper",
+    "RegisteredFunction",
     "ReplayContext",
     "ReplayError",
     "Request",
@@ -45,6 +72,7 @@ __all__ = [
     "RequestedTypeUndetermined",
     "Response",
     "WrappedException",
+    "invoke",
     "request_input",
     "typed_invokable",
 ]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ExceptionResource",
+    "IncompleteSubinvocationError",
     "InputChanged",
     "InputRequest",
     "InputRequestOutsideInvocation",
@@ -128,6 +129,15 @@ class InputRequest(ExceptionResource):
             exception_override=_answer(request_ref, value), strict=strict
         )
 
+    async def continue_invocation_async(
+        self, invocation: Invocation[Any, Any], value: ResourceBase, strict: bool = True
+    ) -> Invocation[Any, Any]:
+        """The async :meth:`continue_invocation`, for async invokables."""
+        request_ref = commit(self)
+        return await invocation.replay_async(
+            exception_override=_answer(request_ref, value), strict=strict
+        )
+
 
 def _answer(
     request_ref: Ref[Any], value: ResourceBase
@@ -181,3 +191,23 @@ class ReplayError(InvocationError):
     """A replay saw a call that differs from the recorded one."""
 
     _enact_type_name = "enact.invocations.ReplayError"
+
+
+@register
+class IncompleteSubinvocationError(InvocationError):
+    """A call returned while one of its child calls was still pending.
+
+    The child was started concurrently (an asyncio task, a thread) and not
+    awaited or joined, or it is an async call that was never awaited.
+
+    Args:
+        message: What happened and what to do.
+        index: The position of the pending child among the call's children.
+    """
+
+    _enact_type_name = "enact.invocations.IncompleteSubinvocationError"
+
+    @property
+    def index(self) -> int | None:
+        """The position of the pending child among its parent's children."""
+        return self.args[1] if len(self.args) > 1 else None

@@ -57,20 +57,29 @@ class RequestInput(Invokable[Any, Any]):
     context: FieldValue | None = None
 
     def call(self, resource: ResourceBase) -> ResourceBase:
-        builder = Builder.get_current()
-        if builder is None:
-            raise InputRequestOutsideInvocation(self.context, self.requested_type)
-        requested = self.requested_type or builder.invokable.get_output_type()
-        if not requested:
-            raise RequestedTypeUndetermined(
-                "request_input needs the type of the answer, e.g. "
-                "request_input(enact.Str)."
-            )
-        request = InputRequest(commit(self), commit(resource), requested, self.context)
+        request = make_input_request(self, resource)
         answer = live_answerer.get()
         if answer is not None:
             return answer(request)
         raise request
+
+
+def make_input_request(asker: Any, resource: ResourceBase) -> InputRequest:
+    """The request a ``RequestInput`` (sync or async) call raises.
+
+    Raises:
+        InputRequestOutsideInvocation: outside a journaled run.
+        RequestedTypeUndetermined: if the asker names no type.
+    """
+    builder = Builder.get_current()
+    if builder is None:
+        raise InputRequestOutsideInvocation(asker.context, asker.requested_type)
+    requested = asker.requested_type or builder.invokable.get_output_type()
+    if not requested:
+        raise RequestedTypeUndetermined(
+            "request_input needs the type of the answer, e.g. request_input(enact.Str)."
+        )
+    return InputRequest(commit(asker), commit(resource), requested, asker.context)
 
 
 def request_input(
@@ -104,7 +113,93 @@ class _Cancelled(BaseException):
 _DONE = object()
 
 
-class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ignore[type-arg]
+class RunState(Generic[I, O]):
+    """What the sync and async input generators share: the state of a run.
+
+    Subclasses set ``_started``, ``_finished``, ``_invocation``, ``_request``,
+    ``_next_input`` and ``_stack``.
+    """
+
+    _started: bool
+    _finished: bool
+    _invocation: Invocation[I, O] | None
+    _request: InputRequest | None
+    _next_input: ResourceBase | None
+    _stack: list[Builder]
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run has finished (returned, or raised something other
+        than an input request)."""
+        if self._finished:
+            invocation = self._invocation
+            if invocation is None:
+                return False
+            response = invocation.response()
+            if response.output is not None:
+                return True
+            if response.raised is None:
+                return False
+            return not isinstance(invocation.get_raised(), InputRequest)
+        return False
+
+    @property
+    def invocation(self) -> Invocation[I, O]:
+        """The journal so far (while waiting: as if the request had been raised).
+
+        Raises:
+            InvocationError: before the first step.
+        """
+        if not self._started:
+            raise InvocationError("The generator has not started; call next() first.")
+        if self._invocation is None:
+            self._invocation = self._snapshot()
+        return self._invocation
+
+    @property
+    def input_request(self) -> InputRequest:
+        """The request waiting for an answer.
+
+        Raises:
+            InvocationError: if the run is complete (or not started).
+        """
+        if self._request is None:
+            raise InvocationError("No input request is pending: the run is complete.")
+        return self._request
+
+    def set_input(self, resource: ResourceBase) -> None:
+        """Gives the answer to the pending request for the next ``next()``."""
+        self._next_input = resource.deep_copy_resource()
+
+    def _snapshot(self) -> Invocation[I, O]:
+        """The journal of a run that waits for input, as if it had raised."""
+        return snapshot(self.input_request, self._stack)
+
+    def _next_value(self) -> ResourceBase:
+        """The answer set for the pending request, or None if it takes one."""
+        value = self._next_input
+        self._next_input = None
+        if value is None:
+            if not issubclass(NoneResource, self.input_request.requested_type):
+                raise InvocationError(
+                    f"The pending request wants a "
+                    f"{self.input_request.requested_type.__qualname__}: answer it "
+                    "with send(value) or set_input(value) before next()."
+                )
+            value = NoneResource()
+        return value
+
+    def _check_answer(self, value: Any) -> InputRequest:
+        request = self.input_request
+        if not isinstance(value, request.requested_type):
+            raise InvokableTypeError(
+                f"The input request wants a {request.requested_type.__qualname__}, "
+                f"got a {type(value).__qualname__}."
+            )
+        return request
+
+
+class InvocationGenerator(collections.abc.Generator, RunState[I, O]):  # type: ignore[type-arg]
     """Runs an invokable as a generator of the input requests it makes.
 
     Example::
@@ -152,52 +247,6 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stack: list[Builder] = []
 
-    # -- state -------------------------------------------------------------
-
-    @property
-    def complete(self) -> bool:
-        """Whether the run has finished (returned, or raised something other
-        than an input request)."""
-        if self._finished:
-            invocation = self._invocation
-            if invocation is None:
-                return False
-            response = invocation.response()
-            if response.output is not None:
-                return True
-            if response.raised is None:
-                return False
-            return not isinstance(invocation.get_raised(), InputRequest)
-        return False
-
-    @property
-    def invocation(self) -> Invocation[I, O]:
-        """The journal so far (while waiting: as if the request had been raised).
-
-        Raises:
-            InvocationError: before the first step.
-        """
-        if not self._started:
-            raise InvocationError("The generator has not started; call next() first.")
-        if self._invocation is None:
-            self._invocation = self._snapshot()
-        return self._invocation
-
-    @property
-    def input_request(self) -> InputRequest:
-        """The request waiting for an answer.
-
-        Raises:
-            InvocationError: if the run is complete (or not started).
-        """
-        if self._request is None:
-            raise InvocationError("No input request is pending: the run is complete.")
-        return self._request
-
-    def set_input(self, resource: ResourceBase) -> None:
-        """Gives the answer to the pending request for the next ``next()``."""
-        self._next_input = resource.deep_copy_resource()
-
     # -- generator protocol ---------------------------------------------------
 
     def __next__(self) -> InputRequest:
@@ -205,17 +254,7 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
             return self._start()
         if self._request is None:
             raise StopIteration
-        value = self._next_input
-        self._next_input = None
-        if value is None:
-            if not issubclass(NoneResource, self.input_request.requested_type):
-                raise InvocationError(
-                    f"The pending request wants a "
-                    f"{self.input_request.requested_type.__qualname__}: answer it "
-                    "with send(value) or set_input(value) before next()."
-                )
-            value = NoneResource()
-        return self._answer(value)
+        return self._answer(self._next_value())
 
     def send(self, value: Any) -> InputRequest:
         if not self._started:
@@ -283,12 +322,7 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
         return self._wait()
 
     def _answer(self, value: Any) -> InputRequest:
-        request = self.input_request
-        if not isinstance(value, request.requested_type):
-            raise InvokableTypeError(
-                f"The input request wants a {request.requested_type.__qualname__}, "
-                f"got a {type(value).__qualname__}."
-            )
+        self._check_answer(value)
         self._invocation = None
         self._request = None
         self._answers.put(value)
@@ -311,24 +345,31 @@ class InvocationGenerator(collections.abc.Generator, Generic[I, O]):  # type: ig
         self._request = self._invocation.get_raised()  # type: ignore[assignment]
         return self._request  # type: ignore[return-value]
 
-    def _snapshot(self) -> Invocation[I, O]:
-        """The journal of a run that waits for input, as if it had raised."""
-        request = self.input_request
-        store = Store.current()
-        raised: Ref[Any] = store.commit(request)
-        invocation: Invocation[Any, Any] | None = None
-        # From the innermost call outwards: each level has raised the request;
-        # only the asking call raised it "here".
-        for depth, builder in enumerate(reversed(self._stack)):
-            children = list(builder.children)
-            if invocation is not None:
-                children.append(store.commit(invocation))
-            response = Response(
-                store.commit(builder.invokable), None, raised, depth == 0, children
-            )
-            invocation = Invocation(builder.request_ref(), store.commit(response))
-        assert invocation is not None
-        return invocation
+
+def snapshot(request: InputRequest, stack: list[Builder]) -> Invocation[Any, Any]:
+    """The journal of a run waiting for ``request``, as if it had raised it.
+
+    Args:
+        request: The request the run waits on.
+        stack: The builders of the asking call and its callers, outermost
+            first.
+    """
+    store = Store.current()
+    raised: Ref[Any] = store.commit(request)
+    invocation: Invocation[Any, Any] | None = None
+    # From the innermost call outwards: each level has raised the request;
+    # only the asking call raised it "here". Pending children (the call on
+    # the stack, and any running concurrently) have no record yet.
+    for depth, builder in enumerate(reversed(stack)):
+        children = [child for child in builder.children if isinstance(child, Ref)]
+        if invocation is not None:
+            children.append(store.commit(invocation))
+        response = Response(
+            store.commit(builder.invokable), None, raised, depth == 0, children
+        )
+        invocation = Invocation(builder.request_ref(), store.commit(response))
+    assert invocation is not None
+    return invocation
 
 
 def _work(
@@ -353,7 +394,7 @@ def _asker(
         generator = owner()
         if generator is None:
             raise request  # nobody is left to answer
-        generator._stack = _builder_stack()
+        generator._stack = builder_stack()
         del generator  # not kept alive while waiting
         events.put(request)
         answer = answers.get()
@@ -365,7 +406,7 @@ def _asker(
     return ask
 
 
-def _builder_stack() -> list[Builder]:
+def builder_stack() -> list[Builder]:
     """The chain of builders of the current call, outermost first."""
     stack = []
     builder = Builder.get_current()

@@ -9,9 +9,11 @@ recorded result instead of running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import inspect
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Generic, TypeVar
@@ -19,6 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from enact import contexts
 from enact._invocations.exceptions import (
     ExceptionResource,
+    IncompleteSubinvocationError,
     InputChanged,
     InputRequest,
     InvocationError,
@@ -177,37 +180,13 @@ class InvokableBase(Generic[I, O], ResourceBase):
             NoActiveContext: if no store is active.
             InvokableTypeError: if ``arg`` is not a ref.
         """
-        store = Store.get_current()
-        if store is None:
-            raise NoActiveContext(
-                "invoke() records the run in a store: call it inside "
-                "`with enact.FileStore(path):` (or another store)."
-            )
-        if arg is None:
-            arg = store.commit(NoneResource())  # type: ignore[arg-type]
-        if not isinstance(arg, Ref):
-            raise InvokableTypeError(
-                f"Input must be a reference (use enact.commit(value)), got "
-                f"{type(arg).__qualname__}."
-            )
-        with (
-            Builder.top_level(),
-            ReplayContext.top_level(),
-            _claim_answerer(),
-            store.batch(),
+        store, arg = invoke_input(arg)
+        with invoke_scope(
+            store, replay_from, exception_override, strict, _claim_answerer
         ):
-            replay: ReplayContext[I, O] | None = (
-                ReplayContext([replay_from], exception_override, strict)
-                if replay_from is not None
-                else None
-            )
             builder = Builder(self, arg, store)
             try:
-                if replay is not None:
-                    with replay:
-                        builder.call()
-                else:
-                    builder.call()
+                builder.call()
             except InvocationError:
                 if raise_on_invocation_error:
                     raise
@@ -217,6 +196,50 @@ class InvokableBase(Generic[I, O], ResourceBase):
             if commit:
                 store.commit(invocation)
         return invocation
+
+
+def invoke_input(arg: Ref[Any] | None) -> tuple[Store, Ref[Any]]:
+    """The store and the input ref of ``invoke`` (and ``ainvoke``)."""
+    store = Store.get_current()
+    if store is None:
+        raise NoActiveContext(
+            "invoke() records the run in a store: call it inside "
+            "`with enact.FileStore(path):` (or another store)."
+        )
+    if arg is None:
+        arg = store.commit(NoneResource())
+    if not isinstance(arg, Ref):
+        raise InvokableTypeError(
+            f"Input must be a reference (use enact.commit(value)), got "
+            f"{type(arg).__qualname__}."
+        )
+    return store, arg
+
+
+@contextlib.contextmanager
+def invoke_scope(
+    store: Store,
+    replay_from: Invocation[Any, Any] | None,
+    exception_override: ExceptionOverride,
+    strict: bool,
+    claim_answerer: Callable[[], contextlib.AbstractContextManager[None]],
+) -> Iterator[None]:
+    """The contexts of a top-level journaled run (sync or async).
+
+    A new journal (no parent builder), a fresh replay level, the live
+    answerer an input generator offered, and one store batch.
+    """
+    with (
+        Builder.top_level(),
+        ReplayContext.top_level(),
+        claim_answerer(),
+        store.batch(),
+    ):
+        if replay_from is None:
+            yield
+        else:
+            with ReplayContext([replay_from], exception_override, strict):
+                yield
 
 
 class Invokable(InvokableBase[I, O], Resource):
@@ -292,6 +315,11 @@ class Builder(contexts.Context):
         store: The store to record in (the current one by default).
     """
 
+    # False for an async call made but not awaited yet, which then holds the
+    # coroutine (closed if the parent returns without awaiting it).
+    _started: bool = True
+    _coroutine: Any = None
+
     def __init__(
         self,
         invokable: InvokableBase[Any, Any],
@@ -303,7 +331,9 @@ class Builder(contexts.Context):
         self._store = store or Store.current()
         self.invokable = invokable
         self.input_ref = input
-        self.children: list[Ref[Invocation[Any, Any]]] = []
+        # Refs to the journaled child calls, in call-start order; the slot of
+        # a child still running holds its Builder until it ends.
+        self.children: list[Any] = []
         self._request = Request(self._store.commit(invokable), input)
         self._request_ref: Ref[Request[Any, Any]] | None = None
         # The caller's own argument object, just committed: no need to check
@@ -320,6 +350,8 @@ class Builder(contexts.Context):
         ) = None
         # Exceptions that children reported raising, to tell "raised here".
         self._child_errors: list[BaseException] = []
+        # Set when the call ends: later children are errors.
+        self._done = False
 
     def request_ref(self) -> Ref[Request[Any, Any]]:
         """The committed request of this call."""
@@ -335,14 +367,10 @@ class Builder(contexts.Context):
 
     def call(self) -> Any:
         """Runs the call and records it; returns the output or re-raises."""
-        store = self._store
-        parent = _builder_variable.get()
-        if parent is _UNSET:
-            parent = Builder.get_current()  # raises the error that explains this
-        self.parent = parent
+        parent = self._begin()
         output_ref: Ref[Any] | None = None
         raised_ref: Ref[Any] | None = None
-        error: BaseException | None = None
+        error: Exception | None = None
         # Entered by hand rather than with `with self:` (Builder has no enter
         # or exit hooks): this runs for every journaled call.
         token = _builder_variable.set(self)
@@ -350,55 +378,160 @@ class Builder(contexts.Context):
             try:
                 arg = self._arg if self._arg is not None else self.input_ref.checkout()
                 output = ReplayContext.call_or_replay(self.invokable, arg)
-                if self._replayed is not None:
-                    output_ref = self._replayed[2]
-                    return output
-                if not getattr(type(arg), "_enact_immutable", False) and (
-                    digest(arg) != self.input_ref.digest
-                ):
-                    raise InputChanged(
-                        f"{type(self.invokable).__qualname__} changed its input; "
-                        "only the invokable itself may change during a call."
-                    )
-                if output is None:
-                    output = NoneResource()
-                if not isinstance(output, ResourceBase):
-                    raise InvokableTypeError(
-                        f"{type(self.invokable).__qualname__}.call returned a "
-                        f"{type(output).__qualname__}, which is not a resource."
-                    )
-                output_ref = store.commit(output)
+                output, output_ref = self._complete(arg, output)
                 return output
             except Exception as exception:
                 error = exception
-                raised_ref = _record_exception(store, exception)
+                raised_ref = _record_exception(self._store, exception)
                 raise
             finally:
-                raised_here = False
-                if error is not None:
-                    raised_here = not any(e is error for e in self._child_errors)
-                    if parent is not None:
-                        parent._child_errors.append(error)
-                if self._replayed is not None:
-                    invocation_ref, recorded, _ = self._replayed
-                    self._invocation = Invocation(recorded.request, recorded.response)
-                else:
-                    response = Response(
-                        store.commit(self.invokable),
-                        output_ref,
-                        raised_ref,
-                        raised_here,
-                        self.children,
-                    )
-                    self._invocation = Invocation(
-                        self.request_ref(), store.commit(response)
-                    )
-                    if parent is not None:
-                        invocation_ref = store.commit(self._invocation)
-                if parent is not None:
-                    parent.children.append(invocation_ref)
+                self._end(parent, output_ref, raised_ref, error)
         finally:
             _builder_variable.reset(token)
+
+    # The pure core of a journaled call, shared by the sync path (call) and the
+    # async one (enact._invocations.asyncs): _begin before the call, _complete
+    # on its output, _end always, after it.
+
+    def _begin(self) -> Builder | None:
+        """Finds the parent call and reserves this call's slot among its children.
+
+        The slot keeps the parent's children in call-start order, however the
+        calls made concurrently (threads, asyncio tasks) finish.
+        """
+        parent: Builder | None = _builder_variable.get()
+        if parent is _UNSET:
+            parent = Builder.get_current()  # raises the error that explains this
+        self.parent = parent
+        if parent is not None:
+            if parent._done:
+                raise InvocationError(
+                    f"{type(self.invokable).__qualname__} was called after its "
+                    f"parent call ({type(parent.invokable).__qualname__}) returned: "
+                    "join threads and await tasks before a call returns."
+                )
+            parent.children.append(self)  # the slot
+        return parent
+
+    def _complete(self, arg: Any, output: Any) -> tuple[Any, Ref[Any] | None]:
+        """Checks and commits the output of a call that returned."""
+        if self._replayed is not None:
+            return output, self._replayed[2]
+        if not getattr(type(arg), "_enact_immutable", False) and (
+            digest(arg) != self.input_ref.digest
+        ):
+            raise InputChanged(
+                f"{type(self.invokable).__qualname__} changed its input; "
+                "only the invokable itself may change during a call."
+            )
+        if output is None:
+            output = NoneResource()
+        if not isinstance(output, ResourceBase):
+            raise InvokableTypeError(_not_a_resource(self.invokable, output))
+        children = self.children
+        if children and Builder in map(type, children):
+            raise self._incomplete()
+        return output, self._store.commit(output)
+
+    def _end(
+        self,
+        parent: Builder | None,
+        output_ref: Ref[Any] | None,
+        raised_ref: Ref[Any] | None,
+        error: BaseException | None,
+    ) -> None:
+        """Records the call and fills its slot among the parent's children."""
+        self._done = True
+        store = self._store
+        raised_here = False
+        if error is not None:
+            raised_here = not any(e is error for e in self._child_errors)
+            if parent is not None:
+                parent._child_errors.append(error)
+        if self._replayed is not None:
+            invocation_ref, recorded, _ = self._replayed
+            self._invocation = Invocation(recorded.request, recorded.response)
+        else:
+            children = self.children
+            if children and Builder in map(type, children):
+                # Calls still running (or never awaited) have no record yet.
+                self._abandon_pending()
+                children = [c for c in children if type(c) is not Builder]
+            response = Response(
+                store.commit(self.invokable),
+                output_ref,
+                raised_ref,
+                raised_here,
+                # A copy: a late child must not change a committed record.
+                list(children),
+            )
+            self._invocation = Invocation(self.request_ref(), store.commit(response))
+            if parent is not None:
+                invocation_ref = store.commit(self._invocation)
+        if parent is not None:
+            siblings = parent.children
+            index = len(siblings) - 1
+            # Slots never move (children are only appended), so the index of
+            # this call's slot is stable while other threads append theirs.
+            if index < 0 or siblings[index] is not self:
+                index = _slot_of(siblings, self)
+            if index >= 0:
+                siblings[index] = invocation_ref
+
+    def _incomplete(self) -> IncompleteSubinvocationError:
+        """The error for a call that returns while child calls are pending."""
+        name = type(self.invokable).__qualname__
+        for index, child in enumerate(self.children):
+            if type(child) is Builder:
+                child_name = type(child.invokable).__qualname__
+                if not child._started:
+                    return IncompleteSubinvocationError(
+                        f"Subinvocation {index} ({child_name}) of {name} was not "
+                        f"awaited: did you forget to await it? Calling an async "
+                        f"invokable only creates a coroutine; write "
+                        f"`await {child_name}(...)(...)` (from an async invokable).",
+                        index,
+                    )
+                return IncompleteSubinvocationError(
+                    f"Subinvocation {index} ({child_name}) of {name} did not "
+                    f"complete before {name} returned: await every task (e.g. with "
+                    "asyncio.TaskGroup or asyncio.gather) and join every thread "
+                    "that calls invokables before returning.",
+                    index,
+                )
+        raise AssertionError("no pending child")  # pragma: no cover
+
+    def _abandon_pending(self) -> None:
+        """Closes child coroutines that were never awaited (no warning later)."""
+        for child in self.children:
+            if type(child) is Builder and not child._started:
+                coroutine = child._coroutine
+                if coroutine is not None:
+                    coroutine.close()
+
+
+def _slot_of(children: list[Any], builder: Builder) -> int:
+    for index in range(len(children) - 1, -1, -1):
+        if children[index] is builder:
+            return index
+    return -1  # the parent gave up on it (it returned first)
+
+
+def _not_a_resource(invokable: InvokableBase[Any, Any], output: Any) -> str:
+    name = type(invokable).__qualname__
+    if inspect.isawaitable(output):
+        close = getattr(output, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning on top of this error
+        return (
+            f"{name}.call returned a {type(output).__qualname__}, not a resource: "
+            "did you forget to await? An `async def call` needs an "
+            "enact.AsyncInvokable, called with `await`; a sync call cannot "
+            "await an async invokable."
+        )
+    return (
+        f"{name}.call returned a {type(output).__qualname__}, which is not a resource."
+    )
 
 
 def _record_exception(store: Store, exception: Exception) -> Ref[Any]:
@@ -431,6 +564,11 @@ class ReplayContext(Generic[I, O], contexts.Context):
         self._available = list(subinvocations)
         self.exception_override = exception_override
         self.strict = strict
+        # Calls at this level may come from several threads.
+        self._lock = threading.Lock()
+        # Where the calling code of this level runs: calls from elsewhere
+        # (other threads, other asyncio tasks) were started concurrently.
+        self._owner = _where()
 
     @classmethod
     def call_or_replay(cls, invokable: InvokableBase[Any, Any], arg: Any) -> Any:
@@ -446,10 +584,34 @@ class ReplayContext(Generic[I, O], contexts.Context):
         return ReplayContext(available, self.exception_override, self.strict)
 
     def _consume(self, invokable: InvokableBase[Any, Any], arg: Any) -> Any:
-        store = Store.current()
         builder = _builder_variable.get()
         if builder is _UNSET:
             builder = None
+        kind, value = self._plan(invokable, arg, builder)
+        if kind is _RUN:
+            with value:
+                return _run(invokable, arg)
+        if kind is _OUTPUT:
+            return value
+        exception, match = value
+        answer = live_answerer.get()
+        if answer is not None and isinstance(exception, InputRequest):
+            return answer(exception)
+        if match is not None:
+            builder._replayed = (*match, None)
+        raise exception
+
+    def _plan(
+        self, invokable: InvokableBase[Any, Any], arg: Any, builder: Builder | None
+    ) -> tuple[object, Any]:
+        """How to answer a call: the pure core of sync and async replay.
+
+        Returns ``(_RUN, child context)`` to execute the call under the child
+        context, ``(_OUTPUT, value)`` to return a recorded or overriding value,
+        or ``(_RAISE, (exception, match))`` to raise a recorded exception
+        (``match`` to record it with, when journaled).
+        """
+        store = Store.current()
         if builder is not None and builder.invokable is invokable:
             request_ref = builder.request_ref()
             before = builder._request.invokable.digest
@@ -459,8 +621,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
             before = request.invokable.digest
         taken = self._take(request_ref)
         if taken is None:
-            with self._child([]):
-                return _run(invokable, arg)
+            return _RUN, self._child([])
         match_ref, match = taken
         response = match.response()
         if response.output is not None or (
@@ -472,46 +633,54 @@ class ReplayContext(Generic[I, O], contexts.Context):
             if journaled:
                 # Carry the recorded grandchildren into the new journal, so an
                 # unchanged subtree keeps its refs.
-                builder.children.extend(response.children)
+                builder.children.extend(response.children)  # type: ignore[union-attr]
             if response.output is not None:
                 if journaled:
-                    builder._replayed = (match_ref, match, response.output)
-                return response.output()
+                    builder._replayed = (match_ref, match, response.output)  # type: ignore[union-attr]
+                return _OUTPUT, response.output()
             assert response.raised is not None
-            return self._replay_exception(
-                invokable,
-                response.raised,
-                builder if journaled else None,
-                (match_ref, match),
+            value = self._override(invokable, response.raised)
+            if value is not None:
+                return _OUTPUT, value
+            return _RAISE, (
+                response.raised(),
+                (match_ref, match) if journaled else None,
             )
-        with self._child(response.children):
-            return _run(invokable, arg)
+        return _RUN, self._child(response.children)
 
     def _take(
         self, request_ref: Ref[Any]
     ) -> tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]] | None:
-        available = self._available
-        for index, entry in enumerate(available):
-            if isinstance(entry, Ref):
-                entry_ref, recorded = entry, entry()
-            else:
-                entry_ref, recorded = None, entry
-            if recorded.request.digest == request_ref.digest:
-                del available[index]
-                if entry_ref is None:
-                    entry_ref = Store.current().commit(recorded)
-                return entry_ref, recorded
-            if self.strict:
-                raise ReplayError(_mismatch(recorded, request_ref))
+        """Removes and returns the record that answers a call, if any.
+
+        A call made by this level's own thread or task must match the next
+        record (when strict). Calls started concurrently (from other threads
+        or tasks) take the first record with an equal request: they may start
+        in another order than they did when recorded.
+        """
+        concurrent: bool | None = None  # worked out only on a mismatch
+        with self._lock:
+            available = self._available
+            for index, entry in enumerate(available):
+                if isinstance(entry, Ref):
+                    entry_ref, recorded = entry, entry()
+                else:
+                    entry_ref, recorded = None, entry
+                if recorded.request.digest == request_ref.digest:
+                    del available[index]
+                    if entry_ref is None:
+                        entry_ref = Store.current().commit(recorded)
+                    return entry_ref, recorded
+                if self.strict:
+                    if concurrent is None:
+                        concurrent = self._owner != _where()
+                    if not concurrent:
+                        raise ReplayError(_mismatch(recorded, request_ref))
         return None
 
-    def _replay_exception(
-        self,
-        invokable: InvokableBase[Any, Any],
-        raised: Ref[ExceptionResource],
-        builder: Builder | None,
-        match: tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]],
-    ) -> Any:
+    def _override(
+        self, invokable: InvokableBase[Any, Any], raised: Ref[ExceptionResource]
+    ) -> ResourceBase | None:
         value = self.exception_override(raised)
         if value is not None:
             output_type = invokable.get_output_type()
@@ -521,14 +690,19 @@ class ReplayContext(Generic[I, O], contexts.Context):
                     f"{type(invokable).__qualname__} is a {type(value).__qualname__}, "
                     f"but its output type is {output_type.__qualname__}."
                 )
-            return value
-        exception = raised()
-        answer = live_answerer.get()
-        if answer is not None and isinstance(exception, InputRequest):
-            return answer(exception)
-        if builder is not None:
-            builder._replayed = (*match, None)
-        raise exception
+        return value
+
+
+# The kinds of ReplayContext._plan.
+_RUN = "run"
+_OUTPUT = "output"
+_RAISE = "raise"
+
+
+def _where() -> tuple[int, object]:
+    """The current thread and asyncio task (None outside a running loop)."""
+    task = asyncio.current_task() if asyncio._get_running_loop() is not None else None
+    return threading.get_ident(), task
 
 
 def _mismatch(

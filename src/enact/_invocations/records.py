@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from enact._invocations.exceptions import ExceptionResource
+from enact._invocations.exceptions import ExceptionResource, InvocationError
 from enact.interfaces import ResourceBase
 from enact.references import Ref, commit
 from enact.resource_registry import register
@@ -158,11 +158,44 @@ class Invocation(Generic[I, O], Resource):
                 recorded one (else skip non-matching records).
         """
         request = self.request()
-        # A copy: the live object that was first invoked must not change.
-        invokable = request.invokable().deep_copy_resource()
+        invokable = _replayable(request, is_async=False)
         return invokable.invoke(
             request.input,
             replay_from=self,
             exception_override=exception_override,
             strict=strict,
         )
+
+    async def replay_async(
+        self,
+        exception_override: ExceptionOverride = lambda _: None,
+        strict: bool = True,
+    ) -> Invocation[I, O]:
+        """Replays an invocation of an async invokable: the async :meth:`replay`.
+
+        Raises:
+            InvocationError: if the invocation is of a sync invokable.
+        """
+        request = self.request()
+        invokable = _replayable(request, is_async=True)
+        return await invokable.ainvoke(  # type: ignore[attr-defined,no-any-return]
+            request.input,
+            replay_from=self,
+            exception_override=exception_override,
+            strict=strict,
+        )
+
+
+def _replayable(request: Request[Any, Any], is_async: bool) -> InvokableBase[Any, Any]:
+    """A copy of the recorded invokable (the live object must not change)."""
+    recorded = request.invokable()
+    if getattr(recorded, "_enact_async", False) != is_async:
+        name = type(recorded).__qualname__
+        raise InvocationError(
+            f"This is an invocation of the async invokable {name}: use "
+            "`await invocation.replay_async()`."
+            if not is_async
+            else f"This is an invocation of the sync invokable {name}: use "
+            "invocation.replay()."
+        )
+    return recorded.deep_copy_resource()
