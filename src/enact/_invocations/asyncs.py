@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from enact._invocations.exceptions import (
@@ -37,6 +37,7 @@ from enact._invocations.invokables import (
     _replay_variable,
     _run,
     _where,
+    claim_answerer,
     invoke_input,
     invoke_scope,
 )
@@ -73,15 +74,8 @@ async_offered_answerer: contextvars.ContextVar[Answerer | None] = (
 _ERROR = "error"
 
 
-@contextlib.contextmanager
-def _claim_async_answerer() -> Iterator[None]:
-    live = async_live_answerer.set(async_offered_answerer.get())
-    offer = async_offered_answerer.set(None)
-    try:
-        yield
-    finally:
-        async_offered_answerer.reset(offer)
-        async_live_answerer.reset(live)
+def _claim_async_answerer() -> contextlib.AbstractContextManager[None]:
+    return claim_answerer(async_live_answerer, async_offered_answerer)
 
 
 class AsyncInvokableBase(InvokableBase[I, O]):

@@ -70,14 +70,22 @@ offered_answerer: contextvars.ContextVar[
 
 
 @contextlib.contextmanager
-def _claim_answerer() -> Iterator[None]:
-    live = live_answerer.set(offered_answerer.get())
-    offer = offered_answerer.set(None)
+def claim_answerer(
+    live_variable: contextvars.ContextVar[Any] = live_answerer,
+    offered_variable: contextvars.ContextVar[Any] = offered_answerer,
+) -> Iterator[None]:
+    """Takes the answerer a generator offered, for this run only.
+
+    Only the outermost ``invoke`` of a generator's run answers live; an
+    ``invoke`` nested in the flow sees no offer (sync and async variables).
+    """
+    live = live_variable.set(offered_variable.get())
+    offer = offered_variable.set(None)
     try:
         yield
     finally:
-        offered_answerer.reset(offer)
-        live_answerer.reset(live)
+        offered_variable.reset(offer)
+        live_variable.reset(live)
 
 
 def _no_override(_: Ref[ExceptionResource]) -> ResourceBase | None:
@@ -182,7 +190,7 @@ class InvokableBase(Generic[I, O], ResourceBase):
         """
         store, arg = invoke_input(arg)
         with invoke_scope(
-            store, replay_from, exception_override, strict, _claim_answerer
+            store, replay_from, exception_override, strict, claim_answerer
         ):
             builder = Builder(self, arg, store)
             try:
