@@ -12,10 +12,18 @@ import pathlib
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from enact.backends import Backend
 from enact.references import Store
 from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
+
+# CI machines are small and shared: a property must not fail because one
+# example was slow. Example counts are set per test; only timing is relaxed.
+settings.register_profile(
+    "enact", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("enact")
 
 
 @pytest.fixture(params=STORE_KINDS)

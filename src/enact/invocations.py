@@ -4,12 +4,18 @@ The implementation lives in the private package :mod:`enact._invocations`;
 this module is its public face.
 """
 
+from enact._invocations.async_functions import (
+    AsyncFunctionWrapper,
+    AsyncMethodWrapper,
+    RegisteredAsyncFunction,
+    invoke_async,
+)
 from enact._invocations.async_inputs import (
     AsyncInvocationGenerator,
     AsyncRequestInput,
     request_input_async,
 )
-from enact._invocations.asyncs import AsyncInvokable, AsyncInvokableBase, invoke_async
+from enact._invocations.asyncs import AsyncInvokable, AsyncInvokableBase
 from enact._invocations.exceptions import (
     ExceptionResource,
     IncompleteSubinvocationError,
@@ -42,6 +48,7 @@ from enact._invocations.records import ExceptionOverride, Invocation, Request, R
 
 __all__ = [
     "AsyncInvocationGenerator",
+    "AsyncFunctionWrapper",
     "AsyncInvokable",
     "AsyncInvokableBase",
     "AsyncRequestInput",
@@ -63,7 +70,9 @@ __all__ = [
     "InvokableBase",
     "InvokableTypeError",
     "Invocation",
+    "AsyncMethodWrapper",
     "MethodWrapper",
+    "RegisteredAsyncFunction",
     "RegisteredFunction",
     "ReplayContext",
     "ReplayError",

@@ -111,13 +111,7 @@ class AsyncInvokableBase(InvokableBase[I, O]):
         if builder is UNSET:
             Builder.get_current()  # raises the error that explains this
         store = Store.current()
-        child = Builder(self, store.commit(arg), store, _arg=arg)
-        parent = child._begin()
-        plan = _plan(child, arg)
-        child._started = False
-        coroutine = _journaled(child, parent, plan, True)
-        child._coroutine = coroutine
-        return coroutine
+        return _start(Builder(self, store.commit(arg), store, _arg=arg))[0]
 
     def invoke(self, *args: Any, **kwargs: Any) -> Invocation[I, O]:
         """Not for async invokables: use ``await invokable.ainvoke(...)``.
@@ -180,6 +174,19 @@ class AsyncInvokable(AsyncInvokableBase[I, O], Resource):
                 await asyncio.sleep(0)
                 return enact.Str(text.upper())
     """
+
+
+def _start(child: Builder) -> tuple[Coroutine[Any, Any, Any], Builder]:
+    """Makes a journaled child call: takes its place now, runs when awaited.
+
+    Returns the coroutine to await and the child's builder.
+    """
+    parent = child._begin()
+    plan = _plan(child, child._arg)
+    child._started = False
+    coroutine = _journaled(child, parent, plan, True)
+    child._coroutine = coroutine
+    return coroutine, child
 
 
 def _plan(builder: Builder, arg: Any) -> tuple[object, Any] | None:
@@ -321,7 +328,7 @@ async def invoke_async(
         hint = (
             "it is a sync invokable: use enact.invoke(...)"
             if isinstance(fn, InvokableBase)
-            else "registered async functions are not supported yet"
+            else f"got {fn!r} (decorate an async function with @enact.register)"
         )
         raise TypeError(f"enact.invoke_async needs an async invokable; {hint}.")
     if kwargs or len(args) > 1:

@@ -186,32 +186,18 @@ class FunctionWrapper(_FunctionInvokable):
         return self._result(self._target()(*args, **kwargs))
 
 
-@register_resource
-@dataclasses.dataclass
-class MethodWrapper(_FunctionInvokable):
-    """A registered method, with its instance, as the invokable of a call.
+class _MethodInvokable(_FunctionInvokable):
+    """What a method call's journal entry names: the method and its instance."""
 
-    The instance is part of the journal: the snapshot before the call and the
-    one after it. Replaying a recorded call restores the instance's recorded
-    state in place, so the live object ends as it would have.
-    """
-
-    _enact_type_name = "enact.invocations.MethodWrapper"
-
-    #: The method's persistent name (``module.Class.method`` or ``name=``).
     name: str
-    #: The object the method is called on (a resource or a wrapped value).
     instance: Any
-
-    def call(self, call_args: CallArgs) -> ResourceBase:
-        """Calls the method on the instance with the recorded arguments."""
-        args, kwargs = call_args.plain_args()
-        return self._result(self._target()(self.instance, *args, **kwargs))
 
     def set_from(self, other: Any) -> None:
         """Restores the instance's state from ``other``'s, in place."""
-        if type(other) is not MethodWrapper:
-            raise TypeError(f"set_from needs a MethodWrapper, got {type(other)!r}.")
+        if type(other) is not type(self):
+            raise TypeError(
+                f"set_from needs a {type(self).__qualname__}, got {type(other)!r}."
+            )
         self.name = other.name
         source, target = other.instance, self.instance
         if source is target:
@@ -233,6 +219,29 @@ class MethodWrapper(_FunctionInvokable):
                 self.name, f"{self.name} on a {type(self.instance).__qualname__}", 1
             )
         )
+
+
+@register_resource
+@dataclasses.dataclass
+class MethodWrapper(_MethodInvokable):
+    """A registered method, with its instance, as the invokable of a call.
+
+    The instance is part of the journal: the snapshot before the call and the
+    one after it. Replaying a recorded call restores the instance's recorded
+    state in place, so the live object ends as it would have.
+    """
+
+    _enact_type_name = "enact.invocations.MethodWrapper"
+
+    #: The method's persistent name (``module.Class.method`` or ``name=``).
+    name: str
+    #: The object the method is called on (a resource or a wrapped value).
+    instance: Any
+
+    def call(self, call_args: CallArgs) -> ResourceBase:
+        """Calls the method on the instance with the recorded arguments."""
+        args, kwargs = call_args.plain_args()
+        return self._result(self._target()(self.instance, *args, **kwargs))
 
 
 def _copy(value: Any) -> Any:
@@ -271,12 +280,16 @@ class RegisteredFunction(Generic[P, R]):
 
     __wrapped__: Callable[P, R]
 
+    #: The invokable types journaling a call of a function and of a method.
+    _function_wrapper_type: ClassVar[type[_FunctionInvokable]] = FunctionWrapper
+    _method_wrapper_type: ClassVar[type[_MethodInvokable]] = MethodWrapper
+
     def __init__(self, function: Callable[P, R], name: str, is_method: bool) -> None:
         functools.update_wrapper(self, function)
         self._enact_name = name
         self._enact_is_method = is_method
         self._function = function
-        self._enact_wrapper = FunctionWrapper(name)
+        self._enact_wrapper = self._function_wrapper_type(name)  # type: ignore[call-arg]
 
     @property
     def enact_name(self) -> str:
@@ -308,7 +321,8 @@ class RegisteredFunction(Generic[P, R]):
             raise TypeError(f"{self._enact_name}() is a method: missing its instance.")
         instance = args[0]
         _check_instance(self._enact_name, instance)
-        return MethodWrapper(self._enact_name, instance), args[1:]
+        method = self._method_wrapper_type(self._enact_name, instance)  # type: ignore[call-arg]
+        return method, args[1:]
 
     def _journaled(self, all_args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         invokable, args = self._split(all_args)
@@ -430,11 +444,19 @@ def register_function(
     Returns:
         The :class:`RegisteredFunction` standing in for ``function``.
     """
+    return _register(RegisteredFunction, function, name)
+
+
+F = TypeVar("F", bound=RegisteredFunction[Any, Any])
+
+
+def _register(cls: type[F], function: Callable[..., Any], name: str | None) -> F:
+    """Registers ``function`` under its persistent name as a ``cls``."""
     if name is None:
         name = f"{function.__module__}.{function.__qualname__}"
     parts = function.__qualname__.split(".")
     is_method = len(parts) >= 2 and parts[-2] != "<locals>"
-    registered = RegisteredFunction(function, name, is_method)
+    registered = cls(function, name, is_method)
     _functions[name] = registered
     return registered
 
@@ -529,6 +551,11 @@ def invoke(
             f"enact.invoke needs an invokable or a function registered with "
             f"@enact.register, got {fn!r}. Decorate the function with "
             "@enact.register to journal it."
+        )
+    if getattr(registered, "_enact_async", False):
+        raise TypeError(
+            f"{registered.enact_name} is an async function: use "
+            "`await enact.invoke_async(...)` to run it journaled."
         )
     invokable, args = registered._split(args)
     call_args = _call_args(args, kwargs)
