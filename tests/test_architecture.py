@@ -15,7 +15,14 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("errors and contexts", ["errors", "contexts"]),
     (
         "resources and type registry",
-        ["interfaces", "resources", "resource_registry", "resource_types", "wrappers"],
+        [
+            "interfaces",
+            "resources",
+            "resource_registry",
+            "resource_types",
+            "wrappers",
+            "integrations",
+        ],
     ),
     ("encoding and digests", ["_codec", "digests", "serialization"]),
     ("refs, stores and backends", ["backends", "references"]),

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from enact import integrations
 from enact.contexts import ContextError
 from enact.errors import EnactError
 from enact.interfaces import (
@@ -479,9 +480,12 @@ class _Reader:
         except ResourceNotFound:
             # Custom registries need not list the built-in wrappers.
             builtin = builtin_wrapper_types().get(type_id)
-            if builtin is None:
-                raise
-            return builtin
+            if builtin is not None:
+                return builtin
+            # A wrapper of an optional package registers on first use.
+            if integrations.load_for_type_id(type_id):
+                return Registry.get().lookup(type_id)
+            raise
 
     def key(self, key: str) -> str:
         if key[:1] != "#":

@@ -604,7 +604,10 @@ def lookup_wrapper(cls: type) -> type[TypeWrapperBase[Any]] | None:
     try:
         return _top_cache[cls]
     except KeyError:
-        found = _top_cache[cls] = _find(cls, in_fields=False)
+        found = _find(cls, in_fields=False)
+        if found is None and _load_integration(cls):
+            found = _find(cls, in_fields=False)
+        _top_cache[cls] = found
         return found
 
 
@@ -618,8 +621,18 @@ def field_wrapper_type(cls: type) -> type[TypeWrapperBase[Any]] | None:
     try:
         return _field_cache[cls]
     except KeyError:
-        found = _field_cache[cls] = _find(cls, in_fields=True)
+        found = _find(cls, in_fields=True)
+        if found is None and _load_integration(cls):
+            found = _find(cls, in_fields=True)
+        _field_cache[cls] = found
         return found
+
+
+def _load_integration(cls: type) -> bool:
+    # Wrappers for optional packages (numpy, Pillow) register on first use.
+    from enact import integrations
+
+    return integrations.load_for_type(cls)
 
 
 def _find(cls: type, in_fields: bool) -> type[TypeWrapperBase[Any]] | None:

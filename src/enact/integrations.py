@@ -1,0 +1,133 @@
+"""Wrappers for values of optional packages: numpy arrays and Pillow images.
+
+They load on demand: the first time a value of such a package is wrapped, or a
+stored wrapper of one is read, the provider for that package registers its
+wrapper. ``import enact`` imports neither package. A numpy array is stored in
+``.npy`` format without pickles (object arrays are refused); an image as PNG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from enact.interfaces import FieldTypeError
+from enact.wrappers import TypeWrapper, register_wrapper
+
+__all__ = ["load_for_type", "load_for_type_id"]
+
+_PREFIX = "enact.integrations."
+_lock = threading.Lock()
+_loaded: set[str] = set()
+
+
+def _numpy() -> None:
+    import numpy as np
+
+    @dataclasses.dataclass
+    class NumpyArrayWrapper(TypeWrapper[np.ndarray]):
+        """A numpy array, stored in ``.npy`` format (no pickles)."""
+
+        _enact_type_name = _PREFIX + "NumpyArrayWrapper"
+
+        npy: bytes
+
+        @classmethod
+        def wrap(cls, value: Any) -> NumpyArrayWrapper:
+            buffer = io.BytesIO()
+            try:
+                np.save(buffer, value, allow_pickle=False)
+            except ValueError as error:  # object arrays would need pickle
+                raise FieldTypeError(
+                    f"numpy array of dtype {value.dtype} cannot be stored without "
+                    f"pickle: {error}"
+                ) from None
+            return cls(buffer.getvalue())
+
+        def unwrap(self) -> Any:
+            return np.load(io.BytesIO(self.npy), allow_pickle=False)
+
+    register_wrapper(NumpyArrayWrapper)
+
+
+def _pillow() -> None:
+    import PIL.Image
+
+    @dataclasses.dataclass
+    class PILImageWrapper(TypeWrapper[PIL.Image.Image]):
+        """A Pillow image, stored as PNG."""
+
+        _enact_type_name = _PREFIX + "PILImageWrapper"
+
+        png: bytes
+
+        @classmethod
+        def wrap(cls, value: Any) -> PILImageWrapper:
+            buffer = io.BytesIO()
+            value.save(buffer, format="PNG")
+            return cls(buffer.getvalue())
+
+        def unwrap(self) -> Any:
+            image = PIL.Image.open(io.BytesIO(self.png))
+            image.load()
+            return image
+
+    register_wrapper(PILImageWrapper)
+
+
+# Package (top-level module name) -> provider; wrapper type name -> package.
+_PROVIDERS: dict[str, Callable[[], None]] = {"numpy": _numpy, "PIL": _pillow}
+_PACKAGE_OF = {
+    _PREFIX + "NumpyArrayWrapper": "numpy",
+    _PREFIX + "PILImageWrapper": "PIL",
+}
+
+
+def _load(package: str) -> bool:
+    with _lock:
+        if package in _loaded:
+            return False
+        _loaded.add(package)
+    _PROVIDERS[package]()
+    return True
+
+
+def load_for_type(cls: type) -> bool:
+    """Registers the wrapper for ``cls`` if an optional package provides it.
+
+    Returns:
+        Whether a provider was loaded (so a look-up is worth retrying).
+    """
+    for klass in cls.__mro__:
+        package = klass.__module__.split(".")[0]
+        if package in _PROVIDERS:
+            return _load(package)
+    return False
+
+
+def load_for_type_id(type_id: str) -> bool:
+    """Registers the wrapper a stored type id names, if it is one of ours.
+
+    Raises:
+        ImportError: if the package the stored value needs is not installed.
+    """
+    try:
+        name = json.loads(type_id).get("name", "")
+    except (ValueError, AttributeError):
+        return False
+    package = _PACKAGE_OF.get(name) if isinstance(name, str) else None
+    if package is None:
+        return False
+    try:
+        return _load(package)
+    except ImportError:
+        with _lock:
+            _loaded.discard(package)
+        raise ImportError(
+            f"A stored value needs the optional package {package!r} "
+            f"({name}): pip install {'numpy' if package == 'numpy' else 'pillow'}"
+        ) from None
