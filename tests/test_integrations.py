@@ -73,3 +73,57 @@ def test_a_fresh_process_reads_a_stored_array(tmp_path: pathlib.Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ndarray [0, 1, 2, 3, 4]"
+
+
+pydantic = pytest.importorskip("pydantic")
+
+
+@enact.register
+class Message(pydantic.BaseModel):
+    role: str
+    text: str
+    score: float = 0.5
+
+
+@enact.register(name="tests.integrations.Thread")
+class Thread(pydantic.BaseModel):
+    messages: list[Message]
+
+
+def test_pydantic_models_round_trip(store: enact.Store) -> None:
+    thread = Thread(
+        messages=[Message(role="user", text="hi"), Message(role="ai", text="yo")]
+    )
+    with store:
+        back = enact.Ref(enact.commit(thread).digest).checkout()
+        in_field = enact.Ref(enact.commit(Holder([thread])).digest).checkout()
+    assert back == thread and isinstance(back.messages[0], Message)
+    assert in_field.array == [thread]
+
+
+def test_pydantic_digest_follows_the_content() -> None:
+    a, b = Message(role="u", text="x"), Message(role="u", text="y")
+    assert enact.resource_digest(a) == enact.resource_digest(
+        Message(role="u", text="x")
+    )
+    assert enact.resource_digest(a) != enact.resource_digest(b)
+
+
+def test_unregistered_pydantic_models_are_refused() -> None:
+    class Loose(pydantic.BaseModel):
+        x: int
+
+    with pytest.raises(enact.FieldTypeError) as caught:
+        enact.wrap(Loose(x=1))
+    assert "register" in str(caught.value)
+
+
+def test_registered_functions_take_and_return_models(store: enact.Store) -> None:
+    @enact.register
+    def reply(message: Message) -> Message:
+        return Message(role="ai", text=message.text.upper())
+
+    with store:
+        run = enact.invoke(reply, (Message(role="user", text="hi"),))
+        assert run.get_output() == Message(role="ai", text="HI")
+        assert run.replay().get_output() == Message(role="ai", text="HI")

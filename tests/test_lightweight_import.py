@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-OPTIONAL = ["numpy", "PIL", "gradio", "fastapi", "ray"]
+OPTIONAL = ["numpy", "PIL", "pydantic", "gradio", "fastapi", "ray"]
 
 _SCRIPT = """
 import json, sys

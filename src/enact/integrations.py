@@ -1,9 +1,14 @@
-"""Wrappers for values of optional packages: numpy arrays and Pillow images.
+"""Wrappers for values of optional packages: numpy, Pillow and pydantic.
 
-They load on demand: the first time a value of such a package is wrapped, or a
-stored wrapper of one is read, the provider for that package registers its
-wrapper. ``import enact`` imports neither package. A numpy array is stored in
-``.npy`` format without pickles (object arrays are refused); an image as PNG.
+numpy arrays and Pillow images load on demand: the first time such a value is
+wrapped, or a stored wrapper of one is read, the provider for that package
+registers its wrapper. A numpy array is stored in ``.npy`` format without
+pickles (object arrays are refused); an image as PNG.
+
+A pydantic model class is registered like a plain dataclass, with
+``@enact.register``: its generated wrapper stores ``model_dump(mode="json")``
+and rebuilds the model with ``model_validate``. ``import enact`` imports none of
+these packages.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from enact.interfaces import FieldTypeError
-from enact.wrappers import TypeWrapper, register_wrapper
+from enact.wrappers import TypeWrapper, add_register_handler, register_wrapper
 
 __all__ = ["load_for_type", "load_for_type_id"]
 
@@ -131,3 +136,42 @@ def load_for_type_id(type_id: str) -> bool:
             f"A stored value needs the optional package {package!r} "
             f"({name}): pip install {'numpy' if package == 'numpy' else 'pillow'}"
         ) from None
+
+
+def _is_pydantic_model(obj: Any) -> bool:
+    return isinstance(obj, type) and any(
+        klass.__module__.split(".")[0] == "pydantic" for klass in obj.__mro__[1:]
+    )
+
+
+def _register_pydantic_model(obj: Any, name: str | None) -> Any:
+    """``enact.register`` for pydantic model classes (a register handler)."""
+    if not _is_pydantic_model(obj) or not hasattr(obj, "model_validate"):
+        return NotImplemented
+    model: Any = obj
+
+    @dataclasses.dataclass
+    class PydanticModelWrapper(TypeWrapper[Any]):
+        data: dict[str, Any]
+
+        @classmethod
+        def wrapped_type(cls) -> type:
+            wrapped: type = model
+            return wrapped
+
+        @classmethod
+        def wrap(cls, value: Any) -> PydanticModelWrapper:
+            return cls(value.model_dump(mode="json"))
+
+        def unwrap(self) -> Any:
+            return model.model_validate(self.data)
+
+    PydanticModelWrapper.__qualname__ = f"{model.__qualname__}Wrapper"
+    PydanticModelWrapper._enact_type_name = (  # type: ignore[attr-defined]
+        name if name is not None else f"{model.__module__}.{model.__qualname__}"
+    )
+    register_wrapper(PydanticModelWrapper)
+    return model
+
+
+add_register_handler(_register_pydantic_model)
