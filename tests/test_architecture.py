@@ -27,7 +27,11 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("encoding and digests", ["_codec", "digests", "serialization"]),
     ("refs, stores and backends", ["backends", "references"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
-    ("pretty printing, demo, CLI, UI", ["pretty_print", "summaries", "demo", "gradio"]),
+    ("durable runs and their tools", ["_runs", "runs", "diffs"]),
+    (
+        "pretty printing, demo, CLI, UI",
+        ["pretty_print", "summaries", "demo", "cli", "ui", "gradio"],
+    ),
 ]
 
 

@@ -29,6 +29,8 @@ EXTRAS = {
     "AsyncInvokable", "AsyncInvokableBase", "AsyncInvocationGenerator",
     "AsyncRequestInput", "IncompleteSubinvocationError", "invoke_async",
     "request_input_async", "thread_pool_map",
+    # Durable runs (issue 5).
+    "Run", "RunStatus", "run", "runs",
 }  # fmt: skip
 
 # Later versions (SPEC B1, B11): plain values.

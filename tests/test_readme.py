@@ -81,3 +81,18 @@ def test_functions_doc_example_runs(tmp_path: pathlib.Path) -> None:
         exec(example.replace("/tmp/dice", str(tmp_path / "dice")), {})
     total, *rolls = re.findall(r"\d+", output.getvalue())
     assert len(rolls) == 3 and int(total) == sum(map(int, rolls))
+
+
+def test_readme_durable_runs_example_runs(tmp_path: pathlib.Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    twenty = readme[readme.index("## In 20 lines") :]
+    (definitions,) = python_blocks(twenty[: twenty.index("\n## ", 1)])
+    section = readme[readme.index("## Durable runs") :]
+    (example,) = python_blocks(section[: section.index("\n## ", 1)])
+    output = io.StringIO()
+    namespace: dict[str, object] = {}
+    with contextlib.redirect_stdout(output):
+        exec(definitions.replace("/tmp/dice", str(tmp_path / "dice")), namespace)
+        exec(example.replace("/tmp/dice", str(tmp_path / "dice")), namespace)
+    status, total = output.getvalue().split()[-2:]
+    assert status == "finished" and 3 <= int(total) <= 18

@@ -5,7 +5,7 @@ then rewind, replay and branch what ran. This module only re-exports; each
 name lives in the submodule SPEC A1 gives for it.
 """
 
-from enact import contexts
+from enact import contexts, runs
 from enact.digests import resource_digest
 from enact.interfaces import (
     FieldTypeError,
@@ -69,6 +69,7 @@ from enact.serialization import (
     SerializationError,
     Serializer,
 )
+from enact.runs import Run, RunStatus, run
 from enact.summaries import invocation_summary
 from enact.wrappers import TypeWrapper, deepcopy, register, unwrap, wrap
 
@@ -81,6 +82,11 @@ __all__ = [
     "invoke_async",
     "request_input_async",
     "thread_pool_map",
+    # Durable runs (enact.runs): indexed, resumable, answerable from anywhere.
+    "Run",
+    "RunStatus",
+    "run",
+    "runs",
     "Bytes",
     "DeserializationError",
     "ExceptionResource",

@@ -108,30 +108,36 @@ def main(argv: list[str] | None = None) -> None:
         flow = WritePoem(SampleLine(), Score())
         topic = enact.commit(enact.Str("moon"))
 
-        print(f"1. A journaled run, stored in {store.location}:\n")
-        run = flow.invoke(topic)
+        print(f"1. A durable run, journaled as it goes in {store.location}:\n")
+        poem = enact.run(flow, topic, tags=["demo"])
+        run = poem.journal()
         print(invocation_summary(run, indent=3))
+        print(f"   run id {poem.id}: {poem.status}")
 
-        print("\n2. Rewind the last two calls and resample, three times:\n")
+        print("\n2. Fork it three times: drop the last two calls and resample:\n")
         for branch in range(3):
-            sibling = run.rewind(2).replay()
+            fork = poem.fork(2, tags=["demo"])
+            sibling = fork.journal()
             kept = _common_prefix(run, sibling)
             new = len(sibling.response().children) - kept
             print(
-                f"   branch {branch + 1}: {sibling.get_output()}"
+                f"   fork {branch + 1}: {fork.output()}"
                 f"   ({kept} calls shared with the run, {new} new)"
             )
 
-        print("\n3. A person in the loop (answered by this script):\n")
-        generator = enact.InvocationGenerator(EditedPoem(flow), topic)
-        for request in generator:
-            print(f"   asked: {request.context!r} for {request.input()!r}")
-            generator.set_input(enact.Str("Night Song"))
-        print(f"   result: {generator.invocation.get_output()}")
+        print("\n3. A person in the loop: the run waits for an answer.\n")
+        edited = enact.run(EditedPoem(flow), topic, tags=["demo"])
+        (request,) = edited.pending()
+        print(f"   run {edited.id} is {edited.status}: asked {request.context!r}")
+        print("   (answer it from anywhere: `enact answer <run> <text>`, the web")
+        print("   UI, or enact.runs.answer); this script answers it now:")
+        edited.answer("Night Song", resume=True)
+        print(f"   result: {edited.output()}")
 
-        ref = enact.commit(generator.invocation)
-        print(f"\n4. The whole run is one ref: {ref.digest}")
-        print("   Check it out anywhere that sees the same store.")
+        waiting = enact.run(EditedPoem(flow), enact.Str("sea"), tags=["demo"])
+        print(f"\n4. One more run ({waiting.id}) is left waiting for a title: list it")
+        print("   with `enact inputs` and answer it with `enact answer`.")
+        print(f"\n   Every run is in the index: `enact runs --store {args.store}`.")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 from enact import _codec, contexts
 from enact.backends.base import Backend, BackendError, Parts
 from enact.backends.files import FileObjects
+from enact.backends.index import Index
 from enact.backends.memory import MemoryObjects
 from enact.backends.sqlite import SQLiteObjects
 from enact.digests import digest, digest_parts, hash_bytes, resource_digest
@@ -495,6 +496,24 @@ class Store(contexts.Context):
 
     def __repr__(self) -> str:
         return f"Store({self.location!r})"
+
+    @property
+    def index(self) -> Index:
+        """The store's mutable run index (runs, step logs, names, claims).
+
+        Raises:
+            BackendError: if the backend keeps no index (a SPEC A9
+                ``StorageBackend`` of the user's own, say).
+        """
+        objects = self._objects
+        index = objects.index() if objects is not None else None
+        if index is None:
+            raise BackendError(
+                f"The store {self.location} keeps no run index: use a memory, "
+                "file or SQLite store.",
+                self.location,
+            )
+        return index
 
     # -- writing -----------------------------------------------------------
 

@@ -68,6 +68,28 @@ offered_answerer: contextvars.ContextVar[
     Callable[[InputRequest], ResourceBase] | None
 ] = contextvars.ContextVar("enact.offered_answerer", default=None)
 
+# Offered by a durable run (enact.runs) to the invoke() it starts, like the
+# answerer above: that invoke's top-level call reports every call that ends to
+# the recorder (see enact._runs.recorder); nested invokes find no offer.
+offered_recorder: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "enact.offered_recorder", default=None
+)
+_root_recorder: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "enact.root_recorder", default=None
+)
+
+
+@contextlib.contextmanager
+def claim_recorder() -> Iterator[None]:
+    """Takes the recorder a durable run offered, for this invoke's top level."""
+    root = _root_recorder.set(offered_recorder.get())
+    offer = offered_recorder.set(None)
+    try:
+        yield
+    finally:
+        offered_recorder.reset(offer)
+        _root_recorder.reset(root)
+
 
 @contextlib.contextmanager
 def claim_answerer(
@@ -241,6 +263,7 @@ def invoke_scope(
         Builder.top_level(),
         ReplayContext.top_level(),
         claim_answerer(),
+        claim_recorder(),
         store.batch(),
     ):
         if replay_from is None:
@@ -327,6 +350,11 @@ class Builder(contexts.Context):
     # coroutine (closed if the parent returns without awaiting it).
     _started: bool = True
     _coroutine: Any = None
+    # Set in durable runs (enact.runs): the run's recorder, and this call's
+    # path (child indices from the top-level call).
+    _recorder: Any = None
+    path: tuple[int, ...] = ()
+    _started_at: float = 0.0
 
     def __init__(
         self,
@@ -418,7 +446,15 @@ class Builder(contexts.Context):
                     f"parent call ({type(parent.invokable).__qualname__}) returned: "
                     "join threads and await tasks before a call returns."
                 )
-            parent.children.append(self)  # the slot
+            recorder = parent._recorder
+            if recorder is None:
+                parent.children.append(self)  # the slot
+            else:
+                recorder.begin(self, parent)  # takes the slot, notes the path
+        else:
+            recorder = _root_recorder.get()
+            if recorder is not None:
+                recorder.begin_root(self)
         return parent
 
     def _complete(self, arg: Any, output: Any) -> tuple[Any, Ref[Any] | None]:
@@ -485,6 +521,12 @@ class Builder(contexts.Context):
                 index = _slot_of(siblings, self)
             if index >= 0:
                 siblings[index] = invocation_ref
+            recorder = self._recorder
+            # A call cut short by a BaseException (an interrupt) did not end.
+            if recorder is not None and (
+                output_ref is not None or raised_ref is not None
+            ):
+                recorder.finished(self, invocation_ref, raised_ref, raised_here)
 
     def _incomplete(self) -> IncompleteSubinvocationError:
         """The error for a call that returns while child calls are pending."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from enact.errors import EnactError
+
+if TYPE_CHECKING:
+    from enact.backends.index import Index
 
 __all__ = ["Backend", "BackendError", "Parts", "check_key"]
 
@@ -72,6 +76,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def iter_keys(self) -> Iterator[str]:
         """Yields every stored key (for maintenance: verify, gc)."""
+
+    def index(self) -> Index | None:
+        """The store's mutable run index (see :mod:`enact.backends.index`).
+
+        None if this backend keeps none. The same object on every call.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Releases files and connections. Idempotent."""

@@ -39,6 +39,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 from enact.backends.base import _KEY, Backend, BackendError, Parts, check_key
+from enact.backends.index import Index
+from enact.backends.index_files import FileIndex
 
 __all__ = ["FileObjects"]
 
@@ -101,6 +103,14 @@ class FileObjects(Backend):
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
+        self._index: FileIndex | None = None
+
+    def index(self) -> Index:
+        """The run index, in files beside the objects (opened on first use)."""
+        with self._lock:
+            if self._index is None:
+                self._index = FileIndex(self.root, fsync=self.fsync)
+            return self._index
 
     # -- paths -------------------------------------------------------------
 
@@ -419,6 +429,8 @@ class FileObjects(Backend):
 
     def close(self) -> None:
         with self._lock:
+            if self._index is not None:
+                self._index.close()
             if self._log is not None:
                 try:
                     os.close(self._log[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from enact.backends.base import Backend, Parts, check_key
+from enact.backends.index import Index, MemoryIndex
 
 __all__ = ["MemoryObjects"]
 
@@ -16,6 +17,10 @@ class MemoryObjects(Backend):
 
     def __init__(self) -> None:
         self._objects: dict[str, bytes] = {}
+        self._index = MemoryIndex()
+
+    def index(self) -> Index:
+        return self._index
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         get = self._objects.get

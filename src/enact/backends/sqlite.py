@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from enact.backends.base import Backend, BackendError, Parts, check_key
+from enact.backends.index import Index
+from enact.backends.index_sqlite import SQLiteIndex
 
 __all__ = ["SQLiteObjects"]
 
@@ -57,6 +59,15 @@ class SQLiteObjects(Backend):
             raise BackendError(
                 f"cannot open SQLite store {self.path}: {error}", self.location
             ) from None
+
+    def index(self) -> Index:
+        """The run index, in tables of the same database (made on first use)."""
+        index: SQLiteIndex | None = getattr(self, "_index", None)
+        if index is None:
+            index = self._index = SQLiteIndex(
+                self._connection, self._lock, self.location
+            )
+        return index
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:

@@ -1,0 +1,236 @@
+"""Incremental journaling: each finished call is durable the moment it ends.
+
+A durable run's top-level call carries a :class:`Recorder`; every call under
+it, at any depth, reports to it when it ends. The recorder writes the call's
+objects to the store (they are already committed, but buffered by the run's
+batch) and then appends one line to the run's step log in the index:
+
+    {"d": [2, 0], "i": "<invocation digest>", "s": <start>, "e": <end>}
+
+says that the call at path (2, 0) (first child of the third child of the top
+call) finished with that invocation. Before the first line under an open call,
+a begin line gives that call's request, so an incomplete tree can be rebuilt:
+
+    {"b": [2], "r": "<request digest>"}
+
+Objects first, then the line: a line never names an object that is not
+stored. :func:`checkpoint` turns the lines back into an incomplete
+:class:`~enact.invocations.Invocation` that replay continues from.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from enact._invocations.exceptions import InputRequest
+from enact._invocations.invokables import Builder
+from enact._invocations.records import Invocation, Request, Response
+from enact._runs.records import PendingInput
+from enact.backends.index import Index
+from enact.references import Ref, Store
+
+__all__ = ["Recorder", "StepLog", "checkpoint", "describe_context"]
+
+
+class Recorder:
+    """Writes the step log of one durable run as its calls end.
+
+    Args:
+        store: The run's store.
+        index: The store's index.
+        run_id: The run.
+        log: What the step log held already (when resuming): calls found
+            there as finished are not written again.
+    """
+
+    def __init__(
+        self, store: Store, index: Index, run_id: str, log: StepLog | None = None
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.run_id = run_id
+        self._lock = threading.Lock()
+        self._done: dict[tuple[int, ...], str] = dict(log.done) if log else {}
+        self._begun: set[tuple[int, ...]] = set(log.begun) if log else set()
+        #: The input requests raised in this run, not answered in place.
+        self.pending: list[PendingInput] = []
+        self.root: Builder | None = None
+
+    # -- called by Builder ----------------------------------------------------
+
+    def begin_root(self, builder: Builder) -> None:
+        """Adopts the run's top-level call."""
+        builder._recorder = self
+        builder.path = ()
+        builder._started_at = time.time()
+        self._begun.add(())
+        self.root = builder
+
+    def begin(self, builder: Builder, parent: Builder) -> None:
+        """Takes the child's slot in its parent and notes its path."""
+        with self._lock:
+            siblings = parent.children
+            siblings.append(builder)
+            builder.path = (*parent.path, len(siblings) - 1)
+        builder._recorder = self
+        builder._started_at = time.time()
+
+    def finished(
+        self,
+        builder: Builder,
+        invocation_ref: Ref[Any],
+        raised_ref: Ref[Any] | None,
+        raised_here: bool,
+    ) -> None:
+        """Makes a finished call durable: its objects, then its step line."""
+        path = builder.path
+        digest = invocation_ref.digest
+        if raised_here and raised_ref is not None:
+            self._note_request(builder, raised_ref)
+        if self._done.get(path) == digest:
+            return  # replayed from this run's own log: already durable
+        lines: list[bytes] = []
+        with self._lock:
+            opened: list[Builder] = []
+            ancestor = builder.parent
+            while ancestor is not None and ancestor.path not in self._begun:
+                opened.append(ancestor)
+                ancestor = ancestor.parent
+            for ancestor in reversed(opened):
+                self._begun.add(ancestor.path)
+                lines.append(
+                    orjson.dumps(
+                        {"b": list(ancestor.path), "r": ancestor.request_ref().digest}
+                    )
+                )
+            self._done[path] = digest
+        lines.append(
+            orjson.dumps(
+                {
+                    "d": list(path),
+                    "i": digest,
+                    "s": builder._started_at,
+                    "e": time.time(),
+                }
+            )
+        )
+        self.store.flush()
+        self.index.append_steps(self.run_id, lines)
+
+    def _note_request(self, builder: Builder, raised_ref: Ref[Any]) -> None:
+        request = raised_ref.checkout()
+        if not isinstance(request, InputRequest):
+            return
+        for_value = request.input
+        pending = PendingInput(
+            self.run_id,
+            builder.path,
+            raised_ref,
+            request.requested_type.type_id(),
+            describe_context(request.context),
+            for_value,
+        )
+        with self._lock:
+            self.pending = [p for p in self.pending if p.path != pending.path]
+            self.pending.append(pending)
+
+
+def describe_context(context: Any) -> Any:
+    """The JSON form of a request's context: plain JSON values as they are,
+    anything else as its text."""
+    if context is None or isinstance(context, (str, int, float, bool)):
+        return context
+    if isinstance(context, (list, tuple)) and all(
+        isinstance(item, (str, int, float, bool, type(None))) for item in context
+    ):
+        return list(context)
+    if isinstance(context, dict) and all(
+        isinstance(key, str) and isinstance(value, (str, int, float, bool, type(None)))
+        for key, value in context.items()
+    ):
+        return dict(context)
+    return str(context)
+
+
+class StepLog:
+    """A run's step log, read: finished calls, open calls and timings.
+
+    Later lines win over earlier ones for the same path (a resumed run writes
+    the calls it ran afresh).
+    """
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self.done: dict[tuple[int, ...], str] = {}
+        self.begun: dict[tuple[int, ...], str] = {}
+        self.timings: dict[tuple[int, ...], tuple[float, float]] = {}
+        for line in lines:
+            try:
+                step = orjson.loads(line)
+                if "d" in step:
+                    path = tuple(step["d"])
+                    self.done[path] = step["i"]
+                    if step.get("s") is not None and step.get("e") is not None:
+                        self.timings[path] = (float(step["s"]), float(step["e"]))
+                elif "b" in step:
+                    self.begun[tuple(step["b"])] = step["r"]
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue  # a damaged line loses one step, never the run
+
+
+def checkpoint(store: Store, request: Ref[Any], log: StepLog) -> Invocation[Any, Any]:
+    """The incomplete invocation of a run from its step log.
+
+    Each open call becomes an invocation with neither output nor exception,
+    holding its finished children (and its open child, in turn) in call
+    order: replaying it returns what finished and runs the rest.
+    """
+    children: dict[tuple[int, ...], dict[int, Ref[Any]]] = {}
+
+    def slot(path: tuple[int, ...]) -> dict[int, Ref[Any]]:
+        return children.setdefault(path, {})
+
+    # A finished call holds its whole subtree: skip lines under it.
+    finished = set(log.done)
+
+    def under_finished(path: tuple[int, ...]) -> bool:
+        return any(path[:depth] in finished for depth in range(1, len(path)))
+
+    for path, digest in log.done.items():
+        if path and not under_finished(path):
+            slot(path[:-1])[path[-1]] = Ref(digest)
+    open_paths = sorted(
+        (
+            path
+            for path in log.begun
+            if path not in finished and not under_finished(path)
+        ),
+        key=len,
+        reverse=True,
+    )
+    built: dict[tuple[int, ...], Ref[Any]] = {}
+    for path in [*open_paths, ()]:
+        if path in built:
+            continue
+        own = slot(path)
+        for child_path, child_ref in built.items():
+            if child_path[:-1] == path:
+                own.setdefault(child_path[-1], child_ref)
+        request_ref = request if path == () else Ref(log.begun[path])
+        recorded: Request[Any, Any] = request_ref.checkout()
+        response = Response(
+            recorded.invokable,
+            None,
+            None,
+            False,
+            [own[index] for index in sorted(own)],
+        )
+        invocation = Invocation(request_ref, store.commit(response))
+        if path == ():
+            return invocation
+        built[path] = store.commit(invocation)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,204 @@
+"""The mutable side of a store: run records, step logs, names and claims.
+
+Objects are immutable and content-addressed; everything that changes lives
+here, in a small interface apart from them (STYLE 7). Values are opaque bytes
+(the run layer above encodes them as JSON), so an index knows nothing of
+types, like a :class:`~enact.backends.base.Backend`.
+
+- **Run records**: one small value per run id, replaced whole. Updates go
+  through :meth:`Index.update_run`, which is atomic across the processes
+  sharing the store.
+- **Step logs**: per run, an append-only sequence of short lines. A run
+  appends one line per finished call, so appending must cost microseconds; a
+  crash mid-append may lose only the incomplete last line.
+- **Names**: a mutable name -> object key map (named refs, GC roots).
+- **Claims**: write-once keys: the first :meth:`Index.claim` of a key wins and
+  every later one is refused. Answers to input requests are claims, so two
+  processes answering the same request cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+import threading
+from collections.abc import Callable, Sequence
+
+from enact.backends.base import BackendError
+
+__all__ = ["Index", "MemoryIndex", "check_claim_key", "check_run_id"]
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_CLAIM_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}")
+
+
+def check_run_id(run_id: str, location: str) -> str:
+    """Returns ``run_id`` if it is usable as a file name (letters, digits, ``_.-``).
+
+    Raises:
+        BackendError: naming the bad id.
+    """
+    if type(run_id) is not str or _RUN_ID.fullmatch(run_id) is None:
+        raise BackendError(
+            f"{run_id!r} is not a valid run id (letters, digits, '_', '.', '-'; "
+            "at most 128 characters)",
+            location,
+        )
+    return run_id
+
+
+def check_claim_key(key: str, location: str) -> str:
+    """Returns ``key`` if it is a valid claim key (run id, ``:`` and a path).
+
+    Raises:
+        BackendError: naming the bad key.
+    """
+    if type(key) is not str or _CLAIM_KEY.fullmatch(key) is None:
+        raise BackendError(f"{key!r} is not a valid claim key", location)
+    return key
+
+
+class Index(abc.ABC):
+    """Mutable records beside a store's objects. Safe across threads and processes."""
+
+    #: Where the index lives, for messages.
+    location: str = "?"
+
+    # -- run records ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> bytes | None:
+        """The run's record, or None if there is no such run."""
+
+    @abc.abstractmethod
+    def list_runs(self) -> list[tuple[str, bytes]]:
+        """Every run id with its record (in no particular order)."""
+
+    @abc.abstractmethod
+    def update_run(
+        self, run_id: str, update: Callable[[bytes | None], bytes | None]
+    ) -> bytes | None:
+        """Atomically replaces a run's record with ``update(old record)``.
+
+        ``update`` gets None for a new run id; returning None deletes the run
+        (and its step log). No other update of any run runs at the same time,
+        in any process, so ``update`` may read, check and then write (it may
+        raise to abort, leaving the record unchanged).
+
+        Returns:
+            The new record.
+        """
+
+    # -- step logs -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
+        """Appends lines (without newlines) to the run's step log.
+
+        When it returns, the lines survive the death of this process (and,
+        with ``sync=True`` on the backend, a power loss).
+        """
+
+    @abc.abstractmethod
+    def read_steps(self, run_id: str) -> list[bytes]:
+        """The run's complete step lines, in the order they were appended."""
+
+    # -- names ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def set_name(self, name: str, key: str | None) -> None:
+        """Points ``name`` at the object ``key`` (None removes the name)."""
+
+    @abc.abstractmethod
+    def names(self) -> dict[str, str]:
+        """Every name with the object key it points at."""
+
+    # -- claims --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def claim(self, key: str, value: bytes) -> bool:
+        """Stores ``value`` under ``key`` if nothing is stored there yet.
+
+        Returns:
+            True if this call won the key, False if it was already claimed.
+        """
+
+    @abc.abstractmethod
+    def get_claim(self, key: str) -> bytes | None:
+        """The value a claim stored, or None."""
+
+    @abc.abstractmethod
+    def claims(self, prefix: str = "") -> dict[str, bytes]:
+        """Every claim whose key starts with ``prefix``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Releases files and connections. Idempotent."""
+
+
+class MemoryIndex(Index):
+    """An index in process memory (for memory stores and tests)."""
+
+    location = "memory"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._runs: dict[str, bytes] = {}
+        self._steps: dict[str, list[bytes]] = {}
+        self._names: dict[str, str] = {}
+        self._claims: dict[str, bytes] = {}
+
+    def get_run(self, run_id: str) -> bytes | None:
+        return self._runs.get(check_run_id(run_id, self.location))
+
+    def list_runs(self) -> list[tuple[str, bytes]]:
+        with self._lock:
+            return list(self._runs.items())
+
+    def update_run(
+        self, run_id: str, update: Callable[[bytes | None], bytes | None]
+    ) -> bytes | None:
+        check_run_id(run_id, self.location)
+        with self._lock:
+            new = update(self._runs.get(run_id))
+            if new is None:
+                self._runs.pop(run_id, None)
+                self._steps.pop(run_id, None)
+            else:
+                self._runs[run_id] = bytes(new)
+            return new
+
+    def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
+        check_run_id(run_id, self.location)
+        with self._lock:
+            self._steps.setdefault(run_id, []).extend(bytes(line) for line in lines)
+
+    def read_steps(self, run_id: str) -> list[bytes]:
+        check_run_id(run_id, self.location)
+        with self._lock:
+            return list(self._steps.get(run_id, ()))
+
+    def set_name(self, name: str, key: str | None) -> None:
+        with self._lock:
+            if key is None:
+                self._names.pop(name, None)
+            else:
+                self._names[name] = key
+
+    def names(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._names)
+
+    def claim(self, key: str, value: bytes) -> bool:
+        check_claim_key(key, self.location)
+        with self._lock:
+            if key in self._claims:
+                return False
+            self._claims[key] = bytes(value)
+            return True
+
+    def get_claim(self, key: str) -> bytes | None:
+        return self._claims.get(check_claim_key(key, self.location))
+
+    def claims(self, prefix: str = "") -> dict[str, bytes]:
+        with self._lock:
+            return {k: v for k, v in self._claims.items() if k.startswith(prefix)}

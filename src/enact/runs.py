@@ -1,0 +1,61 @@
+"""Durable runs: incremental journals, a run index, resume and remote input.
+
+:func:`run` invokes a component like :meth:`~enact.InvokableBase.invoke`, but
+as it goes: every finished call is durable in the store the moment it ends, and
+the store's run index lists the run with its status. If the process dies, the
+run is listed as ``crashed`` and :meth:`Run.resume` continues it; calls that
+had finished return their recorded results instead of running again.
+
+A run that asks for input (:func:`enact.request_input`) waits in the index
+with its pending request; any process that sees the store can list it
+(:func:`pending_inputs`) and answer it (:func:`answer`). The run continues in
+place if its process waits for answers (``wait_for_input=True``), or when
+someone resumes it.
+
+The implementation lives in :mod:`enact._runs`; this module is its public face.
+"""
+
+from enact._runs.api import (
+    Run,
+    answer,
+    get_run,
+    list_runs,
+    name_ref,
+    named_refs,
+    parse_answer,
+    pending_inputs,
+    resume,
+    run,
+)
+from enact._runs.errors import (
+    AlreadyAnswered,
+    NoPendingInput,
+    RunError,
+    RunNotFound,
+    RunNotResumable,
+    WrongAnswerType,
+)
+from enact._runs.records import Owner, PendingInput, RunInfo, RunStatus
+
+__all__ = [
+    "run",
+    "Run",
+    "RunInfo",
+    "RunStatus",
+    "PendingInput",
+    "Owner",
+    "list_runs",
+    "get_run",
+    "resume",
+    "pending_inputs",
+    "answer",
+    "parse_answer",
+    "name_ref",
+    "named_refs",
+    "RunError",
+    "RunNotFound",
+    "RunNotResumable",
+    "NoPendingInput",
+    "AlreadyAnswered",
+    "WrongAnswerType",
+]
