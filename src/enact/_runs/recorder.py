@@ -109,16 +109,14 @@ class Recorder:
                     )
                 )
             self._done[path] = digest
-        lines.append(
-            orjson.dumps(
-                {
-                    "d": list(path),
-                    "i": digest,
-                    "s": builder._started_at,
-                    "e": time.time(),
-                }
-            )
-        )
+        step: dict[str, Any] = {
+            "d": list(path),
+            "i": digest,
+            "s": builder._started_at,
+            "e": time.time(),
+        }
+        _describe_leaf(builder, step)
+        lines.append(orjson.dumps(step))
         self.store.flush()
         self.index.append_steps(self.run_id, lines)
 
@@ -138,6 +136,46 @@ class Recorder:
         with self._lock:
             self.pending = [p for p in self.pending if p.path != pending.path]
             self.pending.append(pending)
+
+
+def _describe_leaf(builder: Builder, step: dict[str, Any]) -> None:
+    """Adds the records of a call without children to its step line.
+
+    A resumed run then rebuilds them from the line instead of reading and
+    decoding two objects per finished call (checked against their digests).
+    """
+    invocation = builder._invocation
+    if invocation is None:
+        return
+    response: Any = invocation.response._cache
+    if not isinstance(response, Response) or response.children:
+        return
+    step["r"] = invocation.request.digest
+    step["p"] = invocation.response.digest
+    step["k"] = response.invokable.digest
+    step["o"] = None if response.output is None else response.output.digest
+    step["x"] = None if response.raised is None else response.raised.digest
+    step["h"] = response.raised_here
+
+
+def _leaf_ref(digest: str, step: dict[str, Any]) -> Ref[Any]:
+    """The invocation of a step line, with its records rebuilt from the line.
+
+    Nothing is trusted blindly: a ref checks its cached value against its
+    digest when it is checked out, and reads the store instead on a mismatch.
+    """
+    try:
+        output, raised = step["o"], step["x"]
+        response: Response[Any, Any] = Response(
+            Ref(step["k"]),
+            None if output is None else Ref(output),
+            None if raised is None else Ref(raised),
+            bool(step["h"]),
+            [],
+        )
+        return Ref(digest, Invocation(Ref(step["r"]), Ref(step["p"], response)))
+    except (KeyError, TypeError, ValueError):
+        return Ref(digest)
 
 
 def describe_context(context: Any) -> Any:
@@ -166,6 +204,8 @@ class StepLog:
 
     def __init__(self, lines: Iterable[bytes]) -> None:
         self.done: dict[tuple[int, ...], str] = {}
+        # The full lines of finished calls without children.
+        self.leaves: dict[tuple[int, ...], dict[str, Any]] = {}
         self.begun: dict[tuple[int, ...], str] = {}
         self.timings: dict[tuple[int, ...], tuple[float, float]] = {}
         for line in lines:
@@ -174,6 +214,10 @@ class StepLog:
                 if "d" in step:
                     path = tuple(step["d"])
                     self.done[path] = step["i"]
+                    if "p" in step:
+                        self.leaves[path] = step
+                    else:
+                        self.leaves.pop(path, None)
                     if step.get("s") is not None and step.get("e") is not None:
                         self.timings[path] = (float(step["s"]), float(step["e"]))
                 elif "b" in step:
@@ -202,7 +246,9 @@ def checkpoint(store: Store, request: Ref[Any], log: StepLog) -> Invocation[Any,
 
     for path, digest in log.done.items():
         if path and not under_finished(path):
-            slot(path[:-1])[path[-1]] = Ref(digest)
+            leaf = log.leaves.get(path)
+            ref = Ref(digest) if leaf is None else _leaf_ref(digest, leaf)
+            slot(path[:-1])[path[-1]] = ref
     open_paths = sorted(
         (
             path
