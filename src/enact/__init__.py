@@ -63,13 +63,13 @@ from enact.references import (
 from enact.resource_registry import Registry
 from enact.resource_types import Bytes, Float, Image, Int, NPArray, Str
 from enact.resources import Resource
+from enact.runs import Run, RunStatus, run
 from enact.serialization import (
     DeserializationError,
     JsonSerializer,
     SerializationError,
     Serializer,
 )
-from enact.runs import Run, RunStatus, run
 from enact.summaries import invocation_summary
 from enact.wrappers import TypeWrapper, deepcopy, register, unwrap, wrap
 

@@ -28,6 +28,9 @@ _WORDS = {
 class SampleLine(enact.Invokable[enact.Str, enact.Str]):
     """Stands in for a language model: samples a line about a topic."""
 
+    # A fixed name: `python -m enact.demo` runs this module as __main__.
+    _enact_type_name = "enact.demo.SampleLine"
+
     temperature: float = 1.0
 
     def call(self, topic: enact.Str) -> enact.Str:
@@ -42,6 +45,9 @@ class SampleLine(enact.Invokable[enact.Str, enact.Str]):
 class Score(enact.Invokable[enact.Str, enact.Int]):
     """Stands in for a critic model: scores a line from 0 to 9."""
 
+    # A fixed name: `python -m enact.demo` runs this module as __main__.
+    _enact_type_name = "enact.demo.Score"
+
     def call(self, line: enact.Str) -> enact.Int:
         return enact.Int(sum(map(ord, str(line))) % 10)
 
@@ -50,6 +56,9 @@ class Score(enact.Invokable[enact.Str, enact.Int]):
 @dataclasses.dataclass
 class WritePoem(enact.Invokable[enact.Str, enact.Str]):
     """Samples lines, keeps the ones the critic likes, retries the rest."""
+
+    # A fixed name: `python -m enact.demo` runs this module as __main__.
+    _enact_type_name = "enact.demo.WritePoem"
 
     sample: enact.Invokable[Any, Any]
     score: enact.Invokable[Any, Any]
@@ -71,6 +80,9 @@ class WritePoem(enact.Invokable[enact.Str, enact.Str]):
 @dataclasses.dataclass
 class EditedPoem(enact.Invokable[enact.Str, enact.Str]):
     """A person edits the title; the rest is generated."""
+
+    # A fixed name: `python -m enact.demo` runs this module as __main__.
+    _enact_type_name = "enact.demo.EditedPoem"
 
     write: enact.Invokable[Any, Any]
 

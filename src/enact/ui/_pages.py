@@ -1,0 +1,475 @@
+"""The pages: what each route reads from the store and renders.
+
+Every page reads through the library (:mod:`enact.runs`, :class:`enact.Ref`,
+:class:`enact.Invocation`) in the server's store, which the server makes
+current around each call. Nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from enact import runs
+from enact.interfaces import NoneResource
+from enact.invocations import Invocation
+from enact.references import NotFound, Ref, Store
+from enact.ui import _forms, _security
+from enact.ui._http import Request, Response, redirect
+from enact.ui._jobs import Jobs, wait_for_new_run
+from enact.ui._render import render
+from enact.ui._tree import build_tree, name_of, text
+
+__all__ = ["MAX_RUNS", "FormErrors", "Pages"]
+
+#: Errors of submitted answer forms, by pending request key: the message and
+#: what was submitted (shown again).
+FormErrors = dict[str, tuple[str, Mapping[str, str]]]
+
+#: The runs list shows at most this many runs (the newest); filters narrow it.
+MAX_RUNS = 500
+_STATUSES = [status.value for status in runs.RunStatus]
+_ANSWER_PREFIX = "a."
+
+
+class Pages:
+    """The UI's pages, bound to one store and its background jobs.
+
+    Args:
+        store: The store the UI shows.
+        jobs: Where background work is started and tracked.
+        csrf: The token every POSTed form must carry.
+    """
+
+    def __init__(self, store: Store, jobs: Jobs, csrf: str) -> None:
+        self._store = store
+        self._jobs = jobs
+        self._csrf = csrf
+        self._location = _display_location(store.location)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _page(
+        self, template: str, *, status: int = 200, count: bool = True, **context: Any
+    ) -> Response:
+        pending_count: int | None = None
+        if count:
+            try:
+                pending_count = len(runs.pending_inputs())
+            except Exception:  # no run index (a custom backend), or no store
+                pending_count = None
+        body = render(
+            template,
+            csrf=self._csrf,
+            csrf_field=_security.CSRF_FIELD,
+            store_location=self._location,
+            pending_count=pending_count,
+            **context,
+        )
+        return Response(status, body)
+
+    def error(self, status: int, title: str, message: str) -> Response:
+        """An error page."""
+        return self._page(
+            "error.html",
+            status=status,
+            count=False,
+            nav="",
+            title=title,
+            message=message,
+        )
+
+    def _get_run(self, run_id: str) -> runs.Run | Response:
+        if not _security.valid_run_id(run_id):
+            return self.error(404, "No such run", f"{run_id!r} is not a run id.")
+        try:
+            run = runs.get_run(run_id)
+            run.info()
+        except runs.RunNotFound:
+            return self.error(404, "No such run", f"No run {run_id!r} in this store.")
+        return run
+
+    # -- runs --------------------------------------------------------------
+
+    def runs_list(self, request: Request) -> Response:
+        """``GET /``: the runs, newest first, with filters."""
+        query = request.query
+        status = query.get("status", "")
+        filters: dict[str, Any] = {
+            "status": status if status in _STATUSES else None,
+            "component": query.get("component") or None,
+            "tag": query.get("tag") or None,
+            "parent": query.get("parent") or None,
+            "since": _day(query.get("since", "")),
+            "until": _day(query.get("until", ""), end=True),
+        }
+        listed = runs.list_runs(**filters)
+        return self._page(
+            "runs.html",
+            nav="runs",
+            runs=listed[:MAX_RUNS],
+            more=max(0, len(listed) - MAX_RUNS),
+            statuses=_STATUSES,
+            query={key: query.get(key, "") for key in _FILTERS},
+            filtered=any(query.get(key) for key in _FILTERS),
+        )
+
+    def run_page(
+        self, request: Request, run_id: str, errors: FormErrors | None = None
+    ) -> Response:
+        """``GET /runs/<id>``: one run, its tree, its pending requests."""
+        run = self._get_run(run_id)
+        if isinstance(run, Response):
+            return run
+        info = run.info()
+        tree = problem = None
+        try:
+            # The final invocation of an ended run, else what is durable so far.
+            journal = run.invocation() if info.invocation is not None else None
+            if journal is None:
+                journal = run.journal()
+            if journal is not None:
+                tree = build_tree(
+                    journal,
+                    None if info.invocation is None else info.invocation.digest,
+                    run.timings(),
+                )
+        except Exception as error:  # shown on the page
+            problem = f"{type(error).__name__}: {error}"
+        job = self._jobs.running(run.id)
+        failed = [done for done in self._jobs.for_run(run.id) if done.error is not None]
+        status = info.status.value
+        return self._page(
+            "run.html",
+            status=400 if errors else 200,
+            nav="runs",
+            info=info,
+            run_status=status,
+            tree=tree,
+            problem=problem,
+            job=job,
+            failed_jobs=failed[-3:],
+            children=runs.list_runs(parent=run.id),
+            pending=self._pending_items(info.pending, errors or {}),
+            request_text=_request_text(info.request),
+            refresh=status == "running" or job is not None,
+        )
+
+    def fork(self, request: Request, run_id: str) -> Response:
+        """``POST /runs/<id>/fork``: a new run branching at a chosen call."""
+        run = self._get_run(run_id)
+        if isinstance(run, Response):
+            return run
+        at_text = request.form.get("at", "")
+        if at_text:
+            at = _security.parse_path(at_text)
+            if not at:
+                message = f"{at_text!r} is not the path of a call below the top."
+                return self.error(400, "Cannot fork", message)
+            label = f"forking at call {'.'.join(map(str, at))}"
+
+            def work() -> Any:
+                return run.fork(at=at)
+
+        else:
+            try:
+                num_calls = int(request.form.get("num_calls", "1"))
+            except ValueError:
+                num_calls = -1
+            if num_calls < 0:
+                return self.error(400, "Cannot fork", "num_calls must be 0 or more.")
+            label = f"forking without the last {num_calls} calls"
+
+            def work() -> Any:
+                return run.fork(num_calls)
+
+        return self._start_child_run(run.id, label, work)
+
+    def replay(self, request: Request, run_id: str) -> Response:
+        """``POST /runs/<id>/replay``: a new run replaying this one."""
+        del request
+        run = self._get_run(run_id)
+        if isinstance(run, Response):
+            return run
+        return self._start_child_run(run.id, "replaying", run.replay)
+
+    def _start_child_run(
+        self, run_id: str, label: str, work: Callable[[], Any]
+    ) -> Response:
+        def known() -> set[str]:
+            return {info.id for info in runs.list_runs(parent=run_id)}
+
+        before = known()
+        job = self._jobs.start(label, run_id, work)
+        new_id = wait_for_new_run(job, known, before)
+        if new_id is None:
+            return redirect(f"/runs/{run_id}")
+        return redirect(f"/runs/{new_id}")
+
+    def resume(self, request: Request, run_id: str) -> Response:
+        """``POST /runs/<id>/resume``: continues a crashed or waiting run here."""
+        del request
+        run = self._get_run(run_id)
+        if isinstance(run, Response):
+            return run
+        if self._jobs.running(run.id) is None:
+            job = self._jobs.start("resuming", run.id, run.resume)
+            job.done.wait(0.5)
+        return redirect(f"/runs/{run.id}")
+
+    # -- input requests ----------------------------------------------------
+
+    def _pending_items(
+        self,
+        pending: tuple[runs.PendingInput, ...] | list[runs.PendingInput],
+        errors: FormErrors,
+    ) -> list[dict[str, Any]]:
+        items = []
+        for request in pending:
+            error, submitted = errors.get(request.key, (None, None))
+            for_value = None
+            if request.for_value is not None:
+                try:
+                    value = request.for_value()
+                    if not isinstance(value, NoneResource) and value is not None:
+                        for_value = text(value)
+                except Exception as problem:
+                    for_value = f"(cannot be read here: {problem})"
+            items.append(
+                {
+                    "p": request,
+                    "path": ".".join(map(str, request.path)),
+                    "context": None
+                    if request.context in (None, "")
+                    else text(request.context),
+                    "for_value": for_value,
+                    "form": _forms.form_for(
+                        request.requested_type,
+                        _ANSWER_PREFIX,
+                        submitted,
+                        label="Your answer",
+                    ),
+                    "error": error,
+                    "busy": self._jobs.running(request.run_id) is not None,
+                }
+            )
+        return items
+
+    def inbox(self, request: Request, errors: FormErrors | None = None) -> Response:
+        """``GET /inbox``: every pending input request, each with its form."""
+        del request
+        components = {
+            info.id: info.component
+            for info in runs.list_runs(status=runs.RunStatus.WAITING)
+        }
+        items = self._pending_items(runs.pending_inputs(), errors or {})
+        for item in items:
+            item["component"] = components.get(item["p"].run_id, "?")
+        return self._page(
+            "inbox.html", status=400 if errors else 200, nav="inbox", items=items
+        )
+
+    def answer(self, request: Request, run_id: str) -> Response:
+        """``POST /runs/<id>/answer``: answers a request, then resumes the run."""
+        run = self._get_run(run_id)
+        if isinstance(run, Response):
+            return run
+        path = _security.parse_path(request.form.get("path", ""))
+        pending = [p for p in run.pending() if p.path == path]
+        if not pending:
+            return self.error(
+                409,
+                "Nothing to answer",
+                f"Run {run.id} has no pending input request at call "
+                f"{request.form.get('path', '')!r}: it was answered already, or "
+                "the run is no longer waiting.",
+            )
+        request_ = pending[0]
+        form = _forms.form_for(request_.requested_type, _ANSWER_PREFIX)
+        try:
+            value = runs.parse_answer(request_, _forms.read_form(form, request.form))
+        except Exception as error:  # a wrong type, an unreadable form
+            message = str(error) or type(error).__name__
+            errors = {request_.key: (message, request.form)}
+            if request.form.get("_from") == "inbox":
+                return self.inbox(request, errors)
+            return self.run_page(request, run.id, errors)
+        job = self._jobs.start(
+            "resuming after your answer",
+            run.id,
+            lambda: runs.answer(run.id, value, path=request_.path, resume=True),
+        )
+        if job.done.wait(0.5) and job.error is not None:
+            return self.error(409, "The answer was not taken", job.error)
+        if request.form.get("_from") == "inbox":
+            return redirect("/inbox")
+        return redirect(f"/runs/{run.id}")
+
+    # -- objects -----------------------------------------------------------
+
+    def invocation_page(self, request: Request, digest: str) -> Response:
+        """``GET /invocations/<digest>``: the tree of any stored invocation."""
+        del request
+        value = self._checkout(digest)
+        if isinstance(value, Response):
+            return value
+        if not isinstance(value, Invocation):
+            return redirect(f"/objects/{digest}")
+        return self._page(
+            "invocation.html",
+            nav="",
+            digest=digest,
+            tree=build_tree(value, digest),
+        )
+
+    def object_page(self, request: Request, digest: str) -> Response:
+        """``GET /objects/<digest>``: any stored value, pretty-printed."""
+        del request
+        value = self._checkout(digest)
+        if isinstance(value, Response):
+            return value
+        if isinstance(value, Invocation):
+            return redirect(f"/invocations/{digest}")
+        return self._page(
+            "object.html",
+            nav="",
+            digest=digest,
+            type_name=type(value).__name__,
+            text=text(value),
+        )
+
+    def _checkout(self, digest: str) -> Any:
+        if not _security.valid_digest(digest):
+            return self.error(404, "Not found", "That is not a ref.")
+        try:
+            return Ref(digest).checkout()
+        except NotFound:
+            return self.error(404, "Not found", f"No object {digest} in this store.")
+
+    # -- invoking components ----------------------------------------------
+
+    def invoke_page(
+        self,
+        request: Request,
+        error: str | None = None,
+        submitted: Mapping[str, str] | None = None,
+    ) -> Response:
+        """``GET /invoke``: the registered components; with ``?component=``, a
+        form for one of them."""
+        listed = _forms.components()
+        name = request.query.get("component") or request.form.get("component")
+        chosen = None
+        if name:
+            found = dict(listed).get(name)
+            if found is None:
+                return self.error(
+                    404,
+                    "No such component",
+                    f"{name!r} is not a registered component in this process.",
+                )
+            input_type = found.get_input_type()
+            assert input_type is not None  # components() lists typed ones only
+            chosen = {
+                "type_id": name,
+                "name": found.__name__,
+                "doc": (found.__doc__ or "").strip(),
+                "fields": _forms.form_for(found.type_id(), "c.", submitted),
+                "input": _forms.form_for(
+                    input_type.type_id(), "i.", submitted, label="Input"
+                ),
+            }
+        return self._page(
+            "invoke.html",
+            status=400 if error else 200,
+            nav="invoke",
+            components=[
+                (type_id, cls.__name__, cls.__module__) for type_id, cls in listed
+            ],
+            chosen=chosen,
+            error=error,
+        )
+
+    def invoke(self, request: Request) -> Response:
+        """``POST /invoke``: builds the component and its input, starts a run."""
+        chosen = request.form.get("component", "")
+        found = dict(_forms.components()).get(chosen)
+        if found is None:
+            return self.error(404, "No such component", f"{chosen!r} is unknown.")
+        input_type = found.get_input_type()
+        assert input_type is not None
+        try:
+            component = _forms.build(
+                found,
+                _forms.read_form(_forms.form_for(found.type_id(), "c."), request.form),
+            )
+            arg = _forms.build(
+                input_type,
+                _forms.read_form(
+                    _forms.form_for(input_type.type_id(), "i."), request.form
+                ),
+            )
+        except _forms.FormError as error:
+            return self.invoke_page(request, str(error), request.form)
+        name = found.__qualname__
+        since = time.time()
+
+        def known() -> set[str]:
+            return {info.id for info in runs.list_runs(component=name, since=since)}
+
+        before = known()
+        job = self._jobs.start(
+            f"running {name}", None, lambda: runs.run(component, arg)
+        )
+        new_id = wait_for_new_run(job, known, before)
+        if new_id is None:
+            if job.error is not None:
+                return self.invoke_page(request, job.error, request.form)
+            return redirect("/")
+        return redirect(f"/runs/{new_id}")
+
+
+_FILTERS = ("status", "component", "tag", "parent", "since", "until")
+
+
+def _display_location(location: str) -> str:
+    """A store's location, relative to the working directory if inside it."""
+    try:
+        if os.path.isabs(location):
+            relative = os.path.relpath(location)
+            if not relative.startswith(".."):
+                return relative
+    except ValueError:  # another drive (Windows)
+        pass
+    return location
+
+
+def _day(text: str, end: bool = False) -> float | None:
+    """Epoch seconds of a ``YYYY-MM-DD`` date's local midnight (the next one if
+    ``end``), or None."""
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+    if end:
+        day += datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time()).timestamp()
+
+
+def _request_text(request: Ref[Any]) -> dict[str, str]:
+    """The component and input of a run's top-level request, as text."""
+    try:
+        value = request()
+        return {
+            "component": name_of(value.invokable),
+            "invokable": text(value.invokable()),
+            "input": text(value.input()),
+        }
+    except Exception as error:
+        return {
+            "component": "?",
+            "invokable": f"(cannot be read here: {error})",
+            "input": "",
+        }
