@@ -6,7 +6,7 @@ PIP := $(PYTHON) -m pip install --quiet --disable-pip-version-check
 .PHONY: demo test lint bench install-dev
 
 demo:
-	$(PIP) -e .
+	$(PIP) -e '.[cli,ui]'
 	$(PYTHON) -m enact.demo
 
 install-dev:

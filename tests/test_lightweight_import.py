@@ -7,7 +7,18 @@ import json
 import subprocess
 import sys
 
-OPTIONAL = ["numpy", "PIL", "pydantic", "gradio", "fastapi", "ray"]
+OPTIONAL = [
+    "numpy",
+    "PIL",
+    "pydantic",
+    "gradio",
+    "fastapi",
+    "ray",
+    "typer",
+    "rich",
+    "jinja2",
+    "playwright",
+]
 
 _SCRIPT = """
 import json, sys

@@ -104,19 +104,28 @@ def _common_prefix(
     return count
 
 
+def _open_store(path: str) -> enact.Store:
+    if path.endswith((".db", ".sqlite", ".sqlite3")):
+        return enact.SQLiteStore(path)
+    return enact.FileStore(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs the tour."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--store",
         default=os.environ.get("ENACT_STORE", DEFAULT_STORE),
-        help=f"store directory (default: $ENACT_STORE or {DEFAULT_STORE})",
+        help=(
+            f"store directory, or a SQLite file ending in .db, .sqlite or .sqlite3 "
+            f"(default: $ENACT_STORE or {DEFAULT_STORE})"
+        ),
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed")
     args = parser.parse_args(argv)
     random.seed(args.seed)
 
-    with enact.FileStore(args.store) as store:
+    with _open_store(args.store) as store:
         flow = WritePoem(SampleLine(), Score())
         topic = enact.commit(enact.Str("moon"))
 

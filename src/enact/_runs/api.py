@@ -168,8 +168,9 @@ class Run:
     def timings(self) -> dict[tuple[int, ...], tuple[float, float]]:
         """When each finished call started and ended (epoch seconds), by path.
 
-        Paths are child indices from the top-level call; ``()`` is the run's
-        own call (its last stretch, if it was resumed).
+        Paths are child indices from the top-level call; ``()`` is the run as
+        a whole, from its start to its end (including any time it spent
+        crashed or waiting for input).
         """
         store = _store()
         info = _read(store.index, self.id)
@@ -399,29 +400,37 @@ def _names_checked(
 
 
 def _truncate(
-    store: Store, journal: Invocation[Any, Any], at: tuple[int, ...], run_id: str
+    store: Store,
+    journal: Invocation[Any, Any],
+    at: tuple[int, ...],
+    run_id: str,
+    above: tuple[int, ...] = (),
 ) -> Invocation[Any, Any]:
-    """The journal with the call at path ``at`` and everything after it dropped."""
-    if not at or any(not isinstance(i, int) or i < 0 for i in at):
+    """The journal with the call at path ``at`` and everything after it dropped.
+
+    ``above`` is the path of ``journal`` itself, for messages.
+    """
+    if not at or any(type(i) is not int or i < 0 for i in at):
         raise RunError(
             f"A branch path is one or more child indices, got {at!r}.", run_id
         )
     response = journal.response()
     children = response.children
     index = at[0]
-    if index > len(children):
+    here = ".".join(map(str, (*above, index)))
+    # A branch may start just after the last call (to add a call), but a
+    # deeper path must go through a call that exists.
+    if index > len(children) or (len(at) > 1 and index == len(children)):
         raise RunError(
-            f"Run {run_id} has no call at {'.'.join(map(str, at))}: the call has "
-            f"{len(children)} children.",
+            f"Run {run_id} has no call at {here}: "
+            f"{'.'.join(map(str, above)) or 'the top-level call'} has "
+            f"{len(children)} child calls.",
             run_id,
         )
     kept = list(children[:index])
     if len(at) > 1:
-        if index == len(children):
-            raise RunError(
-                f"Run {run_id} has no call at {'.'.join(map(str, at[:1]))}.", run_id
-            )
-        kept.append(store.commit(_truncate(store, children[index](), at[1:], run_id)))
+        inner = _truncate(store, children[index](), at[1:], run_id, (*above, index))
+        kept.append(store.commit(inner))
     rewound = Response(response.invokable, None, None, False, kept)
     return Invocation(journal.request, store.commit(rewound))
 

@@ -1,0 +1,217 @@
+"""``enact inputs`` and ``enact answer``: the input requests runs wait for."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from enact import runs as durable
+from enact.cli._context import open_store
+from enact.cli._output import (
+    out,
+    print_json,
+    short,
+    short_type,
+    spinner,
+    value_json,
+)
+from enact.cli._run_commands import report
+from enact.cli._stores import CommandError, usage_error
+from enact.cli._targets import format_path, parse_path, resolve_run
+from enact.references import NotFound
+from enact.resource_registry import ResourceNotFound
+
+__all__ = ["answer", "inputs"]
+
+_JSON = typer.Option("--json", help="Print JSON instead of text.")
+
+
+def inputs(
+    ctx: typer.Context,
+    run: Annotated[
+        str | None,
+        typer.Argument(metavar="[RUN]", help="Only this run's requests (id or name)."),
+    ] = None,
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """List the input requests that waiting runs wait for."""
+    with open_store(ctx):
+        run_id = resolve_run(run).id if run else None
+        pending = durable.pending_inputs(run_id)
+        if as_json:
+            print_json([_pending_json(each) for each in pending])
+            return
+        if not pending:
+            out().print(Text("no pending input requests", "dim"))
+            return
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        table.add_column("RUN", no_wrap=True)
+        for column in ("PATH", "TYPE", "ASKS", "ABOUT"):
+            table.add_column(column, overflow="fold")
+        for each in pending:
+            table.add_row(
+                Text(each.run_id),
+                Text(format_path(each.path)),
+                Text(short_type(each.requested_type)),
+                Text(short(each.context) if each.context is not None else ""),
+                Text(_about(each)),
+            )
+        out().print(table)
+
+
+def _pending_json(pending: durable.PendingInput) -> dict[str, Any]:
+    data = {"run_id": pending.run_id, "key": pending.key, **pending.to_json()}
+    about = _read(pending.for_value)
+    data["about"] = None if about is None else value_json(about)
+    return data
+
+
+def _about(pending: durable.PendingInput) -> str:
+    value = _read(pending.for_value)
+    return "" if value is None else short(value)
+
+
+def _read(ref: Any) -> Any:
+    if ref is None:
+        return None
+    try:
+        return ref.checkout()
+    except (NotFound, ResourceNotFound):
+        return None
+
+
+def answer(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The waiting run.")],
+    value: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[VALUE]",
+            help="The answer: taken as text if the requested type accepts "
+            'text, else parsed as JSON (42, true, {"x": 1}).',
+        ),
+    ] = None,
+    json_file: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--json-file",
+            "-f",
+            metavar="FILE",
+            help="Read the answer as JSON from FILE ('-' for stdin) instead of VALUE.",
+        ),
+    ] = None,
+    path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            "-p",
+            metavar="PATH",
+            help="Which request, if the run waits for several (dotted child "
+            "indices, as `enact inputs` shows).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="If no process waits for the answer, resume the run here "
+            "(until it ends or asks again).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """Answer a waiting run's input request.
+
+    The value must be of the requested type; a wrong one is refused and the
+    run keeps waiting.
+    """
+    if (value is None) == (json_file is None):
+        raise usage_error(ctx, "give either VALUE or --json-file FILE")
+    where = parse_path(ctx, path) if path is not None else None
+    raw = _load(json_file) if json_file is not None else None
+    with open_store(ctx):
+        run_id = resolve_run(run).id
+        pending = _choose(run_id, where)
+        if json_file is not None:
+            parsed = durable.parse_answer(pending, raw)
+        else:
+            assert value is not None
+            parsed = _parse_text(pending, value)
+        with spinner(f"answering {run_id}"):
+            answered = durable.answer(run_id, parsed, path=pending.path, resume=resume)
+        if as_json and not resume:
+            print_json(
+                {
+                    "run_id": run_id,
+                    "key": answered.key,
+                    "path": list(answered.path),
+                    "answer": value_json(parsed),
+                }
+            )
+            return
+        if not as_json:
+            line = Text(f"answered {run_id} at {format_path(answered.path)}: ")
+            line.append(short(parsed))
+            out().print(line)
+        if resume:
+            report(durable.get_run(run_id), "resumed", as_json)
+
+
+def _load(json_file: pathlib.Path) -> Any:
+    try:
+        if str(json_file) == "-":
+            return json.load(sys.stdin)
+        with json_file.open(encoding="utf-8") as stream:
+            return json.load(stream)
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{json_file} is not valid JSON: {error}") from None
+    except OSError as error:
+        raise CommandError(f"cannot read {json_file}: {error.strerror}") from None
+
+
+def _choose(run_id: str, where: tuple[int, ...] | None) -> durable.PendingInput:
+    pending = durable.pending_inputs(run_id)
+    if where is not None:
+        pending = [each for each in pending if each.path == where]
+        if not pending:
+            raise CommandError(
+                f"run {run_id} has no pending input request at {format_path(where)}"
+            )
+    if not pending:
+        info = durable.get_run(run_id).info()
+        if info.status is durable.RunStatus.WAITING:
+            raise CommandError(
+                f"run {run_id} has no unanswered input request: resume it with "
+                f"`enact resume {run_id}`"
+            )
+        raise CommandError(
+            f"run {run_id} has no pending input request (it is {info.status})"
+        )
+    if len(pending) > 1:
+        paths = ", ".join(format_path(each.path) for each in pending)
+        raise CommandError(
+            f"run {run_id} waits for {len(pending)} inputs ({paths}): "
+            "choose one with --path"
+        )
+    return pending[0]
+
+
+def _parse_text(pending: durable.PendingInput, text: str) -> Any:
+    """The answer from command-line text: as text first, then as JSON."""
+    try:
+        return durable.parse_answer(pending, text)
+    except durable.WrongAnswerType as as_text:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise as_text from None
+        if data == text:
+            raise as_text from None
+        return durable.parse_answer(pending, data)

@@ -1,0 +1,152 @@
+"""Which store a command works on, and the modules to import first.
+
+The store is ``--store PATH``, else ``$ENACT_STORE``, else the demo's embedded
+default ``./.enact``. A path ending in ``.db``, ``.sqlite`` or ``.sqlite3`` is
+a SQLite store, anything else a store directory. Only ``enact demo`` creates a
+store; every other command refuses a path where none exists, so a typo never
+litters the disk with empty stores.
+
+This module imports neither typer nor rich.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import enact
+from enact.demo import DEFAULT_STORE
+from enact.references import Store
+
+__all__ = [
+    "IMPORT_VARIABLE",
+    "SQLITE_SUFFIXES",
+    "STORE_VARIABLE",
+    "CommandError",
+    "StoreChoice",
+    "choose_store",
+    "import_modules",
+    "usage_error",
+]
+
+#: The environment variable naming the store when ``--store`` is not given.
+STORE_VARIABLE = "ENACT_STORE"
+#: The environment variable listing modules to import (comma-separated).
+IMPORT_VARIABLE = "ENACT_IMPORT"
+#: File name endings that make a path a SQLite store.
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def usage_error(ctx: Any, message: str) -> CommandError:
+    """A usage error (exit status 2) pointing at the command's help.
+
+    Args:
+        ctx: The command's click context (for its name).
+        message: What is wrong with the arguments.
+    """
+    where = getattr(ctx, "command_path", "enact")
+    return CommandError(f"{message} (see '{where} --help')", 2)
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; its message is shown as one line.
+
+    Attributes:
+        exit_code: The process exit status (1 unless told otherwise).
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreChoice:
+    """A store path and where the choice came from."""
+
+    #: The path as given (relative paths stay relative, for messages).
+    path: str
+    #: ``"--store"``, ``"$ENACT_STORE"`` or ``"default"``.
+    source: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the path names a SQLite store (by its file name ending)."""
+        return self.path.lower().endswith(SQLITE_SUFFIXES)
+
+    def exists(self) -> bool:
+        """Whether a store is at the path: a SQLite file, or a store directory."""
+        if self.is_sqlite:
+            return os.path.isfile(self.path)
+        return os.path.isdir(os.path.join(self.path, "objects"))
+
+    def open(self, *, create: bool = False) -> Store:
+        """Opens the store.
+
+        Args:
+            create: Create the store if there is none at the path.
+
+        Raises:
+            CommandError: if there is no store and ``create`` is false.
+        """
+        if not create and not self.exists():
+            raise CommandError(
+                f"no enact store at {self.path} (run `enact demo` or pass --store)"
+            )
+        if self.is_sqlite:
+            return enact.SQLiteStore(self.path)
+        return enact.FileStore(self.path)
+
+
+def choose_store(option: str | None) -> StoreChoice:
+    """The store of a command: ``--store``, else ``$ENACT_STORE``, else ``.enact``.
+
+    Args:
+        option: The ``--store`` value, if given.
+    """
+    if option:
+        return StoreChoice(option, "--store")
+    variable = os.environ.get(STORE_VARIABLE)
+    if variable:
+        return StoreChoice(variable, f"${STORE_VARIABLE}")
+    return StoreChoice(DEFAULT_STORE, "default")
+
+
+def import_modules(options: Iterable[str]) -> list[str]:
+    """Imports the ``--import`` modules and those in ``$ENACT_IMPORT``.
+
+    Importing them registers the user's component and resource classes, so
+    their runs can be resumed, forked and answered. The current directory is
+    put first on ``sys.path``, as ``python -m`` does, so a module beside the
+    user is found.
+
+    Args:
+        options: The ``--import`` values, in order.
+
+    Returns:
+        The names imported, ``$ENACT_IMPORT``'s first.
+
+    Raises:
+        CommandError: naming a module that cannot be imported.
+    """
+    names = [
+        name.strip()
+        for name in os.environ.get(IMPORT_VARIABLE, "").split(",")
+        if name.strip()
+    ]
+    names += [name.strip() for name in options if name.strip()]
+    if names and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as error:
+            # A user module may fail in any way on import: report it, once.
+            raise CommandError(
+                f"cannot import {name!r} (--import): {type(error).__name__}: {error}"
+            ) from None
+    return names
