@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import secrets
 from typing import Annotated
 
 import typer
@@ -44,8 +45,9 @@ def ui(
         typer.Option(
             "--token",
             metavar="TOKEN",
-            help="The access token visitors must present (default: a random one, "
-            "printed at start).",
+            help="The access token visitors must present. Required to listen on "
+            "an address other than loopback; with --host and no token, a random "
+            "one is made and printed in the URL.",
         ),
     ] = None,
     open_browser: Annotated[
@@ -62,5 +64,13 @@ def ui(
             "the web UI needs the 'ui' extra: pip install 'enact[ui]' "
             f"({error.name or error} is missing)"
         ) from None
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        # Anyone who can reach the address could use the UI: never without one.
+        token = secrets.token_urlsafe(24)
     with open_store(ctx) as store:
-        web.serve(store, host=host, port=port, token=token, open_browser=open_browser)
+        try:
+            web.serve(
+                store, host=host, port=port, token=token, open_browser=open_browser
+            )
+        except web.UIError as error:
+            raise CommandError(str(error)) from None
