@@ -14,12 +14,13 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 
 from enact import _codec, contexts
 from enact.backends.base import Backend, BackendError, Parts
 from enact.backends.files import FileObjects
+from enact.backends.gc import GCReport
 from enact.backends.index import Index
 from enact.backends.memory import MemoryObjects
 from enact.backends.sqlite import SQLiteObjects
@@ -35,6 +36,7 @@ __all__ = [
     "Damage",
     "FileBackend",
     "FileStore",
+    "GCReport",
     "InMemoryBackend",
     "InMemoryStore",
     "InvalidRefId",
@@ -608,6 +610,12 @@ class Store(contexts.Context):
             if not state.depth:
                 self.flush()
 
+    def atomically(self) -> contextlib.AbstractContextManager[None]:
+        """Groups the block's writes (objects and index) into one backend
+        transaction where there are transactions (SQLite)."""
+        objects = self._objects
+        return objects.atomically() if objects is not None else contextlib.nullcontext()
+
     def flush(self) -> None:
         """Writes every buffered object to the backend."""
         with self._lock:
@@ -629,9 +637,9 @@ class Store(contexts.Context):
         objects = self._objects
         if objects is None:
             return self._backend.has(ref)  # type: ignore[union-attr]
+        # Not remembered as known: the copy found may predate this store's
+        # session, and a commit must then write it again (see Store.gc).
         found: bool = self._read_guard(ref, lambda: objects.has_many([key])[0])
-        if found:
-            self._remember(key)
         return found
 
     def checkout(self, ref: Ref[R]) -> R:
@@ -696,10 +704,15 @@ class Store(contexts.Context):
         except BackendError as error:
             raise RefError(f"Cannot read {ref.digest}: {error}") from None
 
-    def verify(self) -> list[Damage]:
+    def verify(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> list[Damage]:
         """Reads every object and checks it against its digest.
 
         Never raises for damage: each problem is reported instead.
+
+        Args:
+            progress: Called now and then with (objects checked, total).
 
         Returns:
             One :class:`Damage` per object (or storage file) that is missing,
@@ -713,7 +726,10 @@ class Store(contexts.Context):
             keys = list(self._objects.iter_keys())
         except BackendError as error:
             return [Damage(None, str(error))]
-        for key in keys:
+        total = len(keys)
+        for done, key in enumerate(keys):
+            if progress is not None and not done % 256:
+                progress(done, total)
             try:
                 data = self._objects.get_many([key])[0]
             except BackendError as error:
@@ -723,7 +739,46 @@ class Store(contexts.Context):
                 damage.append(Damage(key, "listed but not readable"))
             elif hashlib.sha256(data).hexdigest() != key:
                 damage.append(Damage(key, "content does not match its digest"))
+        if progress is not None:
+            progress(total, total)
         return damage
+
+    def gc(self, dry_run: bool = False) -> GCReport:
+        """Removes the objects that nothing in the store refers to any more.
+
+        Kept: every object whose digest appears in the run index (run records,
+        step lines, names, claims), every object written since the oldest
+        other live session on the store started (another process may still
+        hold refs to it), and everything those objects refer to. See
+        docs/storage.md for the rule. Needs none of the stored types.
+
+        Objects this store object committed count as unreferenced once they
+        are old: run it from a store object no other thread is committing
+        through. Other store objects, in this process or others, are safe.
+
+        Args:
+            dry_run: Only report what would be removed.
+
+        Returns:
+            What was kept and removed.
+
+        Raises:
+            BackendError: if a live object or a pack is unreadable (then
+                nothing is removed).
+            NotImplementedError: for a backend that stores no canonical
+                bytes (a SPEC A9 ``StorageBackend``, or a serializer's format).
+        """
+        if self._objects is None:
+            # A SPEC A9 backend, or one storing a serializer's format: its
+            # bytes do not hash to their keys, so reads cannot be checked.
+            raise NotImplementedError(
+                "Garbage collection needs a byte backend storing the canonical "
+                "encoding (memory, file or SQLite store)."
+            )
+        self.flush()
+        # Known keys may be removed now: commits must look again.
+        self._known.clear()
+        return self._objects.gc(dry_run=dry_run)
 
     def iter_refs(self) -> Iterator[Ref[Any]]:
         """Yields a ref for every object in the store (for maintenance)."""

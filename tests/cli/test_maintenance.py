@@ -66,10 +66,12 @@ def test_demo_creates_the_default_store(tmp_path: pathlib.Path) -> None:
     assert ": finished" in answered.out and "output: 'A Title: " in answered.out
 
 
-def test_demo_wants_a_store_directory(tmp_path: pathlib.Path) -> None:
-    result = enact("--store", tmp_path / "demo.db", "demo")
-    assert result.code == 1
-    assert "store directory" in result.one_line_error()
+def test_demo_on_a_sqlite_store(tmp_path: pathlib.Path) -> None:
+    result = enact("--store", tmp_path / "demo.db", "demo", "--seed", "1")
+    assert result.code == 0, result
+    listed = enact("--store", tmp_path / "demo.db", "runs", "--json")
+    assert listed.code == 0
+    assert len(listed.json()) >= 5
 
 
 def test_ui_refuses_an_unsafe_bind_in_one_line(filled: Filled) -> None:

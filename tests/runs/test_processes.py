@@ -16,6 +16,7 @@ import pytest
 import enact
 from enact import runs
 from enact._runs.recorder import StepLog
+from enact.backends import sessions
 from enact.runs import RunStatus
 from runs.child import STAGES, WIDTH
 from runs.flows import Greet
@@ -160,11 +161,15 @@ def test_an_input_request_answered_from_another_process(tmp_path: pathlib.Path) 
         assert str(run.output())[0] in "AB"
 
 
-def test_four_processes_run_fork_and_collect_at_once(tmp_path: pathlib.Path) -> None:
+def test_four_processes_run_fork_and_collect_at_once(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store_path = tmp_path / "store"
-    with enact.FileStore(store_path) as store:
+    first = enact.FileStore(store_path)
+    with first:
         old = enact.run(Greet(), name="old")  # waiting: must survive gc
-        unreachable = store.commit(enact.Str("garbage")).digest
+        unreachable = first.commit(enact.Str("garbage")).digest
+    first.close()  # its session ends: its objects may now be collected
     processes = [
         spawn("churn", str(store_path), "a", "15"),
         spawn("churn", str(store_path), "b", "15"),
@@ -176,6 +181,8 @@ def test_four_processes_run_fork_and_collect_at_once(tmp_path: pathlib.Path) -> 
         assert code == 0, err
     with enact.FileStore(store_path) as store:
         assert store.verify() == []
+        # A minute later, the garbage is old enough to go.
+        monkeypatch.setattr(sessions, "clock", lambda: time.time() + 60)
         store.gc()
         assert not store.has(enact.Ref(unreachable))
         infos = runs.list_runs()

@@ -3,7 +3,8 @@
 ``python child.py commit KIND PATH WRITER COUNT MODE``
     Opens a store (KIND ``file`` or ``sqlite``) at PATH, prints ``ready``, waits
     for a line on stdin, then commits COUNT distinct :class:`Sample` objects,
-    each in its own commit (MODE ``single``) or in batches of 50 (``batch``),
+    each in its own commit (MODE ``single``) or in batches of 64 (``batch``:
+    each a pack file),
     and prints their digests as one JSON list.
 
 ``python child.py readall ROOT FILES``
@@ -26,7 +27,8 @@ import enact
 from enact.backends import FileObjects
 from stores.helpers import Sample
 
-BATCH = 50
+# The smallest batch a file store writes as a pack (files._PACK_MIN_OBJECTS).
+BATCH = 64
 
 
 def expected(writer: int, index: int) -> Sample:

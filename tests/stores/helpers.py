@@ -24,6 +24,10 @@ PACK_FOOTER = struct.Struct(">QQ8s")
 
 STORE_KINDS = ("memory", "file", "sqlite")
 
+# The smallest batch of small objects a file store writes as a pack file (as
+# documented in enact.backends.files); smaller ones are appended to its log.
+PACK_MIN = 64
+
 
 @dataclasses.dataclass
 class StoreKind:

@@ -15,7 +15,7 @@ import enact
 from enact.backends import Backend, BackendError, FileObjects
 from enact.references import NotFound, Ref, Store
 
-from .helpers import Sample, files_under, key_of, samples
+from .helpers import PACK_MIN, Sample, files_under, key_of, samples
 
 MiB = 1024 * 1024
 
@@ -141,7 +141,7 @@ def test_batch_writes_commits_made_before_an_exception(
 def test_file_store_batch_writes_a_pack(tmp_path) -> None:
     root = str(tmp_path / "store")
     store = enact.FileStore(root)
-    values = [Sample(number=i) for i in range(12)]
+    values = [Sample(number=i) for i in range(PACK_MIN + 4)]
     with store.batch():
         refs = [store.commit(value) for value in values]
         assert os.listdir(os.path.join(root, "packs")) == []
@@ -292,7 +292,7 @@ def test_same_length_contract(backend: Backend) -> None:
 
 def test_iter_keys_lists_loose_and_packed(backend: Backend, reopen_backend) -> None:
     single = [put(backend, b"single %d" % i)[0] for i in range(5)]
-    batched = put(backend, *(b"batched %d" % i for i in range(30)))
+    batched = put(backend, *(b"batched %d" % i for i in range(PACK_MIN + 6)))
     big = put(backend, *(os.urandom(300 * 1024) for _ in range(2)))
     if isinstance(backend, FileObjects):
         assert len(backend.pack_files()) == 1

@@ -41,6 +41,7 @@ from .helpers import (
     PACK_END,
     PACK_ENTRY,
     PACK_FOOTER,
+    PACK_MIN,
     Sample,
     files_under,
     key_of,
@@ -158,7 +159,9 @@ def test_sqlite_row_of_another_type_is_corrupt(tmp_path) -> None:
 # -- pack files ----------------------------------------------------------------
 
 
-def write_pack(root: pathlib.Path, count: int = 10) -> tuple[Store, list[Ref], str]:
+def write_pack(
+    root: pathlib.Path, count: int = PACK_MIN
+) -> tuple[Store, list[Ref], str]:
     store = enact.FileStore(root)
     with store.batch():
         refs = [store.commit(Sample(number=i, text="in a pack")) for i in range(count)]
@@ -267,7 +270,10 @@ def test_damaged_pack_does_not_hide_other_packs(tmp_path) -> None:
     refs = []
     for b in range(6):
         with store.batch():
-            refs += [store.commit(Sample(number=i, text=f"pack {b}")) for i in range(8)]
+            refs += [
+                store.commit(Sample(number=i, text=f"pack {b}"))
+                for i in range(PACK_MIN)
+            ]
     packs = store.backend.pack_files()  # type: ignore[union-attr]
     assert len(packs) == 6
     store.close()

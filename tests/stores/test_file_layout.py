@@ -23,6 +23,7 @@ from enact.backends import FileObjects
 from enact.references import Ref
 
 from .helpers import (
+    PACK_MIN,
     Sample,
     child_command,
     child_env,
@@ -52,10 +53,12 @@ def test_loose_object_path_and_content(tmp_path) -> None:
     assert path.read_bytes() == encoded(value)
     assert key_of(path.read_bytes()) == ref.digest
     assert store.backend.path_of(ref.digest) == str(path)  # type: ignore[union-attr]
-    assert files_under(str(root)) == {
-        os.path.join("objects", ref.digest[:2], ref.digest[2:])
-    }
-    assert sorted(os.listdir(root)) == ["logs", "objects", "packs", "tmp"]
+    # Besides the object, only this writer's session file (removed on close).
+    files = {p for p in files_under(str(root)) if not p.startswith("sessions")}
+    assert files == {os.path.join("objects", ref.digest[:2], ref.digest[2:])}
+    assert sorted(os.listdir(root)) == ["logs", "objects", "packs", "sessions", "tmp"]
+    store.close()
+    assert os.listdir(root / "sessions") == []
 
 
 def test_single_small_commits_are_appended_to_one_log(tmp_path) -> None:
@@ -98,10 +101,11 @@ def test_a_cut_last_log_record_is_not_an_object(tmp_path) -> None:
 
 
 def test_small_batch_is_appended_to_the_log(tmp_path) -> None:
+    # What a durable run flushes after a call: one append, not a new file.
     root = tmp_path / "store"
     store = enact.FileStore(root)
     with store.batch():
-        refs = [store.commit(Sample(number=i)) for i in range(7)]
+        refs = [store.commit(Sample(number=i)) for i in range(PACK_MIN - 1)]
     assert os.listdir(root / "packs") == []
     assert loose_files(root) == set()
     assert len(os.listdir(root / "logs")) == 1
@@ -112,7 +116,7 @@ def test_small_batch_is_appended_to_the_log(tmp_path) -> None:
 def test_batch_pack_follows_the_documented_format(tmp_path) -> None:
     root = tmp_path / "store"
     store = enact.FileStore(root)
-    values = [Sample(number=i, blob=bytes([i]) * i) for i in range(8)]
+    values = [Sample(number=i, blob=bytes([i]) * i) for i in range(PACK_MIN)]
     with store.batch():
         refs = [store.commit(value) for value in values]
     (pack,) = store.backend.pack_files()  # type: ignore[union-attr]
@@ -133,7 +137,7 @@ def test_batch_pack_follows_the_documented_format(tmp_path) -> None:
 def test_large_objects_in_a_batch_stay_loose(tmp_path) -> None:
     root = tmp_path / "store"
     backend = FileObjects(root)
-    small = [b"small %d" % i for i in range(9)]
+    small = [b"small %d" % i for i in range(PACK_MIN + 1)]
     large = [os.urandom(256 * KiB), os.urandom(300 * KiB)]
     backend.put_many(
         [(key_of(b), [b]) for b in [small[0], large[0], *small[1:], large[1]]]
@@ -148,19 +152,19 @@ def test_large_objects_in_a_batch_stay_loose(tmp_path) -> None:
 def test_small_batches_are_written_loose_and_large_ones_packed(tmp_path) -> None:
     root = tmp_path / "store"
     backend = FileObjects(root)
-    blobs = [b"object %d" % i for i in range(10)]
+    blobs = [b"object %d" % i for i in range(PACK_MIN + 2)]
     backend.put_many([(key_of(b), [b]) for b in blobs[:6]])
-    # Fewer than 8 objects: appended to the process's log.
+    # Fewer than PACK_MIN objects: appended to the process's log.
     assert loose_files(root) == set()
     assert backend.pack_files() == []
-    # Objects already stored are skipped: 4 new ones are too few for a pack.
+    # Objects already stored are skipped: PACK_MIN - 4 new ones are too few.
     backend.put_many([(key_of(b), [b]) for b in blobs])
     assert backend.pack_files() == []
-    # A batch of 8 or more new small objects is one pack.
-    more = [b"more %d" % i for i in range(8)]
+    # A batch of PACK_MIN or more new small objects is one pack.
+    more = [b"more %d" % i for i in range(PACK_MIN)]
     backend.put_many([(key_of(b), [b]) for b in more])
     assert len(backend.pack_files()) == 1
-    assert len(read_pack(backend.pack_files()[0])) == 8
+    assert len(read_pack(backend.pack_files()[0])) == PACK_MIN
     blobs += more
     fresh = FileObjects(root)
     assert fresh.get_many([key_of(b) for b in blobs]) == blobs
@@ -176,7 +180,7 @@ def test_existing_objects_are_not_rewritten(tmp_path) -> None:
     for again in (store, enact.FileStore(root)):
         again.commit(Sample(text="once", blob=b"large" * 60_000))
         with again.batch():
-            for i in range(10):
+            for i in range(PACK_MIN + 2):
                 again.commit(Sample(text="once", number=i))
     after = os.stat(path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -185,7 +189,7 @@ def test_existing_objects_are_not_rewritten(tmp_path) -> None:
 def test_packed_objects_are_not_rewritten_after_reopening(tmp_path) -> None:
     root = tmp_path / "store"
     store = enact.FileStore(root)
-    values = [Sample(number=i) for i in range(8)]
+    values = [Sample(number=i) for i in range(PACK_MIN)]
     with store.batch():
         for value in values:
             store.commit(value)
@@ -206,7 +210,7 @@ def test_more_packs_than_the_process_may_open_files(tmp_path) -> None:
     root = tmp_path / "store"
     backend = FileObjects(root)
     for pack in range(300):
-        blobs = [b"pack %d object %d" % (pack, i) for i in range(8)]
+        blobs = [b"pack %d object %d" % (pack, i) for i in range(PACK_MIN)]
         backend.put_many([(key_of(b), [b]) for b in blobs])
     backend.close()
     assert len(os.listdir(root / "packs")) == 300
@@ -218,7 +222,7 @@ def test_more_packs_than_the_process_may_open_files(tmp_path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr.decode()
-    assert int(result.stdout) == 300 * 8
+    assert int(result.stdout) == 300 * PACK_MIN
 
 
 def test_stray_files_are_not_objects(tmp_path) -> None:
@@ -226,7 +230,7 @@ def test_stray_files_are_not_objects(tmp_path) -> None:
     store = enact.FileStore(root)
     ref = store.commit(Sample(text="real"))
     with store.batch():
-        packed = [store.commit(Sample(number=i)) for i in range(8)]
+        packed = [store.commit(Sample(number=i)) for i in range(PACK_MIN)]
     fan = root / "objects" / ref.digest[:2]
     fan.mkdir(parents=True, exist_ok=True)
     (fan / ".DS_Store").write_bytes(b"junk")
@@ -248,7 +252,7 @@ def test_fsync_store_round_trip(tmp_path) -> None:
     store = enact.FileStore(tmp_path / "store", fsync=True)
     ref = store.commit(Sample(text="durable"))
     with store.batch():
-        refs = [store.commit(Sample(number=i)) for i in range(8)]
+        refs = [store.commit(Sample(number=i)) for i in range(PACK_MIN)]
     fresh = enact.FileStore(tmp_path / "store")
     for each in [ref, *refs]:
         assert fresh.checkout(Ref(each.digest)) == each.checkout()

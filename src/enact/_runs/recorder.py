@@ -117,8 +117,12 @@ class Recorder:
         }
         _describe_leaf(builder, step)
         lines.append(orjson.dumps(step))
-        self.store.flush()
-        self.index.append_steps(self.run_id, lines)
+        store = self.store
+        # Objects first, then the line that names them: one transaction
+        # where the store has them.
+        with store.atomically():
+            store.flush()
+            self.index.append_steps(self.run_id, lines)
 
     def _note_request(self, builder: Builder, raised_ref: Ref[Any]) -> None:
         request = raised_ref.checkout()

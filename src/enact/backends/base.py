@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from enact.errors import EnactError
 
 if TYPE_CHECKING:
+    from enact.backends.gc import GCReport
     from enact.backends.index import Index
 
 __all__ = ["Backend", "BackendError", "Parts", "check_key"]
@@ -63,7 +65,11 @@ class Backend(abc.ABC):
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
         """Stores each ``(key, parts)``; existing keys are left as they are.
 
-        When it returns, the objects are visible to every reader of the store.
+        A key whose stored copy predates this backend object's session is
+        written again or re-stamped, not skipped, so that garbage collection
+        sees it as young (see :mod:`enact.backends.gc`); the bytes of a key
+        never change. When it returns, the objects are visible to every
+        reader of the store.
 
         Raises:
             BackendError: if a key is not a valid digest (see :func:`check_key`).
@@ -83,6 +89,31 @@ class Backend(abc.ABC):
         None if this backend keeps none. The same object on every call.
         """
         return None
+
+    def atomically(self) -> contextlib.AbstractContextManager[None]:
+        """Groups the writes of the block (objects and index) into one
+        transaction where the storage has them (SQLite); elsewhere a no-op.
+
+        A durable run writes a finished call's objects and its step line in
+        one block: one commit instead of two.
+        """
+        return contextlib.nullcontext()
+
+    def gc(self, dry_run: bool = False) -> GCReport:
+        """Removes the objects nothing refers to (see :mod:`enact.backends.gc`).
+
+        Args:
+            dry_run: Report what would be removed, and remove nothing.
+
+        Raises:
+            BackendError: if this backend cannot collect garbage, or a live
+                object cannot be read (then nothing is removed).
+        """
+        raise BackendError(
+            f"{type(self).__name__} cannot collect garbage: it records neither "
+            "write times nor sessions",
+            self.location,
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Releases files and connections. Idempotent."""

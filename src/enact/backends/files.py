@@ -4,58 +4,70 @@ Layout under the root::
 
     objects/3f/a9...      one large object, named by its digest (fan-out by 2)
     packs/<id>.pack       many small objects written in one batch
-    logs/<id>.log         small objects committed one at a time, by one process
+    logs/<id>.log         small objects committed a few at a time, by one process
     tmp/                  files being written; renamed into place when complete
+    sessions/<pid>-<id>   one per writing backend object (enact.backends.sessions)
+    gc.lock               held by a running garbage collection
+
+and the run index beside them (:mod:`enact.backends.file_index`).
 
 Creating and renaming a file costs ~70-100 us on ext4, far more than encoding
-an object, so small objects avoid it: a batch becomes one pack file, and a
-single commit is one ``write`` appended to the process's own log. Large objects
+an object, so small objects avoid it: a batch of 64 or more becomes one pack
+file, and fewer (a single commit, or the handful a durable run flushes after
+each call) are one ``write`` appended to the process's own log. Large objects
 (256 KiB and up) are written as loose files.
 
 Loose files and packs are written under ``tmp/`` and renamed into place, so a
 crash never leaves a partial file under a real name. A log only grows; a
 process killed mid-append leaves at most an incomplete last record, which
 readers ignore (it is not indexed), and the object is simply not stored.
-Every read is verified against the digest by the store above.
+Every read is verified against the digest by the store above. The pack and
+log formats are in :mod:`enact.backends.file_format`.
 
-A pack is::
+Readers index other processes' packs and logs when a key is missing. A
+garbage collection may replace a pack or log by a new pack; a reader whose
+index points into a removed file indexes the store again and retries.
 
-    b"ENACTPK1" | object bytes ... | index | footer
-    index:  per object: 32-byte digest, 8-byte offset, 8-byte length
-    footer: 8-byte index offset, 8-byte object count, b"ENACTEND"
-
-A log is ``b"ENACTLG1"`` followed by records: a 32-byte digest, an 8-byte
-length, then the object's bytes. Readers index other processes' logs when a
-key is missing, from where they stopped the last time.
+A file's modification time is when its objects were written, for garbage
+collection (:mod:`enact.backends.gc`). A key stored only in files older than
+this backend's session is written again (small objects) or re-stamped (large
+loose ones) rather than skipped.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import os
-import struct
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 
+from enact.backends import gc as garbage
+from enact.backends import sessions
 from enact.backends.base import _KEY, Backend, BackendError, Parts, check_key
-from enact.backends.index import Index
-from enact.backends.index_files import FileIndex
+from enact.backends.file_format import (
+    LOG_MAGIC,
+    LOG_RECORD,
+    fsync_dir,
+    pack_chunks,
+    parse_log,
+    read_pack_index,
+    write_all,
+    write_file,
+)
+from enact.backends.file_gc import FileHeap, sync_removals
+from enact.backends.file_index import FileIndex
 
 __all__ = ["FileObjects"]
 
-_MAGIC = b"ENACTPK1"
-_END = b"ENACTEND"
-_ENTRY = struct.Struct(">32sQQ")
-_LOG_MAGIC = b"ENACTLG1"
-_LOG_RECORD = struct.Struct(">32sQ")
-_FOOTER = struct.Struct(">QQ8s")
-# A batch with at least this many small objects is written as a pack.
-_PACK_MIN_OBJECTS = 8
+# A batch with at least this many small objects is written as a pack. Durable
+# runs flush a handful of objects after every call: those must stay one append
+# to the log, not a file create and rename each.
+_PACK_MIN_OBJECTS = 64
 # Objects at least this large are always written as loose files.
 _LOOSE_MIN_BYTES = 256 * 1024
-# writev takes at most IOV_MAX (1024 on Linux) buffers per call.
-_IOV_MAX = 1024
 # Pack files kept open for reading, at most (the least recently read closes).
 # A store can hold thousands of packs; a process may open only so many files.
 _MAX_OPEN_PACKS = 64
@@ -79,6 +91,7 @@ class FileObjects(Backend):
         self._packs_dir = os.path.join(self.root, "packs")
         self._logs_dir = os.path.join(self.root, "logs")
         self._tmp = os.path.join(self.root, "tmp")
+        self._sessions_dir = os.path.join(self.root, "sessions")
         try:
             for path in (self._objects, self._packs_dir, self._logs_dir, self._tmp):
                 os.makedirs(path, exist_ok=True)
@@ -88,29 +101,31 @@ class FileObjects(Backend):
             ) from None
         self._made_dirs: set[str] = set()
         self._lock = threading.Lock()
-        # key -> (pack path, offset, length), for every pack loaded so far.
+        # key -> (pack or log path, offset, length), for every file indexed.
         self._packed: dict[str, tuple[str, int, int]] = {}
         self._loaded_packs: set[str] = set()
+        # Modification time of each pack and log indexed, to tell whether a
+        # copy is young enough to count as stored (see _fresh).
+        self._mtimes: dict[str, float] = {}
+        # Keys this backend wrote to a pack or log since _fresh_after.
+        self._young: set[str] = set()
         # Open pack files, least recently read first.
         self._pack_fds: dict[str, int] = {}
         # Whether the packs present have been listed since opening.
         self._packs_listed = False
         self._counter = itertools.count()
-        # This process's log (opened on the first single commit): its path,
+        # This process's log (opened on the first small commit): its path,
         # descriptor and length.
         self._log: tuple[str, int] | None = None
         self._log_end = 0
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
+        # Registered on the first write (readers need none).
+        self._session: sessions.Session | None = None
+        # A stored copy in a file modified before this is written again.
+        self._fresh_after = math.inf
         self._index: FileIndex | None = None
-
-    def index(self) -> Index:
-        """The run index, in files beside the objects (opened on first use)."""
-        with self._lock:
-            if self._index is None:
-                self._index = FileIndex(self.root, fsync=self.fsync)
-            return self._index
 
     # -- paths -------------------------------------------------------------
 
@@ -124,6 +139,26 @@ class FileObjects(Backend):
             self._tmp, f"{os.getpid()}-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
         )
 
+    # -- sessions and the index --------------------------------------------
+
+    def _ensure_session(self) -> None:
+        session = self._session
+        if session is not None and session.open:
+            return
+        with self._lock:
+            if self._session is None or not self._session.open:
+                self._session = sessions.Session(self._sessions_dir, self.location)
+                self._fresh_after = _fresh_after(self._session.registered)
+
+    def index(self) -> FileIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = FileIndex(
+                        self.root, self._temp_path, self.fsync, self._ensure_session
+                    )
+        return self._index
+
     # -- reading -----------------------------------------------------------
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -133,16 +168,14 @@ class FileObjects(Backend):
         path = self.path_of(key)
         location = self._packed.get(key)
         if location is not None:  # most objects of a journal are packed
-            return self._read_packed(key, *location)
-        try:
-            with open(path, "rb") as file:
-                return file.read()
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            raise BackendError(
-                f"cannot read {path}: {error}", self.location, key
-            ) from None
+            data = self._read_packed(key, *location)
+            if data is not None:
+                return data
+            # A garbage collection replaced the file: index everything again.
+            self._reindex()
+        data = self._read_loose(path, key)
+        if data is not None:
+            return data
         location = self._packed.get(key)
         if location is None:
             damaged = self._load_new_packs()
@@ -154,7 +187,21 @@ class FileObjects(Backend):
                 return None
         return self._read_packed(key, *location)
 
-    def _read_packed(self, key: str, pack: str, offset: int, length: int) -> bytes:
+    def _read_loose(self, path: str, key: str) -> bytes | None:
+        try:
+            with open(path, "rb") as file:
+                return file.read()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise BackendError(
+                f"cannot read {path}: {error}", self.location, key
+            ) from None
+
+    def _read_packed(
+        self, key: str, pack: str, offset: int, length: int
+    ) -> bytes | None:
+        """The object's bytes; None if its file is gone (garbage-collected)."""
         # Under the lock: another thread may close the least recently used fd.
         with self._lock:
             fds = self._pack_fds
@@ -166,43 +213,76 @@ class FileObjects(Backend):
                     fd = os.open(pack, os.O_RDONLY)
                 fds[pack] = fd
                 data = os.pread(fd, length, offset)
+            except FileNotFoundError:
+                return None
             except OSError as error:
                 raise BackendError(
                     f"cannot read {pack}: {error}", self.location, key
                 ) from None
-        # A short read means the pack was truncated; the digest check above us
-        # reports it as a corrupt object naming this key.
+        if len(data) < length and not os.path.exists(pack):
+            return None
+        # A short read of a file still there means it was truncated; the
+        # digest check above us reports it as a corrupt object naming this key.
         return data
 
+    def _reindex(self) -> None:
+        """Forgets every indexed location and indexes the store again."""
+        with self._lock:
+            self._forget()
+        self._load_new_packs()
+
+    def _forget(self) -> None:
+        """Drops every indexed location (under the lock)."""
+        for fd in self._pack_fds.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._pack_fds.clear()
+        self._packed.clear()
+        self._loaded_packs.clear()
+        self._logs_read.clear()
+        self._mtimes.clear()
+        self._packs_listed = False
+
     def _load_new_packs(self) -> BackendError | None:
-        """Loads the packs not loaded yet; returns the error of a damaged one."""
+        """Loads the packs and log records not loaded yet.
+
+        Returns:
+            The error of a damaged pack or log, if one is (the others load).
+        """
         with self._lock:
             try:
-                names = os.listdir(self._packs_dir)
+                packs = {
+                    os.path.join(self._packs_dir, name)
+                    for name in os.listdir(self._packs_dir)
+                    if name.endswith(".pack")
+                }
+                logs = {
+                    os.path.join(self._logs_dir, name)
+                    for name in os.listdir(self._logs_dir)
+                    if name.endswith(".log")
+                }
             except FileNotFoundError:
                 return None
+            if not (self._loaded_packs <= packs and self._logs_read.keys() <= logs):
+                # A garbage collection removed files indexed here: an object
+                # may now be in a new pack, or in a log read past already.
+                self._forget()
             self._packs_listed = True
-            loaded = self._loaded_packs
-            # Load every healthy pack even if one is damaged, so one damaged
+            # Load every healthy file even if one is damaged, so one damaged
             # pack does not hide the objects of the others.
             damaged: BackendError | None = None
-            for name in names:
-                path = os.path.join(self._packs_dir, name)
-                if name.endswith(".pack") and path not in loaded:
-                    try:
-                        self._load_pack(path)
-                    except BackendError as error:
-                        damaged = damaged or error
-            try:
-                logs = os.listdir(self._logs_dir)
-            except FileNotFoundError:
-                logs = []
-            for name in logs:
-                if name.endswith(".log"):
-                    try:
-                        self._read_log(os.path.join(self._logs_dir, name))
-                    except BackendError as error:
-                        damaged = damaged or error
+            for path in packs - self._loaded_packs:
+                try:
+                    self._load_pack(path)
+                except BackendError as error:
+                    damaged = damaged or error
+            for path in logs:
+                try:
+                    self._read_log(path)
+                except BackendError as error:
+                    damaged = damaged or error
             return damaged
 
     def _read_log(self, path: str) -> None:
@@ -210,68 +290,47 @@ class FileObjects(Backend):
         start = self._logs_read.get(path, 0)
         try:
             with open(path, "rb") as file:
+                # The time before the data: a record appended meanwhile only
+                # looks older than it is (and is written again if committed).
+                mtime = os.fstat(file.fileno()).st_mtime
                 file.seek(start)
                 data = file.read()
+        except FileNotFoundError:
+            return  # removed by a garbage collection since it was listed
         except OSError as error:
             message = f"cannot read log file {path}: {error}"
             raise BackendError(message, self.location) from None
-        position = 0
-        if start == 0:
-            if len(data) < len(_LOG_MAGIC):
-                return  # being created
-            if data[: len(_LOG_MAGIC)] != _LOG_MAGIC:
-                raise BackendError(
-                    f"log file {path} is damaged (bad header); store.verify() "
-                    "lists damage",
-                    self.location,
-                )
-            position = len(_LOG_MAGIC)
-        record = _LOG_RECORD.size
-        while position + record <= len(data):
-            raw, length = _LOG_RECORD.unpack_from(data, position)
-            end = position + record + length
-            if end > len(data):
-                break  # the last record is still being written, or was cut
-            self._packed.setdefault(
-                raw.hex(), (path, start + position + record, length)
-            )
-            position = end
-        self._logs_read[path] = start + position
+        entries, end = parse_log(data, start, path, self.location)
+        for key, offset, length in entries:
+            self._packed.setdefault(key, (path, offset, length))
+        self._logs_read[path] = end
+        self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
 
     def _load_pack(self, path: str) -> None:
         try:
             with open(path, "rb") as file:
-                size = file.seek(0, os.SEEK_END)
-                if size < len(_MAGIC) + _FOOTER.size:
-                    raise ValueError("too short")
-                file.seek(size - _FOOTER.size)
-                index_at, count, end = _FOOTER.unpack(file.read(_FOOTER.size))
-                if end != _END or index_at + count * _ENTRY.size != size - _FOOTER.size:
-                    raise ValueError("bad footer")
-                file.seek(index_at)
-                index = file.read(count * _ENTRY.size)
+                mtime = os.fstat(file.fileno()).st_mtime
+                entries = read_pack_index(file, path, self.location)
+        except FileNotFoundError:
+            return  # removed by a garbage collection since it was listed
         except OSError as error:
             message = f"cannot read pack file {path}: {error}"
             raise BackendError(message, self.location) from None
-        except (ValueError, struct.error) as error:
-            raise BackendError(
-                f"pack file {path} is damaged ({error}); store.verify() lists damage",
-                self.location,
-            ) from None
-        entries = list(_ENTRY.iter_unpack(index))
-        for _, offset, length in entries:
-            if offset + length > index_at:
-                raise BackendError(
-                    f"pack file {path} has a bad index entry", self.location
-                )
-        for raw, offset, length in entries:
-            self._packed.setdefault(raw.hex(), (path, offset, length))
+        packed = self._packed
+        for key, offset, length in entries:
+            packed.setdefault(key, (path, offset, length))
         self._loaded_packs.add(path)
+        self._mtimes.setdefault(path, mtime)
 
     def has_many(self, keys: Sequence[str]) -> list[bool]:
         return [self._has(key) for key in keys]
 
     def _has(self, key: str) -> bool:
+        location = self._packed.get(key)
+        if location is not None:
+            if self._fresh(location[0]) or os.path.exists(location[0]):
+                return True
+            self._reindex()  # its file was garbage-collected
         if key in self._packed or os.path.exists(self.path_of(key)):
             return True
         damaged = self._load_new_packs()
@@ -308,38 +367,87 @@ class FileObjects(Backend):
 
     # -- writing -----------------------------------------------------------
 
+    def _fresh(self, path: str) -> bool:
+        """Whether a copy in the pack or log ``path`` is young enough to skip.
+
+        Young enough: modified since this session started, so no collection
+        removes it while this backend is open (the collector keeps files
+        modified after the oldest live session started).
+        """
+        mtime = self._mtimes.get(path)
+        if mtime is None:
+            return False
+        if mtime >= self._fresh_after:
+            return True
+        if not path.endswith(".log"):
+            return False
+        try:  # a log grows: it may have been appended to since it was read
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return False
+        self._mtimes[path] = mtime
+        return mtime >= self._fresh_after
+
+    def _fresh_loose(self, key: str) -> bool:
+        """Whether a loose copy exists, written since this session started."""
+        try:
+            return os.stat(self.path_of(key)).st_mtime >= self._fresh_after
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            raise BackendError(
+                f"cannot stat {self.path_of(key)}: {error}", self.location, key
+            ) from None
+
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
+        if not items:
+            return
+        self._ensure_session()
         if not self._packs_listed:
             # Know the packed objects, so they are not written again as loose
             # files (a damaged pack is reported by reads, not here).
             self._load_new_packs()
         small: list[tuple[str, Parts]] = []
         seen: set[str] = set()
+        young = self._young
         for key, parts in items:
-            if key in self._packed or key in seen:
+            if key in seen or key in young:
                 continue
             seen.add(key)
+            location = self._packed.get(key)
+            if location is not None and self._fresh(location[0]):
+                continue
             if sum(map(len, parts)) < _LOOSE_MIN_BYTES:
                 # No stat per object: a copy of an object that is also stored
                 # loose costs a few bytes and is harmless (same content).
                 check_key(key, self.location)
                 small.append((key, parts))
-            elif not os.path.exists(self.path_of(key)):
-                self._write_loose(key, parts)
+            else:
+                self._put_loose(key, parts)
         if len(small) >= _PACK_MIN_OBJECTS:
             self._write_pack(small)
         elif small:
             # A few objects: a stat each is cheap next to the write saved.
-            fresh = [
-                item for item in small if not os.path.exists(self.path_of(item[0]))
-            ]
+            fresh = [item for item in small if not self._fresh_loose(item[0])]
             if fresh:
                 self._append_to_log(fresh)
+
+    def _put_loose(self, key: str, parts: Parts) -> None:
+        path = self.path_of(key)
+        try:
+            if os.stat(path).st_mtime < self._fresh_after:
+                # Stored before this session: re-stamp it, so a collection
+                # sees it as young (see enact.backends.file_gc for the race).
+                os.utime(path)
+            return
+        except OSError:
+            pass  # missing (or not ours to re-stamp): write it
+        self._write_loose(key, parts)
 
     def _append_to_log(self, items: Sequence[tuple[str, Parts]]) -> None:
         chunks: list[bytes] = []
         for key, parts in items:
-            chunks.append(_LOG_RECORD.pack(bytes.fromhex(key), sum(map(len, parts))))
+            chunks.append(LOG_RECORD.pack(bytes.fromhex(key), sum(map(len, parts))))
             chunks.extend(parts)
         with self._lock:
             if self._log is None:
@@ -348,7 +456,7 @@ class FileObjects(Backend):
             try:
                 # One writev, appended: other readers see whole records or
                 # (while it is being written) an incomplete last one.
-                _write_all(fd, chunks)
+                write_all(fd, chunks)
                 if self.fsync:
                     os.fsync(fd)
             except OSError as error:
@@ -358,8 +466,9 @@ class FileObjects(Backend):
             position = self._log_end
             for key, parts in items:
                 length = sum(map(len, parts))
-                position += _LOG_RECORD.size
+                position += LOG_RECORD.size
                 self._packed.setdefault(key, (path, position, length))
+                self._young.add(key)
                 position += length
             self._log_end = position
             self._logs_read[path] = position
@@ -370,15 +479,15 @@ class FileObjects(Backend):
             fd = os.open(
                 path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644
             )
-            _write_all(fd, [_LOG_MAGIC])
+            write_all(fd, [LOG_MAGIC])
             if self.fsync:
                 os.fsync(fd)
-                _fsync_dir(self._logs_dir)
+                fsync_dir(self._logs_dir)
         except OSError as error:
             raise BackendError(
                 f"cannot create {path}: {error}", self.location
             ) from None
-        self._log_end = len(_LOG_MAGIC)
+        self._log_end = len(LOG_MAGIC)
         return path, fd
 
     def _write_loose(self, key: str, parts: Parts) -> None:
@@ -390,47 +499,70 @@ class FileObjects(Backend):
         self._write_file(path, parts, key)
 
     def _write_file(self, path: str, parts: Parts, key: str | None) -> None:
-        temp = self._temp_path()
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                _write_all(fd, parts)
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temp, path)
-            if self.fsync:
-                _fsync_dir(os.path.dirname(path))
+            write_file(path, parts, self._temp_path(), self.fsync)
         except OSError as error:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
             raise BackendError(
                 f"cannot write {path}: {error}", self.location, key
             ) from None
 
     def _write_pack(self, items: Sequence[tuple[str, Parts]]) -> None:
-        chunks: list[bytes] = [_MAGIC]
-        index: list[bytes] = []
-        offset = len(_MAGIC)
-        for key, parts in items:
-            length = sum(map(len, parts))
-            index.append(_ENTRY.pack(bytes.fromhex(key), offset, length))
-            chunks.extend(parts)
-            offset += length
-        chunks.extend(index)
-        chunks.append(_FOOTER.pack(offset, len(items), _END))
         path = os.path.join(self._packs_dir, f"{uuid.uuid4().hex}.pack")
-        self._write_file(path, chunks, None)
+        self._write_file(path, pack_chunks(items), None)
         with self._lock:
             self._load_pack(path)
+            self._young.update(key for key, _ in items)
+
+    # -- garbage collection --------------------------------------------------
+
+    def gc(self, dry_run: bool = False) -> garbage.GCReport:
+        started = time.monotonic()
+        lock = os.path.join(self.root, "gc.lock")
+        with sessions.exclusive(lock, self.location):
+            now = sessions.clock()
+            self._begin_collection(now)
+            try:
+                starts = sessions.live_session_starts(self._sessions_dir, self._session)
+                cutoff = min([now, *starts]) - sessions.MARGIN
+                heap = FileHeap(self.root, cutoff, self.location, self._temp_path)
+                try:
+                    report = garbage.collect(
+                        index=self.index(),
+                        heap=heap,
+                        cutoff=cutoff,
+                        live_sessions=len(starts),
+                        dry_run=dry_run,
+                        started=started,
+                        location=self.location,
+                    )
+                finally:
+                    heap.close()
+                if self.fsync and not dry_run:
+                    sync_removals(self.root)
+            finally:
+                self._reindex()
+        return report
+
+    def _begin_collection(self, now: float) -> None:
+        """Makes this backend's own writes from now on young, and only those.
+
+        Its session does not hold the cutoff back, so its log may be removed:
+        later appends go to a new one, and copies written before ``now`` no
+        longer count as stored.
+        """
+        with self._lock:
+            self._fresh_after = _fresh_after(now)
+            self._young.clear()
+            if self._log is not None:
+                try:
+                    os.close(self._log[1])
+                except OSError:
+                    pass
+                self._log = None
+        self._reindex()
 
     def close(self) -> None:
         with self._lock:
-            if self._index is not None:
-                self._index.close()
             if self._log is not None:
                 try:
                     os.close(self._log[1])
@@ -446,27 +578,23 @@ class FileObjects(Backend):
             self._packed.clear()
             self._logs_read.clear()
             self._loaded_packs.clear()
+            self._mtimes.clear()
+            self._young.clear()
             self._packs_listed = False
+        # Outside the lock: an index update holds the index's locks and then
+        # takes this one (to register the session).
+        if self._index is not None:
+            self._index.close()
+        if self._session is not None:
+            self._session.close()
 
 
-def _write_all(fd: int, parts: Parts) -> None:
-    pending = [memoryview(p) for p in parts if len(p)]
-    first = 0
-    while first < len(pending):
-        written = os.writev(fd, pending[first : first + _IOV_MAX])
-        while written:
-            size = len(pending[first])
-            if written >= size:
-                written -= size
-                first += 1
-            else:
-                pending[first] = pending[first][written:]
-                written = 0
+def _fresh_after(start: float) -> float:
+    """The modification time from which a file counts as young for a session.
 
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    File times come from the kernel's coarse clock and may lag
+    ``sessions.clock()`` by a tick: a file written just after ``start`` must
+    not look old. Half the margin is safe: no collection's cutoff is later
+    than ``start - MARGIN``.
+    """
+    return start - sessions.MARGIN / 2

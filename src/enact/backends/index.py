@@ -169,6 +169,8 @@ class MemoryIndex(Index):
 
     def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
         check_run_id(run_id, self.location)
+        if any(b"\n" in line for line in lines):
+            raise BackendError("a step line may not contain a newline", self.location)
         with self._lock:
             self._steps.setdefault(run_id, []).extend(bytes(line) for line in lines)
 

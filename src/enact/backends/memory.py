@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
+from enact.backends import gc as garbage
+from enact.backends import sessions
 from enact.backends.base import Backend, Parts, check_key
 from enact.backends.index import Index, MemoryIndex
 
@@ -11,12 +15,22 @@ __all__ = ["MemoryObjects"]
 
 
 class MemoryObjects(Backend):
-    """Objects in process memory."""
+    """Objects in process memory.
+
+    Only this process can reach them, so garbage collection knows no other
+    sessions: its cutoff is now (minus the margin).
+    """
 
     location = "memory"
 
     def __init__(self) -> None:
         self._objects: dict[str, bytes] = {}
+        # When each object was written (sessions.clock()), for the gc cutoff.
+        self._written: dict[str, float] = {}
+        # A key stored before this time is written again (re-stamped): see
+        # enact.backends.gc. Moves forward when a collection starts.
+        self._fresh_after = sessions.clock()
+        self._lock = threading.Lock()
         self._index = MemoryIndex()
 
     def index(self) -> Index:
@@ -27,12 +41,17 @@ class MemoryObjects(Backend):
         return [get(key) for key in keys]
 
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
-        objects = self._objects
         for key, _ in items:
             check_key(key, self.location)
-        for key, parts in items:
-            if key not in objects:
-                objects[key] = parts[0] if len(parts) == 1 else b"".join(parts)
+        now = sessions.clock()
+        objects, written, fresh_after = self._objects, self._written, self._fresh_after
+        with self._lock:
+            for key, parts in items:
+                if key not in objects:
+                    objects[key] = parts[0] if len(parts) == 1 else b"".join(parts)
+                    written[key] = now
+                elif written[key] < fresh_after:
+                    written[key] = now
 
     def has_many(self, keys: Sequence[str]) -> list[bool]:
         return [key in self._objects for key in keys]
@@ -42,3 +61,57 @@ class MemoryObjects(Backend):
 
     def __len__(self) -> int:
         return len(self._objects)
+
+    def gc(self, dry_run: bool = False) -> garbage.GCReport:
+        started = time.monotonic()
+        now = sessions.clock()
+        with self._lock:
+            self._fresh_after = now
+        cutoff = now - sessions.MARGIN
+        return garbage.collect(
+            index=self._index,
+            heap=_MemoryHeap(self, cutoff),
+            cutoff=cutoff,
+            live_sessions=0,
+            dry_run=dry_run,
+            started=started,
+            location=self.location,
+        )
+
+
+class _MemoryHeap(garbage.Heap):
+    def __init__(self, objects: MemoryObjects, cutoff: float) -> None:
+        self._backend = objects
+        self._cutoff = cutoff
+        with objects._lock:
+            self._written = dict(objects._written)
+
+    def keys(self) -> Collection[str]:
+        return self._written.keys()
+
+    def young(self) -> Iterable[str]:
+        cutoff = self._cutoff
+        return [key for key, when in self._written.items() if when >= cutoff]
+
+    def read(self, keys: Sequence[str]) -> list[bytes | None]:
+        found = self._backend.get_many(keys)
+        return [
+            data if garbage.intact(key, data) else None
+            for key, data in zip(keys, found, strict=True)
+        ]
+
+    def sweep(self, marked: set[str], dry_run: bool) -> tuple[int, int]:
+        backend, cutoff = self._backend, self._cutoff
+        removed = freed = 0
+        with backend._lock:
+            for key in self._written:
+                when = backend._written.get(key)
+                # Looked at again under the lock: a writer may have re-stamped it.
+                if key in marked or when is None or when >= cutoff:
+                    continue
+                removed += 1
+                freed += len(backend._objects[key])
+                if not dry_run:
+                    del backend._objects[key]
+                    del backend._written[key]
+        return removed, freed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import secrets
 from typing import Annotated
 
 import typer
@@ -45,9 +44,8 @@ def ui(
         typer.Option(
             "--token",
             metavar="TOKEN",
-            help="The access token visitors must present. Required to listen on "
-            "an address other than loopback; with --host and no token, a random "
-            "one is made and printed in the URL.",
+            help="The access token visitors must present (16+ characters). "
+            "Required to listen on any address but loopback.",
         ),
     ] = None,
     open_browser: Annotated[
@@ -64,9 +62,6 @@ def ui(
             "the web UI needs the 'ui' extra: pip install 'enact[ui]' "
             f"({error.name or error} is missing)"
         ) from None
-    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
-        # Anyone who can reach the address could use the UI: never without one.
-        token = secrets.token_urlsafe(24)
     with open_store(ctx) as store:
         try:
             web.serve(

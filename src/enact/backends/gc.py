@@ -1,0 +1,204 @@
+"""Garbage collection: removing objects that nothing can reach any more.
+
+The rule, the same for every backend:
+
+- **Roots** are every 64-hex digest found anywhere in the store's index (run
+  records, step lines, name targets, claim values; the bytes are scanned, so
+  the store layer needs no knowledge of the run layer's JSON), plus every
+  *young* object: one written at or after the **cutoff**.
+- **Mark**: from the roots, follow the references inside objects. A reference
+  is any JSON object with a 64-hex ``"digest"`` value (how a ``Ref`` is
+  encoded); objects are scanned as bytes, never decoded, so collection needs
+  none of the user's classes. Over-marking is safe; a referenced object that
+  is absent is counted, not fatal.
+- **Sweep**: delete the unmarked objects written before the cutoff.
+
+The cutoff is the start of the oldest *other* live session on the store
+(:mod:`enact.backends.sessions`) minus :data:`~enact.backends.sessions.MARGIN`,
+or now minus the margin if there is none. A live process may hold refs to
+objects it committed that no index entry names yet: it committed them after
+its session started, so they are young and kept, with everything they refer
+to. A backend re-writes (or re-stamps) a key whose stored copy predates its
+session instead of skipping it, so "already stored" always means "stored
+young enough to be kept".
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+import re
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+
+from enact.backends.base import BackendError
+from enact.backends.index import Index
+
+__all__ = ["GCReport", "Heap", "collect", "index_roots", "references"]
+
+# Digests in the index: runs of 64 or more hex digits (each 64-digit window of
+# a longer run is a candidate; only those that are stored count).
+_HEX_RUN = re.compile(rb"[0-9a-f]{64,}")
+# A reference inside an object: a JSON member "digest": "<64 hex>". In the
+# canonical (compact) encoding there is no space; other serializers may add one.
+_REFERENCE = re.compile(rb'"digest"\s*:\s*"([0-9a-f]{64})"')
+# Objects read per batch while marking.
+_READ_BATCH = 512
+
+
+@dataclasses.dataclass(frozen=True)
+class GCReport:
+    """What one garbage collection did (or, in a dry run, would do)."""
+
+    #: Objects left in the store.
+    kept: int
+    #: Objects removed (would be removed, in a dry run).
+    removed: int
+    #: Bytes of storage released (would be): removed files and rows, minus
+    #: any pack files written to keep live objects of removed ones.
+    bytes_freed: int
+    #: Stored objects that the index names directly.
+    roots: int
+    #: Stored objects written at or after the cutoff (kept, and marked from).
+    young: int
+    #: Digests that marked objects refer to but the store does not hold.
+    missing: int
+    #: Other live sessions that held the cutoff back.
+    live_sessions: int
+    #: Unix time: objects written before it, and unreachable, are removed.
+    cutoff: float
+    #: Seconds the collection took.
+    duration: float
+    #: Whether this was a dry run (nothing changed).
+    dry_run: bool
+
+
+class Heap(abc.ABC):
+    """A backend's stored objects, as one collection sees them."""
+
+    @abc.abstractmethod
+    def keys(self) -> Collection[str]:
+        """Every stored key (at the time the heap was scanned)."""
+
+    @abc.abstractmethod
+    def young(self) -> Iterable[str]:
+        """The keys with a copy written at or after the cutoff."""
+
+    @abc.abstractmethod
+    def read(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Each key's bytes, checked against the key; None if no copy is intact."""
+
+    @abc.abstractmethod
+    def sweep(self, marked: set[str], dry_run: bool) -> tuple[int, int]:
+        """Removes unmarked objects written before the cutoff.
+
+        Returns:
+            Objects removed and bytes freed (what would be, if ``dry_run``).
+        """
+
+
+def intact(key: str, data: bytes | None) -> bool:
+    """Whether ``data`` is present and hashes to ``key``."""
+    return data is not None and hashlib.sha256(data).hexdigest() == key
+
+
+def index_roots(index: Index | None) -> set[str]:
+    """Every 64-hex string in the index's records, steps, name targets and claims."""
+    found: set[str] = set()
+    if index is None:
+        return found
+    for run_id, record in index.list_runs():
+        _scan_hex(record, found)
+        for line in index.read_steps(run_id):
+            _scan_hex(line, found)
+    for target in index.names().values():
+        _scan_hex(target.encode("utf-8", "surrogateescape"), found)
+    for value in index.claims().values():
+        _scan_hex(value, found)
+    return found
+
+
+def _scan_hex(data: bytes, found: set[str]) -> None:
+    for match in _HEX_RUN.finditer(data):
+        run = match.group()
+        for start in range(len(run) - 63):
+            found.add(run[start : start + 64].decode("ascii"))
+
+
+def references(data: bytes) -> Iterator[str]:
+    """The digests an object's bytes refer to (an over-approximation).
+
+    The whole object is scanned, blob bytes included: a serializer other than
+    the canonical one may put newlines inside its JSON, and a false match only
+    keeps an object longer.
+    """
+    for match in _REFERENCE.finditer(data):
+        yield match.group(1).decode("ascii")
+
+
+def collect(
+    *,
+    index: Index | None,
+    heap: Heap,
+    cutoff: float,
+    live_sessions: int,
+    dry_run: bool,
+    started: float,
+    location: str,
+) -> GCReport:
+    """Marks from the index's digests and the heap's young objects, then sweeps.
+
+    The caller has computed the cutoff (and listed the sessions) *before*
+    calling, so every process that writes after this point is young.
+
+    Raises:
+        BackendError: if a marked object cannot be read intact (then what it
+            refers to is unknown, so nothing is removed).
+    """
+    keys = heap.keys()
+    roots = {key for key in index_roots(index) if key in keys}
+    young = set(heap.young())
+    marked, missing = _mark(heap, keys, roots | young, location)
+    removed, freed = heap.sweep(marked, dry_run)
+    return GCReport(
+        kept=len(keys) - removed,
+        removed=removed,
+        bytes_freed=freed,
+        roots=len(roots),
+        young=len(young),
+        missing=missing,
+        live_sessions=live_sessions,
+        cutoff=cutoff,
+        duration=time.monotonic() - started,
+        dry_run=dry_run,
+    )
+
+
+def _mark(
+    heap: Heap, keys: Collection[str], roots: set[str], location: str
+) -> tuple[set[str], int]:
+    marked = set(roots)
+    missing: set[str] = set()
+    frontier = list(roots)
+    while frontier:
+        batch = frontier[-_READ_BATCH:]
+        del frontier[-_READ_BATCH:]
+        for key, data in zip(batch, heap.read(batch), strict=True):
+            if data is None:
+                raise BackendError(
+                    f"object {key} in {location} cannot be read intact, so what "
+                    "it refers to is unknown: garbage collection removed nothing "
+                    "(store.verify() lists damage)",
+                    location,
+                    key,
+                )
+            for found in references(data):
+                if found in marked or found in missing:
+                    continue
+                if found in keys:
+                    marked.add(found)
+                    frontier.append(found)
+                else:
+                    missing.add(found)
+    return marked, len(missing)

@@ -1,0 +1,206 @@
+"""The run index of a SQLite store: tables in the same database file.
+
+``runs`` (one record per run id), ``steps`` (one row per step line; an
+autoincrement sequence keeps their order), ``names`` and ``claims``. Every
+change is one transaction (``BEGIN IMMEDIATE`` where it reads first), so
+SQLite serializes it against every other process; the tables are created with
+the objects table (:mod:`enact.backends.sqlite`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from enact.backends.base import BackendError
+from enact.backends.index import Index, check_claim_key, check_run_id
+
+__all__ = ["SQLiteIndex", "transaction"]
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction (``BEGIN IMMEDIATE``), or the one already open.
+
+    Nested use joins the outer transaction: an index update may commit
+    objects from inside its ``update`` function.
+    """
+    if db.in_transaction:
+        yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+class SQLiteIndex(Index):
+    """A store's run index in its SQLite database.
+
+    Args:
+        connection: Returns the backend's open connection (raises if closed).
+        lock: The backend's lock, held around every use of the connection.
+        location: The database path, for messages.
+        on_write: Called before each write (registers the store's session).
+    """
+
+    def __init__(
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        lock: threading.RLock,
+        location: str,
+        on_write: Callable[[], None],
+    ) -> None:
+        self._connection = connection
+        self._lock = lock
+        self.location = location
+        self._on_write = on_write
+
+    def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            db = self._connection()
+            try:
+                return call(db)
+            except sqlite3.Error as error:
+                raise BackendError(
+                    f"cannot use the run index in {self.location}: {error}",
+                    self.location,
+                ) from None
+
+    def _write_one(
+        self, statement: str, arguments: tuple[object, ...]
+    ) -> sqlite3.Cursor:
+        """Runs one write statement: its own transaction (no BEGIN, no COMMIT)."""
+        self._on_write()
+        return self._run(lambda db: db.execute(statement, arguments))
+
+    def _write(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        self._on_write()
+
+        def in_transaction(db: sqlite3.Connection) -> T:
+            with transaction(db):
+                return call(db)
+
+        return self._run(in_transaction)
+
+    # -- run records ---------------------------------------------------------
+
+    def get_run(self, run_id: str) -> bytes | None:
+        check_run_id(run_id, self.location)
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT record FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+        )
+        return None if row is None else bytes(row[0])
+
+    def list_runs(self) -> list[tuple[str, bytes]]:
+        rows = self._run(
+            lambda db: db.execute("SELECT id, record FROM runs").fetchall()
+        )
+        return [(run_id, bytes(record)) for run_id, record in rows]
+
+    def update_run(
+        self, run_id: str, update: Callable[[bytes | None], bytes | None]
+    ) -> bytes | None:
+        check_run_id(run_id, self.location)
+
+        def change(db: sqlite3.Connection) -> bytes | None:
+            row = db.execute(
+                "SELECT record FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            new = update(None if row is None else bytes(row[0]))
+            if new is None:
+                db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+            else:
+                db.execute(
+                    "INSERT INTO runs (id, record) VALUES (?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                    (run_id, bytes(new)),
+                )
+            return new
+
+        return self._write(change)
+
+    # -- step logs -----------------------------------------------------------
+
+    def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
+        check_run_id(run_id, self.location)
+        if not lines:
+            return
+        rows = [(run_id, bytes(line)) for line in lines]
+        for _, line in rows:
+            if b"\n" in line:
+                raise BackendError(
+                    "a step line may not contain a newline", self.location
+                )
+        insert = "INSERT INTO steps (run_id, line) VALUES (?, ?)"
+        if len(rows) == 1:
+            self._write_one(insert, rows[0])
+        else:
+            self._write(lambda db: db.executemany(insert, rows))
+
+    def read_steps(self, run_id: str) -> list[bytes]:
+        check_run_id(run_id, self.location)
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT line FROM steps WHERE run_id = ? ORDER BY seq", (run_id,)
+            ).fetchall()
+        )
+        return [bytes(line) for (line,) in rows]
+
+    # -- names ---------------------------------------------------------------
+
+    def set_name(self, name: str, key: str | None) -> None:
+        if key is None:
+            self._write_one("DELETE FROM names WHERE name = ?", (name,))
+        else:
+            self._write_one(
+                "INSERT INTO names (name, key) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET key = excluded.key",
+                (name, key),
+            )
+
+    def names(self) -> dict[str, str]:
+        rows = self._run(
+            lambda db: db.execute("SELECT name, key FROM names").fetchall()
+        )
+        return dict(rows)
+
+    # -- claims --------------------------------------------------------------
+
+    def claim(self, key: str, value: bytes) -> bool:
+        check_claim_key(key, self.location)
+        cursor = self._write_one(
+            "INSERT OR IGNORE INTO claims (key, value) VALUES (?, ?)",
+            (key, bytes(value)),
+        )
+        return cursor.rowcount == 1
+
+    def get_claim(self, key: str) -> bytes | None:
+        check_claim_key(key, self.location)
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT value FROM claims WHERE key = ?", (key,)
+            ).fetchone()
+        )
+        return None if row is None else bytes(row[0])
+
+    def claims(self, prefix: str = "") -> dict[str, bytes]:
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT key, value FROM claims WHERE substr(key, 1, ?) = ?",
+                (len(prefix), prefix),
+            ).fetchall()
+        )
+        return {key: bytes(value) for key, value in rows}

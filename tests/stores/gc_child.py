@@ -1,0 +1,83 @@
+"""Child processes for the garbage-collection tests (run as a script).
+
+``python gc_child.py hold KIND PATH COUNT``
+    Works with the old objects ``Sample(text="old i")``, ``i < COUNT``, which
+    the parent wrote before and nothing refers to. Opens a store (KIND ``file``
+    or ``sqlite``), commits a new object referring to each old one with
+    ``i % 4 == 0`` (in no run record yet) and prints ``ready``. On a line from
+    stdin it commits each old object with ``i % 4 == 1`` again, sleeping a
+    little between commits, so the parent's collections run meanwhile. It
+    holds every ref, then records them in a run record (``update_run("child",
+    ...)``), prints them as JSON and waits for a line before closing.
+
+``python gc_child.py session KIND PATH``
+    Opens a store, commits one object, prints ``ready`` and sleeps (to be
+    killed: its session file is left behind).
+
+``python gc_child.py gc KIND PATH``
+    With the clock a minute ahead (so every object is old), prints ``start``,
+    collects garbage and prints the report as JSON. Imports nothing from the
+    tests: the stored types are unknown to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+
+import enact
+from enact.backends import sessions
+
+
+def open_store(kind: str, path: str) -> enact.Store:
+    return enact.FileStore(path) if kind == "file" else enact.SQLiteStore(path)
+
+
+def hold(kind: str, path: str, count: int) -> None:
+    from stores.helpers import Sample
+
+    store = open_store(kind, path)
+    held: list[enact.Ref] = []
+    for index in range(0, count, 4):
+        old = enact.Ref.from_resource(Sample(text=f"old {index}"))
+        held.append(store.commit(Sample(number=index, child=old)))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for index in range(1, count, 4):
+        held.append(store.commit(Sample(text=f"old {index}")))
+        time.sleep(0.05)
+    digests = [ref.digest for ref in held]
+    record = json.dumps({"held": digests}).encode()
+    store.index.update_run("child", lambda previous: record)
+    print(json.dumps(digests), flush=True)
+    sys.stdin.readline()
+    store.close()
+
+
+def session(kind: str, path: str) -> None:
+    store = open_store(kind, path)
+    store.commit(enact.Str("written by a process that will be killed"))
+    print("ready", flush=True)
+    time.sleep(600)
+
+
+def collect(kind: str, path: str) -> None:
+    real = sessions.clock
+    sessions.clock = lambda: real() + 60
+    store = open_store(kind, path)
+    print("start", flush=True)
+    report = store.gc()
+    print(json.dumps(dataclasses.asdict(report)), flush=True)
+    assert not any(name.startswith("stores") for name in sys.modules)
+
+
+if __name__ == "__main__":
+    command, kind, path = sys.argv[1:4]
+    if command == "hold":
+        hold(kind, path, int(sys.argv[4]))
+    elif command == "session":
+        session(kind, path)
+    else:
+        collect(kind, path)
