@@ -185,8 +185,6 @@ def test_steps_from_threads_are_all_kept(index: Index) -> None:
 
 
 def test_a_step_line_with_a_newline_is_refused(backend: Backend) -> None:
-    if not isinstance(backend, (FileObjects, SQLiteObjects)):
-        pytest.skip("MemoryIndex does not check lines (it keeps them in a list)")
     index = index_of(backend)
     with pytest.raises(BackendError, match="newline"):
         index.append_steps("r", [b"ok", b"two\nlines"])
