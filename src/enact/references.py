@@ -17,6 +17,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 
+import orjson
+
 from enact import _codec, contexts
 from enact.backends.base import Backend, BackendError, Parts
 from enact.backends.files import FileObjects
@@ -325,6 +327,53 @@ def _encode_ref(ref: Ref[Any], sink: Any) -> dict[str, Any]:
 
 
 _codec.set_encoder(Ref, _encode_ref)
+
+_REF_HEAD = _codec.flat_head(Ref) + b'"digest":'
+
+
+def flat_ref(ref: Ref[Any], types: dict[str, Any] | None) -> bytes | None:
+    """The canonical JSON of a plain :class:`Ref` (its flat encoder)."""
+    digest = ref._digest
+    if type(digest) is not str:
+        return None
+    try:
+        text = orjson.dumps(digest)
+    except orjson.JSONEncodeError:  # a lone surrogate: the tree path says so
+        return None
+    if types is not None:
+        types[_REF_TYPE_ID] = Ref
+    return _REF_HEAD + text + b"}"
+
+
+_codec.set_flat_encoder(Ref, flat_ref)
+_REF_SEPARATOR = b'"},' + _REF_HEAD + b'"'
+
+
+def flat_refs(refs: list[Any], types: dict[str, Any] | None) -> bytes | None:
+    """The canonical JSON of a list of plain Refs, or None.
+
+    A journal's child lists run to thousands of refs: orjson writes all the
+    digests at once, and the Ref wrappers go in between. Falls back (None) on
+    anything but plain Refs with str digests that need no JSON escape.
+    """
+    if not refs:
+        return b"[]"
+    digests = [ref._digest for ref in refs if type(ref) is Ref]
+    if len(digests) != len(refs) or set(map(type, digests)) != {str}:
+        return None
+    try:
+        text = orjson.dumps(digests)
+    except orjson.JSONEncodeError:  # a lone surrogate
+        return None
+    if b"\\" in text:
+        # An escaped character; the separator below could then be in a digest.
+        return None
+    if types is not None:
+        types[_REF_TYPE_ID] = Ref
+    # ["a","b"] -> [{"#res":...,"digest":"a"},{"#res":...,"digest":"b"}]
+    return b"".join(
+        (b"[", _REF_HEAD, text[1:-1].replace(b'","', _REF_SEPARATOR), b"}]")
+    )
 
 
 def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
