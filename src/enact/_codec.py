@@ -239,6 +239,10 @@ _flat_encoders: dict[type, _FlatEncoder | None] = {}
 _flat_fields: dict[type, _FlatEncoder] = {}
 _UNKNOWN: Any = object()
 
+#: The flat encoder of a class, if :func:`encode` has met the class and it has
+#: one (else None): for callers that encode on every journaled call.
+flat_encoder = _flat_encoders.get
+
 
 def set_flat_encoder(cls: type[ResourceBase], encoder: _FlatEncoder) -> None:
     """Installs a flat encoder for exactly ``cls`` (not subclasses).

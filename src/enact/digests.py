@@ -22,6 +22,10 @@ _MEMO_ENTRIES = 16384
 _MEMO_ENTRY_BYTES = 2048
 
 
+#: The digest of recently hashed small bytes, or None (no hashing, no call).
+known_digest = _memo.get
+
+
 def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
     """The 64-character hex SHA-256 of a resource's canonical encoding.
 
@@ -30,6 +34,13 @@ def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
     Raises:
         FieldTypeError: if the resource holds a value that cannot be stored.
     """
+    # The flat path without _codec.encode's wrapping: a journal asks for the
+    # digests of many small records.
+    flat = _codec.flat_encoder(type(resource))
+    if flat is not None:
+        data = flat(resource, None)
+        if data is not None:
+            return _memo.get(data) or hash_bytes(data)
     return digest_parts(_codec.encode(resource))
 
 
