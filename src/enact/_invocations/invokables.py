@@ -126,13 +126,18 @@ class InvokableBase(Generic[I, O], ResourceBase):
             InvokableTypeError: if the input (or, when journaled, the output)
                 does not have the declared type.
         """
-        arg = self._normalize_input(args, kwargs)
+        if not args and not kwargs and self._input_type is NoneResource:
+            arg: Any = _NONE  # _normalize_input's answer, without the call
+        else:
+            arg = self._normalize_input(args, kwargs)
         builder = _builder_variable.get()
         if builder is None:
             return ReplayContext.call_or_replay(self, arg)
         if builder is _UNSET:
             Builder.get_current()  # raises the error that explains this
-        store = Store.current()
+        store = _store_variable.get()
+        if store is None or store is _UNSET:
+            store = Store.current()  # raises the error that explains this
         output = Builder(self, store.commit(arg), store, _arg=arg).call()
         output_type = self._output_type
         if output_type is not None and not isinstance(output, output_type):
@@ -367,9 +372,24 @@ class Builder(contexts.Context):
             self._request_ref = self._store.commit(self._request)
         return self._request_ref
 
+    def _request_digest(self) -> str:
+        """The digest of the request, for replay to match against the records.
+
+        A call answered from a record is journaled as that record, so the
+        request is committed (by :meth:`request_ref`) only if the call is
+        journaled anew.
+        """
+        if self._request_ref is not None or self._store._ref_type is not Ref:
+            return self.request_ref()._digest
+        return digest(self._request)
+
     @property
     def invocation(self) -> Invocation[Any, Any]:
         """The journaled call, once :meth:`call` has finished."""
+        if self._invocation is None and self._done and self._replayed is not None:
+            # Answered from a record (see _end): a copy of it, made on demand.
+            recorded = self._replayed[1]
+            self._invocation = Invocation(recorded.request, recorded.response)
         assert self._invocation is not None, "The call has not finished."
         return self._invocation
 
@@ -385,7 +405,18 @@ class Builder(contexts.Context):
         try:
             try:
                 arg = self._arg if self._arg is not None else self.input_ref.checkout()
-                output = ReplayContext.call_or_replay(self.invokable, arg)
+                # ReplayContext.call_or_replay, inlined: this runs for every call.
+                context = _replay_variable.get()
+                if context is None:
+                    output = _run(self.invokable, arg)
+                elif context is _UNSET:
+                    output = ReplayContext.call_or_replay(self.invokable, arg)
+                else:
+                    output = context._consume(self.invokable, arg)
+                replayed = self._replayed
+                if replayed is not None:  # answered from a record: as _complete
+                    output_ref = replayed[2]
+                    return output
                 output, output_ref = self._complete(arg, output)
                 return output
             except Exception as exception:
@@ -457,8 +488,7 @@ class Builder(contexts.Context):
             if parent is not None:
                 parent._child_errors.append(error)
         if self._replayed is not None:
-            invocation_ref, recorded, _ = self._replayed
-            self._invocation = Invocation(recorded.request, recorded.response)
+            invocation_ref = self._replayed[0]  # self.invocation copies the record
         else:
             children = self.children
             if children and Builder in map(type, children):
@@ -619,15 +649,15 @@ class ReplayContext(Generic[I, O], contexts.Context):
         or ``(_RAISE, (exception, match))`` to raise a recorded exception
         (``match`` to record it with, when journaled).
         """
-        store = Store.current()
         if builder is not None and builder.invokable is invokable:
-            request_ref = builder.request_ref()
-            before = builder._request.invokable.digest
+            request = builder._request
+            request_digest = builder._request_digest()
         else:
+            store = _current_store()
             request = Request(store.commit(invokable), store.commit(arg))
-            request_ref = store.commit(request)
-            before = request.invokable.digest
-        taken = self._take(request_ref)
+            request_digest = store.commit(request)._digest
+        before = request.invokable._digest
+        taken = self._take(request_digest, request)
         if taken is None:
             return _RUN, self._child([])
         match_ref, match = taken
@@ -635,7 +665,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         if response.output is not None or (
             response.raised is not None and response.raised_here
         ):
-            if response.invokable.digest != before:
+            if response.invokable._digest != before:
                 invokable.set_from(response.invokable())
             journaled = builder is not None and builder.invokable is invokable
             if journaled:
@@ -657,7 +687,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         return _RUN, self._child(response.children)
 
     def _take(
-        self, request_ref: Ref[Any]
+        self, request_digest: str, request: Request[Any, Any]
     ) -> tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]] | None:
         """Removes and returns the record that answers a call, if any.
 
@@ -674,7 +704,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
                     entry_ref, recorded = entry, entry()
                 else:
                     entry_ref, recorded = None, entry
-                if recorded.request.digest == request_ref.digest:
+                if recorded.request._digest == request_digest:
                     del available[index]
                     if entry_ref is None:
                         entry_ref = Store.current().commit(recorded)
@@ -683,7 +713,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
                     if concurrent is None:
                         concurrent = self._owner != _where()
                     if not concurrent:
-                        raise ReplayError(_mismatch(recorded, request_ref))
+                        raise ReplayError(_mismatch(recorded, request))
         return None
 
     def _override(
@@ -713,9 +743,7 @@ def _where() -> tuple[int, object]:
     return threading.get_ident(), task
 
 
-def _mismatch(
-    recorded: Invocation[Any, Any], request_ref: Ref[Request[Any, Any]]
-) -> str:
+def _mismatch(recorded: Invocation[Any, Any], request: Request[Any, Any]) -> str:
     def describe(request: Request[Any, Any]) -> str:
         try:
             name = type(request.invokable()).__qualname__
@@ -730,16 +758,27 @@ def _mismatch(
         expected = f"request {recorded.request.digest[:12]}"
     return (
         f"Replay expected a call to {expected}, but the code now calls "
-        f"{describe(request_ref.checkout())}. The code no longer makes the recorded "
+        f"{describe(request)}. The code no longer makes the recorded "
         "calls in the same order (is it deterministic given its inputs?); "
         "use strict=False to skip non-matching records."
     )
 
 
-# The context variables behind Builder and ReplayContext, read directly on the
-# hot path of every journaled call.
+# The context variables behind Builder, ReplayContext and Store, read directly
+# on the hot path of every journaled call.
 _builder_variable = contexts.variable(Builder)
 _replay_variable = contexts.variable(ReplayContext)
+_store_variable = contexts.variable(Store)
 _UNSET = contexts.UNSET
+
+
+def _current_store() -> Store:
+    """``Store.current()``, without its two calls when a store is active."""
+    store: Store | None = _store_variable.get()
+    if store is None or store is _UNSET:
+        return Store.current()  # raises the error that explains this
+    return store
+
+
 # The input of calls that take none; NoneResource is immutable, so one will do.
 _NONE = NoneResource()

@@ -27,7 +27,7 @@ ExceptionOverride = Callable[[Ref[ExceptionResource]], ResourceBase | None]
 def _copy(ref: Any) -> Any:
     if ref is None:
         return None
-    return type(ref)(ref.digest, ref._cache)
+    return type(ref)(ref._digest, ref._cache)
 
 
 @register
@@ -272,7 +272,12 @@ def _flat_response(response: Response[Any, Any], types: _Types) -> bytes | None:
         return None
     key: tuple[Any, ...] | None = None
     if len(children) <= _MEMO_CHILDREN:
-        digests = [child._digest for child in children if type(child) is Ref]
+        # (No list comprehension for the usual leaf call: it costs a frame.)
+        digests = (
+            [child._digest for child in children if type(child) is Ref]
+            if children
+            else children
+        )
         if len(digests) == len(children):
             key = (
                 Response,
