@@ -364,34 +364,33 @@ def flat_ref(ref: Ref[Any], types: dict[str, Any] | None) -> bytes | None:
 
 
 _codec.set_flat_encoder(Ref, flat_ref)
-_REF_SEPARATOR = b'"},' + _REF_HEAD + b'"'
+# Between two digests in a list of Refs: "},{"#res":...,"digest":"
+_REF_SEPARATOR = (b'"},' + _REF_HEAD + b'"').decode()
 
 
 def flat_refs(refs: list[Any], types: dict[str, Any] | None) -> bytes | None:
     """The canonical JSON of a list of plain Refs, or None.
 
-    A journal's child lists run to thousands of refs: orjson writes all the
-    digests at once, and the Ref wrappers go in between. Falls back (None) on
-    anything but plain Refs with str digests that need no JSON escape.
+    A journal's child lists run to thousands of refs: the digests are joined
+    with the Ref wrappers in between, in C. Falls back (None) on anything but
+    plain Refs with str digests that need no JSON escape.
     """
     if not refs:
         return b"[]"
     digests = [ref._digest for ref in refs if type(ref) is Ref]
-    if len(digests) != len(refs) or set(map(type, digests)) != {str}:
+    if len(digests) != len(refs):
         return None
     try:
-        text = orjson.dumps(digests)
-    except orjson.JSONEncodeError:  # a lone surrogate
-        return None
-    if b"\\" in text:
-        # An escaped character; the separator below could then be in a digest.
+        joined = _REF_SEPARATOR.join(digests)  # TypeError unless all are str
+        # orjson writes a str as is (UTF-8) unless it escapes a character,
+        # so the joined digests are its bytes when no backslash shows.
+        if b"\\" in orjson.dumps(digests):
+            return None
+    except (TypeError, orjson.JSONEncodeError):  # a lone surrogate
         return None
     if types is not None:
         types[_REF_TYPE_ID] = Ref
-    # ["a","b"] -> [{"#res":...,"digest":"a"},{"#res":...,"digest":"b"}]
-    return b"".join(
-        (b"[", _REF_HEAD, text[1:-1].replace(b'","', _REF_SEPARATOR), b"}]")
-    )
+    return b"".join((b"[", _REF_HEAD, b'"', joined.encode(), b'"}]'))
 
 
 def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
