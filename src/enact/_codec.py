@@ -23,6 +23,7 @@ classes found in the registry; it never runs stored code.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -295,26 +296,18 @@ def _make_flat_encoder(
         else (orjson.dumps(key) + b":", attributes[key])
         for key in order
     ]
-    attribute_names = tuple(attribute for _, attribute in pairs)
+    if len(pairs) == 0:
+        constant = b"{" + steps[0][0] + b"}"
 
-    def encode_flat(value: Any, types: _Types) -> bytes | None:
-        if types is not None:
-            types[type_id] = cls
-        # The memo key: the class and every field's type and value, when all
-        # are scalars whose equality means equal JSON (not floats: 0.0 ==
-        # -0.0); the types keep 1 and True apart.
-        key: tuple[Any, ...] | None = (cls,)
-        for name in attribute_names:
-            item = getattr(value, name)
-            kind = type(item)
-            if kind not in _MEMO_SCALARS:
-                key = None
-                break
-            key += (kind, item)  # type: ignore[operator]
-        if key is not None:
-            data = _flat_memo.get(key)
-            if data is not None:
-                return data
+        def encode_constant(value: Any, types: _Types) -> bytes | None:
+            if types is not None:
+                types[type_id] = cls
+            return constant
+
+        return encode_constant
+    attributes_list = [attribute for _, attribute in pairs]
+
+    def encode_members(value: Any, types: _Types) -> bytes | None:
         members = []
         for piece, attribute in steps:
             if attribute is None:
@@ -324,12 +317,51 @@ def _make_flat_encoder(
             if encoded is None:
                 return None
             members.append(piece + encoded)
-        data = b"{" + b",".join(members) + b"}"
-        if key is not None:
-            remember_flat(key, data)
+        return b"{" + b",".join(members) + b"}"
+
+    # The memo key: the class and every field's type and value, when all are
+    # scalars whose equality means equal JSON (not floats: 0.0 == -0.0); the
+    # types keep 1 and True apart. Written out for one field (invokables
+    # often have one) and for several, in C as far as possible: this runs for
+    # every commit of an invokable.
+    if len(pairs) == 1:
+        (only,) = attributes_list
+
+        def encode_one(value: Any, types: _Types) -> bytes | None:
+            if types is not None:
+                types[type_id] = cls
+            item = getattr(value, only)
+            kind = type(item)
+            if kind not in _MEMO_SCALARS:
+                return encode_members(value, types)
+            key = (cls, kind, item)
+            data = _flat_memo.get(key)
+            if data is None:
+                data = encode_members(value, types)
+                if data is not None:
+                    remember_flat(key, data)
+            return data
+
+        return encode_one
+    values_of = operator.attrgetter(*attributes_list)  # a tuple for several
+    all_scalars = _MEMO_SCALARS.issuperset
+
+    def encode_several(value: Any, types: _Types) -> bytes | None:
+        if types is not None:
+            types[type_id] = cls
+        values = values_of(value)
+        kinds = tuple(map(type, values))
+        if not all_scalars(kinds):
+            return encode_members(value, types)
+        key = (cls, kinds, values)
+        data = _flat_memo.get(key)
+        if data is None:
+            data = encode_members(value, types)
+            if data is not None:
+                remember_flat(key, data)
         return data
 
-    return encode_flat
+    return encode_several
 
 
 # Encodings of small values by content: a journal encodes the same invokable

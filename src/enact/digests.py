@@ -19,6 +19,7 @@ __all__ = ["digest", "digest_parts", "resource_digest", "type_digest"]
 # in entries and entry size; cleared whole when full.
 _memo: dict[bytes, str] = {}
 _MEMO_ENTRIES = 16384
+# Longer bytes are never remembered, nor looked up in hash_bytes.
 _MEMO_ENTRY_BYTES = 2048
 
 
@@ -70,12 +71,13 @@ def digest_parts(parts: Iterable[bytes]) -> str:
 
 def hash_bytes(data: bytes) -> str:
     """The hex SHA-256 of ``data``, remembered for small inputs."""
+    if len(data) > _MEMO_ENTRY_BYTES:
+        return hashlib.sha256(data).hexdigest()
     known = _memo.get(data)
     if known is not None:
         return known
     result = hashlib.sha256(data).hexdigest()
-    if len(data) <= _MEMO_ENTRY_BYTES:
-        if len(_memo) >= _MEMO_ENTRIES:
-            _memo.clear()
-        _memo[data] = result
+    if len(_memo) >= _MEMO_ENTRIES:
+        _memo.clear()
+    _memo[data] = result
     return result

@@ -494,6 +494,12 @@ class SQLiteBackend(_ObjectsAsStorageBackend, SQLiteObjects):
     """Objects in a SQLite database file (see :mod:`enact.backends.sqlite`)."""
 
 
+class _Batching(threading.local):
+    """A store's batch nesting depth in this thread (0: not batching)."""
+
+    depth = 0
+
+
 # Known-present digests are remembered up to this many, then forgotten.
 _KNOWN_LIMIT = 1_000_000
 
@@ -536,7 +542,7 @@ class Store(contexts.Context):
         self._pending: dict[str, Parts] = {}
         # Batch nesting depth, per thread: a batch buffers only the commits of
         # the thread that opened it.
-        self._batching = threading.local()
+        self._batching = _Batching()
         self._lock = threading.RLock()
 
     @property
@@ -612,7 +618,7 @@ class Store(contexts.Context):
             ref = packed.ref
             key = ref.digest
         if key not in self._known:
-            if getattr(self._batching, "depth", 0):  # _put, inlined: hot
+            if self._batching.depth:  # _put, inlined: hot
                 self._pending[key] = parts
             else:
                 self._put(key, parts)
@@ -625,7 +631,7 @@ class Store(contexts.Context):
         return ref._cache_value(value)
 
     def _put(self, key: str, parts: Parts) -> None:
-        if getattr(self._batching, "depth", 0):
+        if self._batching.depth:
             self._pending[key] = parts
             return
         assert self._objects is not None
@@ -649,7 +655,7 @@ class Store(contexts.Context):
         costs a few file writes in all.
         """
         state = self._batching
-        state.depth = getattr(state, "depth", 0) + 1
+        state.depth += 1
         try:
             yield self
         finally:

@@ -137,7 +137,10 @@ class Invocation(Generic[I, O], Resource):
             None,
             _copy(response.raised),
             response.raised_here,
-            [_copy(child) for child in children],
+            [
+                Ref(child._digest, child._cache) if type(child) is Ref else _copy(child)
+                for child in children
+            ],
         )
         return Invocation(_copy(self.request), commit(rewound))
 
