@@ -508,3 +508,20 @@ def test_long_child_lists_are_written_like_the_tree_path():
     assert_flat_matches_tree(response)
     children[1500] = enact.Ref('x","y')  # would break a naive join
     assert_flat_matches_tree(response)
+
+
+def test_large_responses_follow_changes_to_their_children():
+    from enact.invocations import Response
+
+    children = [enact.Ref(f"{i:064x}") for i in range(100)]
+    response = Response(enact.Ref("a" * 64), enact.Ref("b" * 64), None, False, children)
+    for change in (
+        lambda: None,
+        lambda: children[50].set(enact.Int(1)),
+        lambda: children.append(enact.Ref("c" * 64)),
+        lambda: children.pop(0),
+        lambda: setattr(response, "children", list(children)),
+        lambda: response.output.set(enact.Int(2)),
+    ):
+        change()
+        assert_flat_matches_tree(response)

@@ -391,6 +391,26 @@ def remember_flat(key: tuple[Any, ...], data: bytes) -> None:
         _flat_memo[key] = data
 
 
+# A few large encodings too: a parent's response with thousands of children
+# is encoded several times by a rewind and a replay (checked out, committed,
+# checked out again), always with the same children. Few entries: each holds
+# the whole encoding (at most 2 MiB) and one digest per child in its key.
+_large_memo: dict[tuple[Any, ...], bytes] = {}
+_LARGE_MEMO_ENTRIES = 8
+_LARGE_MEMO_BYTES = 1 << 21
+
+#: The remembered large encoding for a key (see :func:`remember_large`).
+large_memo = _large_memo.get
+
+
+def remember_large(key: tuple[Any, ...], data: bytes) -> None:
+    """Remembers a large encoding, like :func:`remember_flat`."""
+    if len(data) <= _LARGE_MEMO_BYTES:
+        if len(_large_memo) >= _LARGE_MEMO_ENTRIES:
+            _large_memo.clear()
+        _large_memo[key] = data
+
+
 def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | None:
     """The canonical JSON of a field value, or None for the tree path."""
     kind = type(value)

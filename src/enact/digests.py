@@ -69,10 +69,19 @@ def digest_parts(parts: Iterable[bytes]) -> str:
     return hasher.hexdigest()
 
 
+# The digests of a few large bytes objects, by identity: the encoding memo of
+# enact._codec hands out the same large object again (a parent's response,
+# say). An entry holds its object, so the id cannot be reused meanwhile, and
+# bytes do not change. At most 8 objects of at most 2 MiB are held.
+_large: dict[int, tuple[bytes, str]] = {}
+_LARGE_ENTRIES = 8
+_LARGE_ENTRY_BYTES = 1 << 21
+
+
 def hash_bytes(data: bytes) -> str:
     """The hex SHA-256 of ``data``, remembered for small inputs."""
     if len(data) > _MEMO_ENTRY_BYTES:
-        return hashlib.sha256(data).hexdigest()
+        return _large_digest(data)
     known = _memo.get(data)
     if known is not None:
         return known
@@ -80,4 +89,16 @@ def hash_bytes(data: bytes) -> str:
     if len(_memo) >= _MEMO_ENTRIES:
         _memo.clear()
     _memo[data] = result
+    return result
+
+
+def _large_digest(data: bytes) -> str:
+    entry = _large.get(id(data))
+    if entry is not None and entry[0] is data:
+        return entry[1]
+    result = hashlib.sha256(data).hexdigest()
+    if type(data) is bytes and len(data) <= _LARGE_ENTRY_BYTES:
+        if len(_large) >= _LARGE_ENTRIES:
+            _large.clear()
+        _large[id(data)] = (data, result)
     return result

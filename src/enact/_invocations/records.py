@@ -257,7 +257,7 @@ def _flat_invocation(invocation: Invocation[Any, Any], types: _Types) -> bytes |
 
 _RESPONSE_HEAD = _codec.flat_head(Response) + b'"children":'
 _RESPONSE_ID = Response.type_id()
-# Responses with more children are not remembered (their keys would be big).
+# Responses with more children are remembered among a few large ones.
 _MEMO_CHILDREN = 8
 
 
@@ -273,32 +273,35 @@ def _flat_response(response: Response[Any, Any], types: _Types) -> bytes | None:
         or (raised is not None and type(raised) is not Ref)
     ):
         return None
-    key: tuple[Any, ...] | None = None
-    if len(children) <= _MEMO_CHILDREN:
-        # (No list comprehension for the usual leaf call: it costs a frame.)
-        digests = (
-            [child._digest for child in children if type(child) is Ref]
-            if children
-            else children
-        )
-        if len(digests) == len(children):
-            key = (
-                Response,
-                invokable._digest,
-                None if output is None else output._digest,
-                None if raised is None else raised._digest,
-                raised_here,
-                *digests,
-            )
-            data = _codec.flat_memo(key)
-            if data is not None:
-                if types is not None:
-                    types[_RESPONSE_ID] = Response
-                    types[_REF_ID] = Ref
-                return data
-    data = _encode_response(response, children, raised_here, types)
-    if data is not None and key is not None:
-        _codec.remember_flat(key, data)
+    # (No list comprehension for a leaf call's empty list: it costs a frame.)
+    digests = (
+        [child._digest for child in children if type(child) is Ref]
+        if children
+        else children
+    )
+    if len(digests) != len(children):
+        return None  # not all plain Refs: the tree path
+    key = (
+        Response,
+        invokable._digest,
+        None if output is None else output._digest,
+        None if raised is None else raised._digest,
+        raised_here,
+        *digests,
+    )
+    # A parent's response with many children is among the few large ones.
+    small = len(children) <= _MEMO_CHILDREN
+    data = _codec.flat_memo(key) if small else _codec.large_memo(key)
+    if data is None:
+        data = _encode_response(response, children, raised_here, types)
+        if data is not None:
+            if small:
+                _codec.remember_flat(key, data)
+            else:
+                _codec.remember_large(key, data)
+    elif types is not None:
+        types[_RESPONSE_ID] = Response
+        types[_REF_ID] = Ref
     return data
 
 
