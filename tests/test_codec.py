@@ -369,6 +369,14 @@ def test_flat_path_writes_the_tree_paths_bytes(small, value):
         assert_flat_matches_tree(resource)
 
 
+def test_flat_dicts_sort_and_escape_keys_like_the_tree_path():
+    keys = ["b", "a", "Z", "é", "\U0001d11e", "\uffff", "#res", "##", "#", "\n", 'a"']
+    assert_flat_matches_tree(Scalars({key: index for index, key in enumerate(keys)}))
+    assert_flat_matches_tree(Scalars({}, [], {"x": [1]}))  # a list in a dict
+    assert_flat_matches_tree(Scalars({"\ud800": 1}))
+    assert_flat_matches_tree(Scalars({1: 1}))  # the tree path's error
+
+
 def test_flat_path_refuses_what_only_the_tree_path_can_write():
     for value in (
         Scalars(2**64),  # a tagged big int
@@ -525,3 +533,30 @@ def test_large_responses_follow_changes_to_their_children():
     ):
         change()
         assert_flat_matches_tree(response)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(small_field_values, field_values), max_size=3),
+    st.dictionaries(st.text(max_size=3), small_field_values, max_size=2),
+)
+def test_flat_call_args_write_the_tree_paths_bytes(args, kwargs):
+    from enact.invocations import CallArgs
+
+    assert_flat_matches_tree(CallArgs(args, {}))
+    assert_flat_matches_tree(CallArgs(args, kwargs))
+    assert_flat_matches_tree(CallArgs([1, True, 1.0, "1", None], {}))
+    assert_flat_matches_tree(CallArgs([True, 1, -0.0, "1", None], {}))
+
+
+def test_flat_call_args_follow_changes():
+    from enact.invocations import CallArgs
+
+    call_args = CallArgs([1, "a"], {})
+    before = encoded(call_args)
+    call_args.args.append(2)
+    assert encoded(call_args) == _codec._encode_tree(call_args)[0] != before
+    call_args.args[:] = [True, "a"]
+    assert encoded(call_args) == _codec._encode_tree(call_args)[0]
+    call_args.kwargs["k"] = 1
+    assert encoded(call_args) == _codec._encode_tree(call_args)[0]

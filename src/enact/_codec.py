@@ -373,6 +373,8 @@ _flat_memo: dict[tuple[Any, ...], bytes] = {}
 _FLAT_MEMO_ENTRIES = 16384
 _FLAT_MEMO_BYTES = 2048
 _MEMO_SCALARS = frozenset({str, int, bool, type(None)})
+#: The exact types of scalars whose equality means equal JSON (for memo keys).
+MEMO_SCALARS = _MEMO_SCALARS
 
 
 #: The remembered encoding for a key (see :func:`remember_flat`), or None.
@@ -411,6 +413,11 @@ def remember_large(key: tuple[Any, ...], data: bytes) -> None:
         _large_memo[key] = data
 
 
+def flat_field_value(value: Any, types: _Types) -> bytes | None:
+    """The canonical JSON of a field value on the flat path, or None."""
+    return _flat_value(value, types)
+
+
 def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | None:
     """The canonical JSON of a field value, or None for the tree path."""
     kind = type(value)
@@ -430,8 +437,11 @@ def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | Non
         return encoder(value, types)
     if kind is float:
         return orjson.dumps(value) if math.isfinite(value) else None
-    if kind is list and not in_list:
-        # One level only: orjson refuses deep nesting, and this path must too.
+    if in_list:
+        # One level of lists and dicts only: orjson refuses deep nesting, and
+        # this path must refuse the same values.
+        return None
+    if kind is list:
         items = []
         for item in value:
             encoded = _flat_value(item, types, True)
@@ -439,7 +449,34 @@ def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | Non
                 return None
             items.append(encoded)
         return b"[" + b",".join(items) + b"]"
+    if kind is dict:
+        return _flat_dict(value, types) if value else b"{}"
     return None
+
+
+def _flat_dict(mapping: dict[Any, Any], types: _Types) -> bytes | None:
+    members = []
+    for key, item in mapping.items():
+        if type(key) is not str:
+            return None  # the tree path's error
+        encoded = _flat_value(item, types, True)
+        if encoded is None:
+            return None
+        members.append((_escape(key), encoded))
+    # orjson sorts keys by their UTF-8 bytes: the order of code points.
+    members.sort(key=_first_item)
+    try:
+        return (
+            b"{"
+            + b",".join(orjson.dumps(key) + b":" + encoded for key, encoded in members)
+            + b"}"
+        )
+    except orjson.JSONEncodeError:  # a lone surrogate in a key
+        return None
+
+
+def _first_item(pair: tuple[str, bytes]) -> str:
+    return pair[0]
 
 
 def _encode_value(value: Any, sink: _Sink) -> Any:
