@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import threading
 import traceback
@@ -34,6 +35,7 @@ from enact._invocations.records import (
     Invocation,
     Request,
     Response,
+    request_digest,
 )
 from enact.contexts import NoActiveContext
 from enact.digests import digest
@@ -347,7 +349,11 @@ class Builder(contexts.Context):
         # Refs to the journaled child calls, in call-start order; the slot of
         # a child still running holds its Builder until it ends.
         self.children: list[Any] = []
-        self._request = Request(self._store.commit(invokable), input)
+        # The pre-call snapshot; the Request holding it is made when first
+        # needed (a replay that answers the call from a record needs only
+        # its digest).
+        self._invokable_ref = self._store.commit(invokable)
+        self._request_object: Request[Any, Any] | None = None
         self._request_ref: Ref[Request[Any, Any]] | None = None
         # The caller's own argument object, just committed: no need to check
         # the ref's cache again.
@@ -366,10 +372,26 @@ class Builder(contexts.Context):
         # Set when the call ends: later children are errors.
         self._done = False
 
+    @property
+    def _request(self) -> Request[Any, Any]:
+        """The request record: the pre-call snapshot and the input."""
+        return self._make_request()
+
+    def _make_request(self) -> Request[Any, Any]:
+        request = self._request_object
+        if request is None:
+            request = Request(self._invokable_ref, self.input_ref)
+            self._request_object = request
+        return request
+
     def request_ref(self) -> Ref[Request[Any, Any]]:
         """The committed request of this call."""
         if self._request_ref is None:
-            self._request_ref = self._store.commit(self._request)
+            request = self._request_object
+            if request is None:  # _make_request, inlined: once per call
+                request = Request(self._invokable_ref, self.input_ref)
+                self._request_object = request
+            self._request_ref = self._store.commit(request)
         return self._request_ref
 
     def _request_digest(self) -> str:
@@ -381,7 +403,7 @@ class Builder(contexts.Context):
         """
         if self._request_ref is not None or self._store._ref_type is not Ref:
             return self.request_ref()._digest
-        return digest(self._request)
+        return request_digest(self._invokable_ref, self.input_ref)
 
     @property
     def invocation(self) -> Invocation[Any, Any]:
@@ -650,14 +672,16 @@ class ReplayContext(Generic[I, O], contexts.Context):
         (``match`` to record it with, when journaled).
         """
         if builder is not None and builder.invokable is invokable:
-            request = builder._request
-            request_digest = builder._request_digest()
+            wanted = builder._request_digest()
+            before = builder._invokable_ref._digest
+            request_of: Callable[[], Request[Any, Any]] = builder._make_request
         else:
             store = _current_store()
             request = Request(store.commit(invokable), store.commit(arg))
-            request_digest = store.commit(request)._digest
-        before = request.invokable._digest
-        taken = self._take(request_digest, request)
+            wanted = store.commit(request)._digest
+            before = request.invokable._digest
+            request_of = functools.partial(_same, request)
+        taken = self._take(wanted, request_of)
         if taken is None:
             return _RUN, self._child([])
         match_ref, match = taken
@@ -687,7 +711,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         return _RUN, self._child(response.children)
 
     def _take(
-        self, request_digest: str, request: Request[Any, Any]
+        self, request_digest: str, request_of: Callable[[], Request[Any, Any]]
     ) -> tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]] | None:
         """Removes and returns the record that answers a call, if any.
 
@@ -713,7 +737,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
                     if concurrent is None:
                         concurrent = self._owner != _where()
                     if not concurrent:
-                        raise ReplayError(_mismatch(recorded, request))
+                        raise ReplayError(_mismatch(recorded, request_of()))
         return None
 
     def _override(
@@ -735,6 +759,10 @@ class ReplayContext(Generic[I, O], contexts.Context):
 _RUN = "run"
 _OUTPUT = "output"
 _RAISE = "raise"
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _where() -> tuple[int, object]:

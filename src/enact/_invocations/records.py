@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from enact import _codec
 from enact._invocations.exceptions import ExceptionResource, InvocationError
+from enact.digests import digest, hash_bytes, known_digest
 from enact.interfaces import ResourceBase
 from enact.references import Ref, commit, flat_ref, flat_refs
 from enact.resource_registry import register
@@ -16,7 +17,7 @@ from enact.resources import Resource
 if TYPE_CHECKING:
     from enact._invocations.invokables import InvokableBase
 
-__all__ = ["ExceptionOverride", "Invocation", "Request", "Response"]
+__all__ = ["ExceptionOverride", "Invocation", "Request", "Response", "request_digest"]
 
 I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
@@ -228,6 +229,19 @@ def _flat_request(request: Request[Any, Any], types: _Types) -> bytes | None:
         types[_REQUEST_ID] = Request
         types[_REF_ID] = Ref
     return data
+
+
+def request_digest(invokable: Ref[Any], input: Ref[Any]) -> str:
+    """The digest of ``Request(invokable, input)``, from the memo if it is there.
+
+    Replay matches a call by its request digest: most often the very request
+    it journaled before, so the encoding is remembered.
+    """
+    if type(invokable) is Ref and type(input) is Ref:
+        data = _codec.flat_memo((Request, invokable._digest, input._digest))
+        if data is not None:
+            return known_digest(data) or hash_bytes(data)
+    return digest(Request(invokable, input))
 
 
 _INVOCATION_HEAD = _codec.flat_head(Invocation) + b'"request":'
