@@ -680,7 +680,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
             request = Request(store.commit(invokable), store.commit(arg))
             wanted = store.commit(request)._digest
             before = request.invokable._digest
-            request_of = functools.partial(_same, request)
+            request_of = functools.partial(_given, request)
         taken = self._take(wanted, request_of)
         if taken is None:
             return _RUN, self._child([])
@@ -761,8 +761,9 @@ _OUTPUT = "output"
 _RAISE = "raise"
 
 
-def _same(value: Any) -> Any:
-    return value
+def _given(request: Request[Any, Any]) -> Request[Any, Any]:
+    """The request (for _take, which makes a builder's only on a mismatch)."""
+    return request
 
 
 def _where() -> tuple[int, object]:
