@@ -672,8 +672,12 @@ class ReplayContext(Generic[I, O], contexts.Context):
         (``match`` to record it with, when journaled).
         """
         if builder is not None and builder.invokable is invokable:
-            wanted = builder._request_digest()
             before = builder._invokable_ref._digest
+            if builder._request_ref is None and builder._store._ref_type is Ref:
+                # builder._request_digest(), inlined: once per replayed call
+                wanted = request_digest(builder._invokable_ref, builder.input_ref)
+            else:
+                wanted = builder._request_digest()
             request_of: Callable[[], Request[Any, Any]] = builder._make_request
         else:
             store = _current_store()
@@ -723,6 +727,13 @@ class ReplayContext(Generic[I, O], contexts.Context):
         concurrent: bool | None = None  # worked out only on a mismatch
         with self._lock:
             available = self._available
+            if available and type(available[0]) is Ref:
+                # The usual case, before the loop: the next record matches.
+                first: Ref[Invocation[Any, Any]] = available[0]
+                recorded = first()
+                if recorded.request._digest == request_digest:
+                    del available[0]
+                    return first, recorded
             for index, entry in enumerate(available):
                 if isinstance(entry, Ref):
                     entry_ref, recorded = entry, entry()
