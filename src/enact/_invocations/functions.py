@@ -86,9 +86,11 @@ class CallArgs(Resource):
 
     def plain_args(self) -> tuple[list[Any], dict[str, Any]]:
         """The arguments as the function receives them."""
+        args, kwargs = self.args, self.kwargs
+        # (No comprehension for no arguments: each costs a call.)
         return (
-            [_thaw(value) for value in self.args],
-            {key: _thaw(value) for key, value in self.kwargs.items()},
+            [_thaw(value) for value in args] if args else [],
+            {key: _thaw(value) for key, value in kwargs.items()} if kwargs else {},
         )
 
 
@@ -142,7 +144,7 @@ def _thaw(value: Any) -> Any:
 
 def _call_args(args: Sequence[Any], kwargs: Mapping[str, Any]) -> CallArgs:
     return CallArgs(
-        [_freeze(value) for value in args],
+        [_freeze(value) for value in args] if args else [],
         {key: _freeze(value) for key, value in kwargs.items()} if kwargs else {},
     )
 

@@ -479,7 +479,7 @@ class Builder(contexts.Context):
         if self._replayed is not None:
             return output, self._replayed[2]
         if not getattr(type(arg), "_enact_immutable", False) and (
-            digest(arg) != self.input_ref.digest
+            digest(arg) != self.input_ref._digest
         ):
             raise InputChanged(
                 f"{type(self.invokable).__qualname__} changed its input; "
