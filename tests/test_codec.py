@@ -23,7 +23,9 @@ from strategies import (
     Node,
     Pair,
     field_values,
+    hex_digests,
     resources,
+    small_field_values,
     strict_equal,
 )
 
@@ -319,3 +321,242 @@ def test_hand_written_bytes_encoder_matches_the_generic_one() -> None:
         generic = _codec.generic_encoder(enact.Bytes)
         assert _codec._encoders[enact.Bytes](value, fast) == generic(value, slow)
         assert fast.blobs == slow.blobs and fast.types == slow.types
+
+
+# -- the flat path -------------------------------------------------------------
+# encode() writes small resources (journal records, invokables with scalar
+# fields, Int, Str, Ref) directly as JSON pieces and remembers small encodings
+# by content; _encode_tree is the reference it must agree with, byte for byte
+# and in the classes it records.
+
+
+def assert_flat_matches_tree(value: Any) -> None:
+    tree_types: dict[str, Any] = {}
+    try:
+        tree = _codec._encode_tree(value, tree_types)
+    except FieldTypeError as error:
+        with pytest.raises(FieldTypeError) as raised:
+            _codec.encode(value)
+        assert str(raised.value) == str(error)
+        return
+    for _ in range(2):  # the second time from the memo, if remembered
+        flat_types: dict[str, Any] = {}
+        assert _codec.encode(value, flat_types) == tree
+        assert flat_types == tree_types
+
+
+@dataclasses.dataclass
+class Scalars(enact.Resource):
+    """An unregistered resource with scalar fields (flat, memoized)."""
+
+    number: Any = 0
+    text: Any = ""
+    flag: Any = False
+
+
+@settings(max_examples=400, deadline=None)
+@given(small_field_values, field_values)
+def test_flat_path_writes_the_tree_paths_bytes(small, value):
+    for resource in (
+        Node(small),
+        Node(value),
+        Pair(small, value),
+        Scalars(small, value, small),
+        Scalars(1, "a", small),
+    ):
+        assert_flat_matches_tree(resource)
+    for resource in (enact.Int(3), enact.Str('a"\n\\é'), enact.Ref("ab" * 32)):
+        assert_flat_matches_tree(resource)
+
+
+def test_flat_dicts_sort_and_escape_keys_like_the_tree_path():
+    keys = ["b", "a", "Z", "é", "\U0001d11e", "\uffff", "#res", "##", "#", "\n", 'a"']
+    assert_flat_matches_tree(Scalars({key: index for index, key in enumerate(keys)}))
+    assert_flat_matches_tree(Scalars({}, [], {"x": [1]}))  # a list in a dict
+    assert_flat_matches_tree(Scalars({"\ud800": 1}))
+    assert_flat_matches_tree(Scalars({1: 1}))  # the tree path's error
+
+
+def test_flat_path_refuses_what_only_the_tree_path_can_write():
+    for value in (
+        Scalars(2**64),  # a tagged big int
+        Scalars(math.nan),
+        Scalars(b"blob"),
+        Scalars("\ud800"),  # the tree path's error
+        Scalars([[1]]),  # lists in lists
+        Scalars(Plain()),
+        enact.Int(2**70),
+        enact.Str("\ud800"),
+        enact.Ref("\ud800"),
+        enact.Ref(5),  # type: ignore[arg-type]
+    ):
+        assert_flat_matches_tree(value)
+
+
+def test_memoized_encodings_follow_every_field_change():
+    resource = Scalars(1, "a", False)
+    original = encoded(resource)
+    # Equal but differently encoded values must not hit the memo.
+    for number in (True, 1.0, 2, "1", None):
+        resource.number = number
+        assert encoded(resource) == _codec._encode_tree(resource)[0]
+        assert encoded(resource) != original
+    resource.number = 1
+    assert encoded(resource) == original
+    object.__setattr__(resource, "text", "b")  # no __setattr__ to hook
+    assert encoded(resource) == encoded(Scalars(1, "b", False))
+    resource.__dict__["flag"] = True
+    assert encoded(resource) == encoded(Scalars(1, "b", True))
+
+
+def test_floats_are_not_memoized_by_equality():
+    assert encoded(Scalars(0.0)) != encoded(Scalars(-0.0))
+    assert encoded(Scalars(-0.0)) == _codec._encode_tree(Scalars(-0.0))[0]
+
+
+def test_mutable_fields_are_never_memoized():
+    items = [1, 2]
+    inner = Pair(1, 2)
+    resource = Pair(items, inner)
+    before = encoded(resource)
+    items.append(3)
+    assert encoded(resource) == encoded(Pair([1, 2, 3], Pair(1, 2)))
+    inner.second = 3
+    assert encoded(resource) == encoded(Pair([1, 2, 3], Pair(1, 3)))
+    assert encoded(resource) != before
+    ref = enact.Ref("a" * 64)
+    holder = Pair(ref)
+    first = encoded(holder)
+    ref.set(enact.Int(1))  # a Ref changes in place
+    assert encoded(holder) != first
+    assert encoded(holder) == _codec._encode_tree(holder)[0]
+
+
+def test_a_mutated_resource_is_committed_afresh():
+    with enact.InMemoryStore() as store:
+        resource = Scalars(6, "die")
+        ref = store.commit(resource)
+        resource.number = 8
+        changed = store.commit(resource)
+        assert changed != ref
+        assert changed == store.commit(Scalars(8, "die"))
+        # The first ref's cache (the same object) no longer matches: it reads
+        # the committed state back from the store.
+        assert ref.checkout() == Scalars(6, "die")
+        assert ref.checkout() is not resource
+
+
+class OtherRef(enact.Ref):  # type: ignore[type-arg]
+    """A Ref subclass: records holding one take the tree path."""
+
+
+_refs = st.one_of(
+    hex_digests.map(enact.Ref),
+    st.sampled_from(["", 'a"b', "\n", "é", "\\", "\ud800", "0" * 64]).map(enact.Ref),
+    hex_digests.map(OtherRef),
+    st.integers().map(enact.Ref),
+)
+_optional_refs = st.one_of(st.none(), _refs)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _refs,
+    _optional_refs,
+    _optional_refs,
+    st.one_of(st.booleans(), st.sampled_from([0, 1, None])),
+    st.one_of(
+        st.lists(_refs, max_size=12),
+        st.lists(hex_digests.map(enact.Ref), max_size=40),
+        st.lists(_refs, max_size=3).map(tuple),
+        st.lists(st.one_of(_refs, st.none(), st.integers()), max_size=3),
+    ),
+)
+def test_flat_records_write_the_tree_paths_bytes(
+    invokable, output, raised, raised_here, children
+):
+    from enact.invocations import Invocation, Request, Response
+
+    for record in (
+        Request(invokable, output),
+        Request(invokable, invokable),
+        Invocation(invokable, output),
+        Response(invokable, output, raised, raised_here, children),
+        Response(output, invokable, None, True, []),
+    ):
+        assert_flat_matches_tree(record)
+
+
+def test_flat_records_follow_changes_to_their_refs():
+    from enact.invocations import Invocation, Response
+
+    child = enact.Ref("1" * 64)
+    children = [child]
+    response = Response(enact.Ref("2" * 64), enact.Ref("3" * 64), None, False, children)
+    invocation = Invocation(enact.Ref("4" * 64), enact.Ref("5" * 64))
+    for record, change in (
+        (response, lambda: children.append(enact.Ref("6" * 64))),
+        (response, lambda: child.set(enact.Int(1))),
+        (response, lambda: response.output.set(enact.Int(2))),
+        (response, lambda: setattr(response, "raised_here", True)),
+        (invocation, lambda: invocation.response.set(enact.Int(3))),
+        (invocation, lambda: setattr(invocation, "request", enact.Ref("7" * 64))),
+    ):
+        before = encoded(record)
+        change()
+        assert encoded(record) != before
+        assert encoded(record) == _codec._encode_tree(record)[0]
+
+
+def test_long_child_lists_are_written_like_the_tree_path():
+    from enact.invocations import Response
+
+    children = [enact.Ref(f"{i:064x}") for i in range(3000)]
+    response = Response(enact.Ref("a" * 64), None, None, False, children)
+    assert_flat_matches_tree(response)
+    children[1500] = enact.Ref('x","y')  # would break a naive join
+    assert_flat_matches_tree(response)
+
+
+def test_large_responses_follow_changes_to_their_children():
+    from enact.invocations import Response
+
+    children = [enact.Ref(f"{i:064x}") for i in range(100)]
+    response = Response(enact.Ref("a" * 64), enact.Ref("b" * 64), None, False, children)
+    for change in (
+        lambda: None,
+        lambda: children[50].set(enact.Int(1)),
+        lambda: children.append(enact.Ref("c" * 64)),
+        lambda: children.pop(0),
+        lambda: setattr(response, "children", list(children)),
+        lambda: response.output.set(enact.Int(2)),
+    ):
+        change()
+        assert_flat_matches_tree(response)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(small_field_values, field_values), max_size=3),
+    st.dictionaries(st.text(max_size=3), small_field_values, max_size=2),
+)
+def test_flat_call_args_write_the_tree_paths_bytes(args, kwargs):
+    from enact.invocations import CallArgs
+
+    assert_flat_matches_tree(CallArgs(args, {}))
+    assert_flat_matches_tree(CallArgs(args, kwargs))
+    assert_flat_matches_tree(CallArgs([1, True, 1.0, "1", None], {}))
+    assert_flat_matches_tree(CallArgs([True, 1, -0.0, "1", None], {}))
+
+
+def test_flat_call_args_follow_changes():
+    from enact.invocations import CallArgs
+
+    call_args = CallArgs([1, "a"], {})
+    before = encoded(call_args)
+    call_args.args.append(2)
+    assert encoded(call_args) == _codec._encode_tree(call_args)[0] != before
+    call_args.args[:] = [True, "a"]
+    assert encoded(call_args) == _codec._encode_tree(call_args)[0]
+    call_args.kwargs["k"] = 1
+    assert encoded(call_args) == _codec._encode_tree(call_args)[0]

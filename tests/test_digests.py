@@ -365,3 +365,17 @@ def test_golden_encoding():
     assert GoldenPoint.type_id() == type_id
     expected = '{"#res":' + json.dumps(type_id) + ',"label":"p","x":1,"y":2.5}'
     assert b"".join(_codec.encode(GoldenPoint(1, 2.5, "p"))) == expected.encode()
+
+
+def test_large_digests_are_remembered_only_for_the_same_object():
+    from enact.digests import hash_bytes
+
+    data = b"x" * 5000
+    for _ in range(2):
+        assert hash_bytes(data) == hashlib.sha256(data).hexdigest()
+    equal = bytes(bytearray(data))
+    assert hash_bytes(equal) == hash_bytes(data)
+    changed = bytearray(data)
+    assert hash_bytes(changed) == hash_bytes(data)  # type: ignore[arg-type]
+    changed[0] = 0
+    assert hash_bytes(changed) == hashlib.sha256(changed).hexdigest()  # type: ignore[arg-type]

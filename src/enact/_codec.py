@@ -23,6 +23,7 @@ classes found in the registry; it never runs stored code.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,7 +40,7 @@ from enact.interfaces import (
     unsupported,
 )
 from enact.resource_registry import Registry, RegistryError, ResourceNotFound
-from enact.resource_types import Bytes
+from enact.resource_types import Bytes, Int, Str
 from enact.wrappers import (
     TypeWrapperBase,
     builtin_wrapper_types,
@@ -80,6 +81,20 @@ def encode(
         FieldTypeError: if the value holds something outside the field-value
             domain, naming the field.
     """
+    flat = _flat_encoders.get(type(value), _UNKNOWN)
+    if flat is _UNKNOWN:
+        flat = _flat_encoder(type(value))
+    if flat is not None:
+        data = flat(value, types)
+        if data is not None:
+            return [data]
+    return _encode_tree(value, types)
+
+
+def _encode_tree(
+    value: Any, types: dict[str, type[ResourceBase]] | None = None
+) -> list[bytes]:
+    """:func:`encode` without the flat path (the tests compare the two)."""
     sink = _Sink(types)
     try:
         if isinstance(value, ResourceBase):
@@ -122,6 +137,9 @@ class _Sink:
 # output is the same canonical tree: this only saves repeated look-ups.
 _ResourceEncoder = Callable[[Any, "_Sink"], dict[str, Any]]
 _encoders: dict[type, _ResourceEncoder] = {}
+# Classes with an encoder from set_encoder: the flat path leaves them alone
+# unless they get a flat encoder of their own.
+_hand_written: set[type] = set()
 
 _FIELD_METHODS = ("field_names", "field_values", "field_items")
 
@@ -151,6 +169,8 @@ def set_encoder(cls: type[ResourceBase], encoder: _ResourceEncoder) -> None:
     the same tree as the generic encoder; the tests check that it does.
     """
     _encoders[cls] = encoder
+    _hand_written.add(cls)
+    _flat_encoders.pop(cls, None)
 
 
 def generic_encoder(cls: type[ResourceBase]) -> _ResourceEncoder:
@@ -201,6 +221,262 @@ def _make_resource_encoder(cls: type[ResourceBase]) -> _ResourceEncoder:
         return result
 
     return encode_attributes
+
+
+# The flat path: the same bytes, written directly. A journaled call commits a
+# handful of small records (Request, Response, Invocation, the invokable, the
+# output) whose fields are scalars and Refs; building a tree for orjson costs
+# several times more than joining their JSON pieces. A flat encoder returns
+# None for anything it does not handle (bytes, big ints, non-finite floats,
+# resources without a flat form, lists in lists, ...), and the value then takes
+# the tree path, so errors are always the tree path's. The tests compare both
+# paths on generated values.
+_Types = dict[str, type[ResourceBase]] | None
+#: Returns the canonical JSON of a value, or None (use the tree path).
+_FlatEncoder = Callable[[Any, _Types], bytes | None]
+# By class, for values encoded at the top level; None: no flat form.
+_flat_encoders: dict[type, _FlatEncoder | None] = {}
+# By class, for values in fields.
+_flat_fields: dict[type, _FlatEncoder] = {}
+_UNKNOWN: Any = object()
+
+#: The flat encoder of a class, if :func:`encode` has met the class and it has
+#: one (else None): for callers that encode on every journaled call.
+flat_encoder = _flat_encoders.get
+
+
+def set_flat_encoder(cls: type[ResourceBase], encoder: _FlatEncoder) -> None:
+    """Installs a flat encoder for exactly ``cls`` (not subclasses).
+
+    ``encoder(value, types)`` must return the bytes the tree path writes for
+    ``value`` and record the classes it meets in ``types`` (unless None), or
+    return None to leave the value to the tree path. Used at the top level
+    and in fields.
+    """
+    _flat_encoders[cls] = encoder
+    _flat_fields[cls] = encoder
+
+
+def flat_head(cls: type[ResourceBase]) -> bytes:
+    """``{"#res":"<type id>",``: how the JSON of a ``cls`` with fields starts.
+
+    Field names sort after ``#res`` unless they start with a character below
+    ``#`` (a space, ``!`` or ``"``); hand-written flat encoders use this only
+    for classes whose field names start with a letter.
+    """
+    return b'{"#res":' + orjson.dumps(cls.type_id()) + b","
+
+
+def _flat_encoder(cls: type) -> _FlatEncoder | None:
+    """Builds the flat encoder of a class with attribute fields, or None."""
+    encoder: _FlatEncoder | None = None
+    if issubclass(cls, ResourceBase) and cls not in _hand_written:
+        pairs = _attribute_fields(cls)
+        if pairs is not None:
+            encoder = _make_flat_encoder(cls, pairs)
+    _flat_encoders[cls] = encoder
+    return encoder
+
+
+def _make_flat_encoder(
+    cls: type[ResourceBase], pairs: tuple[tuple[str, str], ...]
+) -> _FlatEncoder | None:
+    type_id = cls.type_id()
+    attributes = {_escape(name): attribute for name, attribute in pairs}
+    if len(attributes) != len(pairs) or "#res" in attributes:
+        return None  # clashing names: the tree path decides what happens
+    # Keys in exactly the order orjson sorts them, "#res" included; each step
+    # is (piece, attribute), or (the whole "#res" member, None).
+    order = orjson.loads(
+        orjson.dumps(dict.fromkeys([*attributes, "#res"]), option=_SORT)
+    )
+    steps: list[tuple[bytes, str | None]] = [
+        (b'"#res":' + orjson.dumps(type_id), None)
+        if key == "#res"
+        else (orjson.dumps(key) + b":", attributes[key])
+        for key in order
+    ]
+    if len(pairs) == 0:
+        constant = b"{" + steps[0][0] + b"}"
+
+        def encode_constant(value: Any, types: _Types) -> bytes | None:
+            if types is not None:
+                types[type_id] = cls
+            return constant
+
+        return encode_constant
+    attributes_list = [attribute for _, attribute in pairs]
+
+    def encode_members(value: Any, types: _Types) -> bytes | None:
+        members = []
+        for piece, attribute in steps:
+            if attribute is None:
+                members.append(piece)
+                continue
+            encoded = _flat_value(getattr(value, attribute), types)
+            if encoded is None:
+                return None
+            members.append(piece + encoded)
+        return b"{" + b",".join(members) + b"}"
+
+    # The memo key: the class and every field's type and value, when all are
+    # scalars whose equality means equal JSON (not floats: 0.0 == -0.0); the
+    # types keep 1 and True apart. Written out for one field (invokables
+    # often have one) and for several, in C as far as possible: this runs for
+    # every commit of an invokable.
+    if len(pairs) == 1:
+        (only,) = attributes_list
+
+        def encode_one(value: Any, types: _Types) -> bytes | None:
+            if types is not None:
+                types[type_id] = cls
+            item = getattr(value, only)
+            kind = type(item)
+            if kind not in _MEMO_SCALARS:
+                return encode_members(value, types)
+            key = (cls, kind, item)
+            data = _flat_memo.get(key)
+            if data is None:
+                data = encode_members(value, types)
+                if data is not None:
+                    remember_flat(key, data)
+            return data
+
+        return encode_one
+    values_of = operator.attrgetter(*attributes_list)  # a tuple for several
+    all_scalars = _MEMO_SCALARS.issuperset
+
+    def encode_several(value: Any, types: _Types) -> bytes | None:
+        if types is not None:
+            types[type_id] = cls
+        values = values_of(value)
+        kinds = tuple(map(type, values))
+        if not all_scalars(kinds):
+            return encode_members(value, types)
+        key = (cls, kinds, values)
+        data = _flat_memo.get(key)
+        if data is None:
+            data = encode_members(value, types)
+            if data is not None:
+                remember_flat(key, data)
+        return data
+
+    return encode_several
+
+
+# Encodings of small values by content: a journal encodes the same invokable
+# state, requests and responses again and again, and the same bytes object
+# makes the digest memo's look-up cheap (a bytes object caches its hash). The
+# key must determine the bytes: the class and what the encoding depends on,
+# e.g. field types and values, or Ref digests. Bounded like the digest memo.
+_flat_memo: dict[tuple[Any, ...], bytes] = {}
+_FLAT_MEMO_ENTRIES = 16384
+_FLAT_MEMO_BYTES = 2048
+_MEMO_SCALARS = frozenset({str, int, bool, type(None)})
+#: The exact types of scalars whose equality means equal JSON (for memo keys).
+MEMO_SCALARS = _MEMO_SCALARS
+
+
+#: The remembered encoding for a key (see :func:`remember_flat`), or None.
+flat_memo = _flat_memo.get
+
+
+def remember_flat(key: tuple[Any, ...], data: bytes) -> None:
+    """Remembers the encoding of a value whose content ``key`` describes.
+
+    ``key`` must start with the value's class and determine its encoding
+    entirely: equal keys, equal bytes.
+    """
+    if len(data) <= _FLAT_MEMO_BYTES:
+        if len(_flat_memo) >= _FLAT_MEMO_ENTRIES:
+            _flat_memo.clear()
+        _flat_memo[key] = data
+
+
+# A few large encodings too: a parent's response with thousands of children
+# is encoded several times by a rewind and a replay (checked out, committed,
+# checked out again), always with the same children. Few entries: each holds
+# the whole encoding (at most 2 MiB) and one digest per child in its key.
+_large_memo: dict[tuple[Any, ...], bytes] = {}
+_LARGE_MEMO_ENTRIES = 8
+_LARGE_MEMO_BYTES = 1 << 21
+
+#: The remembered large encoding for a key (see :func:`remember_large`).
+large_memo = _large_memo.get
+
+
+def remember_large(key: tuple[Any, ...], data: bytes) -> None:
+    """Remembers a large encoding, like :func:`remember_flat`."""
+    if len(data) <= _LARGE_MEMO_BYTES:
+        if len(_large_memo) >= _LARGE_MEMO_ENTRIES:
+            _large_memo.clear()
+        _large_memo[key] = data
+
+
+def flat_field_value(value: Any, types: _Types) -> bytes | None:
+    """The canonical JSON of a field value on the flat path, or None."""
+    return _flat_value(value, types)
+
+
+def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | None:
+    """The canonical JSON of a field value, or None for the tree path."""
+    kind = type(value)
+    if kind is str:
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError:  # a lone surrogate
+            return None
+    if kind is int:
+        return orjson.dumps(value) if _INT_MIN <= value <= _INT_MAX else None
+    if value is None:
+        return b"null"
+    if kind is bool:
+        return b"true" if value else b"false"
+    encoder = _flat_fields.get(kind)
+    if encoder is not None:
+        return encoder(value, types)
+    if kind is float:
+        return orjson.dumps(value) if math.isfinite(value) else None
+    if in_list:
+        # One level of lists and dicts only: orjson refuses deep nesting, and
+        # this path must refuse the same values.
+        return None
+    if kind is list:
+        items = []
+        for item in value:
+            encoded = _flat_value(item, types, True)
+            if encoded is None:
+                return None
+            items.append(encoded)
+        return b"[" + b",".join(items) + b"]"
+    if kind is dict:
+        return _flat_dict(value, types) if value else b"{}"
+    return None
+
+
+def _flat_dict(mapping: dict[Any, Any], types: _Types) -> bytes | None:
+    members = []
+    for key, item in mapping.items():
+        if type(key) is not str:
+            return None  # the tree path's error
+        encoded = _flat_value(item, types, True)
+        if encoded is None:
+            return None
+        members.append((_escape(key), encoded))
+    # orjson sorts keys by their UTF-8 bytes: the order of code points.
+    members.sort(key=_first_item)
+    try:
+        return (
+            b"{"
+            + b",".join(orjson.dumps(key) + b":" + encoded for key, encoded in members)
+            + b"}"
+        )
+    except orjson.JSONEncodeError:  # a lone surrogate in a key
+        return None
+
+
+def _first_item(pair: tuple[str, bytes]) -> str:
+    return pair[0]
 
 
 def _encode_value(value: Any, sink: _Sink) -> Any:
@@ -556,3 +832,32 @@ def _encode_bytes_resource(value: Bytes, sink: _Sink) -> dict[str, Any]:
 
 _BYTES_TYPE_ID = Bytes.type_id()
 set_encoder(Bytes, _encode_bytes_resource)
+
+
+_INT_HEAD = flat_head(Int) + b'"value":'
+_INT_TYPE_ID = Int.type_id()
+_STR_HEAD = flat_head(Str) + b'"value":'
+_STR_TYPE_ID = Str.type_id()
+
+
+def _flat_int(value: Int, types: _Types) -> bytes | None:
+    number = int(value)
+    if not _INT_MIN <= number <= _INT_MAX:
+        return None
+    if types is not None:
+        types[_INT_TYPE_ID] = Int
+    return _INT_HEAD + orjson.dumps(number) + b"}"
+
+
+def _flat_str(value: Str, types: _Types) -> bytes | None:
+    try:
+        text = orjson.dumps(str(value))
+    except orjson.JSONEncodeError:  # a lone surrogate
+        return None
+    if types is not None:
+        types[_STR_TYPE_ID] = Str
+    return _STR_HEAD + text + b"}"
+
+
+set_flat_encoder(Int, _flat_int)
+set_flat_encoder(Str, _flat_str)

@@ -19,7 +19,12 @@ __all__ = ["digest", "digest_parts", "resource_digest", "type_digest"]
 # in entries and entry size; cleared whole when full.
 _memo: dict[bytes, str] = {}
 _MEMO_ENTRIES = 16384
+# Longer bytes are never remembered, nor looked up in hash_bytes.
 _MEMO_ENTRY_BYTES = 2048
+
+
+#: The digest of recently hashed small bytes, or None (no hashing, no call).
+known_digest = _memo.get
 
 
 def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
@@ -30,6 +35,13 @@ def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
     Raises:
         FieldTypeError: if the resource holds a value that cannot be stored.
     """
+    # The flat path without _codec.encode's wrapping: a journal asks for the
+    # digests of many small records.
+    flat = _codec.flat_encoder(type(resource))
+    if flat is not None:
+        data = flat(resource, None)
+        if data is not None:
+            return _memo.get(data) or hash_bytes(data)
     return digest_parts(_codec.encode(resource))
 
 
@@ -57,14 +69,36 @@ def digest_parts(parts: Iterable[bytes]) -> str:
     return hasher.hexdigest()
 
 
+# The digests of a few large bytes objects, by identity: the encoding memo of
+# enact._codec hands out the same large object again (a parent's response,
+# say). An entry holds its object, so the id cannot be reused meanwhile, and
+# bytes do not change. At most 8 objects of at most 2 MiB are held.
+_large: dict[int, tuple[bytes, str]] = {}
+_LARGE_ENTRIES = 8
+_LARGE_ENTRY_BYTES = 1 << 21
+
+
 def hash_bytes(data: bytes) -> str:
     """The hex SHA-256 of ``data``, remembered for small inputs."""
+    if len(data) > _MEMO_ENTRY_BYTES:
+        return _large_digest(data)
     known = _memo.get(data)
     if known is not None:
         return known
     result = hashlib.sha256(data).hexdigest()
-    if len(data) <= _MEMO_ENTRY_BYTES:
-        if len(_memo) >= _MEMO_ENTRIES:
-            _memo.clear()
-        _memo[data] = result
+    if len(_memo) >= _MEMO_ENTRIES:
+        _memo.clear()
+    _memo[data] = result
+    return result
+
+
+def _large_digest(data: bytes) -> str:
+    entry = _large.get(id(data))
+    if entry is not None and entry[0] is data:
+        return entry[1]
+    result = hashlib.sha256(data).hexdigest()
+    if type(data) is bytes and len(data) <= _LARGE_ENTRY_BYTES:
+        if len(_large) >= _LARGE_ENTRIES:
+            _large.clear()
+        _large[id(data)] = (data, result)
     return result

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 
+import orjson
+
 from enact import _codec, contexts
 from enact.backends.base import Backend, BackendError, Parts
 from enact.backends.files import FileObjects
@@ -24,7 +26,13 @@ from enact.backends.gc import GCReport
 from enact.backends.index import Index
 from enact.backends.memory import MemoryObjects
 from enact.backends.sqlite import SQLiteObjects
-from enact.digests import digest, digest_parts, hash_bytes, resource_digest
+from enact.digests import (
+    digest,
+    digest_parts,
+    hash_bytes,
+    known_digest,
+    resource_digest,
+)
 from enact.errors import EnactError
 from enact.interfaces import FieldValue, ResourceBase, ResourceDict
 from enact.resource_registry import Registry, RegistryError, ResourceNotFound, register
@@ -237,7 +245,19 @@ class Ref(Generic[R], ResourceBase):
                 immutable = cached._enact_immutable
             except AttributeError:  # a plain value
                 immutable = type(cached) in _IMMUTABLE_PLAIN
-            if immutable or _digest_for(type(self), cached) == self._digest:
+            if immutable:
+                return cached  # type: ignore[no-any-return]
+            if type(self) is Ref:  # _digest_for, inlined: replay checks many
+                flat = _codec.flat_encoder(type(cached))
+                data = None if flat is None else flat(cached, None)
+                if data is not None:
+                    current = known_digest(data) or hash_bytes(data)
+                else:
+                    parts = _codec.encode(cached)
+                    current = digest_parts(parts)
+            else:
+                current = _digest_for(type(self), cached)
+            if current == self._digest:
                 return cached  # type: ignore[no-any-return]
         resource: R = Store.current().checkout(self)
         self._cache = resource
@@ -329,6 +349,52 @@ def _encode_ref(ref: Ref[Any], sink: Any) -> dict[str, Any]:
 
 _codec.set_encoder(Ref, _encode_ref)
 
+_REF_HEAD = _codec.flat_head(Ref) + b'"digest":'
+
+
+def flat_ref(ref: Ref[Any], types: dict[str, Any] | None) -> bytes | None:
+    """The canonical JSON of a plain :class:`Ref` (its flat encoder)."""
+    digest = ref._digest
+    if type(digest) is not str:
+        return None
+    try:
+        text = orjson.dumps(digest)
+    except orjson.JSONEncodeError:  # a lone surrogate: the tree path says so
+        return None
+    if types is not None:
+        types[_REF_TYPE_ID] = Ref
+    return _REF_HEAD + text + b"}"
+
+
+_codec.set_flat_encoder(Ref, flat_ref)
+# Between two digests in a list of Refs: "},{"#res":...,"digest":"
+_REF_SEPARATOR = (b'"},' + _REF_HEAD + b'"').decode()
+
+
+def flat_refs(refs: list[Any], types: dict[str, Any] | None) -> bytes | None:
+    """The canonical JSON of a list of plain Refs, or None.
+
+    A journal's child lists run to thousands of refs: the digests are joined
+    with the Ref wrappers in between, in C. Falls back (None) on anything but
+    plain Refs with str digests that need no JSON escape.
+    """
+    if not refs:
+        return b"[]"
+    digests = [ref._digest for ref in refs if type(ref) is Ref]
+    if len(digests) != len(refs):
+        return None
+    try:
+        joined = _REF_SEPARATOR.join(digests)  # TypeError unless all are str
+        # orjson writes a str as is (UTF-8) unless it escapes a character,
+        # so the joined digests are its bytes when no backslash shows.
+        if b"\\" in orjson.dumps(digests):
+            return None
+    except (TypeError, orjson.JSONEncodeError):  # a lone surrogate
+        return None
+    if types is not None:
+        types[_REF_TYPE_ID] = Ref
+    return b"".join((b"[", _REF_HEAD, b'"', joined.encode(), b'"}]'))
+
 
 def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
     if ref_type is Ref or _default_from_resource(ref_type):
@@ -342,11 +408,6 @@ def _digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:
 def _default_from_resource(ref_type: type[Ref[Any]]) -> bool:
     method = ref_type.from_resource.__func__  # type: ignore[attr-defined]
     return method is Ref.from_resource.__func__  # type: ignore[attr-defined]
-
-
-def _encoded(resource: Any) -> tuple[str, Parts]:
-    parts = _codec.encode(resource)
-    return digest_parts(parts), parts
 
 
 def _uses_default_packing(ref_type: type[Ref[Any]]) -> bool:
@@ -436,6 +497,12 @@ class SQLiteBackend(_ObjectsAsStorageBackend, SQLiteObjects):
     """Objects in a SQLite database file (see :mod:`enact.backends.sqlite`)."""
 
 
+class _Batching(threading.local):
+    """A store's batch nesting depth in this thread (0: not batching)."""
+
+    depth = 0
+
+
 # Known-present digests are remembered up to this many, then forgotten.
 _KNOWN_LIMIT = 1_000_000
 
@@ -478,7 +545,7 @@ class Store(contexts.Context):
         self._pending: dict[str, Parts] = {}
         # Batch nesting depth, per thread: a batch buffers only the commits of
         # the thread that opened it.
-        self._batching = threading.local()
+        self._batching = _Batching()
         self._lock = threading.RLock()
 
     @property
@@ -539,25 +606,29 @@ class Store(contexts.Context):
             self._backend.commit(packed)  # type: ignore[union-attr]
             return packed.ref
         if self._default_packing:
-            memo = None
             try:
                 # On the type: a class committed as a value is no resource.
                 immutable = type(resource)._enact_immutable  # type: ignore[attr-defined]
             except AttributeError:  # not a resource: a plain value
                 return self._commit_plain(resource)
-            if immutable:
-                # Small immutable values are encoded once, however often they
-                # are committed (the shared NoneResource input, say).
-                memo = resource.__dict__.get("_enact_encoded")
-                if memo is None:
-                    memo = _encoded(resource)
-                    if len(memo[1]) == 1:
-                        resource.__dict__["_enact_encoded"] = memo
+            # Small immutable values are encoded once, however often they are
+            # committed (the shared NoneResource input, say).
+            memo = resource.__dict__.get("_enact_encoded") if immutable else None
             if memo is not None:
                 key, parts = memo
             else:
-                parts = _codec.encode(resource, self._local_types)
-                key = hash_bytes(parts[0]) if len(parts) == 1 else digest_parts(parts)
+                # _codec.encode and hash_bytes, inlined for the flat path: a
+                # journaled call commits six or seven small objects.
+                flat = _codec.flat_encoder(type(resource))
+                data = None if flat is None else flat(resource, self._local_types)
+                if data is not None:
+                    parts = [data]
+                    key = known_digest(data) or hash_bytes(data)
+                else:
+                    parts = _codec.encode(resource, self._local_types)
+                    key = digest_parts(parts)
+                if immutable and len(parts) == 1:
+                    resource.__dict__["_enact_encoded"] = (key, parts)
             ref: Ref[R] = self._ref_type(key, resource)
         elif not isinstance(resource, ResourceBase):
             return self._commit_plain(resource)
@@ -568,7 +639,10 @@ class Store(contexts.Context):
             ref = packed.ref
             key = ref.digest
         if key not in self._known:
-            self._put(key, parts)
+            if self._batching.depth:  # _put, inlined: hot
+                self._pending[key] = parts
+            else:
+                self._put(key, parts)
         return ref
 
     def _commit_plain(self, value: R) -> Ref[R]:
@@ -578,7 +652,7 @@ class Store(contexts.Context):
         return ref._cache_value(value)
 
     def _put(self, key: str, parts: Parts) -> None:
-        if getattr(self._batching, "depth", 0):
+        if self._batching.depth:
             self._pending[key] = parts
             return
         assert self._objects is not None
@@ -602,7 +676,7 @@ class Store(contexts.Context):
         costs a few file writes in all.
         """
         state = self._batching
-        state.depth = getattr(state, "depth", 0) + 1
+        state.depth += 1
         try:
             yield self
         finally:

@@ -185,6 +185,9 @@ class BoolWrapper(TypeWrapper[bool]):
 
     wrapped: bool
 
+    def unwrap(self) -> bool:
+        return self.wrapped  # the default's look-up of the one field, skipped
+
     @classmethod
     def is_immutable(cls) -> bool:
         return True
@@ -197,6 +200,9 @@ class IntWrapper(TypeWrapper[int]):
     _enact_type_name = "enact.wrappers.IntWrapper"
 
     wrapped: int
+
+    def unwrap(self) -> int:
+        return self.wrapped  # the default's look-up of the one field, skipped
 
     @classmethod
     def wrap(cls, value: int) -> Self:
@@ -215,6 +221,9 @@ class FloatWrapper(TypeWrapper[float]):
 
     wrapped: float
 
+    def unwrap(self) -> float:
+        return self.wrapped  # the default's look-up of the one field, skipped
+
     @classmethod
     def wrap(cls, value: float) -> Self:
         return cls(value if type(value) is float else float(value))
@@ -232,6 +241,9 @@ class StrWrapper(TypeWrapper[str]):
 
     wrapped: str
 
+    def unwrap(self) -> str:
+        return self.wrapped  # the default's look-up of the one field, skipped
+
     @classmethod
     def wrap(cls, value: str) -> Self:
         return cls(value if type(value) is str else str(value))
@@ -248,6 +260,9 @@ class BytesWrapper(TypeWrapper[bytes]):
     _enact_type_name = "enact.wrappers.BytesWrapper"
 
     wrapped: bytes
+
+    def unwrap(self) -> bytes:
+        return self.wrapped  # the default's look-up of the one field, skipped
 
     @classmethod
     def wrap(cls, value: bytes) -> Self:

@@ -520,3 +520,33 @@ class TestReplay:
         with invocations.ReplayContext([unrelated]):
             assert inv.replay() == inv
             assert Loop(steps=2).invoke() == inv
+
+
+class TestRecordsChangedInMemory:
+    """Replay uses a cached record only while it still has its digest."""
+
+    def test_changed_child_records_are_read_back(
+        self, active: enact.Store, calls: Calls
+    ) -> None:
+        invocation = Loop(steps=3).invoke()
+        first, second = invocation.get_child(0), invocation.get_child(1)
+        # In memory only: the first record now claims the second's response,
+        # and the second's response claims another output.
+        first.response = enact.Ref(second.response.digest, second.response())
+        second.response().output = int_ref(100)
+        calls.clear()
+        replayed = invocation.rewind(0).replay()
+        assert calls["AddOne"] == 0
+        assert replayed.get_output() == 3
+        assert [child.get_output() for child in replayed.get_children()] == [1, 2, 3]
+
+    def test_a_changed_invokable_snapshot_is_committed_afresh(
+        self, active: enact.Store, calls: Calls
+    ) -> None:
+        loop = Loop(steps=2)
+        invocation = loop.invoke()
+        loop.steps = 3  # the committed pre-call snapshot must not be reused
+        changed = loop.invoke()
+        assert changed.request().invokable != invocation.request().invokable
+        assert changed.get_output() == 3
+        assert invocation.request().invokable().steps == 2

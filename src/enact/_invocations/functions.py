@@ -21,12 +21,14 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
 
+from enact import _codec
 from enact._invocations.exceptions import ReplayError
 from enact._invocations.invokables import (
     Builder,
     InvokableBase,
     ReplayContext,
     _builder_variable,
+    _current_store,
     _replay_variable,
 )
 from enact._invocations.records import ExceptionOverride, Invocation
@@ -84,10 +86,52 @@ class CallArgs(Resource):
 
     def plain_args(self) -> tuple[list[Any], dict[str, Any]]:
         """The arguments as the function receives them."""
+        args, kwargs = self.args, self.kwargs
+        # (No comprehension for no arguments: each costs a call.)
         return (
-            [_thaw(value) for value in self.args],
-            {key: _thaw(value) for key, value in self.kwargs.items()},
+            [_thaw(value) for value in args] if args else [],
+            {key: _thaw(value) for key, value in kwargs.items()} if kwargs else {},
         )
+
+
+_Types = dict[str, type[ResourceBase]] | None
+_CALL_ARGS_HEAD = _codec.flat_head(CallArgs) + b'"args":'
+_CALL_ARGS_ID = CallArgs.type_id()
+
+
+def _flat_call_args(call_args: CallArgs, types: _Types) -> bytes | None:
+    """The flat encoder of CallArgs, remembering calls with scalar arguments.
+
+    The memo key is that of a flat resource (see enact._codec): the types and
+    values of the positional arguments, when all are scalars and there are
+    no keyword arguments; other calls are encoded field by field.
+    """
+    args, kwargs = call_args.args, call_args.kwargs
+    if type(args) is not list or type(kwargs) is not dict:
+        return None
+    key = None
+    if not kwargs:
+        kinds = tuple(map(type, args))
+        if _codec.MEMO_SCALARS.issuperset(kinds):
+            key = (CallArgs, kinds, *args)
+            data = _codec.flat_memo(key)
+            if data is not None:
+                if types is not None:
+                    types[_CALL_ARGS_ID] = CallArgs
+                return data
+    args_json = _codec.flat_field_value(args, types)
+    kwargs_json = _codec.flat_field_value(kwargs, types)
+    if args_json is None or kwargs_json is None:
+        return None
+    if types is not None:
+        types[_CALL_ARGS_ID] = CallArgs
+    data = b"".join((_CALL_ARGS_HEAD, args_json, b',"kwargs":', kwargs_json, b"}"))
+    if key is not None:
+        _codec.remember_flat(key, data)
+    return data
+
+
+_codec.set_flat_encoder(CallArgs, _flat_call_args)
 
 
 def _freeze(value: Any) -> Any:
@@ -100,7 +144,7 @@ def _thaw(value: Any) -> Any:
 
 def _call_args(args: Sequence[Any], kwargs: Mapping[str, Any]) -> CallArgs:
     return CallArgs(
-        [_freeze(value) for value in args],
+        [_freeze(value) for value in args] if args else [],
         {key: _freeze(value) for key, value in kwargs.items()} if kwargs else {},
     )
 
@@ -326,7 +370,7 @@ class RegisteredFunction(Generic[P, R]):
 
     def _journaled(self, all_args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         invokable, args = self._split(all_args)
-        store = Store.current()
+        store = _current_store()
         call_args = _call_args(args, kwargs)
         input_ref = _commit_args(store, invokable, call_args, args, kwargs)
         builder = _builder_variable.get()

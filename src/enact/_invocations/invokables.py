@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import threading
 import traceback
@@ -34,6 +35,7 @@ from enact._invocations.records import (
     Invocation,
     Request,
     Response,
+    request_digest,
 )
 from enact.contexts import NoActiveContext
 from enact.digests import digest
@@ -148,13 +150,18 @@ class InvokableBase(Generic[I, O], ResourceBase):
             InvokableTypeError: if the input (or, when journaled, the output)
                 does not have the declared type.
         """
-        arg = self._normalize_input(args, kwargs)
+        if not args and not kwargs and self._input_type is NoneResource:
+            arg: Any = _NONE  # _normalize_input's answer, without the call
+        else:
+            arg = self._normalize_input(args, kwargs)
         builder = _builder_variable.get()
         if builder is None:
             return ReplayContext.call_or_replay(self, arg)
         if builder is _UNSET:
             Builder.get_current()  # raises the error that explains this
-        store = Store.current()
+        store = _store_variable.get()
+        if store is None or store is _UNSET:
+            store = Store.current()  # raises the error that explains this
         output = Builder(self, store.commit(arg), store, _arg=arg).call()
         output_type = self._output_type
         if output_type is not None and not isinstance(output, output_type):
@@ -370,7 +377,11 @@ class Builder(contexts.Context):
         # Refs to the journaled child calls, in call-start order; the slot of
         # a child still running holds its Builder until it ends.
         self.children: list[Any] = []
-        self._request = Request(self._store.commit(invokable), input)
+        # The pre-call snapshot; the Request holding it is made when first
+        # needed (a replay that answers the call from a record needs only
+        # its digest).
+        self._invokable_ref = self._store.commit(invokable)
+        self._request_object: Request[Any, Any] | None = None
         self._request_ref: Ref[Request[Any, Any]] | None = None
         # The caller's own argument object, just committed: no need to check
         # the ref's cache again.
@@ -389,15 +400,46 @@ class Builder(contexts.Context):
         # Set when the call ends: later children are errors.
         self._done = False
 
+    @property
+    def _request(self) -> Request[Any, Any]:
+        """The request record: the pre-call snapshot and the input."""
+        return self._make_request()
+
+    def _make_request(self) -> Request[Any, Any]:
+        request = self._request_object
+        if request is None:
+            request = Request(self._invokable_ref, self.input_ref)
+            self._request_object = request
+        return request
+
     def request_ref(self) -> Ref[Request[Any, Any]]:
         """The committed request of this call."""
         if self._request_ref is None:
-            self._request_ref = self._store.commit(self._request)
+            request = self._request_object
+            if request is None:  # _make_request, inlined: once per call
+                request = Request(self._invokable_ref, self.input_ref)
+                self._request_object = request
+            self._request_ref = self._store.commit(request)
         return self._request_ref
+
+    def _request_digest(self) -> str:
+        """The digest of the request, for replay to match against the records.
+
+        A call answered from a record is journaled as that record, so the
+        request is committed (by :meth:`request_ref`) only if the call is
+        journaled anew.
+        """
+        if self._request_ref is not None or self._store._ref_type is not Ref:
+            return self.request_ref()._digest
+        return request_digest(self._invokable_ref, self.input_ref)
 
     @property
     def invocation(self) -> Invocation[Any, Any]:
         """The journaled call, once :meth:`call` has finished."""
+        if self._invocation is None and self._done and self._replayed is not None:
+            # Answered from a record (see _end): a copy of it, made on demand.
+            recorded = self._replayed[1]
+            self._invocation = Invocation(recorded.request, recorded.response)
         assert self._invocation is not None, "The call has not finished."
         return self._invocation
 
@@ -413,7 +455,18 @@ class Builder(contexts.Context):
         try:
             try:
                 arg = self._arg if self._arg is not None else self.input_ref.checkout()
-                output = ReplayContext.call_or_replay(self.invokable, arg)
+                # ReplayContext.call_or_replay, inlined: this runs for every call.
+                context = _replay_variable.get()
+                if context is None:
+                    output = _run(self.invokable, arg)
+                elif context is _UNSET:
+                    output = ReplayContext.call_or_replay(self.invokable, arg)
+                else:
+                    output = context._consume(self.invokable, arg)
+                replayed = self._replayed
+                if replayed is not None:  # answered from a record: as _complete
+                    output_ref = replayed[2]
+                    return output
                 output, output_ref = self._complete(arg, output)
                 return output
             except Exception as exception:
@@ -462,7 +515,7 @@ class Builder(contexts.Context):
         if self._replayed is not None:
             return output, self._replayed[2]
         if not getattr(type(arg), "_enact_immutable", False) and (
-            digest(arg) != self.input_ref.digest
+            digest(arg) != self.input_ref._digest
         ):
             raise InputChanged(
                 f"{type(self.invokable).__qualname__} changed its input; "
@@ -493,8 +546,7 @@ class Builder(contexts.Context):
             if parent is not None:
                 parent._child_errors.append(error)
         if self._replayed is not None:
-            invocation_ref, recorded, _ = self._replayed
-            self._invocation = Invocation(recorded.request, recorded.response)
+            invocation_ref = self._replayed[0]  # self.invocation copies the record
         else:
             children = self.children
             if children and Builder in map(type, children):
@@ -661,15 +713,21 @@ class ReplayContext(Generic[I, O], contexts.Context):
         or ``(_RAISE, (exception, match))`` to raise a recorded exception
         (``match`` to record it with, when journaled).
         """
-        store = Store.current()
         if builder is not None and builder.invokable is invokable:
-            request_ref = builder.request_ref()
-            before = builder._request.invokable.digest
+            before = builder._invokable_ref._digest
+            if builder._request_ref is None and builder._store._ref_type is Ref:
+                # builder._request_digest(), inlined: once per replayed call
+                wanted = request_digest(builder._invokable_ref, builder.input_ref)
+            else:
+                wanted = builder._request_digest()
+            request_of: Callable[[], Request[Any, Any]] = builder._make_request
         else:
+            store = _current_store()
             request = Request(store.commit(invokable), store.commit(arg))
-            request_ref = store.commit(request)
-            before = request.invokable.digest
-        taken = self._take(request_ref)
+            wanted = store.commit(request)._digest
+            before = request.invokable._digest
+            request_of = functools.partial(_given, request)
+        taken = self._take(wanted, request_of)
         if taken is None:
             return _RUN, self._child([])
         match_ref, match = taken
@@ -677,7 +735,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         if response.output is not None or (
             response.raised is not None and response.raised_here
         ):
-            if response.invokable.digest != before:
+            if response.invokable._digest != before:
                 invokable.set_from(response.invokable())
             journaled = builder is not None and builder.invokable is invokable
             if journaled:
@@ -699,7 +757,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         return _RUN, self._child(response.children)
 
     def _take(
-        self, request_ref: Ref[Any]
+        self, request_digest: str, request_of: Callable[[], Request[Any, Any]]
     ) -> tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]] | None:
         """Removes and returns the record that answers a call, if any.
 
@@ -711,12 +769,19 @@ class ReplayContext(Generic[I, O], contexts.Context):
         concurrent: bool | None = None  # worked out only on a mismatch
         with self._lock:
             available = self._available
+            if available and type(available[0]) is Ref:
+                # The usual case, before the loop: the next record matches.
+                first: Ref[Invocation[Any, Any]] = available[0]
+                recorded = first()
+                if recorded.request._digest == request_digest:
+                    del available[0]
+                    return first, recorded
             for index, entry in enumerate(available):
                 if isinstance(entry, Ref):
                     entry_ref, recorded = entry, entry()
                 else:
                     entry_ref, recorded = None, entry
-                if recorded.request.digest == request_ref.digest:
+                if recorded.request._digest == request_digest:
                     del available[index]
                     if entry_ref is None:
                         entry_ref = Store.current().commit(recorded)
@@ -725,7 +790,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
                     if concurrent is None:
                         concurrent = self._owner != _where()
                     if not concurrent:
-                        raise ReplayError(_mismatch(recorded, request_ref))
+                        raise ReplayError(_mismatch(recorded, request_of()))
         return None
 
     def _override(
@@ -749,15 +814,18 @@ _OUTPUT = "output"
 _RAISE = "raise"
 
 
+def _given(request: Request[Any, Any]) -> Request[Any, Any]:
+    """The request (for _take, which makes a builder's only on a mismatch)."""
+    return request
+
+
 def _where() -> tuple[int, object]:
     """The current thread and asyncio task (None outside a running loop)."""
     task = asyncio.current_task() if asyncio._get_running_loop() is not None else None
     return threading.get_ident(), task
 
 
-def _mismatch(
-    recorded: Invocation[Any, Any], request_ref: Ref[Request[Any, Any]]
-) -> str:
+def _mismatch(recorded: Invocation[Any, Any], request: Request[Any, Any]) -> str:
     def describe(request: Request[Any, Any]) -> str:
         try:
             name = type(request.invokable()).__qualname__
@@ -772,16 +840,27 @@ def _mismatch(
         expected = f"request {recorded.request.digest[:12]}"
     return (
         f"Replay expected a call to {expected}, but the code now calls "
-        f"{describe(request_ref.checkout())}. The code no longer makes the recorded "
+        f"{describe(request)}. The code no longer makes the recorded "
         "calls in the same order (is it deterministic given its inputs?); "
         "use strict=False to skip non-matching records."
     )
 
 
-# The context variables behind Builder and ReplayContext, read directly on the
-# hot path of every journaled call.
+# The context variables behind Builder, ReplayContext and Store, read directly
+# on the hot path of every journaled call.
 _builder_variable = contexts.variable(Builder)
 _replay_variable = contexts.variable(ReplayContext)
+_store_variable = contexts.variable(Store)
 _UNSET = contexts.UNSET
+
+
+def _current_store() -> Store:
+    """``Store.current()``, without its two calls when a store is active."""
+    store: Store | None = _store_variable.get()
+    if store is None or store is _UNSET:
+        return Store.current()  # raises the error that explains this
+    return store
+
+
 # The input of calls that take none; NoneResource is immutable, so one will do.
 _NONE = NoneResource()

@@ -6,16 +6,18 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from enact import _codec
 from enact._invocations.exceptions import ExceptionResource, InvocationError
+from enact.digests import digest, hash_bytes, known_digest
 from enact.interfaces import ResourceBase
-from enact.references import Ref, commit
+from enact.references import Ref, commit, flat_ref, flat_refs
 from enact.resource_registry import register
 from enact.resources import Resource
 
 if TYPE_CHECKING:
     from enact._invocations.invokables import InvokableBase
 
-__all__ = ["ExceptionOverride", "Invocation", "Request", "Response"]
+__all__ = ["ExceptionOverride", "Invocation", "Request", "Response", "request_digest"]
 
 I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
@@ -26,7 +28,7 @@ ExceptionOverride = Callable[[Ref[ExceptionResource]], ResourceBase | None]
 def _copy(ref: Any) -> Any:
     if ref is None:
         return None
-    return type(ref)(ref.digest, ref._cache)
+    return type(ref)(ref._digest, ref._cache)
 
 
 @register
@@ -136,7 +138,10 @@ class Invocation(Generic[I, O], Resource):
             None,
             _copy(response.raised),
             response.raised_here,
-            [_copy(child) for child in children],
+            [
+                Ref(child._digest, child._cache) if type(child) is Ref else _copy(child)
+                for child in children
+            ],
         )
         return Invocation(_copy(self.request), commit(rewound))
 
@@ -184,6 +189,170 @@ class Invocation(Generic[I, O], Resource):
             exception_override=exception_override,
             strict=strict,
         )
+
+
+# Flat encoders (see enact._codec) for the three records, written out: every
+# journaled call commits one of each, and a replay re-checks the recorded ones.
+# They handle plain Refs (a Ref subclass makes the record take the tree path),
+# write keys in sorted order ("#res" first: the names start with letters), and
+# remember small encodings by the digests they hold.
+_Types = dict[str, type[ResourceBase]] | None
+_REF_ID = Ref.type_id()
+
+
+def _ref_json(value: Any, types: _Types) -> bytes | None:
+    if type(value) is Ref:
+        return flat_ref(value, types)
+    return b"null" if value is None else None
+
+
+_REQUEST_HEAD = _codec.flat_head(Request) + b'"input":'
+_REQUEST_ID = Request.type_id()
+
+
+def _flat_request(request: Request[Any, Any], types: _Types) -> bytes | None:
+    invokable, input = request.invokable, request.input
+    if type(invokable) is not Ref or type(input) is not Ref:
+        return None
+    key = (Request, invokable._digest, input._digest)
+    data = _codec.flat_memo(key)
+    if data is None:
+        input_json = flat_ref(input, None)
+        invokable_json = flat_ref(invokable, None)
+        if input_json is None or invokable_json is None:
+            return None
+        data = b"".join(
+            (_REQUEST_HEAD, input_json, b',"invokable":', invokable_json, b"}")
+        )
+        _codec.remember_flat(key, data)
+    if types is not None:
+        types[_REQUEST_ID] = Request
+        types[_REF_ID] = Ref
+    return data
+
+
+def request_digest(invokable: Ref[Any], input: Ref[Any]) -> str:
+    """The digest of ``Request(invokable, input)``, from the memo if it is there.
+
+    Replay matches a call by its request digest: most often the very request
+    it journaled before, so the encoding is remembered.
+    """
+    if type(invokable) is Ref and type(input) is Ref:
+        data = _codec.flat_memo((Request, invokable._digest, input._digest))
+        if data is not None:
+            return known_digest(data) or hash_bytes(data)
+    return digest(Request(invokable, input))
+
+
+_INVOCATION_HEAD = _codec.flat_head(Invocation) + b'"request":'
+_INVOCATION_ID = Invocation.type_id()
+
+
+def _flat_invocation(invocation: Invocation[Any, Any], types: _Types) -> bytes | None:
+    request, response = invocation.request, invocation.response
+    if type(request) is not Ref or type(response) is not Ref:
+        return None
+    key = (Invocation, request._digest, response._digest)
+    data = _codec.flat_memo(key)
+    if data is None:
+        request_json = flat_ref(request, None)
+        response_json = flat_ref(response, None)
+        if request_json is None or response_json is None:
+            return None
+        data = b"".join(
+            (_INVOCATION_HEAD, request_json, b',"response":', response_json, b"}")
+        )
+        _codec.remember_flat(key, data)
+    if types is not None:
+        types[_INVOCATION_ID] = Invocation
+        types[_REF_ID] = Ref
+    return data
+
+
+_RESPONSE_HEAD = _codec.flat_head(Response) + b'"children":'
+_RESPONSE_ID = Response.type_id()
+# Responses with more children are remembered among a few large ones.
+_MEMO_CHILDREN = 8
+
+
+def _flat_response(response: Response[Any, Any], types: _Types) -> bytes | None:
+    children = response.children
+    raised_here = response.raised_here
+    invokable, output, raised = response.invokable, response.output, response.raised
+    if (
+        type(children) is not list
+        or type(raised_here) is not bool
+        or type(invokable) is not Ref
+        or (output is not None and type(output) is not Ref)
+        or (raised is not None and type(raised) is not Ref)
+    ):
+        return None
+    # (No list comprehension for a leaf call's empty list: it costs a frame.)
+    digests = (
+        [child._digest for child in children if type(child) is Ref]
+        if children
+        else children
+    )
+    if len(digests) != len(children):
+        return None  # not all plain Refs: the tree path
+    key = (
+        Response,
+        invokable._digest,
+        None if output is None else output._digest,
+        None if raised is None else raised._digest,
+        raised_here,
+        *digests,
+    )
+    # A parent's response with many children is among the few large ones.
+    small = len(children) <= _MEMO_CHILDREN
+    data = _codec.flat_memo(key) if small else _codec.large_memo(key)
+    if data is None:
+        data = _encode_response(response, children, raised_here, types)
+        if data is not None:
+            if small:
+                _codec.remember_flat(key, data)
+            else:
+                _codec.remember_large(key, data)
+    elif types is not None:
+        types[_RESPONSE_ID] = Response
+        types[_REF_ID] = Ref
+    return data
+
+
+def _encode_response(
+    response: Response[Any, Any],
+    children: list[Any],
+    raised_here: bool,
+    types: _Types,
+) -> bytes | None:
+    children_json = flat_refs(children, types)
+    if children_json is None:
+        return None
+    invokable_json = _ref_json(response.invokable, types)
+    output_json = _ref_json(response.output, types)
+    raised_json = _ref_json(response.raised, types)
+    if invokable_json is None or output_json is None or raised_json is None:
+        return None
+    if types is not None:
+        types[_RESPONSE_ID] = Response
+    return b"".join(
+        (
+            _RESPONSE_HEAD,
+            children_json,
+            b',"invokable":',
+            invokable_json,
+            b',"output":',
+            output_json,
+            b',"raised":',
+            raised_json,
+            b',"raised_here":true}' if raised_here else b',"raised_here":false}',
+        )
+    )
+
+
+_codec.set_flat_encoder(Request, _flat_request)
+_codec.set_flat_encoder(Invocation, _flat_invocation)
+_codec.set_flat_encoder(Response, _flat_response)
 
 
 def _replayable(request: Request[Any, Any], is_async: bool) -> InvokableBase[Any, Any]:
