@@ -149,6 +149,8 @@ def _describe_leaf(builder: Builder, step: dict[str, Any]) -> None:
     decoding two objects per finished call (checked against their digests).
     """
     invocation = builder._invocation
+    if invocation is None and builder._replayed is not None:
+        invocation = builder._replayed[1]  # a replayed call reuses its record
     if invocation is None:
         return
     response: Any = invocation.response._cache
