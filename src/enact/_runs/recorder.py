@@ -57,6 +57,9 @@ class Recorder:
         self._lock = threading.Lock()
         self._done: dict[tuple[int, ...], str] = dict(log.done) if log else {}
         self._begun: set[tuple[int, ...]] = set(log.begun) if log else set()
+        # Whether the store groups writes into transactions (SQLite): then
+        # a call's objects and its step line are one commit.
+        self._transactional = store.has_transactions
         #: The input requests raised in this run, not answered in place.
         self.pending: list[PendingInput] = []
         self.root: Builder | None = None
@@ -73,10 +76,12 @@ class Recorder:
 
     def begin(self, builder: Builder, parent: Builder) -> None:
         """Takes the child's slot in its parent and notes its path."""
-        with self._lock:
-            siblings = parent.children
-            siblings.append(builder)
-            builder.path = (*parent.path, len(siblings) - 1)
+        siblings = parent.children
+        siblings.append(builder)  # atomic: concurrent calls each get a slot
+        index = len(siblings) - 1
+        if siblings[index] is not builder:  # another thread appended since
+            index = next(i for i, c in enumerate(siblings) if c is builder)
+        builder.path = (*parent.path, index)
         builder._recorder = self
         builder._started_at = time.time()
 
@@ -92,23 +97,29 @@ class Recorder:
         digest = invocation_ref.digest
         if raised_here and raised_ref is not None:
             self._note_request(builder, raised_ref)
-        if self._done.get(path) == digest:
+        if self._done and self._done.get(path) == digest:
             return  # replayed from this run's own log: already durable
         lines: list[bytes] = []
-        with self._lock:
-            opened: list[Builder] = []
-            ancestor = builder.parent
-            while ancestor is not None and ancestor.path not in self._begun:
-                opened.append(ancestor)
-                ancestor = ancestor.parent
-            for ancestor in reversed(opened):
-                self._begun.add(ancestor.path)
-                lines.append(
-                    orjson.dumps(
-                        {"b": list(ancestor.path), "r": ancestor.request_ref().digest}
+        parent = builder.parent
+        if parent is not None and parent.path not in self._begun:
+            # The first call to end under an open call: note the open calls
+            # above it, outermost first (once each, under the lock).
+            with self._lock:
+                opened: list[Builder] = []
+                ancestor: Builder | None = parent
+                while ancestor is not None and ancestor.path not in self._begun:
+                    opened.append(ancestor)
+                    ancestor = ancestor.parent
+                for ancestor in reversed(opened):
+                    self._begun.add(ancestor.path)
+                    lines.append(
+                        orjson.dumps(
+                            {
+                                "b": list(ancestor.path),
+                                "r": ancestor.request_ref().digest,
+                            }
+                        )
                     )
-                )
-            self._done[path] = digest
         step: dict[str, Any] = {
             "d": list(path),
             "i": digest,
@@ -120,8 +131,13 @@ class Recorder:
         store = self.store
         # Objects first, then the line that names them: one transaction
         # where the store has them.
-        with store.atomically():
-            store.flush()
+        if self._transactional:
+            with store.atomically():
+                store.flush()
+                self.index.append_steps(self.run_id, lines)
+        else:
+            if store.has_pending():
+                store.flush()
             self.index.append_steps(self.run_id, lines)
 
     def _note_request(self, builder: Builder, raised_ref: Ref[Any]) -> None:
@@ -153,14 +169,17 @@ def _describe_leaf(builder: Builder, step: dict[str, Any]) -> None:
         invocation = builder._replayed[1]  # a replayed call reuses its record
     if invocation is None:
         return
-    response: Any = invocation.response._cache
-    if not isinstance(response, Response) or response.children:
+    response_ref = invocation.response
+    response: Any = response_ref._cache
+    if type(response) is not Response or response.children:
         return
-    step["r"] = invocation.request.digest
-    step["p"] = invocation.response.digest
-    step["k"] = response.invokable.digest
-    step["o"] = None if response.output is None else response.output.digest
-    step["x"] = None if response.raised is None else response.raised.digest
+    # Ref._digest rather than the digest property: this runs for every call.
+    output, raised = response.output, response.raised
+    step["r"] = invocation.request._digest
+    step["p"] = response_ref._digest
+    step["k"] = response.invokable._digest
+    step["o"] = None if output is None else output._digest
+    step["x"] = None if raised is None else raised._digest
     step["h"] = response.raised_here
 
 

@@ -203,10 +203,11 @@ class FileIndex(Index):
     # -- step logs -----------------------------------------------------------
 
     def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
-        check_run_id(run_id, self.location)
+        if run_id not in self._appenders:  # an open log's id was checked
+            check_run_id(run_id, self.location)
         if not lines:
             return
-        data = b"\n".join(lines) + b"\n"
+        data = lines[0] + b"\n" if len(lines) == 1 else b"\n".join(lines) + b"\n"
         if data.count(b"\n") != len(lines):
             raise BackendError("a step line may not contain a newline", self.location)
         with self._appenders_lock:
@@ -232,9 +233,11 @@ class FileIndex(Index):
             raise BackendError(
                 f"cannot append to {path}: {error}", self.location
             ) from None
-        # Most recently used last.
-        del self._appenders[run_id]
-        self._appenders[run_id] = fd
+        # Most recently used last (a run appends many times in a row).
+        appenders = self._appenders
+        if next(reversed(appenders)) != run_id:
+            del appenders[run_id]
+            appenders[run_id] = fd
 
     def _open_appender(self, run_id: str) -> int:
         self._drop_appender(run_id)
