@@ -829,7 +829,11 @@ class Store(contexts.Context):
             progress(total, total)
         return damage
 
-    def gc(self, dry_run: bool = False) -> GCReport:
+    def gc(
+        self,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> GCReport:
         """Removes the objects that nothing in the store refers to any more.
 
         Kept: every object whose digest appears in the run index (run records,
@@ -844,6 +848,8 @@ class Store(contexts.Context):
 
         Args:
             dry_run: Only report what would be removed.
+            progress: Called now and then with (objects scanned, objects in
+                the store) while live objects are marked.
 
         Returns:
             What was kept and removed.
@@ -864,7 +870,7 @@ class Store(contexts.Context):
         self.flush()
         # Known keys may be removed now: commits must look again.
         self._known.clear()
-        return self._objects.gc(dry_run=dry_run)
+        return self._objects.gc(dry_run=dry_run, progress=progress)
 
     def iter_refs(self) -> Iterator[Ref[Any]]:
         """Yields a ref for every object in the store (for maintenance)."""

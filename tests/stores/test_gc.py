@@ -669,3 +669,13 @@ def test_a_database_from_before_write_stamps(tmp_path, monkeypatch) -> None:
     report = Store(backend).gc()  # the re-stamped one is young
     assert report.removed == 1 and list(backend.iter_keys()) == [key_of(kept)]
     backend.close()
+
+
+def test_gc_reports_progress(store: Store) -> None:
+    with store:
+        keep = store.commit(enact.Str("kept"))
+        store.index.set_name("keep", keep.digest)
+        seen: list[tuple[int, int]] = []
+        store.gc(progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1]
+    assert all(0 <= done <= total for done, total in seen)

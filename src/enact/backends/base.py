@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from enact.errors import EnactError
@@ -99,11 +99,17 @@ class Backend(abc.ABC):
         """
         return contextlib.nullcontext()
 
-    def gc(self, dry_run: bool = False) -> GCReport:
+    def gc(
+        self,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> GCReport:
         """Removes the objects nothing refers to (see :mod:`enact.backends.gc`).
 
         Args:
             dry_run: Report what would be removed, and remove nothing.
+            progress: Called now and then with (objects scanned, objects
+                in the store) while live objects are marked.
 
         Raises:
             BackendError: if this backend cannot collect garbage, or a live

@@ -515,7 +515,9 @@ class FileObjects(Backend):
 
     # -- garbage collection --------------------------------------------------
 
-    def gc(self, dry_run: bool = False) -> garbage.GCReport:
+    def gc(
+        self, dry_run: bool = False, progress: garbage.Progress | None = None
+    ) -> garbage.GCReport:
         started = time.monotonic()
         lock = os.path.join(self.root, "gc.lock")
         with sessions.exclusive(lock, self.location):
@@ -532,6 +534,7 @@ class FileObjects(Backend):
                         cutoff=cutoff,
                         live_sessions=len(starts),
                         dry_run=dry_run,
+                        progress=progress,
                         started=started,
                         location=self.location,
                     )

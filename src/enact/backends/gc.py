@@ -30,12 +30,12 @@ import dataclasses
 import hashlib
 import re
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from enact.backends.base import BackendError
 from enact.backends.index import Index
 
-__all__ = ["GCReport", "Heap", "collect", "index_roots", "references"]
+__all__ = ["GCReport", "Heap", "Progress", "collect", "index_roots", "references"]
 
 # Digests in the index: runs of 64 or more hex digits (each 64-digit window of
 # a longer run is a candidate; only those that are stored count).
@@ -137,6 +137,10 @@ def references(data: bytes) -> Iterator[str]:
         yield match.group(1).decode("ascii")
 
 
+#: Reports how far marking got: (objects scanned, objects in the store).
+Progress = Callable[[int, int], None]
+
+
 def collect(
     *,
     index: Index | None,
@@ -146,6 +150,7 @@ def collect(
     dry_run: bool,
     started: float,
     location: str,
+    progress: Progress | None = None,
 ) -> GCReport:
     """Marks from the index's digests and the heap's young objects, then sweeps.
 
@@ -159,8 +164,10 @@ def collect(
     keys = heap.keys()
     roots = {key for key in index_roots(index) if key in keys}
     young = set(heap.young())
-    marked, missing = _mark(heap, keys, roots | young, location)
+    marked, missing = _mark(heap, keys, roots | young, location, progress)
     removed, freed = heap.sweep(marked, dry_run)
+    if progress is not None:
+        progress(len(keys), len(keys))
     return GCReport(
         kept=len(keys) - removed,
         removed=removed,
@@ -176,14 +183,23 @@ def collect(
 
 
 def _mark(
-    heap: Heap, keys: Collection[str], roots: set[str], location: str
+    heap: Heap,
+    keys: Collection[str],
+    roots: set[str],
+    location: str,
+    progress: Progress | None,
 ) -> tuple[set[str], int]:
     marked = set(roots)
     missing: set[str] = set()
     frontier = list(roots)
+    scanned = 0
     while frontier:
+        if progress is not None:
+            # Unmarked objects are never read: the total is an upper bound.
+            progress(scanned, len(keys))
         batch = frontier[-_READ_BATCH:]
         del frontier[-_READ_BATCH:]
+        scanned += len(batch)
         for key, data in zip(batch, heap.read(batch), strict=True):
             if data is None:
                 raise BackendError(

@@ -62,7 +62,9 @@ class MemoryObjects(Backend):
     def __len__(self) -> int:
         return len(self._objects)
 
-    def gc(self, dry_run: bool = False) -> garbage.GCReport:
+    def gc(
+        self, dry_run: bool = False, progress: garbage.Progress | None = None
+    ) -> garbage.GCReport:
         started = time.monotonic()
         now = sessions.clock()
         with self._lock:
@@ -74,6 +76,7 @@ class MemoryObjects(Backend):
             cutoff=cutoff,
             live_sessions=0,
             dry_run=dry_run,
+            progress=progress,
             started=started,
             location=self.location,
         )

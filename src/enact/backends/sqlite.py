@@ -209,7 +209,9 @@ class SQLiteObjects(Backend):
         for (key,) in rows:
             yield key
 
-    def gc(self, dry_run: bool = False) -> garbage.GCReport:
+    def gc(
+        self, dry_run: bool = False, progress: garbage.Progress | None = None
+    ) -> garbage.GCReport:
         started = time.monotonic()
         try:
             os.makedirs(self._sessions_dir, exist_ok=True)
@@ -231,6 +233,7 @@ class SQLiteObjects(Backend):
                 cutoff=cutoff,
                 live_sessions=len(starts),
                 dry_run=dry_run,
+                progress=progress,
                 started=started,
                 location=self.location,
             )
