@@ -82,26 +82,16 @@ _root_recorder: contextvars.ContextVar[Any] = contextvars.ContextVar(
 
 
 @contextlib.contextmanager
-def claim_recorder() -> Iterator[None]:
-    """Takes the recorder a durable run offered, for this invoke's top level."""
-    root = _root_recorder.set(offered_recorder.get())
-    offer = offered_recorder.set(None)
-    try:
-        yield
-    finally:
-        offered_recorder.reset(offer)
-        _root_recorder.reset(root)
-
-
-@contextlib.contextmanager
 def claim_answerer(
     live_variable: contextvars.ContextVar[Any] = live_answerer,
     offered_variable: contextvars.ContextVar[Any] = offered_answerer,
 ) -> Iterator[None]:
-    """Takes the answerer a generator offered, for this run only.
+    """Takes what a generator (or a durable run) offered, for this run only.
 
     Only the outermost ``invoke`` of a generator's run answers live; an
     ``invoke`` nested in the flow sees no offer (sync and async variables).
+    The same goes for the recorder of a durable run
+    (``claim_answerer(_root_recorder, offered_recorder)``).
     """
     live = live_variable.set(offered_variable.get())
     offer = offered_variable.set(None)
@@ -259,7 +249,7 @@ def invoke_scope(
     replay_from: Invocation[Any, Any] | None,
     exception_override: ExceptionOverride,
     strict: bool,
-    claim_answerer: Callable[[], contextlib.AbstractContextManager[None]],
+    claim_live_answerer: Callable[[], contextlib.AbstractContextManager[None]],
 ) -> Iterator[None]:
     """The contexts of a top-level journaled run (sync or async).
 
@@ -269,8 +259,8 @@ def invoke_scope(
     with (
         Builder.top_level(),
         ReplayContext.top_level(),
-        claim_answerer(),
-        claim_recorder(),
+        claim_live_answerer(),
+        claim_answerer(_root_recorder, offered_recorder),
         store.batch(),
     ):
         if replay_from is None:
