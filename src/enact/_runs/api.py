@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -26,7 +25,7 @@ from enact._runs.errors import (
     RunNotResumable,
     WrongAnswerType,
 )
-from enact._runs.recorder import Recorder, StepLog, checkpoint, describe_context
+from enact._runs.recorder import Recorder, StepLog, checkpoint, pending_input
 from enact._runs.records import (
     Owner,
     PendingInput,
@@ -68,8 +67,8 @@ def _store() -> Store:
     return store
 
 
-def _index(store: Store) -> Index:
-    return store.index
+def _current_index() -> Index:
+    return _store().index
 
 
 def _read(index: Index, run_id: str) -> RunInfo:
@@ -132,7 +131,7 @@ class Run:
         Raises:
             RunNotFound: if the run is no longer in the index.
         """
-        return _read(_index(_store()), self.id)
+        return _read(_current_index(), self.id)
 
     @property
     def status(self) -> RunStatus:
@@ -343,14 +342,18 @@ class Run:
         Raises:
             RunError: if another run has the name.
         """
-        index = _index(_store())
-        with _names_checked(index, name, self.id):
-            _update(index, self.id, lambda info: info.replace(name=name))
+        index = _current_index()
+
+        def rename(info: RunInfo) -> RunInfo:
+            _check_name_free(index, name, self.id)
+            return info.replace(name=name)
+
+        _update(index, self.id, rename)
 
     def tag(self, *tags: str) -> None:
         """Adds tags to the run."""
         _update(
-            _index(_store()),
+            _current_index(),
             self.id,
             lambda info: info.replace(tags=tuple(dict.fromkeys((*info.tags, *tags)))),
         )
@@ -358,7 +361,7 @@ class Run:
     def untag(self, *tags: str) -> None:
         """Removes tags from the run."""
         _update(
-            _index(_store()),
+            _current_index(),
             self.id,
             lambda info: info.replace(
                 tags=tuple(t for t in info.tags if t not in tags)
@@ -371,7 +374,7 @@ class Run:
         Raises:
             RunError: if the run is live in a process.
         """
-        index = _index(_store())
+        index = _current_index()
 
         def remove(old: bytes | None) -> None:
             if old is not None and RunInfo.from_bytes(old, index.location).is_live:
@@ -381,22 +384,19 @@ class Run:
         index.update_run(self.id, remove)
 
 
-@contextlib.contextmanager
-def _names_checked(
-    index: Index, name: str | None, run_id: str | None
-) -> Iterator[None]:
-    """Refuses a run name another run has (checked just before the update)."""
-    if name is not None:
-        if not isinstance(name, str) or not name.strip():
-            raise RunError(f"A run name must be a non-empty string, got {name!r}.")
-        for other_id, data in index.list_runs():
-            if other_id != run_id:
-                other = RunInfo.from_bytes(data, index.location)
-                if other.name == name:
-                    raise RunError(
-                        f"The name {name!r} is taken by run {other_id}.", run_id
-                    )
-    yield
+def _check_name_free(index: Index, name: str | None, run_id: str) -> None:
+    """Refuses a run name another run has.
+
+    Called inside an index update, which excludes every other update, so two
+    runs cannot take one name at once.
+    """
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.strip():
+        raise RunError(f"A run name must be a non-empty string, got {name!r}.")
+    for other_id, data in index.list_runs():
+        if other_id != run_id and RunInfo.from_bytes(data, index.location).name == name:
+            raise RunError(f"The name {name!r} is taken by run {other_id}.", run_id)
 
 
 def _truncate(
@@ -483,10 +483,10 @@ def _start(
     def create(old: bytes | None) -> bytes:
         if old is not None:  # pragma: no cover - ids are random
             raise RunError(f"Run id {info.id} is taken.", info.id)
+        _check_name_free(index, name, info.id)
         return info.to_bytes()
 
-    with _names_checked(index, name, info.id):
-        index.update_run(info.id, create)
+    index.update_run(info.id, create)
     _execute(
         store,
         info,
@@ -613,14 +613,7 @@ class _Answerer:
         store = self.store
         request_ref = store.commit(request)
         store.flush()
-        pending = PendingInput(
-            self.run_id,
-            path,
-            request_ref,
-            request.requested_type.type_id(),
-            describe_request_context(request),
-            request.input,
-        )
+        pending = pending_input(self.run_id, path, request_ref, request)
         _update(
             self.index,
             self.run_id,
@@ -641,11 +634,6 @@ class _Answerer:
             ),
         )
         return claimed
-
-
-def describe_request_context(request: InputRequest) -> Any:
-    """The JSON form of an input request's context."""
-    return describe_context(request.context)
 
 
 def run(
@@ -715,7 +703,7 @@ def list_runs(
     Raises:
         ValueError: for an unknown status.
     """
-    index = _index(_store())
+    index = _current_index()
     wanted = None if status is None else RunStatus(status)
     found = []
     for _, data in index.list_runs():
@@ -739,7 +727,7 @@ def get_run(run_id_or_name: str) -> Run:
     Raises:
         RunNotFound: if there is none.
     """
-    index = _index(_store())
+    index = _current_index()
     try:
         if index.get_run(run_id_or_name) is not None:
             return Run(run_id_or_name)
@@ -767,7 +755,7 @@ def _unanswered(index: Index, info: RunInfo) -> list[PendingInput]:
 
 def pending_inputs(run_id: str | None = None) -> list[PendingInput]:
     """The unanswered input requests of waiting runs (of one run, if given)."""
-    index = _index(_store())
+    index = _current_index()
     if run_id is not None:
         return _unanswered(index, _read(index, get_run(run_id).id))
     found: list[PendingInput] = []
@@ -909,9 +897,9 @@ def name_ref(name: str, ref: Ref[Any] | None) -> None:
     """Names an object in the current store (a gc root); None removes the name."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"A name must be a non-empty string, got {name!r}.")
-    _index(_store()).set_name(name, None if ref is None else ref.digest)
+    _current_index().set_name(name, None if ref is None else ref.digest)
 
 
 def named_refs() -> dict[str, Ref[Any]]:
     """Every named object in the current store."""
-    return {name: Ref(key) for name, key in _index(_store()).names().items()}
+    return {name: Ref(key) for name, key in _current_index().names().items()}

@@ -34,7 +34,7 @@ from enact._runs.records import PendingInput
 from enact.backends.index import Index
 from enact.references import Ref, Store
 
-__all__ = ["Recorder", "StepLog", "checkpoint", "describe_context"]
+__all__ = ["Recorder", "StepLog", "checkpoint", "describe_context", "pending_input"]
 
 
 class Recorder:
@@ -62,7 +62,6 @@ class Recorder:
         self._transactional = store.has_transactions
         #: The input requests raised in this run, not answered in place.
         self.pending: list[PendingInput] = []
-        self.root: Builder | None = None
 
     # -- called by Builder ----------------------------------------------------
 
@@ -72,7 +71,6 @@ class Recorder:
         builder.path = ()
         builder._started_at = time.time()
         self._begun.add(())
-        self.root = builder
 
     def begin(self, builder: Builder, parent: Builder) -> None:
         """Takes the child's slot in its parent and notes its path."""
@@ -144,18 +142,27 @@ class Recorder:
         request = raised_ref.checkout()
         if not isinstance(request, InputRequest):
             return
-        for_value = request.input
-        pending = PendingInput(
-            self.run_id,
-            builder.path,
-            raised_ref,
-            request.requested_type.type_id(),
-            describe_context(request.context),
-            for_value,
-        )
+        pending = pending_input(self.run_id, builder.path, raised_ref, request)
         with self._lock:
             self.pending = [p for p in self.pending if p.path != pending.path]
             self.pending.append(pending)
+
+
+def pending_input(
+    run_id: str,
+    path: tuple[int, ...],
+    request_ref: Ref[Any],
+    request: InputRequest,
+) -> PendingInput:
+    """What the run index keeps of an input request made at ``path``."""
+    return PendingInput(
+        run_id,
+        path,
+        request_ref,
+        request.requested_type.type_id(),
+        describe_context(request.context),
+        request.input,
+    )
 
 
 def _describe_leaf(builder: Builder, step: dict[str, Any]) -> None:
