@@ -76,3 +76,10 @@ def reopen_backend(backend_kind: BackendKind) -> Iterator[Callable[[], Backend]]
 def backend(reopen_backend: Callable[[], Backend]) -> Backend:
     """A byte backend of each kind, empty, in the test's own directory."""
     return reopen_backend()
+
+
+@pytest.fixture
+def active(store: Store) -> Iterator[Store]:
+    """The parametrized ``store`` (memory, file, sqlite), entered."""
+    with store:
+        yield store

@@ -20,13 +20,6 @@ def calls() -> Iterator[collections.Counter[str]]:
 
 
 @pytest.fixture
-def active(store: enact.Store) -> Iterator[enact.Store]:
-    """The parametrized ``store`` (memory, file, sqlite), entered."""
-    with store:
-        yield store
-
-
-@pytest.fixture
 def memory() -> Iterator[enact.Store]:
     """An entered in-memory store, for tests where the store does not matter."""
     with enact.InMemoryStore() as store:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-import enact
 from runs.flows import CALLS
 
 
@@ -17,10 +16,3 @@ def calls() -> Iterator[collections.Counter[str]]:
     CALLS.clear()
     yield CALLS
     CALLS.clear()
-
-
-@pytest.fixture
-def active(store: enact.Store) -> Iterator[enact.Store]:
-    """The parametrized ``store`` (memory, file, sqlite), entered."""
-    with store:
-        yield store
