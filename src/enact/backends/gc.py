@@ -32,7 +32,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
-from enact.backends.base import BackendError
+from enact.backends.base import Backend, BackendError
 from enact.backends.index import Index
 
 __all__ = ["GCReport", "Heap", "Progress", "collect", "index_roots", "references"]
@@ -101,6 +101,14 @@ class Heap(abc.ABC):
 def intact(key: str, data: bytes | None) -> bool:
     """Whether ``data`` is present and hashes to ``key``."""
     return data is not None and hashlib.sha256(data).hexdigest() == key
+
+
+def read_intact(backend: Backend, keys: Sequence[str]) -> list[bytes | None]:
+    """A :meth:`Heap.read` for backends that keep one copy per key."""
+    return [
+        data if intact(key, data) else None
+        for key, data in zip(keys, backend.get_many(keys), strict=True)
+    ]
 
 
 def index_roots(index: Index | None) -> set[str]:

@@ -275,11 +275,7 @@ class _SQLiteHeap(garbage.Heap):
         return self._young
 
     def read(self, keys: Sequence[str]) -> list[bytes | None]:
-        found = self._backend.get_many(keys)
-        return [
-            data if garbage.intact(key, data) else None
-            for key, data in zip(keys, found, strict=True)
-        ]
+        return garbage.read_intact(self._backend, keys)
 
     def sweep(self, marked: set[str], dry_run: bool) -> tuple[int, int]:
         rows = self._rows
