@@ -206,29 +206,41 @@ def _ref_json(value: Any, types: _Types) -> bytes | None:
     return b"null" if value is None else None
 
 
-_REQUEST_HEAD = _codec.flat_head(Request) + b'"input":'
-_REQUEST_ID = Request.type_id()
+def _flat_pair(
+    cls: type[ResourceBase], first: str, second: str
+) -> Callable[[Any, _Types], bytes | None]:
+    """The flat encoder of a record made of two refs (Request, Invocation).
 
+    ``first`` and ``second`` are the fields in declaration order, which is
+    also the order of the memo key (:func:`request_digest` looks requests up
+    by it); the JSON has them in key order.
+    """
+    names = sorted((first, second))
+    head = _codec.flat_head(cls) + b'"%s":' % names[0].encode()
+    middle = b',"%s":' % names[1].encode()
+    type_id = cls.type_id()
+    swap = names[0] != first
 
-def _flat_request(request: Request[Any, Any], types: _Types) -> bytes | None:
-    invokable, input = request.invokable, request.input
-    if type(invokable) is not Ref or type(input) is not Ref:
-        return None
-    key = (Request, invokable._digest, input._digest)
-    data = _codec.flat_memo(key)
-    if data is None:
-        input_json = flat_ref(input, None)
-        invokable_json = flat_ref(invokable, None)
-        if input_json is None or invokable_json is None:
+    def encode(record: Any, types: _Types) -> bytes | None:
+        a, b = getattr(record, first), getattr(record, second)
+        if type(a) is not Ref or type(b) is not Ref:
             return None
-        data = b"".join(
-            (_REQUEST_HEAD, input_json, b',"invokable":', invokable_json, b"}")
-        )
-        _codec.remember_flat(key, data)
-    if types is not None:
-        types[_REQUEST_ID] = Request
-        types[_REF_ID] = Ref
-    return data
+        key = (cls, a._digest, b._digest)
+        data = _codec.flat_memo(key)
+        if data is None:
+            a_json, b_json = flat_ref(a, None), flat_ref(b, None)
+            if a_json is None or b_json is None:
+                return None
+            if swap:
+                a_json, b_json = b_json, a_json
+            data = b"".join((head, a_json, middle, b_json, b"}"))
+            _codec.remember_flat(key, data)
+        if types is not None:
+            types[type_id] = cls
+            types[_REF_ID] = Ref
+        return data
+
+    return encode
 
 
 def request_digest(invokable: Ref[Any], input: Ref[Any]) -> str:
@@ -242,31 +254,6 @@ def request_digest(invokable: Ref[Any], input: Ref[Any]) -> str:
         if data is not None:
             return known_digest(data) or hash_bytes(data)
     return digest(Request(invokable, input))
-
-
-_INVOCATION_HEAD = _codec.flat_head(Invocation) + b'"request":'
-_INVOCATION_ID = Invocation.type_id()
-
-
-def _flat_invocation(invocation: Invocation[Any, Any], types: _Types) -> bytes | None:
-    request, response = invocation.request, invocation.response
-    if type(request) is not Ref or type(response) is not Ref:
-        return None
-    key = (Invocation, request._digest, response._digest)
-    data = _codec.flat_memo(key)
-    if data is None:
-        request_json = flat_ref(request, None)
-        response_json = flat_ref(response, None)
-        if request_json is None or response_json is None:
-            return None
-        data = b"".join(
-            (_INVOCATION_HEAD, request_json, b',"response":', response_json, b"}")
-        )
-        _codec.remember_flat(key, data)
-    if types is not None:
-        types[_INVOCATION_ID] = Invocation
-        types[_REF_ID] = Ref
-    return data
 
 
 _RESPONSE_HEAD = _codec.flat_head(Response) + b'"children":'
@@ -350,8 +337,8 @@ def _encode_response(
     )
 
 
-_codec.set_flat_encoder(Request, _flat_request)
-_codec.set_flat_encoder(Invocation, _flat_invocation)
+_codec.set_flat_encoder(Request, _flat_pair(Request, "invokable", "input"))
+_codec.set_flat_encoder(Invocation, _flat_pair(Invocation, "request", "response"))
 _codec.set_flat_encoder(Response, _flat_response)
 
 
