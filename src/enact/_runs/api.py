@@ -293,9 +293,15 @@ class Run:
         """
         return self._branch(num_calls, at, strict, name, tags, "fork", wait_for_input)
 
-    def replay(self, *, strict: bool = True, name: str | None = None) -> Run:
+    def replay(
+        self,
+        *,
+        strict: bool = True,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> Run:
         """A new run replaying this one in full (``relation`` ``"replay"``)."""
-        return self._branch(0, None, strict, name, (), "replay", False)
+        return self._branch(0, None, strict, name, tags, "replay", False)
 
     def _branch(
         self,

@@ -194,9 +194,7 @@ def replay(
     with open_store(ctx):
         original = resolve_run(run)
         with spinner(f"replaying {original.id}"):
-            new = original.replay(strict=not lenient, name=name)
-        if tags:
-            new.tag(*tags)
+            new = original.replay(strict=not lenient, name=name, tags=tuple(tags or ()))
         report(new, f"replayed {original.id} as", as_json)
 
 
