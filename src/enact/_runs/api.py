@@ -531,6 +531,7 @@ def _execute(
             replay_from=replay_from,
             strict=strict,
             raise_on_invocation_error=False,
+            commit=False,  # committed once, below, for its ref
         )
     except BaseException as interrupt:
         # Interrupted (KeyboardInterrupt, SystemExit): resumable later.
