@@ -37,6 +37,7 @@ __all__ = [
     "read_pack_index",
     "write_all",
     "write_file",
+    "write_new",
 ]
 
 MAGIC = b"ENACTPK1"
@@ -154,6 +155,17 @@ def write_all(fd: int, parts: Parts) -> None:
                 written = 0
 
 
+def write_new(path: str, parts: Parts, fsync: bool) -> None:
+    """Writes ``parts`` to a file that must not exist yet (flushed if ``fsync``)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        write_all(fd, parts)
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_file(path: str, parts: Parts, temp: str, fsync: bool) -> None:
     """Writes ``parts`` to ``temp``, then renames it to ``path``.
 
@@ -164,13 +176,7 @@ def write_file(path: str, parts: Parts, temp: str, fsync: bool) -> None:
         OSError: the temporary file is removed first.
     """
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            write_all(fd, parts)
-            if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new(temp, parts, fsync)
         os.replace(temp, path)
     except OSError:
         try:

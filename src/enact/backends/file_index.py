@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from enact.backends.base import BackendError
-from enact.backends.file_format import fsync_dir, write_all, write_file
+from enact.backends.file_format import fsync_dir, write_all, write_file, write_new
 from enact.backends.index import Index, check_claim_key, check_run_id
 
 __all__ = ["FileIndex"]
@@ -321,7 +321,7 @@ class FileIndex(Index):
         self._on_write()
         temp = self._temp_path()
         try:
-            _write_new(temp, [prefix, value], self._fsync)
+            write_new(temp, [prefix, value], self._fsync)
             try:
                 os.link(temp, path)
             except FileNotFoundError:  # the first claim: no claims/ yet
@@ -379,16 +379,6 @@ class FileIndex(Index):
                 with contextlib.suppress(OSError):
                     os.close(self._lock_fd)
                 self._lock_fd = None
-
-
-def _write_new(path: str, parts: Sequence[bytes], fsync: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        write_all(fd, parts)
-        if fsync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _cut_torn_line(fd: int) -> None:
