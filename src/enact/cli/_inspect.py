@@ -16,6 +16,7 @@ from enact.cli._output import (
     print_json,
     short,
     short_type,
+    status_style,
     timestamp,
     value_json,
 )
@@ -82,7 +83,7 @@ def _show_run(run: runs.Run, depth: int | None, as_json: bool) -> None:
     heading.append(f"run {info.id}", "bold")
     if info.name:
         heading.append(f" ({info.name})")
-    heading.append(f"  {info.status}", _STATUS_STYLES.get(str(info.status), ""))
+    heading.append(f"  {info.status}", status_style(info.status))
     heading.append(f"  {info.component}")
     console.print(heading)
     details = [f"started {timestamp(info.started)}"]
@@ -110,15 +111,6 @@ def _show_run(run: runs.Run, depth: int | None, as_json: bool) -> None:
         )
     if view is not None and view.unavailable():
         err().print(Text(_IMPORT_HINT, "yellow"))
-
-
-_STATUS_STYLES = {
-    "finished": "green",
-    "failed": "red",
-    "crashed": "red",
-    "waiting": "yellow",
-    "running": "cyan",
-}
 
 
 def _show_ref(ref: Ref[Any], depth: int | None, as_json: bool) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "print_json",
     "progress_bar",
     "short",
+    "status_style",
     "short_type",
     "spinner",
     "timestamp",
@@ -206,3 +207,17 @@ def spinner(description: str) -> Iterator[None]:
         return
     with console.status(Text(description)):
         yield
+
+
+_STATUS_STYLES = {
+    "finished": "green",
+    "failed": "red",
+    "crashed": "red",
+    "waiting": "yellow",
+    "running": "cyan",
+}
+
+
+def status_style(status: object) -> str:
+    """The rich style a run status is shown in."""
+    return _STATUS_STYLES.get(str(status), "")

@@ -22,6 +22,7 @@ from enact.cli._output import (
     short,
     short_type,
     spinner,
+    status_style,
     timestamp,
     value_json,
 )
@@ -152,7 +153,7 @@ def _table(found: Sequence[durable.RunInfo]) -> Table:
     table.add_column("FROM", overflow="ellipsis", no_wrap=True)
     table.add_column("TAGS", overflow="fold")
     for info in found:
-        status = Text(str(info.status), _STATUS_STYLES.get(str(info.status), ""))
+        status = Text(str(info.status), status_style(info.status))
         if info.pending:
             status.append(f" ({len(info.pending)})")
         took = "-" if info.ended is None else duration(info.ended - info.started)
@@ -168,15 +169,6 @@ def _table(found: Sequence[durable.RunInfo]) -> Table:
             Text(", ".join(info.tags)),
         )
     return table
-
-
-_STATUS_STYLES = {
-    "finished": "green",
-    "failed": "red",
-    "crashed": "red",
-    "waiting": "yellow",
-    "running": "cyan",
-}
 
 
 def replay(
@@ -320,7 +312,7 @@ def report(run: durable.Run, verb: str, as_json: bool) -> None:
         if info.name:
             line.append(f" ({info.name})")
         line.append(": ")
-        line.append(str(info.status), _STATUS_STYLES.get(str(info.status), ""))
+        line.append(str(info.status), status_style(info.status))
         console.print(line)
         if info.status is durable.RunStatus.FINISHED:
             console.print(Text(f"  output: {short(output)}"))
