@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 
 import orjson
@@ -712,6 +712,35 @@ class Store(contexts.Context):
             for key, _ in items:
                 self._pending.pop(key, None)
                 self._remember(key)
+
+    def write_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
+        """Writes every buffered object, then appends ``lines`` to the run's
+        step log (see :meth:`Backend.write_steps`): both survive the death
+        of the process when it returns.
+
+        Raises:
+            BackendError: if the backend keeps no run index.
+        """
+        objects = self._objects
+        if objects is None:
+            raise BackendError(
+                f"The store {self.location} keeps no run index", self.location
+            )
+        with self._lock:
+            if not self._pending:
+                objects.write_steps(run_id, (), lines)
+                return
+            items = list(self._pending.items())
+            objects.write_steps(run_id, items, lines)
+            for key, _ in items:
+                self._pending.pop(key, None)
+                self._remember(key)
+
+    def settle_steps(self, run_id: str) -> None:
+        """The run stopped writing steps (see :meth:`Backend.settle_steps`)."""
+        objects = self._objects
+        if objects is not None:
+            objects.settle_steps(run_id)
 
     # -- reading -----------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 Usage: python child.py MODE STORE NAME [VALUE]
 
+STORE is a SQLite database if it ends in ``.db``, else a file store.
+
 MODE is ``start`` (a Pipeline), ``resume``, ``greet`` (a Greet run that ends
 waiting), ``greet-live`` (a Greet run waiting in place), ``answer`` (answer
 NAME's request with VALUE; exit 3 if another answer won), ``churn`` (runs and
@@ -27,8 +29,15 @@ def pipeline() -> Pipeline:
     return Pipeline(stages=STAGES, width=WIDTH, delay=0.01, blob_every=10)
 
 
+def open_store(path: str) -> enact.Store:
+    """A SQLite store for a path ending in ``.db``, else a file store."""
+    if path.endswith(".db"):
+        return enact.SQLiteStore(path)
+    return enact.FileStore(path)
+
+
 def main(mode: str, store_path: str, name: str, value: str = "") -> int:
-    with enact.FileStore(store_path) as store:
+    with open_store(store_path) as store:
         if mode == "start":
             enact.run(pipeline(), enact.Int(0), name=name)
         elif mode == "resume":

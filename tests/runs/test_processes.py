@@ -18,12 +18,16 @@ from enact import runs
 from enact._runs.recorder import StepLog
 from enact.backends import sessions
 from enact.runs import RunStatus
-from runs.child import STAGES, WIDTH
+from runs.child import STAGES, WIDTH, open_store
 from runs.flows import Greet
 
 CHILD = str(pathlib.Path(__file__).with_name("child.py"))
 
 pytestmark = pytest.mark.slow
+
+# Both stores that other processes share: the file store, and SQLite (whose
+# durable runs journal each call beside the database).
+STORES = pytest.mark.parametrize("suffix", ["", ".db"], ids=["file", "sqlite"])
 
 
 def spawn(*args: str, side_log: pathlib.Path | None = None) -> subprocess.Popen[str]:
@@ -59,7 +63,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, st
 
 def finished_leaves(store_path: pathlib.Path, name: str) -> set[str]:
     """The leaves whose calls are durable as finished in the run's step log."""
-    with enact.FileStore(store_path) as store:
+    with open_store(str(store_path)) as store:
         run = runs.get_run(name)
         log = StepLog(store.index.read_steps(run.id))
     return {f"leaf-{WIDTH * path[0] + path[1]}" for path in log.done if len(path) == 2}
@@ -73,13 +77,16 @@ def side_effects(side_log: pathlib.Path) -> dict[str, int]:
     return counts
 
 
-def test_sigkill_at_random_points_then_resume(tmp_path: pathlib.Path) -> None:
+@STORES
+def test_sigkill_at_random_points_then_resume(
+    tmp_path: pathlib.Path, suffix: str
+) -> None:
     rng = random.Random(5)
     kills = 0
     trial = 0
     while kills < 50:
         trial += 1
-        store_path = tmp_path / f"store{trial}"
+        store_path = tmp_path / f"store{trial}{suffix}"
         side_log = tmp_path / f"side{trial}.log"
         name = f"t{trial}"
         # Leaf -> how often it had run when a check found it durable: it must
@@ -93,7 +100,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: pathlib.Path) -> None:
             kills += killed
             if not killed:
                 assert process.returncode == 0
-            with enact.FileStore(store_path) as store:
+            with open_store(str(store_path)) as store:
                 assert store.verify() == []
                 try:
                     run = runs.get_run(name)
@@ -108,7 +115,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: pathlib.Path) -> None:
             for leaf in finished_leaves(store_path, name):
                 durable.setdefault(leaf, counts[leaf])
         # Whatever is left, a last resume (not killed) finishes.
-        with enact.FileStore(store_path) as store:
+        with open_store(str(store_path)) as store:
             if not started:
                 continue
             run = runs.get_run(name)
@@ -127,12 +134,15 @@ def test_sigkill_at_random_points_then_resume(tmp_path: pathlib.Path) -> None:
     assert trial <= 40
 
 
-def test_an_input_request_answered_from_another_process(tmp_path: pathlib.Path) -> None:
-    store_path = tmp_path / "store"
+@STORES
+def test_an_input_request_answered_from_another_process(
+    tmp_path: pathlib.Path, suffix: str
+) -> None:
+    store_path = tmp_path / f"store{suffix}"
     # Live: the run's process waits; a second process answers; it finishes.
     live = spawn("greet-live", str(store_path), "live")
     deadline = time.monotonic() + 30
-    with enact.FileStore(store_path):
+    with open_store(str(store_path)):
         while time.monotonic() < deadline:
             try:
                 if runs.get_run("live").pending():
@@ -147,7 +157,7 @@ def test_an_input_request_answered_from_another_process(tmp_path: pathlib.Path) 
     out, err = live.communicate(timeout=30)
     assert live.returncode == 0, err
     assert out.startswith("Grace rolled")
-    with enact.FileStore(store_path):
+    with open_store(str(store_path)):
         assert runs.get_run("live").status is RunStatus.FINISHED
 
     # Not live: the run ends waiting; two processes answer at once: one wins.
@@ -155,17 +165,18 @@ def test_an_input_request_answered_from_another_process(tmp_path: pathlib.Path) 
     racers = [spawn("answer", str(store_path), "later", who) for who in ("A", "B")]
     codes = sorted(finish(racer)[0] for racer in racers)
     assert codes == [0, 3]
-    with enact.FileStore(store_path):
+    with open_store(str(store_path)):
         run = runs.resume("later")
         assert run.status is RunStatus.FINISHED
         assert str(run.output())[0] in "AB"
 
 
+@STORES
 def test_four_processes_run_fork_and_collect_at_once(
-    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    store_path = tmp_path / "store"
-    first = enact.FileStore(store_path)
+    store_path = tmp_path / f"store{suffix}"
+    first = open_store(str(store_path))
     with first:
         old = enact.run(Greet(), name="old")  # waiting: must survive gc
         unreachable = first.commit(enact.Str("garbage")).digest
@@ -179,7 +190,7 @@ def test_four_processes_run_fork_and_collect_at_once(
     for process in processes:
         code, err = finish(process, 240)
         assert code == 0, err
-    with enact.FileStore(store_path) as store:
+    with open_store(str(store_path)) as store:
         assert store.verify() == []
         # A minute later, the garbage is old enough to go.
         monkeypatch.setattr(sessions, "clock", lambda: time.time() + 60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -536,6 +537,8 @@ def _execute(
     except BaseException as interrupt:
         # Interrupted (KeyboardInterrupt, SystemExit): resumable later.
         reason = f"interrupted: {type(interrupt).__name__}"
+        with contextlib.suppress(BackendError):
+            store.settle_steps(info.id)  # its steps are durable either way
         _update(
             index,
             info.id,
@@ -549,6 +552,7 @@ def _execute(
         offered_recorder.reset(recorder_token)
     invocation_ref = store.commit(invocation)
     store.flush()
+    store.settle_steps(info.id)
     response = invocation.response()
     pending: tuple[PendingInput, ...] = ()
     error: str | None = None
@@ -620,6 +624,7 @@ class _Answerer:
         store = self.store
         request_ref = store.commit(request)
         store.flush()
+        store.settle_steps(self.run_id)  # it may wait long: fold its journal
         pending = pending_input(self.run_id, path, request_ref, request)
         _update(
             self.index,

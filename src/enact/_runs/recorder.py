@@ -57,9 +57,6 @@ class Recorder:
         self._lock = threading.Lock()
         self._done: dict[tuple[int, ...], str] = dict(log.done) if log else {}
         self._begun: set[tuple[int, ...]] = set(log.begun) if log else set()
-        # Whether the store groups writes into transactions (SQLite): then
-        # a call's objects and its step line are one commit.
-        self._transactional = store.has_transactions
         #: The input requests raised in this run, not answered in place.
         self.pending: list[PendingInput] = []
 
@@ -126,17 +123,9 @@ class Recorder:
         }
         _describe_leaf(builder, step)
         lines.append(orjson.dumps(step))
-        store = self.store
-        # Objects first, then the line that names them: one transaction
-        # where the store has them.
-        if self._transactional:
-            with store.atomically():
-                store.flush()
-                self.index.append_steps(self.run_id, lines)
-        else:
-            if store.has_pending():
-                store.flush()
-            self.index.append_steps(self.run_id, lines)
+        # Objects first, then the line that names them (one journal frame on
+        # a SQLite store).
+        self.store.write_steps(self.run_id, lines)
 
     def _note_request(self, builder: Builder, raised_ref: Ref[Any]) -> None:
         request = raised_ref.checkout()

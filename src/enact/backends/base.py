@@ -99,6 +99,32 @@ class Backend(abc.ABC):
         """
         return contextlib.nullcontext()
 
+    def write_steps(
+        self, run_id: str, items: Sequence[tuple[str, Parts]], lines: Sequence[bytes]
+    ) -> None:
+        """Writes ``items``, then appends ``lines`` to the run's step log.
+
+        A durable run calls this as each call ends: when it returns, the
+        objects and the lines survive the death of the process, and the
+        lines never name an object that is not stored. By default,
+        :meth:`put_many` then the index's ``append_steps``; a backend whose
+        writes are costly transactions (SQLite) journals them instead, until
+        :meth:`settle_steps`.
+
+        Raises:
+            BackendError: if the backend keeps no index, or cannot write.
+        """
+        if items:
+            self.put_many(items)
+        index = self.index()
+        if index is None:
+            raise BackendError(f"{self!r} keeps no run index", self.location)
+        index.append_steps(run_id, lines)
+
+    def settle_steps(self, run_id: str) -> None:  # noqa: B027 - optional hook
+        """The run stopped writing steps here: anything :meth:`write_steps`
+        kept aside goes to its final place. A no-op by default."""
+
     def gc(
         self,
         dry_run: bool = False,

@@ -10,6 +10,13 @@ before this backend's session started is re-stamped, not skipped, when it is
 committed again. Databases created before the column existed get it on
 opening; their rows (``NULL``) count as old. Sessions are files in the
 directory ``<database>.sessions`` beside the database.
+
+A durable run's finished calls go to run journals in ``<database>.journal``
+first (:mod:`enact.backends.sqlite_journal`: one ``write`` per call instead
+of one transaction), folded into the tables every few hundred calls and when
+the run ends. Until then readers find the journaled objects and step lines
+there: :meth:`SQLiteObjects.get_many` looks in the journals for what the
+table lacks, and the index's step logs include them.
 """
 
 from __future__ import annotations
@@ -25,7 +32,17 @@ from typing import TypeVar
 from enact.backends import gc as garbage
 from enact.backends import sessions
 from enact.backends.base import Backend, BackendError, Parts, check_key
+from enact.backends.index import check_run_id
 from enact.backends.sqlite_index import SQLiteIndex, transaction
+from enact.backends.sqlite_journal import (
+    JournalFile,
+    JournalReader,
+    JournalWriter,
+    claim_dead,
+    journal_files,
+    parse_frames,
+    run_of,
+)
 
 __all__ = ["SQLiteObjects"]
 
@@ -57,6 +74,12 @@ _TABLES = {
             key TEXT PRIMARY KEY NOT NULL,
             value BLOB NOT NULL
         )""",
+    # Journal files folded into the tables but not yet removed: a file is
+    # never folded twice, even if its folder dies before removing it.
+    "journal_folds": """
+        CREATE TABLE journal_folds (
+            name TEXT PRIMARY KEY NOT NULL
+        )""",
 }
 _STEPS_INDEX = "CREATE INDEX IF NOT EXISTS steps_by_run ON steps (run_id, seq)"
 # Stores the object, or re-stamps a copy written before the session started.
@@ -71,6 +94,14 @@ _CHUNK = 400
 # Rows a collection deletes per transaction: fewer commits, but not so many
 # that writers wait long.
 _ROWS_PER_TRANSACTION = 4000
+# A run's journal is folded into the tables after this many calls or bytes:
+# one transaction per few thousand calls, and little for readers to scan.
+_FOLD_FRAMES = 4096
+_FOLD_BYTES = 2 << 20
+# Objects this large are written to the table at once, not journaled: their
+# own cost dwarfs a transaction's, and they would be written twice.
+_JOURNAL_LIMIT = 64 * 1024
+_INSERT_STEP = "INSERT INTO steps (run_id, line) VALUES (?, ?)"
 
 T = TypeVar("T")
 
@@ -112,8 +143,20 @@ class SQLiteObjects(Backend):
             raise BackendError(
                 f"cannot open SQLite store {self.path}: {error}", self.location
             ) from None
+        self.fsync = fsync
+        self._journal_dir = self.path + ".journal"
+        # The connection's lock guards the journals too: a fold holds both,
+        # and one lock cannot be taken in two orders.
+        self._journal_lock = self._lock
+        self._writers: dict[str, JournalWriter] = {}
+        self._reader = JournalReader(self.location)
         self._index = SQLiteIndex(
-            self._connection, self._lock, self.location, self._ensure_session
+            self._connection,
+            self._lock,
+            self.location,
+            self._ensure_session,
+            journal_lines=self._journal_lines,
+            drop_journal=self._drop_journal,
         )
 
     def _connection(self) -> sqlite3.Connection:
@@ -134,6 +177,13 @@ class SQLiteObjects(Backend):
         return self._index
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        found = self._select(keys)
+        if len(found) < len(keys):
+            found.update(self._from_journals([key for key in keys if key not in found]))
+        return [_as_bytes(found.get(key)) for key in keys]
+
+    def _select(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The table's rows of ``keys``."""
         found: dict[str, bytes] = {}
         with self._lock:
             db = self._connection()
@@ -150,7 +200,7 @@ class SQLiteObjects(Backend):
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
                 ) from None
-        return [_as_bytes(found.get(key)) for key in keys]
+        return found
 
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
         if not items:
@@ -201,13 +251,212 @@ class SQLiteObjects(Backend):
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
                 ) from None
+        if len(found) < len(keys):
+            missing = [key for key in keys if key not in found]
+            found.update(self._from_journals(missing))
         return [key in found for key in keys]
 
     def iter_keys(self) -> Iterator[str]:
         with self._lock:
             rows = self._connection().execute("SELECT digest FROM objects").fetchall()
-        for (key,) in rows:
-            yield key
+        keys = {key for (key,) in rows}
+        yield from keys
+        for journal in self._journals():
+            for key in journal.objects:
+                if key not in keys:
+                    keys.add(key)
+                    yield key
+
+    # -- run journals --------------------------------------------------------
+
+    def write_steps(
+        self, run_id: str, items: Sequence[tuple[str, Parts]], lines: Sequence[bytes]
+    ) -> None:
+        """Journals ``items`` and ``lines`` with one write (see the module)."""
+        small: Sequence[tuple[str, bytes]] = ()
+        if items:
+            small = self._journaled(items)
+        for line in lines:
+            if b"\n" in line:
+                raise BackendError(
+                    "a step line may not contain a newline", self.location
+                )
+        with self._journal_lock:
+            writer = self._writers.get(run_id)
+            if writer is None:
+                writer = self._new_writer(run_id)
+            writer.append(small, lines)
+            if writer.frames >= _FOLD_FRAMES or writer.size >= _FOLD_BYTES:
+                try:
+                    self._fold_writer(writer)
+                except BackendError:
+                    # The call is durable in the journal all the same. The
+                    # file is left to whoever folds it next (settle_steps,
+                    # gc, another process); this writer starts a new one.
+                    writer.close(unlink=False)
+
+    def _journaled(self, items: Sequence[tuple[str, Parts]]) -> list[tuple[str, bytes]]:
+        """The small ``items``, joined; large ones are written to the table."""
+        small: list[tuple[str, bytes]] = []
+        large: list[tuple[str, Parts]] = []
+        for key, parts in items:
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            if len(data) >= _JOURNAL_LIMIT:
+                large.append((key, [data]))
+            else:
+                small.append((check_key(key, self.location), data))
+        if large:
+            self.put_many(large)
+        return small
+
+    def _new_writer(self, run_id: str) -> JournalWriter:
+        check_run_id(run_id, self.location)
+        self._ensure_session()
+        # Lines of earlier writers of this run (a crashed process) go to the
+        # table first, so they stay before this one's.
+        self._fold_dead(run_id)
+        writer = JournalWriter(self._journal_dir, run_id, self.fsync, self.location)
+        self._writers[run_id] = writer
+        return writer
+
+    def settle_steps(self, run_id: str) -> None:
+        """Folds this process's journal of the run into the tables."""
+        with self._journal_lock:
+            writer = self._writers.pop(run_id, None)
+            if writer is None:
+                return
+            try:
+                self._fold_dead(run_id)  # files this writer had to leave
+                self._fold_writer(writer)
+            except BackendError:
+                writer.close(unlink=False)  # durable; folded later
+                raise
+
+    def _fold_writer(self, writer: JournalWriter) -> None:
+        if not writer.opened:
+            return
+        written = writer.written
+        name = os.path.basename(writer.path)
+        self._fold(name, writer.run_id, written)
+        writer.close(unlink=True)
+        self._forget_fold(name)
+
+    def _fold(self, name: str, run_id: str, journal: JournalFile) -> None:
+        """Writes a journal file's objects and lines in one transaction."""
+        self._ensure_session()
+        now, fresh_after = sessions.clock(), self._fresh_after
+        rows = [(key, data, now, fresh_after) for key, data in journal.objects.items()]
+
+        def fold(db: sqlite3.Connection) -> None:
+            with transaction(db):
+                done = db.execute(
+                    "SELECT 1 FROM journal_folds WHERE name = ?", (name,)
+                ).fetchone()
+                if done is not None:
+                    return
+                db.executemany(_UPSERT, rows)
+                # The lines of a run deleted meanwhile are dropped.
+                if (
+                    journal.lines
+                    and db.execute(
+                        "SELECT 1 FROM runs WHERE id = ?", (run_id,)
+                    ).fetchone()
+                ):
+                    # One row for all the lines: a row per line would cost
+                    # more than the journal saves.
+                    db.execute(_INSERT_STEP, (run_id, b"\n".join(journal.lines)))
+                db.execute("INSERT INTO journal_folds (name) VALUES (?)", (name,))
+
+        with self._lock:
+            _guard(self, fold)
+
+    def _forget_fold(self, name: str) -> None:
+        with self._lock:
+            _guard(
+                self,
+                lambda db: db.execute(
+                    "DELETE FROM journal_folds WHERE name = ?", (name,)
+                ),
+            )
+
+    def _fold_dead(self, run_id: str | None) -> int:
+        """Folds the journal files whose writers died (of one run, or all)."""
+        folded = 0
+        with self._journal_lock:
+            own = {writer.path for writer in self._writers.values()}
+            for path in journal_files(self._journal_dir, run_id):
+                if path in own:
+                    continue
+                fd = claim_dead(path)
+                if fd is None:
+                    continue
+                try:
+                    journal = JournalFile()
+                    with os.fdopen(os.dup(fd), "rb") as file:
+                        parse_frames(file.read(), 0, journal, path)
+                    name = os.path.basename(path)
+                    dead_run = run_of(name)
+                    assert dead_run is not None  # journal_files checked it
+                    self._fold(name, dead_run, journal)
+                    os.unlink(path)
+                    self._forget_fold(name)
+                    folded += 1
+                except OSError as error:
+                    raise BackendError(
+                        f"cannot fold journal file {path}: {error}", self.location
+                    ) from None
+                finally:
+                    os.close(fd)
+        return folded
+
+    def _drop_journal(self, run_id: str) -> None:
+        """Removes the journal files of a deleted run (of dead writers)."""
+        with self._journal_lock:
+            for path in journal_files(self._journal_dir, run_id):
+                fd = claim_dead(path)
+                if fd is None:
+                    continue
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                finally:
+                    os.close(fd)
+
+    def _journals(self, run_id: str | None = None) -> list[JournalFile]:
+        """What every journal file (of one run, if given) holds, oldest first."""
+        with self._journal_lock:
+            return self._reader.read_all(journal_files(self._journal_dir, run_id))
+
+    def _journal_lines(self, run_id: str) -> list[bytes]:
+        return [line for journal in self._journals(run_id) for line in journal.lines]
+
+    def _from_journals(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The objects of ``keys`` found in journals (this process's first)."""
+        found: dict[str, bytes] = {}
+        with self._journal_lock:
+            for writer in self._writers.values():
+                objects = writer.written.objects
+                for key in keys:
+                    data = objects.get(key)
+                    if data is not None:
+                        found[key] = data
+            if len(found) == len(keys):
+                return found
+            journals = self._journals()
+        if not journals:
+            return found
+        for journal in journals:
+            for key in keys:
+                data = journal.objects.get(key)
+                if data is not None:
+                    found[key] = data
+        missing = [key for key in keys if key not in found]
+        if missing:
+            # A journal folded and removed between the two reads is in the
+            # table now.
+            found.update(self._select(missing))
+        return found
 
     def gc(
         self, dry_run: bool = False, progress: garbage.Progress | None = None
@@ -221,6 +470,8 @@ class SQLiteObjects(Backend):
             ) from None
         lock = os.path.join(self._sessions_dir, "gc.lock")
         with sessions.exclusive(lock, self.location):
+            if not dry_run:
+                self._fold_dead(None)
             now = sessions.clock()
             # This backend's session does not hold the cutoff back: from now
             # on, only its copies written from now on count as stored.
@@ -239,6 +490,15 @@ class SQLiteObjects(Backend):
             )
 
     def close(self) -> None:
+        with self._journal_lock:
+            for run_id in list(self._writers):
+                # What cannot be folded now stays journaled: durable, and
+                # folded by the next process that finds it.
+                with contextlib.suppress(BackendError):
+                    self.settle_steps(run_id)
+                writer = self._writers.pop(run_id, None)
+                if writer is not None:
+                    writer.close(unlink=False)
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -251,6 +511,9 @@ class _SQLiteHeap(garbage.Heap):
     def __init__(self, backend: SQLiteObjects, cutoff: float) -> None:
         self._backend = backend
         self._cutoff = cutoff
+        # Objects in the journals of live runs are young (read before the
+        # table: a journal folded meanwhile is then in both).
+        journaled = {key for journal in backend._journals() for key in journal.objects}
         with backend._lock:
             rows = _guard(
                 backend,
@@ -267,9 +530,11 @@ class _SQLiteHeap(garbage.Heap):
             for _, digest, written, _ in rows
             if written is not None and written >= cutoff
         ]
+        self._young.extend(journaled)
+        self._keys = self._rows.keys() | journaled
 
     def keys(self) -> Collection[str]:
-        return self._rows.keys()
+        return self._keys
 
     def young(self) -> Iterable[str]:
         return self._young

@@ -1,7 +1,8 @@
 """The run index of a SQLite store: tables in the same database file.
 
-``runs`` (one record per run id), ``steps`` (one row per step line; an
-autoincrement sequence keeps their order), ``names`` and ``claims``. Every
+``runs`` (one record per run id), ``steps`` (one row per appended step
+line, or per folded journal: its lines joined by newlines; an autoincrement
+sequence keeps their order), ``names`` and ``claims``. Every
 change is one transaction (``BEGIN IMMEDIATE`` where it reads first), so
 SQLite serializes it against every other process; the tables are created with
 the objects table (:mod:`enact.backends.sqlite`).
@@ -51,6 +52,9 @@ class SQLiteIndex(Index):
         lock: The backend's lock, held around every use of the connection.
         location: The database path, for messages.
         on_write: Called before each write (registers the store's session).
+        journal_lines: A run's step lines still in run journals, not yet in
+            the ``steps`` table (see :mod:`enact.backends.sqlite_journal`).
+        drop_journal: Removes a deleted run's journals.
     """
 
     def __init__(
@@ -59,11 +63,15 @@ class SQLiteIndex(Index):
         lock: threading.RLock,
         location: str,
         on_write: Callable[[], None],
+        journal_lines: Callable[[str], list[bytes]] = lambda run_id: [],
+        drop_journal: Callable[[str], None] = lambda run_id: None,
     ) -> None:
         self._connection = connection
         self._lock = lock
         self.location = location
         self._on_write = on_write
+        self._journal_lines = journal_lines
+        self._drop_journal = drop_journal
 
     def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -130,7 +138,10 @@ class SQLiteIndex(Index):
                 )
             return new
 
-        return self._write(change)
+        new = self._write(change)
+        if new is None:
+            self._drop_journal(run_id)
+        return new
 
     # -- step logs -----------------------------------------------------------
 
@@ -152,12 +163,23 @@ class SQLiteIndex(Index):
 
     def read_steps(self, run_id: str) -> list[bytes]:
         check_run_id(run_id, self.location)
+        # Journals first: one folded between the two reads is then in both,
+        # never in neither.
+        journaled = self._journal_lines(run_id)
         rows = self._run(
             lambda db: db.execute(
                 "SELECT line FROM steps WHERE run_id = ? ORDER BY seq", (run_id,)
             ).fetchall()
         )
-        return [bytes(line) for (line,) in rows]
+        # A row holds one line, or several (a folded journal's).
+        lines = [line for (row,) in rows for line in bytes(row).split(b"\n")]
+        if journaled:
+            # Journals hold the newest lines; those folded meanwhile are in
+            # the table already, in their place (a recorder never writes
+            # the same line twice).
+            folded = set(lines)
+            lines.extend(line for line in journaled if line not in folded)
+        return lines
 
     # -- names ---------------------------------------------------------------
 

@@ -1,0 +1,336 @@
+"""Run journals of a SQLite store: durable runs' calls, one ``write`` each.
+
+A SQLite transaction costs tens of microseconds even without ``fsync`` (the
+write-ahead log takes whole pages), several times what a journaled call
+costs. So a durable run on a SQLite store makes each finished call durable by
+appending one *frame* (the call's new objects and its step lines) to a
+journal file of its own, and folds the frames into the database in one
+transaction every few hundred calls and when the run ends
+(:class:`~enact.backends.sqlite.SQLiteObjects` does the folding).
+
+The files live in ``<database>.journal/``, one per run and writer::
+
+    <20-digit creation time in ns>.<8 hex digits>.<run id>.log
+
+so names sort in creation order. A file is::
+
+    b"ENACTJL1" | frame ...
+    frame:   8-byte payload length | 4-byte CRC-32 of the payload | payload
+    payload: 4-byte object count | per object: 32-byte digest, 8-byte
+             length, bytes | step lines, each ending in b"\\n"
+
+Its writer holds an exclusive ``flock`` on it while it lives (it takes the
+lock before the file gets its name), so a file whose lock can be taken
+belongs to a process that died: any process may fold it. A frame cut short or
+failing its checksum ends the file: it was being written when its writer
+died, and its call was not yet durable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import struct
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from enact.backends.base import BackendError
+from enact.backends.file_format import fsync_dir, write_all
+from enact.backends.index import check_run_id
+
+__all__ = [
+    "JournalFile",
+    "JournalReader",
+    "JournalWriter",
+    "claim_dead",
+    "journal_files",
+    "run_of",
+]
+
+MAGIC = b"ENACTJL1"
+_FRAME = struct.Struct(">QI")
+_COUNT = struct.Struct(">I")
+_OBJECT = struct.Struct(">32sQ")
+_NO_OBJECTS = _COUNT.pack(0)
+_PREFIX = len("00000000000000000000.00000000.")
+_SUFFIX = ".log"
+
+
+def run_of(name: str) -> str | None:
+    """The run id in a journal file's name, or None if it is no journal file."""
+    if not name.endswith(_SUFFIX) or len(name) <= _PREFIX + len(_SUFFIX):
+        return None
+    head, run_id = name[:_PREFIX], name[_PREFIX : -len(_SUFFIX)]
+    if not (head[:20].isdigit() and head[20] == "." and head[29] == "."):
+        return None
+    try:
+        return check_run_id(run_id, "")
+    except BackendError:
+        return None
+
+
+def journal_files(directory: str, run_id: str | None = None) -> list[str]:
+    """The journal files in ``directory`` (of one run, if given), oldest first."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    found = [
+        name
+        for name in names
+        if (of := run_of(name)) is not None and (run_id is None or of == run_id)
+    ]
+    return [os.path.join(directory, name) for name in sorted(found)]
+
+
+@dataclass
+class JournalFile:
+    """What complete frames of a journal file hold."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    lines: list[bytes] = field(default_factory=list)
+    #: Where the complete frames end (a reader goes on from there).
+    end: int = 0
+    #: A damaged frame ends the file: nothing after it is read.
+    damaged: bool = False
+
+
+def parse_frames(data: bytes, start: int, into: JournalFile, path: str) -> None:
+    """Adds the complete frames of ``data`` (read from offset ``start``)."""
+    position = 0
+    if start == 0:
+        if len(data) < len(MAGIC):
+            return  # being created
+        if data[: len(MAGIC)] != MAGIC:
+            into.damaged = True
+            return
+        position = len(MAGIC)
+    while position + _FRAME.size <= len(data):
+        length, checksum = _FRAME.unpack_from(data, position)
+        begin = position + _FRAME.size
+        end = begin + length
+        if end > len(data):
+            break  # still being written, or cut short by its writer's death
+        payload = data[begin:end]
+        if zlib.crc32(payload) != checksum or not _parse_payload(payload, into):
+            into.damaged = True
+            break
+        position = end
+    into.end = start + position
+
+
+def _parse_payload(payload: bytes, into: JournalFile) -> bool:
+    try:
+        (count,) = _COUNT.unpack_from(payload, 0)
+        position = _COUNT.size
+        objects: list[tuple[str, bytes]] = []
+        for _ in range(count):
+            raw, length = _OBJECT.unpack_from(payload, position)
+            position += _OBJECT.size
+            if position + length > len(payload):
+                return False
+            objects.append((raw.hex(), payload[position : position + length]))
+            position += length
+    except struct.error:
+        return False
+    rest = payload[position:]
+    if rest and not rest.endswith(b"\n"):
+        return False
+    into.objects.update(objects)
+    if rest:
+        into.lines.extend(rest[:-1].split(b"\n"))
+    return True
+
+
+def frame(items: Sequence[tuple[str, bytes]], lines: Sequence[bytes]) -> bytes:
+    """The bytes of one frame holding ``items`` and ``lines``."""
+    if items:
+        parts = [_COUNT.pack(len(items))]
+        for key, data in items:
+            parts.append(_OBJECT.pack(bytes.fromhex(key), len(data)))
+            parts.append(data)
+        parts.append(b"\n".join(lines))
+        payload = b"".join(parts)
+    else:
+        payload = _NO_OBJECTS + b"\n".join(lines)
+    if lines:
+        payload += b"\n"
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+class JournalWriter:
+    """This process's journal file for one run: appends frames.
+
+    The file is created on the first :meth:`append`. Everything appended is
+    also kept here (:attr:`written`), until folded, so the writer's own
+    process reads its objects without reading the file.
+
+    Args:
+        directory: The journal directory.
+        run_id: The run.
+        fsync: Flush every frame to disk (survives power loss).
+        location: The store, for messages.
+    """
+
+    def __init__(self, directory: str, run_id: str, fsync: bool, location: str):
+        self.directory = directory
+        self.run_id = run_id
+        self.fsync = fsync
+        self.location = location
+        self.path = ""
+        self._fd = -1
+        self.written = JournalFile()
+        self.frames = 0
+        self.size = 0
+
+    def append(
+        self, items: Sequence[tuple[str, bytes]], lines: Sequence[bytes]
+    ) -> None:
+        """Makes ``items`` and then ``lines`` durable with one write.
+
+        Raises:
+            BackendError: naming the file if it cannot be written; the frame
+                then counts as not written.
+        """
+        if self._fd < 0:
+            self._create()
+        data = frame(items, lines)
+        try:
+            written = os.write(self._fd, data)
+            if written < len(data):
+                write_all(self._fd, [data[written:]])
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as error:
+            # A frame may be cut short in the middle of the file: nothing
+            # may follow it, so this file is finished.
+            self.close(unlink=False)
+            raise BackendError(
+                f"cannot write journal file {self.path}: {error}", self.location
+            ) from None
+        written = self.written
+        written.objects.update(items)
+        written.lines.extend(lines)
+        self.frames += 1
+        self.size += len(data)
+
+    def _create(self) -> None:
+        name = f"{time.time_ns():020d}.{secrets.token_hex(4)}.{self.run_id}{_SUFFIX}"
+        path = os.path.join(self.directory, name)
+        temp = path + ".tmp"
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644
+            )
+        except OSError as error:
+            raise BackendError(
+                f"cannot create journal file {temp}: {error}", self.location
+            ) from None
+        try:
+            # Locked before it has its name: no other process can take a
+            # fresh file for the file of a dead writer.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            write_all(fd, [MAGIC])
+            if self.fsync:
+                os.fsync(fd)
+            os.rename(temp, path)
+            if self.fsync:
+                fsync_dir(self.directory)
+        except OSError as error:
+            os.close(fd)
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise BackendError(
+                f"cannot create journal file {path}: {error}", self.location
+            ) from None
+        self._fd = fd
+        self.path = path
+        self.size = len(MAGIC)
+
+    @property
+    def opened(self) -> bool:
+        """Whether the file exists (something was appended)."""
+        return self._fd >= 0
+
+    def close(self, unlink: bool) -> None:
+        """Closes the file (removing it first if ``unlink``): its lock goes
+        too. The next :meth:`append` starts a new file."""
+        if self._fd < 0:
+            return
+        try:
+            if unlink:
+                os.unlink(self.path)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+            self.written = JournalFile()
+            self.frames = self.size = 0
+
+
+def claim_dead(path: str) -> int | None:
+    """Locks the journal file of a dead writer; returns its descriptor.
+
+    None if its writer lives (it holds the lock) or the file is gone (another
+    process folded it).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_nlink == 0:  # folded and removed while we waited
+            os.close(fd)
+            return None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class JournalReader:
+    """Reads journal files, remembering how far it got in each.
+
+    Files only grow until they are removed, so a file read before is read
+    again from where its complete frames ended.
+    """
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self._files: dict[str, JournalFile] = {}
+
+    def read(self, path: str) -> JournalFile | None:
+        """What the file holds so far; None if it is gone."""
+        known = self._files.get(path)
+        if known is None:
+            known = JournalFile()
+        if known.damaged:
+            return known
+        try:
+            with open(path, "rb") as file:
+                file.seek(known.end)
+                data = file.read()
+        except FileNotFoundError:
+            self._files.pop(path, None)
+            return None
+        except OSError as error:
+            raise BackendError(
+                f"cannot read journal file {path}: {error}", self.location
+            ) from None
+        if data:
+            parse_frames(data, known.end, known, path)
+        self._files[path] = known
+        return known
+
+    def read_all(self, paths: Sequence[str]) -> list[JournalFile]:
+        """The files that still exist, in order; forgets files no longer listed."""
+        listed = set(paths)
+        for gone in [path for path in self._files if path not in listed]:
+            del self._files[gone]
+        return [found for path in paths if (found := self.read(path)) is not None]

@@ -1,0 +1,330 @@
+"""Durable runs on a SQLite store: calls go to run journals beside the
+database (one write each) and are folded into the tables in batches.
+
+A process that dies leaves its journal file behind; these tests stand in for
+that death by closing the writer's file without folding it (its lock goes, as
+with a dead process), then check that every reader sees what it holds, that
+resume and gc fold it exactly once, and that nothing is lost.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import errno
+import hashlib
+import os
+import pathlib
+import sqlite3
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import enact
+from enact import runs
+from enact._runs.recorder import StepLog
+from enact.backends import BackendError, SQLiteObjects, sessions, sqlite_journal
+from enact.backends import sqlite as sqlite_backend
+from enact.runs import RunStatus
+from runs.flows import CrashingPipeline, Dice, Die, Interrupt
+
+
+@pytest.fixture
+def db(tmp_path: pathlib.Path) -> pathlib.Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+def store(db: pathlib.Path) -> Iterator[enact.Store]:
+    with enact.SQLiteStore(db) as opened:
+        yield opened
+    opened.close()
+
+
+def backend_of(store: enact.Store) -> SQLiteObjects:
+    backend = store.backend
+    assert isinstance(backend, SQLiteObjects)
+    return backend
+
+
+def journal_files(db: pathlib.Path) -> list[str]:
+    return sqlite_journal.journal_files(str(db) + ".journal")
+
+
+def table_lines(db: pathlib.Path, run_id: str) -> list[bytes]:
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT line FROM steps WHERE run_id = ? ORDER BY seq", (run_id,)
+        ).fetchall()
+    connection.close()
+    return [line for (row,) in rows for line in bytes(row).split(b"\n")]
+
+
+def folds_pending(db: pathlib.Path) -> int:
+    with sqlite3.connect(db) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM journal_folds").fetchone()
+    connection.close()
+    return int(count)
+
+
+def abandon(store: enact.Store) -> None:
+    """Leaves the store's journals as a killed process would: unfolded, unlocked."""
+    backend = backend_of(store)
+    with backend._journal_lock:
+        for writer in backend._writers.values():
+            writer.close(unlink=False)
+        backend._writers.clear()
+
+
+@pytest.fixture
+def no_settling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs end without folding their journals (as if the process died)."""
+    monkeypatch.setattr(SQLiteObjects, "settle_steps", lambda self, run_id: None)
+
+
+def crash(store: enact.Store, calls: collections.Counter[str]) -> runs.Run:
+    """A CrashingPipeline run that dies at leaf 5, its journal left behind."""
+    with pytest.raises(Interrupt):
+        enact.run(CrashingPipeline(at=5), enact.Int(0), name="c")
+    abandon(store)
+    return runs.get_run("c")
+
+
+# -- runs --------------------------------------------------------------------------
+
+
+def test_a_finished_run_is_folded_and_leaves_no_journal(
+    store: enact.Store, db: pathlib.Path
+) -> None:
+    run = enact.run(Dice(count=5), name="d")
+    assert run.status is RunStatus.FINISHED
+    assert journal_files(db) == []
+    assert folds_pending(db) == 0
+    lines = table_lines(db, run.id)
+    log = StepLog(lines)
+    assert sorted(log.done) == [(i,) for i in range(5)]
+    assert len(lines) == len(set(lines))
+    rolls = [int(c.get_output()) for c in run.journal().get_children()]
+    assert run.output() == sum(rolls)
+
+
+@enact.typed_invokable(enact.NoneResource, enact.Int)
+@dataclasses.dataclass
+class Peek(enact.Invokable[enact.NoneResource, enact.Int]):
+    """Rolls dice, then looks at its own run through a second connection."""
+
+    database: str
+
+    def call(self) -> enact.Int:
+        rolls = [int(Die()()) for _ in range(3)]
+        other = SQLiteObjects(self.database)
+        try:
+            ((run_id, _),) = other.index().list_runs()
+            log = StepLog(other.index().read_steps(run_id))
+            done = sorted(path for path in log.done if path)
+            digests = [log.done[path] for path in done]
+            readable = all(data is not None for data in other.get_many(digests))
+            present = all(other.has_many(digests))
+        finally:
+            other.close()
+        # Seen: the three dice, durable and readable while the run goes on.
+        return enact.Int(100 * len(done) + 10 * readable + present + 0 * sum(rolls))
+
+
+def test_another_connection_sees_journaled_steps_and_objects(
+    store: enact.Store, db: pathlib.Path
+) -> None:
+    run = enact.run(Peek(str(db)), name="peek")
+    assert run.output() == 311
+
+
+def test_a_dead_writers_journal_is_read_then_folded_once_by_resume(
+    store: enact.Store,
+    db: pathlib.Path,
+    calls: collections.Counter[str],
+    no_settling: None,
+) -> None:
+    run = crash(store, calls)
+    (left,) = journal_files(db)
+    assert run.status is RunStatus.CRASHED
+    # Readers see the dead journal's steps and objects.
+    log = StepLog(store.index.read_steps(run.id))
+    assert {path for path in log.done if len(path) == 2} == {
+        (0, 0),
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (1, 0),
+    }
+    assert store.verify() == []
+    assert table_lines(db, run.id) == []  # nothing folded yet
+    ran = {f"leaf-{i}" for i in range(5)}
+    assert {key for key in calls if key.startswith("leaf-")} == ran
+    # Resume folds it first, then runs the rest; no leaf ran twice.
+    resumed = run.resume()
+    assert resumed.status is RunStatus.FINISHED
+    assert run.output() == 2 * sum(range(8))
+    assert all(calls[f"leaf-{i}"] == 1 for i in range(8))
+    assert not os.path.exists(left)
+    abandon(store)  # the resume's own journal, unfolded (settling is off)
+    lines = store.index.read_steps(run.id)
+    assert len(lines) == len(set(lines))
+
+
+def test_a_fold_that_died_before_removing_its_file_is_not_repeated(
+    store: enact.Store,
+    db: pathlib.Path,
+    calls: collections.Counter[str],
+    no_settling: None,
+) -> None:
+    run = crash(store, calls)
+    (left,) = journal_files(db)
+    backend = backend_of(store)
+    journal = sqlite_journal.JournalFile()
+    sqlite_journal.parse_frames(pathlib.Path(left).read_bytes(), 0, journal, left)
+    # A folder commits the fold, then dies before removing the file.
+    backend._fold(os.path.basename(left), run.id, journal)
+    assert folds_pending(db) == 1
+    once = table_lines(db, run.id)
+    assert once and len(once) == len(journal.lines)
+    backend._fold_dead(run.id)  # the next one finds the fold recorded
+    assert table_lines(db, run.id) == once
+    assert not os.path.exists(left)
+    assert folds_pending(db) == 0
+
+
+def test_gc_folds_dead_journals_and_keeps_what_live_ones_hold(
+    db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = SQLiteObjects(db)
+    writer.index().update_run("r1", lambda old: b"{}")
+    old = b'{"old": 1}'
+    old_key = hashlib.sha256(old).hexdigest()
+    writer.put_many([(old_key, [old])])
+    with sqlite3.connect(db) as connection:  # written long ago
+        connection.execute("UPDATE objects SET written = 0")
+    connection.close()
+    # A journaled object refers to the old one; a step line names it.
+    new = b'{"child": {"digest": "%s"}}' % old_key.encode()
+    new_key = hashlib.sha256(new).hexdigest()
+    line = b'{"d": [0], "i": "%s"}' % new_key.encode()
+    writer.write_steps("r1", [(new_key, [new])], [line])
+    (live,) = journal_files(db)
+
+    collector = SQLiteObjects(db)
+    real = time.time
+    monkeypatch.setattr(sessions, "clock", lambda: real() + 60)
+    report = collector.gc()
+    # The live journal is left in place, and what it reaches is kept.
+    assert os.path.exists(live)
+    assert report.removed == 0
+    assert collector.get_many([old_key, new_key]) == [old, new]
+    assert collector.index().read_steps("r1") == [line]
+
+    # Its writer dies: the next collection folds the journal into the tables.
+    writer._writers["r1"].close(unlink=False)
+    writer._writers.clear()
+    collector.gc()
+    assert journal_files(db) == []
+    assert table_lines(db, "r1") == [line]
+    assert collector.get_many([old_key, new_key]) == [old, new]
+    collector.close()
+    writer.close()
+
+
+def test_deleting_a_run_removes_its_dead_journal(
+    store: enact.Store,
+    db: pathlib.Path,
+    calls: collections.Counter[str],
+    no_settling: None,
+) -> None:
+    run = crash(store, calls)
+    assert len(journal_files(db)) == 1
+    run.delete()
+    assert journal_files(db) == []
+    assert store.index.read_steps(run.id) == []
+
+
+def test_long_runs_fold_as_they_go(
+    store: enact.Store, db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "_FOLD_FRAMES", 3)
+    run = enact.run(Dice(count=10), name="long")
+    with sqlite3.connect(db) as connection:
+        (rows,) = connection.execute(
+            "SELECT count(*) FROM steps WHERE run_id = ?", (run.id,)
+        ).fetchone()
+    connection.close()
+    assert rows >= 4  # folded every three calls, and at the end
+    log = StepLog(table_lines(db, run.id))
+    assert sorted(log.done) == [(i,) for i in range(10)]
+    assert journal_files(db) == []
+    rolls = [int(c.get_output()) for c in run.journal().get_children()]
+    assert run.output() == sum(rolls) and len(rolls) == 10
+
+
+def test_closing_the_store_folds_open_journals(db: pathlib.Path) -> None:
+    backend = SQLiteObjects(db)
+    backend.index().update_run("r1", lambda old: b"{}")
+    data = b'{"x": 1}'
+    key = hashlib.sha256(data).hexdigest()
+    backend.write_steps("r1", [(key, [data])], [b'{"d": [0]}'])
+    assert len(journal_files(db)) == 1
+    backend.close()
+    assert journal_files(db) == []
+    assert table_lines(db, "r1") == [b'{"d": [0]}']
+    reopened = SQLiteObjects(db)
+    assert reopened.get_many([key]) == [data]
+    reopened.close()
+
+
+def test_large_objects_go_to_the_table_at_once(db: pathlib.Path) -> None:
+    backend = SQLiteObjects(db)
+    backend.index().update_run("r1", lambda old: b"{}")
+    big = b'"' + b"x" * (sqlite_backend._JOURNAL_LIMIT + 10) + b'"'
+    key = hashlib.sha256(big).hexdigest()
+    backend.write_steps("r1", [(key, [big[:10], big[10:]])], [b'{"d": [0]}'])
+    with sqlite3.connect(db) as connection:
+        row = connection.execute(
+            "SELECT length(data) FROM objects WHERE digest = ?", (key,)
+        ).fetchone()
+    connection.close()
+    assert row == (len(big),)
+    (path,) = journal_files(db)
+    assert len(pathlib.Path(path).read_bytes()) < 1000
+    backend.close()
+
+
+def test_a_failed_journal_write_names_the_file_and_the_next_starts_anew(
+    db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = SQLiteObjects(db)
+    backend.index().update_run("r1", lambda old: b"{}")
+    backend.write_steps("r1", [], [b'{"d": [0]}'])
+    (first,) = journal_files(db)
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sqlite_journal.os, "write", full)
+    with pytest.raises(BackendError, match=r"cannot write journal file .*No space"):
+        backend.write_steps("r1", [], [b'{"d": [1]}'])
+    monkeypatch.setattr(sqlite_journal.os, "write", real_write)
+    backend.write_steps("r1", [], [b'{"d": [2]}'])
+    assert first in journal_files(db) and len(journal_files(db)) == 2
+    assert backend.index().read_steps("r1") == [b'{"d": [0]}', b'{"d": [2]}']
+    backend.settle_steps("r1")  # folds the left file, then its own
+    assert journal_files(db) == []
+    assert table_lines(db, "r1") == [b'{"d": [0]}', b'{"d": [2]}']
+    backend.close()
+
+
+def test_step_lines_with_newlines_are_refused(db: pathlib.Path) -> None:
+    backend = SQLiteObjects(db)
+    with pytest.raises(BackendError, match="newline"):
+        backend.write_steps("r1", [], [b"a\nb"])
+    with pytest.raises(BackendError, match="not a valid run id"):
+        backend.write_steps("../x", [], [b"{}"])
+    backend.close()
