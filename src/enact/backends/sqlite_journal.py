@@ -199,9 +199,9 @@ class JournalWriter:
             self._create()
         data = frame(items, lines)
         try:
-            written = os.write(self._fd, data)
-            if written < len(data):
-                write_all(self._fd, [data[written:]])
+            count = os.write(self._fd, data)
+            if count < len(data):
+                write_all(self._fd, [data[count:]])
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as error:
@@ -211,9 +211,9 @@ class JournalWriter:
             raise BackendError(
                 f"cannot write journal file {self.path}: {error}", self.location
             ) from None
-        written = self.written
-        written.objects.update(items)
-        written.lines.extend(lines)
+        kept = self.written
+        kept.objects.update(items)
+        kept.lines.extend(lines)
         self.frames += 1
         self.size += len(data)
 
