@@ -89,43 +89,40 @@ class Recorder:
     ) -> None:
         """Makes a finished call durable: its objects, then its step line."""
         path = builder.path
-        digest = invocation_ref.digest
+        digest = invocation_ref._digest  # not the property: hot
         if raised_here and raised_ref is not None:
             self._note_request(builder, raised_ref)
         if self._done and self._done.get(path) == digest:
             return  # replayed from this run's own log: already durable
-        lines: list[bytes] = []
         parent = builder.parent
-        if parent is not None and parent.path not in self._begun:
-            # The first call to end under an open call: note the open calls
-            # above it, outermost first (once each, under the lock).
-            with self._lock:
-                opened: list[Builder] = []
-                ancestor: Builder | None = parent
-                while ancestor is not None and ancestor.path not in self._begun:
-                    opened.append(ancestor)
-                    ancestor = ancestor.parent
-                for ancestor in reversed(opened):
-                    self._begun.add(ancestor.path)
-                    lines.append(
-                        orjson.dumps(
-                            {
-                                "b": list(ancestor.path),
-                                "r": ancestor.request_ref().digest,
-                            }
-                        )
-                    )
-        step: dict[str, Any] = {
-            "d": list(path),
-            "i": digest,
-            "s": builder._started_at,
-            "e": time.time(),
-        }
-        _describe_leaf(builder, step)
-        lines.append(orjson.dumps(step))
+        if parent is None or parent.path in self._begun:
+            lines = [orjson.dumps(_step(builder, path, digest))]
+        else:
+            # The first call to end under an open call: begin lines first.
+            lines = self._begin_lines(parent)
+            lines.append(orjson.dumps(_step(builder, path, digest)))
         # Objects first, then the line that names them (one journal frame on
         # a SQLite store).
         self.store.write_steps(self.run_id, lines)
+
+    def _begin_lines(self, parent: Builder) -> list[bytes]:
+        """Begin lines for the open calls above the first call to end under
+        ``parent``, outermost first (once each, under the lock)."""
+        lines: list[bytes] = []
+        with self._lock:
+            opened: list[Builder] = []
+            ancestor: Builder | None = parent
+            while ancestor is not None and ancestor.path not in self._begun:
+                opened.append(ancestor)
+                ancestor = ancestor.parent
+            for ancestor in reversed(opened):
+                self._begun.add(ancestor.path)
+                lines.append(
+                    orjson.dumps(
+                        {"b": ancestor.path, "r": ancestor.request_ref().digest}
+                    )
+                )
+        return lines
 
     def _note_request(self, builder: Builder, raised_ref: Ref[Any]) -> None:
         request = raised_ref.checkout()
@@ -154,29 +151,37 @@ def pending_input(
     )
 
 
-def _describe_leaf(builder: Builder, step: dict[str, Any]) -> None:
-    """Adds the records of a call without children to its step line.
+def _step(builder: Builder, path: tuple[int, ...], digest: str) -> dict[str, Any]:
+    """The step line of a finished call, as a dict for ``orjson.dumps``.
 
-    A resumed run then rebuilds them from the line instead of reading and
-    decoding two objects per finished call (checked against their digests).
+    A call without children also gets its records in the line: a resumed run
+    then rebuilds them from it instead of reading and decoding two objects
+    per finished call (checked against their digests).
     """
+    end = time.time()
     invocation = builder._invocation
     if invocation is None and builder._replayed is not None:
         invocation = builder._replayed[1]  # a replayed call reuses its record
-    if invocation is None:
-        return
-    response_ref = invocation.response
-    response: Any = response_ref._cache
-    if type(response) is not Response or response.children:
-        return
-    # Ref._digest rather than the digest property: this runs for every call.
-    output, raised = response.output, response.raised
-    step["r"] = invocation.request._digest
-    step["p"] = response_ref._digest
-    step["k"] = response.invokable._digest
-    step["o"] = None if output is None else output._digest
-    step["x"] = None if raised is None else raised._digest
-    step["h"] = response.raised_here
+    if invocation is not None:
+        response_ref = invocation.response
+        response: Any = response_ref._cache
+        if type(response) is Response and not response.children:
+            # Ref._digest rather than the digest property: this runs for
+            # every call. One dict display: cheaper than adding keys.
+            output, raised = response.output, response.raised
+            return {
+                "d": path,
+                "i": digest,
+                "s": builder._started_at,
+                "e": end,
+                "r": invocation.request._digest,
+                "p": response_ref._digest,
+                "k": response.invokable._digest,
+                "o": None if output is None else output._digest,
+                "x": None if raised is None else raised._digest,
+                "h": response.raised_here,
+            }
+    return {"d": path, "i": digest, "s": builder._started_at, "e": end}
 
 
 def _leaf_ref(digest: str, step: dict[str, Any]) -> Ref[Any]:

@@ -86,6 +86,8 @@ class FileIndex(Index):
         self._depth = 0
         # run id -> descriptor of its step log, least recently used first.
         self._appenders: dict[str, int] = {}
+        # The last key of _appenders, when known (no reordering needed).
+        self._last_appended: str | None = None
         self._appenders_lock = threading.Lock()
 
     # -- locking and files ---------------------------------------------------
@@ -203,23 +205,35 @@ class FileIndex(Index):
     # -- step logs -----------------------------------------------------------
 
     def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
-        if run_id not in self._appenders:  # an open log's id was checked
-            check_run_id(run_id, self.location)
-        if not lines:
-            return
-        data = lines[0] + b"\n" if len(lines) == 1 else b"\n".join(lines) + b"\n"
-        if data.count(b"\n") != len(lines):
-            raise BackendError("a step line may not contain a newline", self.location)
+        # Hot: a durable run appends one line per finished call.
+        if len(lines) == 1:
+            line = lines[0]
+            if line.find(b"\n") >= 0:
+                raise BackendError(
+                    "a step line may not contain a newline", self.location
+                )
+            data = line + b"\n"
+        else:
+            if not lines:
+                check_run_id(run_id, self.location)
+                return
+            data = b"\n".join(lines) + b"\n"
+            if data.count(b"\n") != len(lines):
+                raise BackendError(
+                    "a step line may not contain a newline", self.location
+                )
         with self._appenders_lock:
-            fd = self._appenders.get(run_id)
+            fd = self._appenders.get(run_id)  # an open log's id was checked
             if fd is not None:
+                if self._last_appended != run_id:
+                    self._touch(run_id, fd)
                 self._append(run_id, fd, data)
                 return
+        check_run_id(run_id, self.location)
         # Opening a log takes the index lock (before the appenders' lock,
         # like update_run), to cut a torn last line off safely.
         with self._locked(), self._appenders_lock:
-            fd = self._open_appender(run_id)
-            self._append(run_id, fd, data)
+            self._append(run_id, self._open_appender(run_id), data)
 
     def _append(self, run_id: str, fd: int, data: bytes) -> None:
         try:
@@ -233,11 +247,13 @@ class FileIndex(Index):
             raise BackendError(
                 f"cannot append to {path}: {error}", self.location
             ) from None
-        # Most recently used last (a run appends many times in a row).
+
+    def _touch(self, run_id: str, fd: int) -> None:
+        """Makes ``run_id`` the most recently used log (the last one)."""
         appenders = self._appenders
-        if next(reversed(appenders)) != run_id:
-            del appenders[run_id]
-            appenders[run_id] = fd
+        del appenders[run_id]
+        appenders[run_id] = fd
+        self._last_appended = run_id
 
     def _open_appender(self, run_id: str) -> int:
         self._drop_appender(run_id)
@@ -257,10 +273,12 @@ class FileIndex(Index):
         if len(self._appenders) >= _MAX_APPENDERS:
             os.close(self._appenders.pop(next(iter(self._appenders))))
         self._appenders[run_id] = fd
+        self._last_appended = run_id
         return fd
 
     def _drop_appender(self, run_id: str) -> None:
         fd = self._appenders.pop(run_id, None)
+        self._last_appended = None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -374,6 +392,7 @@ class FileIndex(Index):
                 with contextlib.suppress(OSError):
                     os.close(fd)
             self._appenders.clear()
+            self._last_appended = None
         with self._thread_lock:
             if self._lock_fd is not None and self._depth == 0:
                 with contextlib.suppress(OSError):
