@@ -726,10 +726,12 @@ class Store(contexts.Context):
             raise BackendError(
                 f"The store {self.location} keeps no run index", self.location
             )
+        if not self._pending:
+            # Nothing buffered: whatever the lines name is written already
+            # (a flush empties the buffer only after writing it).
+            objects.write_steps(run_id, (), lines)
+            return
         with self._lock:
-            if not self._pending:
-                objects.write_steps(run_id, (), lines)
-                return
             items = list(self._pending.items())
             objects.write_steps(run_id, items, lines)
             for key, _ in items:

@@ -182,7 +182,7 @@ def test_a_fold_that_died_before_removing_its_file_is_not_repeated(
     (left,) = journal_files(db)
     backend = backend_of(store)
     journal = sqlite_journal.JournalFile()
-    sqlite_journal.parse_frames(pathlib.Path(left).read_bytes(), 0, journal, left)
+    sqlite_journal.parse_records(pathlib.Path(left).read_bytes(), 0, journal)
     # A folder commits the fold, then dies before removing the file.
     backend._fold(os.path.basename(left), run.id, journal)
     assert folds_pending(db) == 1
@@ -249,7 +249,7 @@ def test_deleting_a_run_removes_its_dead_journal(
 def test_long_runs_fold_as_they_go(
     store: enact.Store, db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_backend, "_FOLD_FRAMES", 3)
+    monkeypatch.setattr(sqlite_backend, "_FOLD_CALLS", 3)
     run = enact.run(Dice(count=10), name="long")
     with sqlite3.connect(db) as connection:
         (rows,) = connection.execute(
@@ -323,7 +323,7 @@ def test_a_failed_journal_write_names_the_file_and_the_next_starts_anew(
 
 def test_step_lines_with_newlines_are_refused(db: pathlib.Path) -> None:
     backend = SQLiteObjects(db)
-    with pytest.raises(BackendError, match="newline"):
+    with pytest.raises(BackendError, match="newline or start with a NUL"):
         backend.write_steps("r1", [], [b"a\nb"])
     with pytest.raises(BackendError, match="not a valid run id"):
         backend.write_steps("../x", [], [b"{}"])

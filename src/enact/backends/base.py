@@ -106,7 +106,8 @@ class Backend(abc.ABC):
 
         A durable run calls this as each call ends: when it returns, the
         objects and the lines survive the death of the process, and the
-        lines never name an object that is not stored. By default,
+        lines never name an object that is not stored. Lines may contain no
+        newline and may not start with a NUL byte. By default,
         :meth:`put_many` then the index's ``append_steps``; a backend whose
         writes are costly transactions (SQLite) journals them instead, until
         :meth:`settle_steps`.

@@ -40,7 +40,7 @@ from enact.backends.sqlite_journal import (
     JournalWriter,
     claim_dead,
     journal_files,
-    parse_frames,
+    parse_records,
     run_of,
 )
 
@@ -96,7 +96,7 @@ _CHUNK = 400
 _ROWS_PER_TRANSACTION = 4000
 # A run's journal is folded into the tables after this many calls or bytes:
 # one transaction per few thousand calls, and little for readers to scan.
-_FOLD_FRAMES = 4096
+_FOLD_CALLS = 4096
 _FOLD_BYTES = 2 << 20
 # Objects this large are written to the table at once, not journaled: their
 # own cost dwarfs a transaction's, and they would be written twice.
@@ -277,16 +277,17 @@ class SQLiteObjects(Backend):
         if items:
             small = self._journaled(items)
         for line in lines:
-            if b"\n" in line:
+            if b"\n" in line or line[:1] == b"\x00":
                 raise BackendError(
-                    "a step line may not contain a newline", self.location
+                    "a step line may not contain a newline or start with a NUL byte",
+                    self.location,
                 )
         with self._journal_lock:
             writer = self._writers.get(run_id)
             if writer is None:
                 writer = self._new_writer(run_id)
             writer.append(small, lines)
-            if writer.frames >= _FOLD_FRAMES or writer.size >= _FOLD_BYTES:
+            if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
                 try:
                     self._fold_writer(writer)
                 except BackendError:
@@ -393,7 +394,7 @@ class SQLiteObjects(Backend):
                 try:
                     journal = JournalFile()
                     with os.fdopen(os.dup(fd), "rb") as file:
-                        parse_frames(file.read(), 0, journal, path)
+                        parse_records(file.read(), 0, journal)
                     name = os.path.basename(path)
                     dead_run = run_of(name)
                     assert dead_run is not None  # journal_files checked it

@@ -3,27 +3,29 @@
 A SQLite transaction costs tens of microseconds even without ``fsync`` (the
 write-ahead log takes whole pages), several times what a journaled call
 costs. So a durable run on a SQLite store makes each finished call durable by
-appending one *frame* (the call's new objects and its step lines) to a
-journal file of its own, and folds the frames into the database in one
-transaction every few hundred calls and when the run ends
+appending the call's new objects and its step lines to a journal file of its
+own, and folds the journal into the database in one transaction every few
+thousand calls and when the run ends
 (:class:`~enact.backends.sqlite.SQLiteObjects` does the folding).
 
 The files live in ``<database>.journal/``, one per run and writer::
 
     <20-digit creation time in ns>.<8 hex digits>.<run id>.log
 
-so names sort in creation order. A file is::
+so names sort in creation order. A file is ``b"ENACTJL1"`` followed by
+records, the format of the file store's step logs with objects among the
+lines::
 
-    b"ENACTJL1" | frame ...
-    frame:   8-byte payload length | 4-byte CRC-32 of the payload | payload
-    payload: 4-byte object count | per object: 32-byte digest, 8-byte
-             length, bytes | step lines, each ending in b"\\n"
+    object: b"\\x00" | 32-byte digest | 8-byte length | bytes
+    line:   a step line (never starting with b"\\x00") | b"\\n"
+
+A call appends its new objects and then its lines with one ``write``: if that
+write is cut short, its last line is, and the call was not yet durable. A
+record cut short ends the file (its writer died; no one appends after it).
 
 Its writer holds an exclusive ``flock`` on it while it lives (it takes the
 lock before the file gets its name), so a file whose lock can be taken
-belongs to a process that died: any process may fold it. A frame cut short or
-failing its checksum ends the file: it was being written when its writer
-died, and its call was not yet durable.
+belongs to a process that died: any process may fold it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import os
 import secrets
 import struct
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,10 +52,8 @@ __all__ = [
 ]
 
 MAGIC = b"ENACTJL1"
-_FRAME = struct.Struct(">QI")
-_COUNT = struct.Struct(">I")
-_OBJECT = struct.Struct(">32sQ")
-_NO_OBJECTS = _COUNT.pack(0)
+_OBJECT = struct.Struct(">c32sQ")
+_OBJECT_MARK = b"\x00"
 _PREFIX = len("00000000000000000000.00000000.")
 _SUFFIX = ".log"
 
@@ -88,18 +87,18 @@ def journal_files(directory: str, run_id: str | None = None) -> list[str]:
 
 @dataclass
 class JournalFile:
-    """What complete frames of a journal file hold."""
+    """What the complete records of a journal file hold."""
 
     objects: dict[str, bytes] = field(default_factory=dict)
     lines: list[bytes] = field(default_factory=list)
-    #: Where the complete frames end (a reader goes on from there).
+    #: Where the complete records end (a reader goes on from there).
     end: int = 0
-    #: A damaged frame ends the file: nothing after it is read.
+    #: A file with a wrong header is not read.
     damaged: bool = False
 
 
-def parse_frames(data: bytes, start: int, into: JournalFile, path: str) -> None:
-    """Adds the complete frames of ``data`` (read from offset ``start``)."""
+def parse_records(data: bytes, start: int, into: JournalFile) -> None:
+    """Adds the complete records of ``data`` (read from offset ``start``)."""
     position = 0
     if start == 0:
         if len(data) < len(MAGIC):
@@ -108,61 +107,44 @@ def parse_frames(data: bytes, start: int, into: JournalFile, path: str) -> None:
             into.damaged = True
             return
         position = len(MAGIC)
-    while position + _FRAME.size <= len(data):
-        length, checksum = _FRAME.unpack_from(data, position)
-        begin = position + _FRAME.size
-        end = begin + length
-        if end > len(data):
-            break  # still being written, or cut short by its writer's death
-        payload = data[begin:end]
-        if zlib.crc32(payload) != checksum or not _parse_payload(payload, into):
-            into.damaged = True
-            break
-        position = end
+    size = len(data)
+    header = _OBJECT.size
+    objects, lines = into.objects, into.lines
+    while position < size:
+        if data[position] == 0:
+            if position + header > size:
+                break  # still being written, or cut short by its writer's death
+            _, raw, length = _OBJECT.unpack_from(data, position)
+            end = position + header + length
+            if end > size:
+                break
+            objects[raw.hex()] = data[position + header : end]
+            position = end
+        else:
+            end = data.find(b"\n", position)
+            if end < 0:
+                break
+            lines.append(data[position:end])
+            position = end + 1
     into.end = start + position
 
 
-def _parse_payload(payload: bytes, into: JournalFile) -> bool:
-    try:
-        (count,) = _COUNT.unpack_from(payload, 0)
-        position = _COUNT.size
-        objects: list[tuple[str, bytes]] = []
-        for _ in range(count):
-            raw, length = _OBJECT.unpack_from(payload, position)
-            position += _OBJECT.size
-            if position + length > len(payload):
-                return False
-            objects.append((raw.hex(), payload[position : position + length]))
-            position += length
-    except struct.error:
-        return False
-    rest = payload[position:]
-    if rest and not rest.endswith(b"\n"):
-        return False
-    into.objects.update(objects)
-    if rest:
-        into.lines.extend(rest[:-1].split(b"\n"))
-    return True
-
-
-def frame(items: Sequence[tuple[str, bytes]], lines: Sequence[bytes]) -> bytes:
-    """The bytes of one frame holding ``items`` and ``lines``."""
-    if items:
-        parts = [_COUNT.pack(len(items))]
-        for key, data in items:
-            parts.append(_OBJECT.pack(bytes.fromhex(key), len(data)))
-            parts.append(data)
-        parts.append(b"\n".join(lines))
-        payload = b"".join(parts)
-    else:
-        payload = _NO_OBJECTS + b"\n".join(lines)
-    if lines:
-        payload += b"\n"
-    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+def records(items: Sequence[tuple[str, bytes]], lines: Sequence[bytes]) -> bytes:
+    """The bytes that append ``items`` and then ``lines`` to a journal."""
+    if not items and len(lines) == 1:
+        return lines[0] + b"\n"  # the usual call: no new objects
+    parts: list[bytes] = []
+    for key, data in items:
+        parts.append(_OBJECT.pack(_OBJECT_MARK, bytes.fromhex(key), len(data)))
+        parts.append(data)
+    for line in lines:
+        parts.append(line)
+        parts.append(b"\n")
+    return b"".join(parts)
 
 
 class JournalWriter:
-    """This process's journal file for one run: appends frames.
+    """This process's journal file for one run: appends calls.
 
     The file is created on the first :meth:`append`. Everything appended is
     also kept here (:attr:`written`), until folded, so the writer's own
@@ -171,7 +153,7 @@ class JournalWriter:
     Args:
         directory: The journal directory.
         run_id: The run.
-        fsync: Flush every frame to disk (survives power loss).
+        fsync: Flush every call to disk (survives power loss).
         location: The store, for messages.
     """
 
@@ -183,7 +165,8 @@ class JournalWriter:
         self.path = ""
         self._fd = -1
         self.written = JournalFile()
-        self.frames = 0
+        #: Calls appended to the current file.
+        self.calls = 0
         self.size = 0
 
     def append(
@@ -192,12 +175,12 @@ class JournalWriter:
         """Makes ``items`` and then ``lines`` durable with one write.
 
         Raises:
-            BackendError: naming the file if it cannot be written; the frame
+            BackendError: naming the file if it cannot be written; the call
                 then counts as not written.
         """
         if self._fd < 0:
             self._create()
-        data = frame(items, lines)
+        data = records(items, lines)
         try:
             count = os.write(self._fd, data)
             if count < len(data):
@@ -205,7 +188,7 @@ class JournalWriter:
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as error:
-            # A frame may be cut short in the middle of the file: nothing
+            # A record may be cut short in the middle of the file: nothing
             # may follow it, so this file is finished.
             self.close(unlink=False)
             raise BackendError(
@@ -214,7 +197,7 @@ class JournalWriter:
         kept = self.written
         kept.objects.update(items)
         kept.lines.extend(lines)
-        self.frames += 1
+        self.calls += 1
         self.size += len(data)
 
     def _create(self) -> None:
@@ -270,7 +253,7 @@ class JournalWriter:
             os.close(self._fd)
             self._fd = -1
             self.written = JournalFile()
-            self.frames = self.size = 0
+            self.calls = self.size = 0
 
 
 def claim_dead(path: str) -> int | None:
@@ -298,7 +281,7 @@ class JournalReader:
     """Reads journal files, remembering how far it got in each.
 
     Files only grow until they are removed, so a file read before is read
-    again from where its complete frames ended.
+    again from where its complete records ended.
     """
 
     def __init__(self, location: str) -> None:
@@ -324,7 +307,7 @@ class JournalReader:
                 f"cannot read journal file {path}: {error}", self.location
             ) from None
         if data:
-            parse_frames(data, known.end, known, path)
+            parse_records(data, known.end, known)
         self._files[path] = known
         return known
 
