@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 
 import orjson
@@ -713,10 +713,12 @@ class Store(contexts.Context):
                 self._pending.pop(key, None)
                 self._remember(key)
 
-    def write_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
-        """Writes every buffered object, then appends ``lines`` to the run's
-        step log (see :meth:`Backend.write_steps`): both survive the death
-        of the process when it returns.
+    def step_writer(self, run_id: str) -> Callable[[bytes], None]:
+        """A durable run's writer of finished calls (:meth:`Backend.step_writer`).
+
+        ``write(data)`` writes every buffered object, then appends ``data``
+        (whole step lines, each ending in a newline) to the run's step log:
+        both survive the death of the process when it returns.
 
         Raises:
             BackendError: if the backend keeps no run index.
@@ -726,17 +728,22 @@ class Store(contexts.Context):
             raise BackendError(
                 f"The store {self.location} keeps no run index", self.location
             )
-        if not self._pending:
-            # Nothing buffered: whatever the lines name is written already
-            # (a flush empties the buffer only after writing it).
-            objects.write_steps(run_id, (), lines)
-            return
-        with self._lock:
-            items = list(self._pending.items())
-            objects.write_steps(run_id, items, lines)
-            for key, _ in items:
-                self._pending.pop(key, None)
-                self._remember(key)
+        sink = objects.step_writer(run_id)
+
+        def write(data: bytes) -> None:
+            if not self._pending:
+                # Nothing buffered: whatever the lines name is written
+                # already (a flush empties the buffer only after writing).
+                sink((), data)
+                return
+            with self._lock:
+                items = list(self._pending.items())
+                sink(items, data)
+                for key, _ in items:
+                    self._pending.pop(key, None)
+                    self._remember(key)
+
+        return write
 
     def settle_steps(self, run_id: str) -> None:
         """The run stopped writing steps (see :meth:`Backend.settle_steps`)."""

@@ -184,7 +184,8 @@ def test_a_fold_that_died_before_removing_its_file_is_not_repeated(
     journal = sqlite_journal.JournalFile()
     sqlite_journal.parse_records(pathlib.Path(left).read_bytes(), 0, journal)
     # A folder commits the fold, then dies before removing the file.
-    backend._fold(os.path.basename(left), run.id, journal)
+    text = b"\n".join(journal.lines)
+    backend._fold(os.path.basename(left), run.id, journal.objects, text)
     assert folds_pending(db) == 1
     once = table_lines(db, run.id)
     assert once and len(once) == len(journal.lines)

@@ -35,6 +35,14 @@ _lines = st.lists(
 _calls = st.lists(st.tuples(_objects, _lines), min_size=1, max_size=5)
 
 
+def encoded(calls: list[Call]) -> bytes:
+    """A journal file holding ``calls``."""
+    return MAGIC + b"".join(
+        records(items, b"".join(line + b"\n" for line in lines))
+        for items, lines in calls
+    )
+
+
 def parsed(data: bytes) -> JournalFile:
     journal = JournalFile()
     parse_records(data, 0, journal)
@@ -44,7 +52,10 @@ def parsed(data: bytes) -> JournalFile:
 @settings(max_examples=200, deadline=None)
 @given(_calls)
 def test_records_read_back_as_written(calls: list[Call]) -> None:
-    data = MAGIC + b"".join(records(items, lines) for items, lines in calls)
+    data = MAGIC + b"".join(
+        records(items, b"".join(line + b"\n" for line in lines))
+        for items, lines in calls
+    )
     journal = parsed(data)
     assert journal.objects == {k: v for items, _ in calls for k, v in items}
     assert journal.lines == [line for _, lines in calls for line in lines]
@@ -61,12 +72,15 @@ def test_a_file_cut_anywhere_holds_exactly_its_whole_records(
     position = len(MAGIC)
     for items, lines in calls:
         for key, blob in items:
-            position += len(records([(key, blob)], []))
+            position += len(records([(key, blob)], b""))
             ends.append((position, "object", (key, blob)))
         for line in lines:
             position += len(line) + 1
             ends.append((position, "line", line))
-    whole = MAGIC + b"".join(records(items, lines) for items, lines in calls)
+    whole = MAGIC + b"".join(
+        records(items, b"".join(line + b"\n" for line in lines))
+        for items, lines in calls
+    )
     assert position == len(whole)
     cut = data.draw(st.integers(0, len(whole)))
     journal = parsed(whole[:cut])
@@ -82,22 +96,22 @@ def test_a_file_cut_anywhere_holds_exactly_its_whole_records(
 
 
 def test_a_file_with_a_wrong_header_holds_nothing() -> None:
-    journal = parsed(b"NOTAJRNL" + records([], [b"x"]))
+    journal = parsed(b"NOTAJRNL" + b"x\n")
     assert journal.damaged and journal.lines == []
 
 
 def test_the_reader_goes_on_from_where_it_stopped(tmp_path: pathlib.Path) -> None:
     writer = JournalWriter(str(tmp_path), "run-1", fsync=False, location="test")
-    writer.append([], [b"one"])
+    writer.append([], b"one\n")
     reader = JournalReader("test")
     first = reader.read(writer.path)
     assert first is not None and first.lines == [b"one"]
     blob = b"blob"
     key = hashlib.sha256(blob).hexdigest()
-    writer.append([(key, blob)], [b"two"])
+    writer.append([(key, blob)], b"two\n")
     # Part of a third call: not read yet.
     with open(writer.path, "ab") as file:
-        file.write(records([(key, blob)], [b"three"])[:20])
+        file.write(records([(key, blob)], b"three\n")[:20])
     again = reader.read(writer.path)
     assert again is not None
     assert again.lines == [b"one", b"two"] and again.objects == {key: blob}
@@ -110,7 +124,7 @@ def test_a_live_writers_file_cannot_be_claimed_a_dead_ones_can(
     tmp_path: pathlib.Path,
 ) -> None:
     writer = JournalWriter(str(tmp_path), "run.1", fsync=True, location="test")
-    writer.append([], [b"x"])
+    writer.append([], b"x\n")
     assert run_of(os.path.basename(writer.path)) == "run.1"
     assert sqlite_journal.journal_files(str(tmp_path)) == [writer.path]
     assert claim_dead(writer.path) is None  # its writer holds the lock

@@ -36,6 +36,9 @@ from enact.references import Ref, Store
 
 __all__ = ["Recorder", "StepLog", "checkpoint", "describe_context", "pending_input"]
 
+# Step lines are JSON (never a raw newline inside), each ending in a newline.
+_LINE = orjson.OPT_APPEND_NEWLINE
+
 
 class Recorder:
     """Writes the step log of one durable run as its calls end.
@@ -59,6 +62,7 @@ class Recorder:
         self._begun: set[tuple[int, ...]] = set(log.begun) if log else set()
         #: The input requests raised in this run, not answered in place.
         self.pending: list[PendingInput] = []
+        self._write = store.step_writer(run_id)
 
     # -- called by Builder ----------------------------------------------------
 
@@ -95,15 +99,12 @@ class Recorder:
         if self._done and self._done.get(path) == digest:
             return  # replayed from this run's own log: already durable
         parent = builder.parent
-        if parent is None or parent.path in self._begun:
-            lines = [orjson.dumps(_step(builder, path, digest))]
-        else:
+        line = orjson.dumps(_step(builder, path, digest), option=_LINE)
+        if parent is not None and parent.path not in self._begun:
             # The first call to end under an open call: begin lines first.
-            lines = self._begin_lines(parent)
-            lines.append(orjson.dumps(_step(builder, path, digest)))
-        # Objects first, then the line that names them (one journal frame on
-        # a SQLite store).
-        self.store.write_steps(self.run_id, lines)
+            line = b"".join(self._begin_lines(parent)) + line
+        # Objects first, then the lines that name them (one write).
+        self._write(line)
 
     def _begin_lines(self, parent: Builder) -> list[bytes]:
         """Begin lines for the open calls above the first call to end under
@@ -119,7 +120,8 @@ class Recorder:
                 self._begun.add(ancestor.path)
                 lines.append(
                     orjson.dumps(
-                        {"b": ancestor.path, "r": ancestor.request_ref().digest}
+                        {"b": ancestor.path, "r": ancestor.request_ref().digest},
+                        option=_LINE,
                     )
                 )
         return lines

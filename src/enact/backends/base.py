@@ -14,13 +14,17 @@ if TYPE_CHECKING:
     from enact.backends.gc import GCReport
     from enact.backends.index import Index
 
-__all__ = ["Backend", "BackendError", "Parts", "check_key"]
+__all__ = ["Backend", "BackendError", "Parts", "StepWriter", "check_key"]
 
 # A stored value arrives as parts to concatenate, so large values are hashed and
 # written without first being joined into one more copy.
 Parts = Sequence[bytes]
 
 _KEY = re.compile(r"[0-9a-f]{64}")
+
+#: Writes one durable run's finished calls (see :meth:`Backend.step_writer`):
+#: ``writer(items, data)`` writes the objects, then appends ``data``.
+StepWriter = Callable[[Sequence[tuple[str, "Parts"]], bytes], None]
 
 
 class BackendError(EnactError):
@@ -121,6 +125,31 @@ class Backend(abc.ABC):
         if index is None:
             raise BackendError(f"{self!r} keeps no run index", self.location)
         index.append_steps(run_id, lines)
+
+    def step_writer(self, run_id: str) -> StepWriter:
+        """:meth:`write_steps` for one run, for a durable run's hot path.
+
+        ``writer(items, data)`` writes the objects, then appends ``data``:
+        whole step lines, each ending in a newline, that the caller has
+        formed (none holds another newline or starts with a NUL byte; the
+        recorder writes JSON). The writer stays usable after
+        :meth:`settle_steps`.
+
+        Raises:
+            BackendError: if the backend keeps no index or the run id is
+                not valid (the writer raises it if it cannot write).
+        """
+        index = self.index()
+        if index is None:
+            raise BackendError(f"{self!r} keeps no run index", self.location)
+        index.append_steps(run_id, [])  # checks the run id
+
+        def write(items: Sequence[tuple[str, Parts]], data: bytes) -> None:
+            if items:
+                self.put_many(items)
+            index.append_steps(run_id, data[:-1].split(b"\n"))
+
+        return write
 
     def settle_steps(self, run_id: str) -> None:  # noqa: B027 - optional hook
         """The run stopped writing steps here: anything :meth:`write_steps`

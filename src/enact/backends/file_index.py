@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -222,6 +223,17 @@ class FileIndex(Index):
                 raise BackendError(
                     "a step line may not contain a newline", self.location
                 )
+        self.append_data(run_id, data)
+
+    def appender(self, run_id: str) -> Callable[[bytes], None]:
+        """``append(data)`` appends whole lines (each ending in a newline,
+        none holding another) to the run's step log: :meth:`append_steps`
+        without its checks, for a durable run's hot path."""
+        check_run_id(run_id, self.location)
+        return functools.partial(self.append_data, run_id)
+
+    def append_data(self, run_id: str, data: bytes) -> None:
+        """Appends ``data``, whole lines, to the run's step log."""
         with self._appenders_lock:
             fd = self._appenders.get(run_id)  # an open log's id was checked
             if fd is not None:

@@ -46,7 +46,14 @@ from collections.abc import Iterator, Sequence
 
 from enact.backends import gc as garbage
 from enact.backends import sessions
-from enact.backends.base import _KEY, Backend, BackendError, Parts, check_key
+from enact.backends.base import (
+    _KEY,
+    Backend,
+    BackendError,
+    Parts,
+    StepWriter,
+    check_key,
+)
 from enact.backends.file_format import (
     LOG_MAGIC,
     LOG_RECORD,
@@ -158,6 +165,17 @@ class FileObjects(Backend):
                         self.root, self._temp_path, self.fsync, self._ensure_session
                     )
         return self._index
+
+    def step_writer(self, run_id: str) -> StepWriter:
+        append = self.index().appender(run_id)
+        put_many = self.put_many
+
+        def write(items: Sequence[tuple[str, Parts]], data: bytes) -> None:
+            if items:
+                put_many(items)  # appended to this process's log
+            append(data)
+
+        return write
 
     # -- reading -----------------------------------------------------------
 

@@ -22,16 +22,24 @@ table lacks, and the index's step logs include them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TypeVar
 
 from enact.backends import gc as garbage
 from enact.backends import sessions
-from enact.backends.base import Backend, BackendError, Parts, check_key
+from enact.backends.base import Backend, BackendError, Parts, StepWriter, check_key
 from enact.backends.index import check_run_id
 from enact.backends.sqlite_index import SQLiteIndex, transaction
 from enact.backends.sqlite_journal import (
@@ -273,20 +281,30 @@ class SQLiteObjects(Backend):
         self, run_id: str, items: Sequence[tuple[str, Parts]], lines: Sequence[bytes]
     ) -> None:
         """Journals ``items`` and ``lines`` with one write (see the module)."""
-        small: Sequence[tuple[str, bytes]] = ()
-        if items:
-            small = self._journaled(items)
+        check_run_id(run_id, self.location)
         for line in lines:
             if b"\n" in line or line[:1] == b"\x00":
                 raise BackendError(
                     "a step line may not contain a newline or start with a NUL byte",
                     self.location,
                 )
+        self._journal(run_id, items, b"".join(line + b"\n" for line in lines))
+
+    def step_writer(self, run_id: str) -> StepWriter:
+        check_run_id(run_id, self.location)
+        return functools.partial(self._journal, run_id)
+
+    def _journal(
+        self, run_id: str, items: Sequence[tuple[str, Parts]], data: bytes
+    ) -> None:
+        small: Sequence[tuple[str, bytes]] = ()
+        if items:
+            small = self._journaled(items)
         with self._journal_lock:
             writer = self._writers.get(run_id)
             if writer is None:
                 writer = self._new_writer(run_id)
-            writer.append(small, lines)
+            writer.append(small, data)
             if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
                 try:
                     self._fold_writer(writer)
@@ -327,7 +345,8 @@ class SQLiteObjects(Backend):
             if writer is None:
                 return
             try:
-                self._fold_dead(run_id)  # files this writer had to leave
+                if writer.left_files:
+                    self._fold_dead(run_id)  # the files it had to leave
                 self._fold_writer(writer)
             except BackendError:
                 writer.close(unlink=False)  # durable; folded later
@@ -336,17 +355,19 @@ class SQLiteObjects(Backend):
     def _fold_writer(self, writer: JournalWriter) -> None:
         if not writer.opened:
             return
-        written = writer.written
         name = os.path.basename(writer.path)
-        self._fold(name, writer.run_id, written)
+        self._fold(name, writer.run_id, writer.objects, writer.text())
         writer.close(unlink=True)
         self._forget_fold(name)
 
-    def _fold(self, name: str, run_id: str, journal: JournalFile) -> None:
-        """Writes a journal file's objects and lines in one transaction."""
+    def _fold(
+        self, name: str, run_id: str, objects: Mapping[str, bytes], text: bytes
+    ) -> None:
+        """Writes a journal file's objects and lines (``text``, joined by
+        newlines) in one transaction."""
         self._ensure_session()
         now, fresh_after = sessions.clock(), self._fresh_after
-        rows = [(key, data, now, fresh_after) for key, data in journal.objects.items()]
+        rows = [(key, data, now, fresh_after) for key, data in objects.items()]
 
         def fold(db: sqlite3.Connection) -> None:
             with transaction(db):
@@ -358,14 +379,14 @@ class SQLiteObjects(Backend):
                 db.executemany(_UPSERT, rows)
                 # The lines of a run deleted meanwhile are dropped.
                 if (
-                    journal.lines
+                    text
                     and db.execute(
                         "SELECT 1 FROM runs WHERE id = ?", (run_id,)
                     ).fetchone()
                 ):
                     # One row for all the lines: a row per line would cost
                     # more than the journal saves.
-                    db.execute(_INSERT_STEP, (run_id, b"\n".join(journal.lines)))
+                    db.execute(_INSERT_STEP, (run_id, text))
                 db.execute("INSERT INTO journal_folds (name) VALUES (?)", (name,))
 
         with self._lock:
@@ -398,7 +419,9 @@ class SQLiteObjects(Backend):
                     name = os.path.basename(path)
                     dead_run = run_of(name)
                     assert dead_run is not None  # journal_files checked it
-                    self._fold(name, dead_run, journal)
+                    self._fold(
+                        name, dead_run, journal.objects, b"\n".join(journal.lines)
+                    )
                     os.unlink(path)
                     self._forget_fold(name)
                     folded += 1
@@ -437,7 +460,7 @@ class SQLiteObjects(Backend):
         found: dict[str, bytes] = {}
         with self._journal_lock:
             for writer in self._writers.values():
-                objects = writer.written.objects
+                objects = writer.objects
                 for key in keys:
                     data = objects.get(key)
                     if data is not None:

@@ -129,17 +129,15 @@ def parse_records(data: bytes, start: int, into: JournalFile) -> None:
     into.end = start + position
 
 
-def records(items: Sequence[tuple[str, bytes]], lines: Sequence[bytes]) -> bytes:
-    """The bytes that append ``items`` and then ``lines`` to a journal."""
-    if not items and len(lines) == 1:
-        return lines[0] + b"\n"  # the usual call: no new objects
+def records(items: Sequence[tuple[str, bytes]], data: bytes) -> bytes:
+    """The bytes that append ``items`` and then ``data`` (whole lines)."""
+    if not items:
+        return data  # the usual call: no new objects
     parts: list[bytes] = []
-    for key, data in items:
-        parts.append(_OBJECT.pack(_OBJECT_MARK, bytes.fromhex(key), len(data)))
-        parts.append(data)
-    for line in lines:
-        parts.append(line)
-        parts.append(b"\n")
+    for key, blob in items:
+        parts.append(_OBJECT.pack(_OBJECT_MARK, bytes.fromhex(key), len(blob)))
+        parts.append(blob)
+    parts.append(data)
     return b"".join(parts)
 
 
@@ -147,8 +145,8 @@ class JournalWriter:
     """This process's journal file for one run: appends calls.
 
     The file is created on the first :meth:`append`. Everything appended is
-    also kept here (:attr:`written`), until folded, so the writer's own
-    process reads its objects without reading the file.
+    also kept here (:attr:`objects`, :attr:`chunks`) until the file is
+    closed, so folding and this process's reads need not read the file.
 
     Args:
         directory: The journal directory.
@@ -164,15 +162,18 @@ class JournalWriter:
         self.location = location
         self.path = ""
         self._fd = -1
-        self.written = JournalFile()
+        #: The objects in the current file.
+        self.objects: dict[str, bytes] = {}
+        #: The lines in the current file, as appended (each ends in a newline).
+        self.chunks: list[bytes] = []
         #: Calls appended to the current file.
         self.calls = 0
         self.size = 0
+        #: Whether a file was left unfolded after a failed write or fold.
+        self.left_files = False
 
-    def append(
-        self, items: Sequence[tuple[str, bytes]], lines: Sequence[bytes]
-    ) -> None:
-        """Makes ``items`` and then ``lines`` durable with one write.
+    def append(self, items: Sequence[tuple[str, bytes]], data: bytes) -> None:
+        """Makes ``items`` and then ``data`` (whole lines) durable with one write.
 
         Raises:
             BackendError: naming the file if it cannot be written; the call
@@ -180,11 +181,11 @@ class JournalWriter:
         """
         if self._fd < 0:
             self._create()
-        data = records(items, lines)
+        record = records(items, data) if items else data
         try:
-            count = os.write(self._fd, data)
-            if count < len(data):
-                write_all(self._fd, [data[count:]])
+            count = os.write(self._fd, record)
+            if count < len(record):
+                write_all(self._fd, [record[count:]])
             if self.fsync:
                 os.fsync(self._fd)
         except OSError as error:
@@ -194,11 +195,15 @@ class JournalWriter:
             raise BackendError(
                 f"cannot write journal file {self.path}: {error}", self.location
             ) from None
-        kept = self.written
-        kept.objects.update(items)
-        kept.lines.extend(lines)
+        if items:
+            self.objects.update(items)
+        self.chunks.append(data)
         self.calls += 1
-        self.size += len(data)
+        self.size += len(record)
+
+    def text(self) -> bytes:
+        """The lines in the current file, joined by newlines."""
+        return b"".join(self.chunks)[:-1]
 
     def _create(self) -> None:
         name = f"{time.time_ns():020d}.{secrets.token_hex(4)}.{self.run_id}{_SUFFIX}"
@@ -252,7 +257,10 @@ class JournalWriter:
         finally:
             os.close(self._fd)
             self._fd = -1
-            self.written = JournalFile()
+            if not unlink:
+                self.left_files = True
+            self.objects = {}
+            self.chunks = []
             self.calls = self.size = 0
 
 
