@@ -947,7 +947,9 @@ def bench_durable(config: Config, scratch: Scratch) -> list[Table]:
                     if info.stored_status is not enact.RunStatus.CRASHED:
                         raise AssertionError(f"the run {info.stored_status}")
                 store.close()
-                store = STORES[kind.split(",")[0]](directory)  # a new process would reopen
+                store = STORES[kind.split(",")[0]](
+                    directory
+                )  # a new process would reopen
                 with store:
                     run = enact.runs.get_run(info.id)
                     with Clock() as clock:
@@ -977,7 +979,7 @@ def _journal_left(store: enact.Store, leave: bool) -> Iterator[None]:
         yield
         return
     settle = SQLiteObjects.settle_steps
-    SQLiteObjects.settle_steps = lambda self, run_id: None  # type: ignore[method-assign]
+    SQLiteObjects.settle_steps = lambda self, run_id, ended=False: None  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -713,12 +713,13 @@ class Store(contexts.Context):
                 self._pending.pop(key, None)
                 self._remember(key)
 
-    def step_writer(self, run_id: str) -> Callable[[bytes], None]:
+    def step_writer(self, run_id: str) -> Callable[[bytes, bytes], None]:
         """A durable run's writer of finished calls (:meth:`Backend.step_writer`).
 
-        ``write(data)`` writes every buffered object, then appends ``data``
-        (whole step lines, each ending in a newline) to the run's step log:
-        both survive the death of the process when it returns.
+        ``write(lines, recovery)`` writes every buffered object, then appends
+        ``lines`` and ``recovery`` (whole step lines, each ending in a
+        newline; recovery lines start with ``~``) to the run's step log: all
+        survive the death of the process when it returns.
 
         Raises:
             BackendError: if the backend keeps no run index.
@@ -730,26 +731,26 @@ class Store(contexts.Context):
             )
         sink = objects.step_writer(run_id)
 
-        def write(data: bytes) -> None:
+        def write(lines: bytes, recovery: bytes) -> None:
             if not self._pending:
                 # Nothing buffered: whatever the lines name is written
                 # already (a flush empties the buffer only after writing).
-                sink((), data)
+                sink((), lines, recovery)
                 return
             with self._lock:
                 items = list(self._pending.items())
-                sink(items, data)
+                sink(items, lines, recovery)
                 for key, _ in items:
                     self._pending.pop(key, None)
                     self._remember(key)
 
         return write
 
-    def settle_steps(self, run_id: str) -> None:
+    def settle_steps(self, run_id: str, ended: bool = False) -> None:
         """The run stopped writing steps (see :meth:`Backend.settle_steps`)."""
         objects = self._objects
         if objects is not None:
-            objects.settle_steps(run_id)
+            objects.settle_steps(run_id, ended)
 
     # -- reading -----------------------------------------------------------
 

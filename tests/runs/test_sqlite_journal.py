@@ -80,7 +80,9 @@ def abandon(store: enact.Store) -> None:
 @pytest.fixture
 def no_settling(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs end without folding their journals (as if the process died)."""
-    monkeypatch.setattr(SQLiteObjects, "settle_steps", lambda self, run_id: None)
+    monkeypatch.setattr(
+        SQLiteObjects, "settle_steps", lambda self, run_id, ended=False: None
+    )
 
 
 def crash(store: enact.Store, calls: collections.Counter[str]) -> runs.Run:
@@ -100,13 +102,20 @@ def test_a_finished_run_is_folded_and_leaves_no_journal(
     run = enact.run(Dice(count=5), name="d")
     assert run.status is RunStatus.FINISHED
     assert journal_files(db) == []
-    assert folds_pending(db) == 0
+    # The record that the removed file was folded goes with the next fold.
+    assert folds_pending(db) == 1
     lines = table_lines(db, run.id)
     log = StepLog(lines)
     assert sorted(log.done) == [(i,) for i in range(5)]
     assert len(lines) == len(set(lines))
+    # The run ended: its recovery lines (a shortcut for resume) were dropped.
+    assert not [line for line in lines if line.startswith(b"~")]
     rolls = [int(c.get_output()) for c in run.journal().get_children()]
     assert run.output() == sum(rolls)
+    enact.run(Dice(count=2), name="e")
+    assert folds_pending(db) == 1
+    store.close()
+    assert folds_pending(db) == 0
 
 
 @enact.typed_invokable(enact.NoneResource, enact.Int)
@@ -159,6 +168,7 @@ def test_a_dead_writers_journal_is_read_then_folded_once_by_resume(
     }
     assert store.verify() == []
     assert table_lines(db, run.id) == []  # nothing folded yet
+    assert len(log.leaves) == 5  # from the journal's recovery lines
     ran = {f"leaf-{i}" for i in range(5)}
     assert {key for key in calls if key.startswith("leaf-")} == ran
     # Resume folds it first, then runs the rest; no leaf ran twice.
@@ -192,6 +202,21 @@ def test_a_fold_that_died_before_removing_its_file_is_not_repeated(
     backend._fold_dead(run.id)  # the next one finds the fold recorded
     assert table_lines(db, run.id) == once
     assert not os.path.exists(left)
+    backend._forget_folds()
+    assert folds_pending(db) == 0
+
+
+def test_gc_forgets_folds_of_removed_files(
+    store: enact.Store, db: pathlib.Path
+) -> None:
+    enact.run(Dice(count=2), name="d")
+    with sqlite3.connect(db) as connection:  # a folder died after removing
+        connection.execute("INSERT INTO journal_folds VALUES ('gone.log')")
+    connection.close()
+    assert folds_pending(db) == 2
+    store.gc(dry_run=True)  # changes nothing
+    assert folds_pending(db) == 2
+    store.gc()
     assert folds_pending(db) == 0
 
 
@@ -329,3 +354,29 @@ def test_step_lines_with_newlines_are_refused(db: pathlib.Path) -> None:
     with pytest.raises(BackendError, match="not a valid run id"):
         backend.write_steps("../x", [], [b"{}"])
     backend.close()
+
+
+def test_a_read_racing_a_fold_finds_the_object(
+    db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = SQLiteObjects(db)
+    writer.index().update_run("r1", lambda old: b"{}")
+    data = b'{"x": 2}'
+    key = hashlib.sha256(data).hexdigest()
+    writer.write_steps("r1", [(key, [data])], [b'{"d": [0]}'])
+    reader = SQLiteObjects(db)
+    select = SQLiteObjects._select
+    raced = []
+
+    def select_then_fold(self: SQLiteObjects, keys: list[str]) -> dict[str, bytes]:
+        found = select(self, keys)
+        if self is reader and not raced:
+            raced.append(True)
+            writer.settle_steps("r1")  # folded and removed before the journals
+        return found
+
+    monkeypatch.setattr(SQLiteObjects, "_select", select_then_fold)
+    assert reader.get_many([key]) == [data]
+    assert raced and journal_files(db) == []
+    reader.close()
+    writer.close()

@@ -48,16 +48,54 @@ def test_a_wrong_leaf_record_is_never_trusted(
     crashed: tuple[enact.Store, enact.Run],
 ) -> None:
     store, run = crashed
-    lines = []
+    lines: list[bytes] = []
+    changed = 0
     for line in store.index.read_steps(run.id):
-        step = orjson.loads(line)
-        if step.get("d") == [1, 1]:
-            step["o"] = "0" * 64  # claims another output than the stored record
-        lines.append(orjson.dumps(step))
+        if line[:1] == b"~" and lines and orjson.loads(lines[-1])["d"] == [1, 1]:
+            records = orjson.loads(line[1:])
+            records["o"] = "0" * 64  # claims another output than the stored one
+            line = b"~" + orjson.dumps(records)
+            changed += 1
+        lines.append(line)
+    assert changed == 1
     journal = checkpoint(store, run.info().request, StepLog(lines))
     stage1 = journal.get_child(1)
     # The cached record does not match its digest: the store's copy is used.
     assert stage1.get_child(1).get_output() == 10
+
+
+def test_without_recovery_lines_the_records_are_read(
+    crashed: tuple[enact.Store, enact.Run], calls: collections.Counter[str]
+) -> None:
+    store, run = crashed
+    lines = [line for line in store.index.read_steps(run.id) if line[:1] != b"~"]
+    log = StepLog(lines)
+    assert log.leaves == {}
+    journal = checkpoint(store, run.info().request, log)
+    assert journal.get_child(0).get_output() == 2 * sum(range(4))
+    assert journal.get_child(1).get_child(1).get_output() == 10
+
+
+def test_recovery_lines_belong_to_the_step_line_before_them() -> None:
+    digest = "a" * 64
+    records = (
+        b'~{"r": "%s", "p": "%s", "k": "%s", "o": null, "x": null, "h": false}'
+        % ((digest.encode(),) * 3)
+    )
+    log = StepLog(
+        [
+            records,  # nothing before it: ignored
+            b'{"d": [0], "i": "%s", "s": 1, "e": 2}' % digest.encode(),
+            records,
+            b'{"b": [1], "r": "%s"}' % digest.encode(),
+            records,  # after a begin line: ignored
+            # The older form: the records in the step line itself.
+            b'{"d": [2], "i": "%s", "r": "%s", "p": "%s", "k": "%s", "o": null, '
+            b'"x": null, "h": false}' % ((digest.encode(),) * 4),
+        ]
+    )
+    assert set(log.leaves) == {(0,), (2,)}
+    assert log.leaves[(0,)]["k"] == digest and log.leaves[(2,)]["p"] == digest
 
 
 def test_the_checkpoint_replays_to_the_same_result(

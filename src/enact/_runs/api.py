@@ -552,7 +552,10 @@ def _execute(
         offered_recorder.reset(recorder_token)
     invocation_ref = store.commit(invocation)
     store.flush()
-    store.settle_steps(info.id)
+    # Recovery lines only spare a resume some reads. A run that ended
+    # waiting is resumed from its recorded journal; if the process dies
+    # before the record below, resume reads what the lines name instead.
+    store.settle_steps(info.id, ended=True)
     response = invocation.response()
     pending: tuple[PendingInput, ...] = ()
     error: str | None = None

@@ -13,7 +13,15 @@ a begin line gives that call's request, so an incomplete tree can be rebuilt:
 
     {"b": [2], "r": "<request digest>"}
 
-Objects first, then the line: a line never names an object that is not
+A call without children is followed by a *recovery line*: ``~`` and the
+records of its request and response, so a resume rebuilds them without
+reading them (a shortcut only: stores may drop recovery lines once the run
+has ended, see :meth:`~enact.backends.Backend.settle_steps`):
+
+    ~{"r": "<request>", "p": "<response>", "k": "<invokable>", "o": "<output>",
+      "x": null, "h": false}
+
+Objects first, then the lines: a line never names an object that is not
 stored. :func:`checkpoint` turns the lines back into an incomplete
 :class:`~enact.invocations.Invocation` that replay continues from.
 """
@@ -99,12 +107,16 @@ class Recorder:
         if self._done and self._done.get(path) == digest:
             return  # replayed from this run's own log: already durable
         parent = builder.parent
-        line = orjson.dumps(_step(builder, path, digest), option=_LINE)
+        step, records = _step(builder, path, digest)
+        line = orjson.dumps(step, option=_LINE)
         if parent is not None and parent.path not in self._begun:
             # The first call to end under an open call: begin lines first.
             line = b"".join(self._begin_lines(parent)) + line
+        recovery = (
+            b"" if records is None else b"~" + orjson.dumps(records, option=_LINE)
+        )
         # Objects first, then the lines that name them (one write).
-        self._write(line)
+        self._write(line, recovery)
 
     def _begin_lines(self, parent: Builder) -> list[bytes]:
         """Begin lines for the open calls above the first call to end under
@@ -153,37 +165,38 @@ def pending_input(
     )
 
 
-def _step(builder: Builder, path: tuple[int, ...], digest: str) -> dict[str, Any]:
-    """The step line of a finished call, as a dict for ``orjson.dumps``.
+def _step(
+    builder: Builder, path: tuple[int, ...], digest: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The step line of a finished call and, for a call without children,
+    its recovery line's records (dicts for ``orjson.dumps``).
 
-    A call without children also gets its records in the line: a resumed run
-    then rebuilds them from it instead of reading and decoding two objects
-    per finished call (checked against their digests).
+    From the records a resumed run rebuilds the call's request and response
+    instead of reading and decoding two objects per finished call (checked
+    against their digests when used). They are only a shortcut: a store may
+    drop recovery lines once the run has ended.
     """
-    end = time.time()
+    step = {"d": path, "i": digest, "s": builder._started_at, "e": time.time()}
     invocation = builder._invocation
     if invocation is None and builder._replayed is not None:
         invocation = builder._replayed[1]  # a replayed call reuses its record
-    if invocation is not None:
-        response_ref = invocation.response
-        response: Any = response_ref._cache
-        if type(response) is Response and not response.children:
-            # Ref._digest rather than the digest property: this runs for
-            # every call. One dict display: cheaper than adding keys.
-            output, raised = response.output, response.raised
-            return {
-                "d": path,
-                "i": digest,
-                "s": builder._started_at,
-                "e": end,
-                "r": invocation.request._digest,
-                "p": response_ref._digest,
-                "k": response.invokable._digest,
-                "o": None if output is None else output._digest,
-                "x": None if raised is None else raised._digest,
-                "h": response.raised_here,
-            }
-    return {"d": path, "i": digest, "s": builder._started_at, "e": end}
+    if invocation is None:
+        return step, None
+    response_ref = invocation.response
+    response: Any = response_ref._cache
+    if type(response) is not Response or response.children:
+        return step, None
+    # Ref._digest rather than the digest property: this runs for every call.
+    # One dict display: cheaper than adding keys.
+    output, raised = response.output, response.raised
+    return step, {
+        "r": invocation.request._digest,
+        "p": response_ref._digest,
+        "k": response.invokable._digest,
+        "o": None if output is None else output._digest,
+        "x": None if raised is None else raised._digest,
+        "h": response.raised_here,
+    }
 
 
 def _leaf_ref(digest: str, step: dict[str, Any]) -> Ref[Any]:
@@ -232,17 +245,26 @@ class StepLog:
 
     def __init__(self, lines: Iterable[bytes]) -> None:
         self.done: dict[tuple[int, ...], str] = {}
-        # The full lines of finished calls without children.
+        # The records of finished calls without children (recovery lines).
         self.leaves: dict[tuple[int, ...], dict[str, Any]] = {}
         self.begun: dict[tuple[int, ...], str] = {}
         self.timings: dict[tuple[int, ...], tuple[float, float]] = {}
+        # The path of the step line just read: a recovery line belongs to it.
+        last: tuple[int, ...] | None = None
         for line in lines:
             try:
+                if line[:1] == b"~":
+                    if last is not None:
+                        self.leaves[last] = orjson.loads(line[1:])
+                    last = None
+                    continue
+                last = None
                 step = orjson.loads(line)
                 if "d" in step:
                     path = tuple(step["d"])
                     self.done[path] = step["i"]
-                    if "p" in step:
+                    last = path
+                    if "p" in step:  # the records in the line itself (an older form)
                         self.leaves[path] = step
                     else:
                         self.leaves.pop(path, None)

@@ -23,8 +23,9 @@ Parts = Sequence[bytes]
 _KEY = re.compile(r"[0-9a-f]{64}")
 
 #: Writes one durable run's finished calls (see :meth:`Backend.step_writer`):
-#: ``writer(items, data)`` writes the objects, then appends ``data``.
-StepWriter = Callable[[Sequence[tuple[str, "Parts"]], bytes], None]
+#: ``writer(items, lines, recovery)`` writes the objects, then appends the
+#: lines and the recovery lines.
+StepWriter = Callable[[Sequence[tuple[str, "Parts"]], bytes, bytes], None]
 
 
 class BackendError(EnactError):
@@ -129,11 +130,11 @@ class Backend(abc.ABC):
     def step_writer(self, run_id: str) -> StepWriter:
         """:meth:`write_steps` for one run, for a durable run's hot path.
 
-        ``writer(items, data)`` writes the objects, then appends ``data``:
-        whole step lines, each ending in a newline, that the caller has
-        formed (none holds another newline or starts with a NUL byte; the
-        recorder writes JSON). The writer stays usable after
-        :meth:`settle_steps`.
+        ``writer(items, lines, recovery)`` writes the objects, then appends
+        ``lines`` and then ``recovery`` (both whole step lines, each ending
+        in a newline, that the caller has formed: none holds another newline
+        or starts with a NUL byte; the recovery lines start with ``~``). The
+        writer stays usable after :meth:`settle_steps`.
 
         Raises:
             BackendError: if the backend keeps no index or the run id is
@@ -144,16 +145,24 @@ class Backend(abc.ABC):
             raise BackendError(f"{self!r} keeps no run index", self.location)
         index.append_steps(run_id, [])  # checks the run id
 
-        def write(items: Sequence[tuple[str, Parts]], data: bytes) -> None:
+        def write(
+            items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
+        ) -> None:
             if items:
                 self.put_many(items)
-            index.append_steps(run_id, data[:-1].split(b"\n"))
+            index.append_steps(run_id, (lines + recovery)[:-1].split(b"\n"))
 
         return write
 
-    def settle_steps(self, run_id: str) -> None:  # noqa: B027 - optional hook
+    def settle_steps(self, run_id: str, ended: bool = False) -> None:  # noqa: B027 - optional hook
         """The run stopped writing steps here: anything :meth:`write_steps`
-        kept aside goes to its final place. A no-op by default."""
+        kept aside goes to its final place. A no-op by default.
+
+        Args:
+            ended: The run has ended (its record names its journal): its
+                *recovery lines* (step lines starting with ``~``, which only
+                spare a resume some reads) may be dropped.
+        """
 
     def gc(
         self,

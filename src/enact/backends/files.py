@@ -170,10 +170,12 @@ class FileObjects(Backend):
         append = self.index().appender(run_id)
         put_many = self.put_many
 
-        def write(items: Sequence[tuple[str, Parts]], data: bytes) -> None:
+        def write(
+            items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
+        ) -> None:
             if items:
                 put_many(items)  # appended to this process's log
-            append(data)
+            append(lines + recovery if recovery else lines)
 
         return write
 

@@ -101,7 +101,11 @@ class Index(abc.ABC):
 
     @abc.abstractmethod
     def read_steps(self, run_id: str) -> list[bytes]:
-        """The run's complete step lines, in the order they were appended."""
+        """The run's complete step lines, in the order they were appended.
+
+        Lines starting with ``~`` (*recovery lines*) may be missing once the
+        run has ended (see :meth:`~enact.backends.Backend.settle_steps`).
+        """
 
     # -- names ---------------------------------------------------------------
 

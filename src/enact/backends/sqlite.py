@@ -22,7 +22,6 @@ table lacks, and the index's step logs include them.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
 import threading
@@ -157,6 +156,9 @@ class SQLiteObjects(Backend):
         # and one lock cannot be taken in two orders.
         self._journal_lock = self._lock
         self._writers: dict[str, JournalWriter] = {}
+        # Journal files this backend folded and removed: their records in
+        # journal_folds go with the next fold (one transaction fewer).
+        self._removed_folds: list[str] = []
         self._reader = JournalReader(self.location)
         self._index = SQLiteIndex(
             self._connection,
@@ -288,14 +290,27 @@ class SQLiteObjects(Backend):
                     "a step line may not contain a newline or start with a NUL byte",
                     self.location,
                 )
-        self._journal(run_id, items, b"".join(line + b"\n" for line in lines))
+        data = b"".join(line + b"\n" for line in lines)
+        durable = b"".join(line + b"\n" for line in lines if line[:1] != b"~")
+        self._journal_data(run_id, items, data, durable)
 
     def step_writer(self, run_id: str) -> StepWriter:
         check_run_id(run_id, self.location)
-        return functools.partial(self._journal, run_id)
+        journal = self._journal_data
 
-    def _journal(
-        self, run_id: str, items: Sequence[tuple[str, Parts]], data: bytes
+        def write(
+            items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
+        ) -> None:
+            journal(run_id, items, lines + recovery if recovery else lines, lines)
+
+        return write
+
+    def _journal_data(
+        self,
+        run_id: str,
+        items: Sequence[tuple[str, Parts]],
+        data: bytes,
+        durable: bytes,
     ) -> None:
         small: Sequence[tuple[str, bytes]] = ()
         if items:
@@ -304,7 +319,7 @@ class SQLiteObjects(Backend):
             writer = self._writers.get(run_id)
             if writer is None:
                 writer = self._new_writer(run_id)
-            writer.append(small, data)
+            writer.append(small, data, durable)
             if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
                 try:
                     self._fold_writer(writer)
@@ -338,8 +353,9 @@ class SQLiteObjects(Backend):
         self._writers[run_id] = writer
         return writer
 
-    def settle_steps(self, run_id: str) -> None:
-        """Folds this process's journal of the run into the tables."""
+    def settle_steps(self, run_id: str, ended: bool = False) -> None:
+        """Folds this process's journal of the run into the tables (without
+        its recovery lines if the run ``ended``)."""
         with self._journal_lock:
             writer = self._writers.pop(run_id, None)
             if writer is None:
@@ -347,30 +363,38 @@ class SQLiteObjects(Backend):
             try:
                 if writer.left_files:
                     self._fold_dead(run_id)  # the files it had to leave
-                self._fold_writer(writer)
+                self._fold_writer(writer, recovery=not ended)
             except BackendError:
                 writer.close(unlink=False)  # durable; folded later
                 raise
 
-    def _fold_writer(self, writer: JournalWriter) -> None:
+    def _fold_writer(self, writer: JournalWriter, recovery: bool = True) -> None:
         if not writer.opened:
             return
         name = os.path.basename(writer.path)
-        self._fold(name, writer.run_id, writer.objects, writer.text())
+        text = writer.text(recovery)
+        self._fold(name, writer.run_id, writer.objects, text)
         writer.close(unlink=True)
-        self._forget_fold(name)
+        self._removed_folds.append(name)
 
     def _fold(
-        self, name: str, run_id: str, objects: Mapping[str, bytes], text: bytes
+        self,
+        name: str,
+        run_id: str,
+        objects: Mapping[str, bytes],
+        text: bytes | memoryview,
     ) -> None:
         """Writes a journal file's objects and lines (``text``, joined by
-        newlines) in one transaction."""
+        newlines) in one transaction, which also records the file as folded
+        (until it is removed: see :meth:`_forget_folds`)."""
         self._ensure_session()
         now, fresh_after = sessions.clock(), self._fresh_after
         rows = [(key, data, now, fresh_after) for key, data in objects.items()]
+        removed = list(self._removed_folds)
 
         def fold(db: sqlite3.Connection) -> None:
             with transaction(db):
+                _forget(db, removed)
                 done = db.execute(
                     "SELECT 1 FROM journal_folds WHERE name = ?", (name,)
                 ).fetchone()
@@ -391,15 +415,25 @@ class SQLiteObjects(Backend):
 
         with self._lock:
             _guard(self, fold)
+        del self._removed_folds[: len(removed)]
 
-    def _forget_fold(self, name: str) -> None:
-        with self._lock:
-            _guard(
-                self,
-                lambda db: db.execute(
-                    "DELETE FROM journal_folds WHERE name = ?", (name,)
-                ),
-            )
+    def _forget_folds(self, sweep: bool = False) -> None:
+        """Forgets the folds of removed journal files: those this backend
+        removed, or (``sweep``) every one whose file is gone."""
+        with self._journal_lock:
+            names = list(self._removed_folds)
+            if sweep:
+                recorded = _guard(
+                    self, lambda db: db.execute("SELECT name FROM journal_folds")
+                ).fetchall()
+                names += [
+                    name
+                    for (name,) in recorded
+                    if not os.path.exists(os.path.join(self._journal_dir, name))
+                ]
+            if names:
+                _guard(self, lambda db: _forget(db, names))
+            self._removed_folds.clear()
 
     def _fold_dead(self, run_id: str | None) -> int:
         """Folds the journal files whose writers died (of one run, or all)."""
@@ -423,7 +457,7 @@ class SQLiteObjects(Backend):
                         name, dead_run, journal.objects, b"\n".join(journal.lines)
                     )
                     os.unlink(path)
-                    self._forget_fold(name)
+                    self._removed_folds.append(name)
                     folded += 1
                 except OSError as error:
                     raise BackendError(
@@ -468,17 +502,15 @@ class SQLiteObjects(Backend):
             if len(found) == len(keys):
                 return found
             journals = self._journals()
-        if not journals:
-            return found
         for journal in journals:
             for key in keys:
                 data = journal.objects.get(key)
                 if data is not None:
                     found[key] = data
         missing = [key for key in keys if key not in found]
-        if missing:
-            # A journal folded and removed between the two reads is in the
-            # table now.
+        if missing and (journals or os.path.isdir(self._journal_dir)):
+            # A journal folded (then removed) since the table was read is in
+            # the table now. (Without the directory, no journal ever was.)
             found.update(self._select(missing))
         return found
 
@@ -496,6 +528,7 @@ class SQLiteObjects(Backend):
         with sessions.exclusive(lock, self.location):
             if not dry_run:
                 self._fold_dead(None)
+                self._forget_folds(sweep=True)
             now = sessions.clock()
             # This backend's session does not hold the cutoff back: from now
             # on, only its copies written from now on count as stored.
@@ -523,6 +556,9 @@ class SQLiteObjects(Backend):
                 writer = self._writers.pop(run_id, None)
                 if writer is not None:
                     writer.close(unlink=False)
+            if self._removed_folds and self._db is not None:
+                with contextlib.suppress(BackendError):
+                    self._forget_folds()
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -612,6 +648,16 @@ class _SQLiteHeap(garbage.Heap):
         present = self._backend.has_many(digests)
         left = {digest for digest, there in zip(digests, present, strict=True) if there}
         return deleted, sum(size for _, digest, size in doomed if digest not in left)
+
+
+def _forget(db: sqlite3.Connection, names: Sequence[str]) -> None:
+    """Deletes the journal_folds records of removed journal files."""
+    for start in range(0, len(names), _CHUNK):
+        chunk = names[start : start + _CHUNK]
+        db.execute(
+            f"DELETE FROM journal_folds WHERE name IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
 
 
 def _guard(backend: SQLiteObjects, call: Callable[[sqlite3.Connection], T]) -> T:

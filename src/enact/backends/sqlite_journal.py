@@ -145,8 +145,9 @@ class JournalWriter:
     """This process's journal file for one run: appends calls.
 
     The file is created on the first :meth:`append`. Everything appended is
-    also kept here (:attr:`objects`, :attr:`chunks`) until the file is
-    closed, so folding and this process's reads need not read the file.
+    also kept here (:attr:`objects`, :attr:`chunks`, :attr:`durable`) until
+    the file is closed, so folding and this process's reads need not read
+    the file.
 
     Args:
         directory: The journal directory.
@@ -166,14 +167,20 @@ class JournalWriter:
         self.objects: dict[str, bytes] = {}
         #: The lines in the current file, as appended (each ends in a newline).
         self.chunks: list[bytes] = []
+        #: The same without the recovery lines.
+        self.durable: list[bytes] = []
         #: Calls appended to the current file.
         self.calls = 0
         self.size = 0
         #: Whether a file was left unfolded after a failed write or fold.
         self.left_files = False
 
-    def append(self, items: Sequence[tuple[str, bytes]], data: bytes) -> None:
-        """Makes ``items`` and then ``data`` (whole lines) durable with one write.
+    def append(
+        self, items: Sequence[tuple[str, bytes]], data: bytes, durable: bytes
+    ) -> None:
+        """Makes ``items`` and ``data`` (whole lines) durable with one write.
+
+        ``durable`` is ``data`` without its recovery lines.
 
         Raises:
             BackendError: naming the file if it cannot be written; the call
@@ -198,12 +205,15 @@ class JournalWriter:
         if items:
             self.objects.update(items)
         self.chunks.append(data)
+        self.durable.append(durable)
         self.calls += 1
         self.size += len(record)
 
-    def text(self) -> bytes:
-        """The lines in the current file, joined by newlines."""
-        return b"".join(self.chunks)[:-1]
+    def text(self, recovery: bool = True) -> memoryview:
+        """The lines in the current file (without the recovery lines, if
+        not ``recovery``), joined by newlines."""
+        joined = b"".join(self.chunks if recovery else self.durable)
+        return memoryview(joined)[:-1]  # no second copy
 
     def _create(self) -> None:
         name = f"{time.time_ns():020d}.{secrets.token_hex(4)}.{self.run_id}{_SUFFIX}"
@@ -261,6 +271,7 @@ class JournalWriter:
                 self.left_files = True
             self.objects = {}
             self.chunks = []
+            self.durable = []
             self.calls = self.size = 0
 
 
