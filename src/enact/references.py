@@ -718,8 +718,8 @@ class Store(contexts.Context):
 
         ``write(lines, recovery)`` writes every buffered object, then appends
         ``lines`` and ``recovery`` (whole step lines, each ending in a
-        newline; recovery lines start with ``~``) to the run's step log: all
-        survive the death of the process when it returns.
+        newline; recovery lines are JSON arrays, starting with ``[``) to the
+        run's step log: all survive the death of the process when it returns.
 
         Raises:
             BackendError: if the backend keeps no run index.

@@ -109,7 +109,7 @@ def test_a_finished_run_is_folded_and_leaves_no_journal(
     assert sorted(log.done) == [(i,) for i in range(5)]
     assert len(lines) == len(set(lines))
     # The run ended: its recovery lines (a shortcut for resume) were dropped.
-    assert not [line for line in lines if line.startswith(b"~")]
+    assert not [line for line in lines if line.startswith(b"[")]
     rolls = [int(c.get_output()) for c in run.journal().get_children()]
     assert run.output() == sum(rolls)
     enact.run(Dice(count=2), name="e")

@@ -51,10 +51,10 @@ def test_a_wrong_leaf_record_is_never_trusted(
     lines: list[bytes] = []
     changed = 0
     for line in store.index.read_steps(run.id):
-        if line[:1] == b"~" and lines and orjson.loads(lines[-1])["d"] == [1, 1]:
-            records = orjson.loads(line[1:])
-            records["o"] = "0" * 64  # claims another output than the stored one
-            line = b"~" + orjson.dumps(records)
+        if line[:1] == b"[" and lines and orjson.loads(lines[-1])["d"] == [1, 1]:
+            records = orjson.loads(line)
+            records[3] = "0" * 64  # claims another output than the stored one
+            line = orjson.dumps(records)
             changed += 1
         lines.append(line)
     assert changed == 1
@@ -68,7 +68,7 @@ def test_without_recovery_lines_the_records_are_read(
     crashed: tuple[enact.Store, enact.Run], calls: collections.Counter[str]
 ) -> None:
     store, run = crashed
-    lines = [line for line in store.index.read_steps(run.id) if line[:1] != b"~"]
+    lines = [line for line in store.index.read_steps(run.id) if line[:1] != b"["]
     log = StepLog(lines)
     assert log.leaves == {}
     journal = checkpoint(store, run.info().request, log)
@@ -78,10 +78,7 @@ def test_without_recovery_lines_the_records_are_read(
 
 def test_recovery_lines_belong_to_the_step_line_before_them() -> None:
     digest = "a" * 64
-    records = (
-        b'~{"r": "%s", "p": "%s", "k": "%s", "o": null, "x": null, "h": false}'
-        % ((digest.encode(),) * 3)
-    )
+    records = b'["%s", "%s", "%s", null, null, false]' % ((digest.encode(),) * 3)
     log = StepLog(
         [
             records,  # nothing before it: ignored

@@ -13,13 +13,13 @@ a begin line gives that call's request, so an incomplete tree can be rebuilt:
 
     {"b": [2], "r": "<request digest>"}
 
-A call without children is followed by a *recovery line*: ``~`` and the
-records of its request and response, so a resume rebuilds them without
+A call without children is followed by a *recovery line*, a JSON array of
+the digests in its records (request, response, invokable, output, exception)
+and whether it raised the exception itself, so a resume rebuilds them without
 reading them (a shortcut only: stores may drop recovery lines once the run
 has ended, see :meth:`~enact.backends.Backend.settle_steps`):
 
-    ~{"r": "<request>", "p": "<response>", "k": "<invokable>", "o": "<output>",
-      "x": null, "h": false}
+    ["<request>", "<response>", "<invokable>", "<output>", null, false]
 
 Objects first, then the lines: a line never names an object that is not
 stored. :func:`checkpoint` turns the lines back into an incomplete
@@ -46,6 +46,8 @@ __all__ = ["Recorder", "StepLog", "checkpoint", "describe_context", "pending_inp
 
 # Step lines are JSON (never a raw newline inside), each ending in a newline.
 _LINE = orjson.OPT_APPEND_NEWLINE
+# The records of a recovery line, in order (as keys of StepLog.leaves).
+_RECORDS = ("r", "p", "k", "o", "x", "h")
 
 
 class Recorder:
@@ -112,9 +114,7 @@ class Recorder:
         if parent is not None and parent.path not in self._begun:
             # The first call to end under an open call: begin lines first.
             line = b"".join(self._begin_lines(parent)) + line
-        recovery = (
-            b"" if records is None else b"~" + orjson.dumps(records, option=_LINE)
-        )
+        recovery = b"" if records is None else orjson.dumps(records, option=_LINE)
         # Objects first, then the lines that name them (one write).
         self._write(line, recovery)
 
@@ -167,9 +167,9 @@ def pending_input(
 
 def _step(
     builder: Builder, path: tuple[int, ...], digest: str
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The step line of a finished call and, for a call without children,
-    its recovery line's records (dicts for ``orjson.dumps``).
+) -> tuple[dict[str, Any], tuple[Any, ...] | None]:
+    """The step line of a finished call (a dict) and, for a call without
+    children, its recovery line (a tuple), for ``orjson.dumps``.
 
     From the records a resumed run rebuilds the call's request and response
     instead of reading and decoding two objects per finished call (checked
@@ -187,16 +187,15 @@ def _step(
     if type(response) is not Response or response.children:
         return step, None
     # Ref._digest rather than the digest property: this runs for every call.
-    # One dict display: cheaper than adding keys.
     output, raised = response.output, response.raised
-    return step, {
-        "r": invocation.request._digest,
-        "p": response_ref._digest,
-        "k": response.invokable._digest,
-        "o": None if output is None else output._digest,
-        "x": None if raised is None else raised._digest,
-        "h": response.raised_here,
-    }
+    return step, (  # in the order of _RECORDS
+        invocation.request._digest,
+        response_ref._digest,
+        response.invokable._digest,
+        None if output is None else output._digest,
+        None if raised is None else raised._digest,
+        response.raised_here,
+    )
 
 
 def _leaf_ref(digest: str, step: dict[str, Any]) -> Ref[Any]:
@@ -253,9 +252,11 @@ class StepLog:
         last: tuple[int, ...] | None = None
         for line in lines:
             try:
-                if line[:1] == b"~":
+                if line[:1] == b"[":
                     if last is not None:
-                        self.leaves[last] = orjson.loads(line[1:])
+                        self.leaves[last] = dict(
+                            zip(_RECORDS, orjson.loads(line), strict=True)
+                        )
                     last = None
                     continue
                 last = None

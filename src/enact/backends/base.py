@@ -133,7 +133,7 @@ class Backend(abc.ABC):
         ``writer(items, lines, recovery)`` writes the objects, then appends
         ``lines`` and then ``recovery`` (both whole step lines, each ending
         in a newline, that the caller has formed: none holds another newline
-        or starts with a NUL byte; the recovery lines start with ``~``). The
+        or starts with a NUL byte; the recovery lines start with ``[``). The
         writer stays usable after :meth:`settle_steps`.
 
         Raises:
@@ -160,7 +160,7 @@ class Backend(abc.ABC):
 
         Args:
             ended: The run has ended (its record names its journal): its
-                *recovery lines* (step lines starting with ``~``, which only
+                *recovery lines* (step lines starting with ``[``, which only
                 spare a resume some reads) may be dropped.
         """
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -225,13 +224,6 @@ class FileIndex(Index):
                 )
         self.append_data(run_id, data)
 
-    def appender(self, run_id: str) -> Callable[[bytes], None]:
-        """``append(data)`` appends whole lines (each ending in a newline,
-        none holding another) to the run's step log: :meth:`append_steps`
-        without its checks, for a durable run's hot path."""
-        check_run_id(run_id, self.location)
-        return functools.partial(self.append_data, run_id)
-
     def append_data(self, run_id: str, data: bytes) -> None:
         """Appends ``data``, whole lines, to the run's step log."""
         with self._appenders_lock:
@@ -267,8 +259,15 @@ class FileIndex(Index):
         appenders[run_id] = fd
         self._last_appended = run_id
 
-    def _open_appender(self, run_id: str) -> int:
-        self._drop_appender(run_id)
+    def open_step_log(self, run_id: str) -> tuple[int, str]:
+        """Opens the run's step log for appending (``O_APPEND``), its torn
+        last line cut off; returns the descriptor (the caller closes it) and
+        the path. Each ``os.write`` of whole lines to it is one append."""
+        check_run_id(run_id, self.location)
+        with self._locked():
+            return self._open_step_log(run_id), self._steps_path(run_id)
+
+    def _open_step_log(self, run_id: str) -> int:
         self._on_write()
         path = self._steps_path(run_id)
         self._os(self._runs, lambda: os.makedirs(self._runs, exist_ok=True))
@@ -282,6 +281,11 @@ class FileIndex(Index):
         except BaseException:
             os.close(fd)
             raise
+        return fd
+
+    def _open_appender(self, run_id: str) -> int:
+        self._drop_appender(run_id)
+        fd = self._open_step_log(run_id)
         if len(self._appenders) >= _MAX_APPENDERS:
             os.close(self._appenders.pop(next(iter(self._appenders))))
         self._appenders[run_id] = fd

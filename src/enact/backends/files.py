@@ -36,6 +36,7 @@ loose ones) rather than skipped.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -118,6 +119,9 @@ class FileObjects(Backend):
         self._young: set[str] = set()
         # Open pack files, least recently read first.
         self._pack_fds: dict[str, int] = {}
+        # The states of step_writer's writers, by run: [descriptor], -1 once
+        # settle_steps has closed it.
+        self._step_logs: dict[str, list[list[int]]] = {}
         # Whether the packs present have been listed since opening.
         self._packs_listed = False
         self._counter = itertools.count()
@@ -167,17 +171,54 @@ class FileObjects(Backend):
         return self._index
 
     def step_writer(self, run_id: str) -> StepWriter:
-        append = self.index().appender(run_id)
-        put_many = self.put_many
+        """Writes to the run's step log through a descriptor of its own
+        (closed by :meth:`settle_steps`): one ``write`` per call."""
+        fd, path = self.index().open_step_log(run_id)
+        # [descriptor]: -1 once settled (descriptor numbers are reused).
+        state = [fd]
+        with self._lock:
+            self._step_logs.setdefault(run_id, []).append(state)
+        put_many, fsync, location = self.put_many, self.fsync, self.location
 
         def write(
             items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
         ) -> None:
             if items:
                 put_many(items)  # appended to this process's log
-            append(lines + recovery if recovery else lines)
+            data = lines + recovery if recovery else lines
+            try:
+                fd = state[0]
+                if fd < 0:  # settled, and writing again
+                    fd = self._reopen_step_log(run_id, state)
+                written = os.write(fd, data)
+                if written < len(data):  # only on a full disk or a signal
+                    write_all(fd, [data[written:]])
+                if fsync:
+                    os.fdatasync(fd)
+            except OSError as error:
+                raise BackendError(
+                    f"cannot append to {path}: {error}", location
+                ) from None
 
         return write
+
+    def _reopen_step_log(self, run_id: str, state: list[int]) -> int:
+        fd, _ = self.index().open_step_log(run_id)
+        with self._lock:
+            state[0] = fd
+            self._step_logs.setdefault(run_id, []).append(state)
+        return fd
+
+    def settle_steps(self, run_id: str, ended: bool = False) -> None:
+        """Closes the run's step-log descriptors opened by :meth:`step_writer`."""
+        with self._lock:
+            states = self._step_logs.pop(run_id, [])
+            fds = [state[0] for state in states if state[0] >= 0]
+            for state in states:
+                state[0] = -1
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     # -- reading -----------------------------------------------------------
 
@@ -585,6 +626,8 @@ class FileObjects(Backend):
         self._reindex()
 
     def close(self) -> None:
+        for run_id in list(self._step_logs):
+            self.settle_steps(run_id)
         with self._lock:
             if self._log is not None:
                 try:

@@ -103,7 +103,7 @@ class Index(abc.ABC):
     def read_steps(self, run_id: str) -> list[bytes]:
         """The run's complete step lines, in the order they were appended.
 
-        Lines starting with ``~`` (*recovery lines*) may be missing once the
+        Lines starting with ``[`` (*recovery lines*) may be missing once the
         run has ended (see :meth:`~enact.backends.Backend.settle_steps`).
         """
 

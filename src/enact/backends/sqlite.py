@@ -291,17 +291,25 @@ class SQLiteObjects(Backend):
                     self.location,
                 )
         data = b"".join(line + b"\n" for line in lines)
-        durable = b"".join(line + b"\n" for line in lines if line[:1] != b"~")
+        durable = b"".join(line + b"\n" for line in lines if line[:1] != b"[")
         self._journal_data(run_id, items, data, durable)
 
     def step_writer(self, run_id: str) -> StepWriter:
         check_run_id(run_id, self.location)
-        journal = self._journal_data
+        lock, writers = self._journal_lock, self._writers
 
         def write(
             items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
         ) -> None:
-            journal(run_id, items, lines + recovery if recovery else lines, lines)
+            # _journal_data, inlined: this runs for every finished call.
+            small = self._journaled(items) if items else ()
+            with lock:
+                writer = writers.get(run_id)
+                if writer is None:
+                    writer = self._new_writer(run_id)
+                writer.append(small, lines + recovery if recovery else lines, lines)
+                if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
+                    self._fold_full(writer)
 
         return write
 
@@ -321,13 +329,17 @@ class SQLiteObjects(Backend):
                 writer = self._new_writer(run_id)
             writer.append(small, data, durable)
             if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
-                try:
-                    self._fold_writer(writer)
-                except BackendError:
-                    # The call is durable in the journal all the same. The
-                    # file is left to whoever folds it next (settle_steps,
-                    # gc, another process); this writer starts a new one.
-                    writer.close(unlink=False)
+                self._fold_full(writer)
+
+    def _fold_full(self, writer: JournalWriter) -> None:
+        """Folds a journal file grown large; a failure is not the call's."""
+        try:
+            self._fold_writer(writer)
+        except BackendError:
+            # The call is durable in the journal all the same. The file is
+            # left to whoever folds it next (settle_steps, gc, another
+            # process); this writer starts a new one.
+            writer.close(unlink=False)
 
     def _journaled(self, items: Sequence[tuple[str, Parts]]) -> list[tuple[str, bytes]]:
         """The small ``items``, joined; large ones are written to the table."""
