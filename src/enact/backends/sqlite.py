@@ -296,20 +296,12 @@ class SQLiteObjects(Backend):
 
     def step_writer(self, run_id: str) -> StepWriter:
         check_run_id(run_id, self.location)
-        lock, writers = self._journal_lock, self._writers
+        journal = self._journal_data
 
         def write(
             items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
         ) -> None:
-            # _journal_data, inlined: this runs for every finished call.
-            small = self._journaled(items) if items else ()
-            with lock:
-                writer = writers.get(run_id)
-                if writer is None:
-                    writer = self._new_writer(run_id)
-                writer.append(small, lines + recovery if recovery else lines, lines)
-                if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
-                    self._fold_full(writer)
+            journal(run_id, items, lines + recovery if recovery else lines, lines)
 
         return write
 
@@ -320,6 +312,8 @@ class SQLiteObjects(Backend):
         data: bytes,
         durable: bytes,
     ) -> None:
+        """Appends ``items`` and ``data`` (whole lines; ``durable`` is the
+        same without its recovery lines) to the run's journal file."""
         small: Sequence[tuple[str, bytes]] = ()
         if items:
             small = self._journaled(items)

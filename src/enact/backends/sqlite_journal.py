@@ -43,11 +43,14 @@ from enact.backends.file_format import fsync_dir, write_all
 from enact.backends.index import check_run_id
 
 __all__ = [
+    "MAGIC",
     "JournalFile",
     "JournalReader",
     "JournalWriter",
     "claim_dead",
     "journal_files",
+    "parse_records",
+    "records",
     "run_of",
 ]
 
