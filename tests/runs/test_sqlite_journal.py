@@ -195,7 +195,8 @@ def test_a_fold_that_died_before_removing_its_file_is_not_repeated(
     sqlite_journal.parse_records(pathlib.Path(left).read_bytes(), 0, journal)
     # A folder commits the fold, then dies before removing the file.
     text = b"\n".join(journal.lines)
-    backend._fold(os.path.basename(left), run.id, journal.objects, text)
+    name = os.path.basename(left)
+    backend._fold(name, run.id, journal.objects, text, journal.end)
     assert folds_pending(db) == 1
     once = table_lines(db, run.id)
     assert once and len(once) == len(journal.lines)
@@ -211,7 +212,7 @@ def test_gc_forgets_folds_of_removed_files(
 ) -> None:
     enact.run(Dice(count=2), name="d")
     with sqlite3.connect(db) as connection:  # a folder died after removing
-        connection.execute("INSERT INTO journal_folds VALUES ('gone.log')")
+        connection.execute("INSERT INTO journal_folds VALUES ('gone.log', 8)")
     connection.close()
     assert folds_pending(db) == 2
     store.gc(dry_run=True)  # changes nothing
@@ -275,7 +276,7 @@ def test_deleting_a_run_removes_its_dead_journal(
 def test_long_runs_fold_as_they_go(
     store: enact.Store, db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_backend, "_FOLD_CALLS", 3)
+    monkeypatch.setattr(sqlite_backend, "_FOLD_BYTES", 300)  # every few calls
     run = enact.run(Dice(count=10), name="long")
     with sqlite3.connect(db) as connection:
         (rows,) = connection.execute(
@@ -288,6 +289,34 @@ def test_long_runs_fold_as_they_go(
     assert journal_files(db) == []
     rolls = [int(c.get_output()) for c in run.journal().get_children()]
     assert run.output() == sum(rolls) and len(rolls) == 10
+
+
+def test_a_journal_folded_in_parts_is_folded_from_where_it_stopped(
+    store: enact.Store,
+    db: pathlib.Path,
+    calls: collections.Counter[str],
+    no_settling: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "_FOLD_BYTES", 300)
+    run = crash(store, calls)
+    (left,) = journal_files(db)  # folded in parts, its tail not yet
+    folded = table_lines(db, run.id)
+    assert folded
+    log = StepLog(store.index.read_steps(run.id))
+    assert {path for path in log.done if len(path) == 2} == {
+        (0, 0),
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (1, 0),
+    }
+    backend_of(store)._fold_dead(run.id)
+    lines = table_lines(db, run.id)
+    assert lines[: len(folded)] == folded
+    assert len(lines) == len(set(lines))  # no part folded twice
+    assert StepLog(lines).done == log.done
+    assert not os.path.exists(left)
 
 
 def test_closing_the_store_folds_open_journals(db: pathlib.Path) -> None:

@@ -102,13 +102,16 @@ def test_a_file_with_a_wrong_header_holds_nothing() -> None:
 
 def test_the_reader_goes_on_from_where_it_stopped(tmp_path: pathlib.Path) -> None:
     writer = JournalWriter(str(tmp_path), "run-1", fsync=False, location="test")
-    writer.append([], b"one\n", b"one\n")
+    writer.open()
+    writer.append([], b"one\n")
     reader = JournalReader("test")
     first = reader.read(writer.path)
     assert first is not None and first.lines == [b"one"]
     blob = b"blob"
     key = hashlib.sha256(blob).hexdigest()
-    writer.append([(key, blob)], b"two\n", b"two\n")
+    writer.append([(key, blob)], b"two\n")
+    unfolded = writer.read_unfolded()  # the writer reads its own file back
+    assert unfolded.lines == [b"one", b"two"] and unfolded.objects == {key: blob}
     # Part of a third call: not read yet.
     with open(writer.path, "ab") as file:
         file.write(records([(key, blob)], b"three\n")[:20])
@@ -124,7 +127,8 @@ def test_a_live_writers_file_cannot_be_claimed_a_dead_ones_can(
     tmp_path: pathlib.Path,
 ) -> None:
     writer = JournalWriter(str(tmp_path), "run.1", fsync=True, location="test")
-    writer.append([], b"x\n", b"x\n")
+    writer.open()
+    writer.append([], b"x\n")
     assert run_of(os.path.basename(writer.path)) == "run.1"
     assert sqlite_journal.journal_files(str(tmp_path)) == [writer.path]
     assert claim_dead(writer.path) is None  # its writer holds the lock

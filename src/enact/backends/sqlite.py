@@ -85,7 +85,8 @@ _TABLES = {
     # never folded twice, even if its folder dies before removing it.
     "journal_folds": """
         CREATE TABLE journal_folds (
-            name TEXT PRIMARY KEY NOT NULL
+            name TEXT PRIMARY KEY NOT NULL,
+            upto INTEGER NOT NULL
         )""",
 }
 _STEPS_INDEX = "CREATE INDEX IF NOT EXISTS steps_by_run ON steps (run_id, seq)"
@@ -101,10 +102,9 @@ _CHUNK = 400
 # Rows a collection deletes per transaction: fewer commits, but not so many
 # that writers wait long.
 _ROWS_PER_TRANSACTION = 4000
-# A run's journal is folded into the tables after this many calls or bytes:
-# one transaction per few thousand calls, and little for readers to scan.
-_FOLD_CALLS = 4096
-_FOLD_BYTES = 2 << 20
+# A run's journal is folded into the tables when this many bytes are not yet
+# (a few thousand calls): one transaction per fold, little for readers to scan.
+_FOLD_BYTES = 1 << 20
 # Objects this large are written to the table at once, not journaled: their
 # own cost dwarfs a transaction's, and they would be written twice.
 _JOURNAL_LIMIT = 64 * 1024
@@ -283,7 +283,6 @@ class SQLiteObjects(Backend):
         self, run_id: str, items: Sequence[tuple[str, Parts]], lines: Sequence[bytes]
     ) -> None:
         """Journals ``items`` and ``lines`` with one write (see the module)."""
-        check_run_id(run_id, self.location)
         for line in lines:
             if b"\n" in line or line[:1] == b"\x00":
                 raise BackendError(
@@ -291,49 +290,25 @@ class SQLiteObjects(Backend):
                     self.location,
                 )
         data = b"".join(line + b"\n" for line in lines)
-        durable = b"".join(line + b"\n" for line in lines if line[:1] != b"[")
-        self._journal_data(run_id, items, data, durable)
+        self.step_writer(run_id)(items, data, b"")
 
     def step_writer(self, run_id: str) -> StepWriter:
         check_run_id(run_id, self.location)
-        journal = self._journal_data
+        writers = self._writers
 
         def write(
             items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
         ) -> None:
-            journal(run_id, items, lines + recovery if recovery else lines, lines)
+            # No lock: an open writer appends with one O_APPEND write.
+            writer = writers.get(run_id)
+            if writer is None or writer.fd < 0:
+                writer = self._open_writer(run_id)
+            small = self._journaled(items) if items else ()
+            writer.append(small, lines + recovery if recovery else lines)
+            if writer.size - writer.folded >= _FOLD_BYTES:
+                self._fold_part(writer)
 
         return write
-
-    def _journal_data(
-        self,
-        run_id: str,
-        items: Sequence[tuple[str, Parts]],
-        data: bytes,
-        durable: bytes,
-    ) -> None:
-        """Appends ``items`` and ``data`` (whole lines; ``durable`` is the
-        same without its recovery lines) to the run's journal file."""
-        small: Sequence[tuple[str, bytes]] = ()
-        if items:
-            small = self._journaled(items)
-        with self._journal_lock:
-            writer = self._writers.get(run_id)
-            if writer is None:
-                writer = self._new_writer(run_id)
-            writer.append(small, data, durable)
-            if writer.calls >= _FOLD_CALLS or writer.size >= _FOLD_BYTES:
-                self._fold_full(writer)
-
-    def _fold_full(self, writer: JournalWriter) -> None:
-        """Folds a journal file grown large; a failure is not the call's."""
-        try:
-            self._fold_writer(writer)
-        except BackendError:
-            # The call is durable in the journal all the same. The file is
-            # left to whoever folds it next (settle_steps, gc, another
-            # process); this writer starts a new one.
-            writer.close(unlink=False)
 
     def _journaled(self, items: Sequence[tuple[str, Parts]]) -> list[tuple[str, bytes]]:
         """The small ``items``, joined; large ones are written to the table."""
@@ -349,19 +324,35 @@ class SQLiteObjects(Backend):
             self.put_many(large)
         return small
 
-    def _new_writer(self, run_id: str) -> JournalWriter:
-        check_run_id(run_id, self.location)
-        self._ensure_session()
-        # Lines of earlier writers of this run (a crashed process) go to the
-        # table first, so they stay before this one's.
-        self._fold_dead(run_id)
-        writer = JournalWriter(self._journal_dir, run_id, self.fsync, self.location)
-        self._writers[run_id] = writer
-        return writer
+    def _open_writer(self, run_id: str) -> JournalWriter:
+        """The run's writer in this process, its file open."""
+        with self._journal_lock:
+            writer = self._writers.get(run_id)
+            if writer is None:
+                self._ensure_session()
+                # Lines of earlier writers of this run (a crashed process)
+                # go to the table first, so they stay before this one's.
+                self._fold_dead(run_id)
+                writer = JournalWriter(
+                    self._journal_dir, run_id, self.fsync, self.location
+                )
+                self._writers[run_id] = writer
+            if writer.fd < 0:
+                writer.open()
+            return writer
+
+    def _fold_part(self, writer: JournalWriter) -> None:
+        """Folds what a growing journal holds so far; it stays open (other
+        threads may be appending), and a failure is not the call's: the
+        calls are durable in the journal all the same."""
+        with self._journal_lock, contextlib.suppress(BackendError):
+            if writer.fd >= 0 and writer.size - writer.folded >= _FOLD_BYTES:
+                self._fold_writer(writer, recovery=True)
 
     def settle_steps(self, run_id: str, ended: bool = False) -> None:
         """Folds this process's journal of the run into the tables (without
-        its recovery lines if the run ``ended``)."""
+        its recovery lines if the run ``ended``) and removes it. No call of
+        the run may be running."""
         with self._journal_lock:
             writer = self._writers.pop(run_id, None)
             if writer is None:
@@ -369,30 +360,47 @@ class SQLiteObjects(Backend):
             try:
                 if writer.left_files:
                     self._fold_dead(run_id)  # the files it had to leave
-                self._fold_writer(writer, recovery=not ended)
+                if writer.fd >= 0:
+                    self._fold_writer(writer, recovery=not ended)
+                    name = os.path.basename(writer.path)
+                    writer.close(unlink=True)
+                    self._removed_folds.append(name)
             except BackendError:
                 writer.close(unlink=False)  # durable; folded later
                 raise
 
-    def _fold_writer(self, writer: JournalWriter, recovery: bool = True) -> None:
-        if not writer.opened:
+    def _fold_writer(self, writer: JournalWriter, recovery: bool) -> None:
+        """Folds the unfolded part of this process's journal file."""
+        journal = writer.read_unfolded()
+        if journal.end <= writer.folded:
             return
-        name = os.path.basename(writer.path)
-        text = writer.text(recovery)
-        self._fold(name, writer.run_id, writer.objects, text)
-        writer.close(unlink=True)
-        self._removed_folds.append(name)
+        lines = journal.lines
+        if not recovery:
+            lines = [line for line in lines if not line.startswith(b"[")]
+        self._fold(
+            os.path.basename(writer.path),
+            writer.run_id,
+            # Every object appended so far: those of records not yet folded
+            # too (an object stored early is harmless).
+            dict(writer.objects),
+            b"\n".join(lines),
+            journal.end,
+        )
+        writer.folded = journal.end
 
     def _fold(
         self,
         name: str,
         run_id: str,
         objects: Mapping[str, bytes],
-        text: bytes | memoryview,
+        text: bytes,
+        upto: int,
     ) -> None:
         """Writes a journal file's objects and lines (``text``, joined by
-        newlines) in one transaction, which also records the file as folded
-        (until it is removed: see :meth:`_forget_folds`)."""
+        newlines) in one transaction, which also records that the file is
+        folded up to offset ``upto`` (a part already folded is not folded
+        again; the record goes once the file is removed: see
+        :meth:`_forget_folds`)."""
         self._ensure_session()
         now, fresh_after = sessions.clock(), self._fresh_after
         rows = [(key, data, now, fresh_after) for key, data in objects.items()]
@@ -402,9 +410,9 @@ class SQLiteObjects(Backend):
             with transaction(db):
                 _forget(db, removed)
                 done = db.execute(
-                    "SELECT 1 FROM journal_folds WHERE name = ?", (name,)
+                    "SELECT upto FROM journal_folds WHERE name = ?", (name,)
                 ).fetchone()
-                if done is not None:
+                if done is not None and done[0] >= upto:
                     return
                 db.executemany(_UPSERT, rows)
                 # The lines of a run deleted meanwhile are dropped.
@@ -417,11 +425,23 @@ class SQLiteObjects(Backend):
                     # One row for all the lines: a row per line would cost
                     # more than the journal saves.
                     db.execute(_INSERT_STEP, (run_id, text))
-                db.execute("INSERT INTO journal_folds (name) VALUES (?)", (name,))
+                db.execute(
+                    "INSERT OR REPLACE INTO journal_folds (name, upto) VALUES (?, ?)",
+                    (name, upto),
+                )
 
         with self._lock:
             _guard(self, fold)
         del self._removed_folds[: len(removed)]
+
+    def _folded_upto(self, name: str) -> int:
+        row = _guard(
+            self,
+            lambda db: db.execute(
+                "SELECT upto FROM journal_folds WHERE name = ?", (name,)
+            ).fetchone(),
+        )
+        return 0 if row is None else int(row[0])
 
     def _forget_folds(self, sweep: bool = False) -> None:
         """Forgets the folds of removed journal files: those this backend
@@ -453,15 +473,24 @@ class SQLiteObjects(Backend):
                 if fd is None:
                     continue
                 try:
-                    journal = JournalFile()
-                    with os.fdopen(os.dup(fd), "rb") as file:
-                        parse_records(file.read(), 0, journal)
                     name = os.path.basename(path)
                     dead_run = run_of(name)
                     assert dead_run is not None  # journal_files checked it
-                    self._fold(
-                        name, dead_run, journal.objects, b"\n".join(journal.lines)
-                    )
+                    # From where an earlier fold of it stopped (a file that
+                    # grew past 1 MiB was folded in parts).
+                    start = self._folded_upto(name)
+                    journal = JournalFile()
+                    with os.fdopen(os.dup(fd), "rb") as file:
+                        file.seek(start)
+                        parse_records(file.read(), start, journal)
+                    if journal.end > start:
+                        self._fold(
+                            name,
+                            dead_run,
+                            journal.objects,
+                            b"\n".join(journal.lines),
+                            journal.end,
+                        )
                     os.unlink(path)
                     self._removed_folds.append(name)
                     folded += 1

@@ -111,6 +111,13 @@ def parse_records(data: bytes, start: int, into: JournalFile) -> None:
             return
         position = len(MAGIC)
     size = len(data)
+    if data.find(b"\x00", position) < 0:
+        # Lines only (the usual journal): one split, no copy of the data.
+        lines = (data[position:] if position else data).split(b"\n")
+        tail = lines.pop()  # empty, or a line still being written
+        into.lines.extend(lines)
+        into.end = start + len(data) - len(tail)
+        return
     header = _OBJECT.size
     objects, lines = into.objects, into.lines
     while position < size:
@@ -145,12 +152,13 @@ def records(items: Sequence[tuple[str, bytes]], data: bytes) -> bytes:
 
 
 class JournalWriter:
-    """This process's journal file for one run: appends calls.
+    """This process's journal file for one run.
 
-    The file is created on the first :meth:`append`. Everything appended is
-    also kept here (:attr:`objects`, :attr:`chunks`, :attr:`durable`) until
-    the file is closed, so folding and this process's reads need not read
-    the file.
+    :meth:`append` takes no lock: each call is one ``O_APPEND`` write of
+    whole records, which the kernel never interleaves with another's.
+    :meth:`read_unfolded` reads back what is not folded yet. Only
+    :meth:`open` and :meth:`close` need the caller's lock, and :meth:`close`
+    must not race an append (a run settles when its calls have ended).
 
     Args:
         directory: The journal directory.
@@ -165,75 +173,73 @@ class JournalWriter:
         self.fsync = fsync
         self.location = location
         self.path = ""
-        self._fd = -1
-        #: The objects in the current file.
+        #: The open file's descriptor, or -1.
+        self.fd = -1
+        #: The objects appended to the open file (this process reads them
+        #: from here).
         self.objects: dict[str, bytes] = {}
-        #: The lines in the current file, as appended (each ends in a newline).
-        self.chunks: list[bytes] = []
-        #: The same without the recovery lines.
-        self.durable: list[bytes] = []
-        #: Calls appended to the current file.
-        self.calls = 0
+        #: Bytes in the file (it may lag behind while threads append).
         self.size = 0
-        #: Whether a file was left unfolded after a failed write or fold.
+        #: Where the part of the file already folded ends.
+        self.folded = 0
+        #: Whether a file was left unfolded after a failed write.
         self.left_files = False
 
-    def append(
-        self, items: Sequence[tuple[str, bytes]], data: bytes, durable: bytes
-    ) -> None:
+    def append(self, items: Sequence[tuple[str, bytes]], data: bytes) -> None:
         """Makes ``items`` and ``data`` (whole lines) durable with one write.
-
-        ``durable`` is ``data`` without its recovery lines.
 
         Raises:
             BackendError: naming the file if it cannot be written; the call
                 then counts as not written.
         """
-        if self._fd < 0:
-            self._create()
         record = records(items, data) if items else data
+        fd = self.fd
         try:
-            count = os.write(self._fd, record)
+            count = os.write(fd, record)
             if count < len(record):
-                write_all(self._fd, [record[count:]])
+                write_all(fd, [record[count:]])
             if self.fsync:
-                os.fsync(self._fd)
+                os.fsync(fd)
         except OSError as error:
             # A record may be cut short in the middle of the file: nothing
             # may follow it, so this file is finished.
+            path = self.path
             self.close(unlink=False)
             raise BackendError(
-                f"cannot write journal file {self.path}: {error}", self.location
+                f"cannot write journal file {path}: {error}", self.location
             ) from None
         if items:
             self.objects.update(items)
-        self.chunks.append(data)
-        self.durable.append(durable)
-        self.calls += 1
         self.size += len(record)
 
-    def text(self, recovery: bool = True) -> memoryview:
-        """The lines in the current file (without the recovery lines, if
-        not ``recovery``), joined by newlines."""
-        joined = b"".join(self.chunks if recovery else self.durable)
-        return memoryview(joined)[:-1]  # no second copy
+    def read_unfolded(self) -> JournalFile:
+        """The complete records after the folded part (``end`` is where they
+        end)."""
+        journal = JournalFile()
+        try:
+            size = os.fstat(self.fd).st_size
+            data = os.pread(self.fd, size - self.folded, self.folded)
+        except OSError as error:
+            raise BackendError(
+                f"cannot read journal file {self.path}: {error}", self.location
+            ) from None
+        parse_records(data, self.folded, journal)
+        return journal
 
-    def _create(self) -> None:
+    def open(self) -> None:
+        """Creates the file (locked before it has its name: no other process
+        can take a fresh file for the file of a dead writer)."""
         name = f"{time.time_ns():020d}.{secrets.token_hex(4)}.{self.run_id}{_SUFFIX}"
         path = os.path.join(self.directory, name)
         temp = path + ".tmp"
         try:
             os.makedirs(self.directory, exist_ok=True)
-            fd = os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644
-            )
+            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         except OSError as error:
             raise BackendError(
                 f"cannot create journal file {temp}: {error}", self.location
             ) from None
         try:
-            # Locked before it has its name: no other process can take a
-            # fresh file for the file of a dead writer.
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             write_all(fd, [MAGIC])
             if self.fsync:
@@ -250,32 +256,26 @@ class JournalWriter:
             raise BackendError(
                 f"cannot create journal file {path}: {error}", self.location
             ) from None
-        self._fd = fd
         self.path = path
-        self.size = len(MAGIC)
-
-    @property
-    def opened(self) -> bool:
-        """Whether the file exists (something was appended)."""
-        return self._fd >= 0
+        self.size = self.folded = len(MAGIC)
+        self.fd = fd
 
     def close(self, unlink: bool) -> None:
         """Closes the file (removing it first if ``unlink``): its lock goes
-        too. The next :meth:`append` starts a new file."""
-        if self._fd < 0:
+        too. The next append needs :meth:`open` first."""
+        fd = self.fd
+        if fd < 0:
             return
+        self.fd = -1
         try:
             if unlink:
                 os.unlink(self.path)
         finally:
-            os.close(self._fd)
-            self._fd = -1
+            os.close(fd)
             if not unlink:
                 self.left_files = True
             self.objects = {}
-            self.chunks = []
-            self.durable = []
-            self.calls = self.size = 0
+            self.size = self.folded = 0
 
 
 def claim_dead(path: str) -> int | None:
