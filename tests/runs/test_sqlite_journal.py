@@ -10,6 +10,7 @@ resume and gc fold it exactly once, and that nothing is lost.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import errno
 import hashlib
@@ -409,3 +410,38 @@ def test_a_read_racing_a_fold_finds_the_object(
     assert raced and journal_files(db) == []
     reader.close()
     writer.close()
+
+
+@enact.typed_invokable(enact.NoneResource, enact.Int)
+@dataclasses.dataclass
+class ManyThreads(enact.Invokable[enact.NoneResource, enact.Int]):
+    """Rolls ``count`` dice from 8 threads at once."""
+
+    count: int = 200
+
+    def call(self) -> enact.Int:
+        roll = enact.contexts.with_current_contexts(lambda: int(Die()()))
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            rolls = [pool.submit(roll) for _ in range(self.count)]
+        return enact.Int(sum(f.result() for f in rolls))
+
+
+def test_threads_append_to_one_journal_while_it_is_folded(
+    store: enact.Store, db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_backend, "_FOLD_BYTES", 2000)  # folds mid-run
+    run = enact.run(ManyThreads(), name="threads")
+    assert run.status is RunStatus.FINISHED
+    with sqlite3.connect(db) as connection:
+        (rows,) = connection.execute(
+            "SELECT count(*) FROM steps WHERE run_id = ?", (run.id,)
+        ).fetchone()
+    connection.close()
+    assert rows > 5  # folded in parts while the threads appended
+    lines = table_lines(db, run.id)
+    assert len(lines) == len(set(lines))  # nothing folded twice
+    log = StepLog(lines)
+    assert sorted(log.done) == [(i,) for i in range(200)]
+    assert journal_files(db) == []
+    rolls = [int(c.get_output()) for c in run.journal().get_children()]
+    assert run.output() == sum(rolls)
