@@ -627,7 +627,6 @@ class _Answerer:
         store = self.store
         request_ref = store.commit(request)
         store.flush()
-        store.settle_steps(self.run_id)  # it may wait long: fold its journal
         pending = pending_input(self.run_id, path, request_ref, request)
         _update(
             self.index,
