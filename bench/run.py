@@ -1044,35 +1044,66 @@ def environment() -> list[str]:
     ]
 
 
+def measure_group(name: str, config: Config) -> str:
+    """Runs one group here; returns its section of RESULTS.md."""
+    random.seed(1234)
+    scratch = Scratch()
+    started = time.perf_counter()
+    try:
+        tables = GROUPS[name](config, scratch)
+    finally:
+        scratch.cleanup()
+    elapsed = time.perf_counter() - started
+    section = f"## {name}\n\n" + "\n".join(t.markdown() for t in tables)
+    return section + f"\n_{name}: {elapsed:.1f} s_\n"
+
+
+def measure_in_child(name: str, args: argparse.Namespace) -> str:
+    """One group measured in a fresh process (as ``--only`` would).
+
+    What earlier groups leave behind in a process (a larger heap, filled
+    caches) slowed the later ones by up to 10% on this machine, and not
+    evenly: each group starts from the same state instead.
+    """
+    with tempfile.TemporaryDirectory(prefix="enact-bench-") as directory:
+        out = Path(directory) / "section.md"
+        command = [sys.executable, __file__, "--only", name, "--section-out", str(out)]
+        if args.quick:
+            command.append("--quick")
+        if args.repeat:
+            command += ["--repeat", str(args.repeat)]
+        subprocess.run(command, check=True)
+        return out.read_text("utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a ~10-20 s smoke run")
     parser.add_argument("--only", choices=sorted(GROUPS), help="run one group")
     parser.add_argument("--write", action="store_true", help="rewrite RESULTS.md")
     parser.add_argument("--repeat", type=int, help="repeats per measurement")
+    # Internal: measure one group and write its section to this file.
+    parser.add_argument("--section-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     if args.repeat:
         config = dataclasses.replace(config, repeat=args.repeat)
+    if args.section_out:
+        Path(args.section_out).write_text(measure_group(args.only, config), "utf-8")
+        return 0
     load_before = os.getloadavg()[0]
     names = [args.only] if args.only else list(GROUPS)
 
     print("# enact benchmarks\n\n" + "\n".join(environment()) + "\n", flush=True)
     started = time.perf_counter()
-    random.seed(1234)
-    scratch = Scratch()
     sections: list[str] = []
-    try:
-        for name in names:
-            group_started = time.perf_counter()
-            tables = GROUPS[name](config, scratch)
-            elapsed = time.perf_counter() - group_started
-            section = f"## {name}\n\n" + "\n".join(t.markdown() for t in tables)
-            section += f"\n_{name}: {elapsed:.1f} s_\n"
-            print(section, flush=True)
-            sections.append(section)
-    finally:
-        scratch.cleanup()
+    for name in names:
+        if len(names) == 1:
+            section = measure_group(name, config)
+        else:
+            section = measure_in_child(name, args)
+        print(section, flush=True)
+        sections.append(section)
     total = time.perf_counter() - started
     print(f"_Total: {total:.1f} s ({config.name} run)_")
 
