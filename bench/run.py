@@ -918,7 +918,7 @@ def bench_durable(config: Config, scratch: Scratch) -> list[Table]:
         "written when the run ends); enact.run: every finished child is durable "
         "when it ends (file: its new objects appended to the process's log, then "
         "one step line; SQLite: one frame in the run's journal file, folded into "
-        "the database every 4,096 calls and when the run ends), plus the run "
+        "the database per MiB and when the run ends), plus the run "
         "record at start and end. Same store, same process, best of each.",
         "- `file, fsync` and `sqlite, FULL` survive power loss: an fsync per "
         f"finished call; measured on {max(50, n // 10)} children.",

@@ -13,7 +13,7 @@ directory ``<database>.sessions`` beside the database.
 
 A durable run's finished calls go to run journals in ``<database>.journal``
 first (:mod:`enact.backends.sqlite_journal`: one ``write`` per call instead
-of one transaction), folded into the tables every few hundred calls and when
+of one transaction), folded into the tables each MiB and when
 the run ends. Until then readers find the journaled objects and step lines
 there: :meth:`SQLiteObjects.get_many` looks in the journals for what the
 table lacks, and the index's step logs include them.
