@@ -330,7 +330,7 @@ class Ref(Generic[R], ResourceBase):
         except RegistryError:
             raise
         except Exception as error:
-            # As the canonical decoder does for its own path (_codec._build).
+            # As the canonical decoder does for its own path (_decode._build).
             raise DeserializationError(
                 f"Object {packed.ref.digest} cannot be built: "
                 f"{type(error).__name__}: {error}"
