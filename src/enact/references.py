@@ -684,14 +684,6 @@ class Store(contexts.Context):
             if not state.depth:
                 self.flush()
 
-    @property
-    def has_transactions(self) -> bool:
-        """Whether :meth:`atomically` groups writes into one transaction."""
-        objects = self._objects
-        return objects is not None and (
-            type(objects).atomically is not Backend.atomically
-        )
-
     def has_pending(self) -> bool:
         """Whether commits are buffered, waiting for :meth:`flush`."""
         return bool(self._pending)

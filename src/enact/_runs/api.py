@@ -522,7 +522,7 @@ def _execute(
 ) -> None:
     """Runs a recorded run to its end and records how it ended."""
     index = store.index
-    recorder = Recorder(store, index, info.id, log)
+    recorder = Recorder(store, info.id, log)
     answerer = _Answerer(store, index, info.id, wait_for_input, poll_interval)
     recorder_token = offered_recorder.set(recorder)
     answerer_token = offered_answerer.set(answerer)

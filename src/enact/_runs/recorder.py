@@ -39,7 +39,6 @@ from enact._invocations.exceptions import InputRequest
 from enact._invocations.invokables import Builder
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.records import PendingInput
-from enact.backends.index import Index
 from enact.references import Ref, Store
 
 __all__ = ["Recorder", "StepLog", "checkpoint", "describe_context", "pending_input"]
@@ -54,18 +53,14 @@ class Recorder:
     """Writes the step log of one durable run as its calls end.
 
     Args:
-        store: The run's store.
-        index: The store's index.
+        store: The run's store (one with a run index).
         run_id: The run.
         log: What the step log held already (when resuming): calls found
             there as finished are not written again.
     """
 
-    def __init__(
-        self, store: Store, index: Index, run_id: str, log: StepLog | None = None
-    ) -> None:
+    def __init__(self, store: Store, run_id: str, log: StepLog | None = None) -> None:
         self.store = store
-        self.index = index
         self.run_id = run_id
         self._lock = threading.Lock()
         self._done: dict[tuple[int, ...], str] = dict(log.done) if log else {}
