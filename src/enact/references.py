@@ -684,10 +684,6 @@ class Store(contexts.Context):
             if not state.depth:
                 self.flush()
 
-    def has_pending(self) -> bool:
-        """Whether commits are buffered, waiting for :meth:`flush`."""
-        return bool(self._pending)
-
     def atomically(self) -> contextlib.AbstractContextManager[None]:
         """Groups the block's writes (objects and index) into one backend
         transaction where there are transactions (SQLite)."""
