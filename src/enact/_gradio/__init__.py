@@ -1,0 +1,1 @@
+"""The Gradio GUI (SPEC A13); :mod:`enact.gradio` is its public face."""
