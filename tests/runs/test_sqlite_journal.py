@@ -19,6 +19,7 @@ import pathlib
 import sqlite3
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -53,20 +54,32 @@ def journal_files(db: pathlib.Path) -> list[str]:
     return sqlite_journal.journal_files(str(db) + ".journal")
 
 
-def table_lines(db: pathlib.Path, run_id: str) -> list[bytes]:
+def query(db: pathlib.Path, sql: str, *arguments: object) -> list[tuple[Any, ...]]:
+    """The rows of one statement, on a connection of its own (committed)."""
     with sqlite3.connect(db) as connection:
-        rows = connection.execute(
-            "SELECT line FROM steps WHERE run_id = ? ORDER BY seq", (run_id,)
-        ).fetchall()
+        rows = connection.execute(sql, arguments).fetchall()
     connection.close()
+    return rows
+
+
+def table_lines(db: pathlib.Path, run_id: str) -> list[bytes]:
+    rows = query(db, "SELECT line FROM steps WHERE run_id = ? ORDER BY seq", run_id)
     return [line for (row,) in rows for line in bytes(row).split(b"\n")]
 
 
+def table_rows(db: pathlib.Path, run_id: str) -> int:
+    return int(query(db, "SELECT count(*) FROM steps WHERE run_id = ?", run_id)[0][0])
+
+
 def folds_pending(db: pathlib.Path) -> int:
-    with sqlite3.connect(db) as connection:
-        (count,) = connection.execute("SELECT count(*) FROM journal_folds").fetchone()
-    connection.close()
-    return int(count)
+    return int(query(db, "SELECT count(*) FROM journal_folds")[0][0])
+
+
+def backend_with_run(db: pathlib.Path) -> SQLiteObjects:
+    """A SQLite backend whose index has the run ``r1``."""
+    backend = SQLiteObjects(db)
+    backend.index().update_run("r1", lambda old: b"{}")
+    return backend
 
 
 def abandon(store: enact.Store) -> None:
@@ -212,9 +225,8 @@ def test_gc_forgets_folds_of_removed_files(
     store: enact.Store, db: pathlib.Path
 ) -> None:
     enact.run(Dice(count=2), name="d")
-    with sqlite3.connect(db) as connection:  # a folder died after removing
-        connection.execute("INSERT INTO journal_folds VALUES ('gone.log', 8)")
-    connection.close()
+    # A folder died after removing its file.
+    query(db, "INSERT INTO journal_folds VALUES ('gone.log', 8)")
     assert folds_pending(db) == 2
     store.gc(dry_run=True)  # changes nothing
     assert folds_pending(db) == 2
@@ -225,14 +237,11 @@ def test_gc_forgets_folds_of_removed_files(
 def test_gc_folds_dead_journals_and_keeps_what_live_ones_hold(
     db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = SQLiteObjects(db)
-    writer.index().update_run("r1", lambda old: b"{}")
+    writer = backend_with_run(db)
     old = b'{"old": 1}'
     old_key = hashlib.sha256(old).hexdigest()
     writer.put_many([(old_key, [old])])
-    with sqlite3.connect(db) as connection:  # written long ago
-        connection.execute("UPDATE objects SET written = 0")
-    connection.close()
+    query(db, "UPDATE objects SET written = 0")  # written long ago
     # A journaled object refers to the old one; a step line names it.
     new = b'{"child": {"digest": "%s"}}' % old_key.encode()
     new_key = hashlib.sha256(new).hexdigest()
@@ -279,12 +288,7 @@ def test_long_runs_fold_as_they_go(
 ) -> None:
     monkeypatch.setattr(sqlite_backend, "_FOLD_BYTES", 300)  # every few calls
     run = enact.run(Dice(count=10), name="long")
-    with sqlite3.connect(db) as connection:
-        (rows,) = connection.execute(
-            "SELECT count(*) FROM steps WHERE run_id = ?", (run.id,)
-        ).fetchone()
-    connection.close()
-    assert rows >= 4  # folded every three calls, and at the end
+    assert table_rows(db, run.id) >= 4  # folded every few calls, and at the end
     log = StepLog(table_lines(db, run.id))
     assert sorted(log.done) == [(i,) for i in range(10)]
     assert journal_files(db) == []
@@ -321,8 +325,7 @@ def test_a_journal_folded_in_parts_is_folded_from_where_it_stopped(
 
 
 def test_closing_the_store_folds_open_journals(db: pathlib.Path) -> None:
-    backend = SQLiteObjects(db)
-    backend.index().update_run("r1", lambda old: b"{}")
+    backend = backend_with_run(db)
     data = b'{"x": 1}'
     key = hashlib.sha256(data).hexdigest()
     backend.write_steps("r1", [(key, [data])], [b'{"d": [0]}'])
@@ -336,17 +339,13 @@ def test_closing_the_store_folds_open_journals(db: pathlib.Path) -> None:
 
 
 def test_large_objects_go_to_the_table_at_once(db: pathlib.Path) -> None:
-    backend = SQLiteObjects(db)
-    backend.index().update_run("r1", lambda old: b"{}")
+    backend = backend_with_run(db)
     big = b'"' + b"x" * (sqlite_backend._JOURNAL_LIMIT + 10) + b'"'
     key = hashlib.sha256(big).hexdigest()
     backend.write_steps("r1", [(key, [big[:10], big[10:]])], [b'{"d": [0]}'])
-    with sqlite3.connect(db) as connection:
-        row = connection.execute(
-            "SELECT length(data) FROM objects WHERE digest = ?", (key,)
-        ).fetchone()
-    connection.close()
-    assert row == (len(big),)
+    assert query(db, "SELECT length(data) FROM objects WHERE digest = ?", key) == [
+        (len(big),)
+    ]
     (path,) = journal_files(db)
     assert len(pathlib.Path(path).read_bytes()) < 1000
     backend.close()
@@ -355,8 +354,7 @@ def test_large_objects_go_to_the_table_at_once(db: pathlib.Path) -> None:
 def test_a_failed_journal_write_names_the_file_and_the_next_starts_anew(
     db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = SQLiteObjects(db)
-    backend.index().update_run("r1", lambda old: b"{}")
+    backend = backend_with_run(db)
     backend.write_steps("r1", [], [b'{"d": [0]}'])
     (first,) = journal_files(db)
     real_write = os.write
@@ -389,8 +387,7 @@ def test_step_lines_with_newlines_are_refused(db: pathlib.Path) -> None:
 def test_a_read_racing_a_fold_finds_the_object(
     db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = SQLiteObjects(db)
-    writer.index().update_run("r1", lambda old: b"{}")
+    writer = backend_with_run(db)
     data = b'{"x": 2}'
     key = hashlib.sha256(data).hexdigest()
     writer.write_steps("r1", [(key, [data])], [b'{"d": [0]}'])
@@ -432,12 +429,7 @@ def test_threads_append_to_one_journal_while_it_is_folded(
     monkeypatch.setattr(sqlite_backend, "_FOLD_BYTES", 2000)  # folds mid-run
     run = enact.run(ManyThreads(), name="threads")
     assert run.status is RunStatus.FINISHED
-    with sqlite3.connect(db) as connection:
-        (rows,) = connection.execute(
-            "SELECT count(*) FROM steps WHERE run_id = ?", (run.id,)
-        ).fetchone()
-    connection.close()
-    assert rows > 5  # folded in parts while the threads appended
+    assert table_rows(db, run.id) > 5  # folded in parts while threads appended
     lines = table_lines(db, run.id)
     assert len(lines) == len(set(lines))  # nothing folded twice
     log = StepLog(lines)

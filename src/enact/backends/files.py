@@ -635,18 +635,8 @@ class FileObjects(Backend):
                 except OSError:
                     pass
                 self._log = None
-            for fd in self._pack_fds.values():
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            self._pack_fds.clear()
-            self._packed.clear()
-            self._logs_read.clear()
-            self._loaded_packs.clear()
-            self._mtimes.clear()
+            self._forget()
             self._young.clear()
-            self._packs_listed = False
         # Outside the lock: an index update holds the index's locks and then
         # takes this one (to register the session).
         if self._index is not None:
