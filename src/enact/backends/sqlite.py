@@ -267,15 +267,14 @@ class SQLiteObjects(Backend):
         return [key in found for key in keys]
 
     def iter_keys(self) -> Iterator[str]:
+        # Journals before the table: one folded in between is then in both.
+        journaled = {key for journal in self._journals() for key in journal.objects}
         with self._lock:
             rows = self._connection().execute("SELECT digest FROM objects").fetchall()
-        keys = {key for (key,) in rows}
-        yield from keys
-        for journal in self._journals():
-            for key in journal.objects:
-                if key not in keys:
-                    keys.add(key)
-                    yield key
+        for (key,) in rows:
+            journaled.discard(key)
+            yield key
+        yield from journaled
 
     # -- run journals --------------------------------------------------------
 
@@ -380,13 +379,15 @@ class SQLiteObjects(Backend):
         self._fold(
             os.path.basename(writer.path),
             writer.run_id,
-            # Every object appended so far: those of records not yet folded
-            # too (an object stored early is harmless).
-            dict(writer.objects),
+            journal.objects,
             b"\n".join(lines),
             journal.end,
         )
         writer.folded = journal.end
+        # In the table now: this process need not keep them (nor fold them
+        # again with the next part).
+        for key in journal.objects:
+            writer.objects.pop(key, None)
 
     def _fold(
         self,

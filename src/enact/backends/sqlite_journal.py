@@ -175,8 +175,8 @@ class JournalWriter:
         self.path = ""
         #: The open file's descriptor, or -1.
         self.fd = -1
-        #: The objects appended to the open file (this process reads them
-        #: from here).
+        #: The objects appended to the open file and not folded yet (this
+        #: process reads them from here).
         self.objects: dict[str, bytes] = {}
         #: Bytes in the file (it may lag behind while threads append).
         self.size = 0
