@@ -99,6 +99,10 @@ def no_settling(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+# The leaves of a CrashingPipeline(at=5) that finished before it died.
+DURABLE_AT_CRASH = {(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)}
+
+
 def crash(store: enact.Store, calls: collections.Counter[str]) -> runs.Run:
     """A CrashingPipeline run that dies at leaf 5, its journal left behind."""
     with pytest.raises(Interrupt):
@@ -173,13 +177,7 @@ def test_a_dead_writers_journal_is_read_then_folded_once_by_resume(
     assert run.status is RunStatus.CRASHED
     # Readers see the dead journal's steps and objects.
     log = StepLog(store.index.read_steps(run.id))
-    assert {path for path in log.done if len(path) == 2} == {
-        (0, 0),
-        (0, 1),
-        (0, 2),
-        (0, 3),
-        (1, 0),
-    }
+    assert {path for path in log.done if len(path) == 2} == DURABLE_AT_CRASH
     assert store.verify() == []
     assert table_lines(db, run.id) == []  # nothing folded yet
     assert len(log.leaves) == 5  # from the journal's recovery lines
@@ -309,13 +307,7 @@ def test_a_journal_folded_in_parts_is_folded_from_where_it_stopped(
     folded = table_lines(db, run.id)
     assert folded
     log = StepLog(store.index.read_steps(run.id))
-    assert {path for path in log.done if len(path) == 2} == {
-        (0, 0),
-        (0, 1),
-        (0, 2),
-        (0, 3),
-        (1, 0),
-    }
+    assert {path for path in log.done if len(path) == 2} == DURABLE_AT_CRASH
     backend_of(store)._fold_dead(run.id)
     lines = table_lines(db, run.id)
     assert lines[: len(folded)] == folded
