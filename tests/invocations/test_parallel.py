@@ -14,6 +14,7 @@ import dataclasses
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -84,26 +85,37 @@ class PoolMap(enact.Invokable):
         return enact.Int(sum(enact.thread_pool_map(SlowSync(), items, self.workers)))
 
 
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Polls ``condition`` until it holds; fails after a generous deadline."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.0005)
+
+
 @enact.typed_invokable(enact.Int, enact.Int)
 @dataclasses.dataclass
 class Staggered(enact.Invokable):
-    """Threads start their calls in the order REVERSE says, via events.
+    """Threads start their calls in the order REVERSE says, one at a time.
+
+    The call at position ``p`` of that order starts once ``p`` calls have
+    taken their slots in the journal, which only the earlier ones can do, so
+    the start order is exact however the threads are scheduled. SlowSync's
+    random sleep mixes the order in which the calls end.
 
     (REVERSE is not part of the request, so a replay can change the order.)
     """
 
     def call(self, n: enact.Int) -> enact.Int:
         order = list(range(n))[:: -1 if REVERSE[0] else 1]
-        turns = {i: threading.Event() for i in order}
-        turns[order[0]].set()
+        # Every thread sees this call's builder (the contexts are copied); its
+        # children are the journal slots, taken when a call starts (also when
+        # a replay answers the call from its record).
+        slots = enact.invocations.Builder.current().children
 
         def work(i: int) -> Any:
-            turns[i].wait()
             position = order.index(i)
-            if position + 1 < len(order):
-                # The next call starts 1 ms after this one (whose journal slot
-                # is taken at once); SlowSync's random sleep mixes the ends.
-                threading.Timer(0.001, turns[order[position + 1]].set).start()
+            wait_until(lambda: len(slots) >= position, f"call {position} may start")
             return SlowSync()(enact.Int(i))
 
         with concurrent.futures.ThreadPoolExecutor(n) as pool:
@@ -202,7 +214,6 @@ class TestThreads:
         class Leaves(enact.Invokable):
             def call(self) -> Any:
                 def work() -> None:
-                    started.set()
                     BlockUntil()(enact.Int(1))
 
                 thread = threading.Thread(
@@ -210,14 +221,15 @@ class TestThreads:
                 )
                 threads.append(thread)
                 thread.start()
-                started.wait()
-                time.sleep(0.05)
+                # Set from inside the child call: its journal slot is taken.
+                assert started.wait(60)
                 return enact.Int(0)
 
         @dataclasses.dataclass
         class BlockUntil(enact.Invokable):
             def call(self, value: Any) -> Any:
-                release.wait(10)
+                started.set()
+                release.wait(60)
                 return value
 
         enact.typed_invokable(enact.NoneResource, enact.Int, register=False)(Leaves)

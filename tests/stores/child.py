@@ -13,7 +13,8 @@
 
 ``python child.py crash ROOT``
     Prints ``ready``, then writes to a file store at ROOT until killed: large
-    loose objects, interleaved with batches that become pack files.
+    loose objects, interleaved with batches that become pack files. Prints
+    ``wrote`` after each such pair.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def crash(root: str) -> None:
         backend.put_many([(key_hasher.hexdigest(), [big, tail])])
         small = [os.urandom(64) + tail for _ in range(200)]
         backend.put_many([(hashlib.sha256(s).hexdigest(), [s]) for s in small])
+        print("wrote", flush=True)
 
 
 if __name__ == "__main__":

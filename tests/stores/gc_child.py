@@ -4,11 +4,12 @@
     Works with the old objects ``Sample(text="old i")``, ``i < COUNT``, which
     the parent wrote before and nothing refers to. Opens a store (KIND ``file``
     or ``sqlite``), commits a new object referring to each old one with
-    ``i % 4 == 0`` (in no run record yet) and prints ``ready``. On a line from
-    stdin it commits each old object with ``i % 4 == 1`` again, sleeping a
-    little between commits, so the parent's collections run meanwhile. It
-    holds every ref, then records them in a run record (``update_run("child",
-    ...)``), prints them as JSON and waits for a line before closing.
+    ``i % 4 == 0`` (in no run record yet) and prints ``ready``. Then it
+    commits each old object with ``i % 4 == 1`` again, one per line from
+    stdin, printing ``committed`` after each, so the parent collects garbage
+    while and after each commit. It holds every ref, then records them in a
+    run record (``update_run("child", ...)``), prints them as JSON and waits
+    for a line before closing.
 
 ``python gc_child.py session KIND PATH``
     Opens a store, commits one object, prints ``ready`` and sleeps (to be
@@ -44,10 +45,10 @@ def hold(kind: str, path: str, count: int) -> None:
         old = enact.Ref.from_resource(Sample(text=f"old {index}"))
         held.append(store.commit(Sample(number=index, child=old)))
     print("ready", flush=True)
-    sys.stdin.readline()
     for index in range(1, count, 4):
+        sys.stdin.readline()
         held.append(store.commit(Sample(text=f"old {index}")))
-        time.sleep(0.05)
+        print("committed", flush=True)
     digests = [ref.digest for ref in held]
     record = json.dumps({"held": digests}).encode()
     store.index.update_run("child", lambda previous: record)

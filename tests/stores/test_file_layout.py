@@ -272,7 +272,10 @@ def test_store_in_a_new_nested_directory(tmp_path) -> None:
 @pytest.mark.slow
 def test_killed_writer_leaves_no_partial_object(tmp_path) -> None:
     root = tmp_path / "store"
-    for delay in (0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5):
+    # Kills at a spread of moments, then one once the writer has completed a
+    # large object and a pack (None), so that some writes are whole however
+    # slow the machine is.
+    for delay in (0.0, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5, None):
         child = subprocess.Popen(
             child_command("crash", str(root)),
             stdout=subprocess.PIPE,
@@ -282,7 +285,10 @@ def test_killed_writer_leaves_no_partial_object(tmp_path) -> None:
         try:
             assert child.stdout is not None
             assert child.stdout.readline() == b"ready\n", child.communicate()[1]
-            time.sleep(delay)
+            if delay is None:
+                assert child.stdout.readline() == b"wrote\n"
+            else:
+                time.sleep(delay)  # the moment of the kill, not an ordering
         finally:
             child.send_signal(signal.SIGKILL)
             child.communicate()

@@ -377,20 +377,16 @@ def test_gc_honours_another_live_session(tmp_path, kind: str, later) -> None:
         assert read_line(child.stdout) == "ready\n", child.stderr
         collector = open_store(kind, path)
         later(30)  # without the child's session, the cutoff would be ahead of all
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        answer: list[str] = []
-        waiting = threading.Thread(
-            target=lambda: answer.append(child.stdout.readline())
-        )  # type: ignore[union-attr]
-        waiting.start()
         reports = []
-        while waiting.is_alive() or not reports:
-            reports.append(collector.gc())
-            time.sleep(0.02)
-        waiting.join()
-        held = json.loads(answer[0])
-        assert len(reports) >= 3
+        commits = range(1, count, 4)
+        for _ in commits:
+            child.stdin.write("next\n")
+            child.stdin.flush()
+            reports.append(collector.gc())  # while the child commits
+            assert read_line(child.stdout) == "committed\n"
+            reports.append(collector.gc())  # before the child records the ref
+        held = json.loads(read_line(child.stdout))
+        assert len(reports) == 2 * len(commits)
         assert all(report.live_sessions == 1 for report in reports)
         assert sum(report.removed for report in reports) >= count // 4
         fresh = open_store(kind, path)
