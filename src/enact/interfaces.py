@@ -248,13 +248,13 @@ def find_nesting_problem(
     return None
 
 
-def _children(node: object) -> Iterator[tuple[str, Any]] | None:
+def _children(node: Any) -> Iterator[tuple[str, Any]] | None:
     """The named children of a container, or None for a leaf."""
     kind = type(node)
     if kind is list or kind is tuple:
-        return ((str(i), v) for i, v in enumerate(node))  # type: ignore[arg-type]
+        return ((str(i), v) for i, v in enumerate(node))
     if kind is dict:
-        return ((str(k), v) for k, v in node.items())  # type: ignore[attr-defined]
+        return ((str(k), v) for k, v in node.items())
     if kind in _LEAF_TYPES or isinstance(node, type):
         return None
     if isinstance(node, ResourceBase):
