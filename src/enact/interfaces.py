@@ -365,7 +365,9 @@ class ResourceBase:
                 domain, or the value contains itself. The error names the field.
         """
         try:
-            return _to_resource_dict(self)
+            return _to_resource_dict(self, 1)
+        except NestingLimitReached as error:
+            raise too_deep(self, error.path) from None
         except RecursionError:
             raise too_deep(self) from None
 
@@ -465,39 +467,45 @@ class ResourceDict(dict[str, Any], Generic[C]):
         return f"ResourceDict[{name}]({dict.__repr__(self)})"
 
 
-def _to_resource_dict(resource: C) -> ResourceDict[C]:
+# ``depth`` counts the levels of the stored form down to the value converted,
+# which must stay within NESTING_LIMIT (as the encoder's).
+
+
+def _to_resource_dict(resource: C, depth: int) -> ResourceDict[C]:
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
     result: ResourceDict[C] = ResourceDict(type(resource))
     for name, value in resource.field_items():
         try:
-            result[name] = _to_dict_value(value)
+            result[name] = _to_dict_value(value, depth + 1)
         except FieldTypeError as error:
             error.add_parent(name)
             raise
     return result
 
 
-def _to_dict_value(value: Any) -> Any:
+def _to_dict_value(value: Any, depth: int) -> Any:
     kind = type(value)
     if kind in _LEAF_TYPES:
         return value
     if isinstance(value, ResourceBase):
-        return _to_resource_dict(value)
+        return _to_resource_dict(value, depth)
     if kind is list or kind is tuple:
-        return _list_to_dict_values(value)
+        return _list_to_dict_values(value, depth)
     if kind is dict:
-        return _mapping_to_dict_values(value)
+        return _mapping_to_dict_values(value, depth)
     if isinstance(value, type) and issubclass(value, ResourceBase):
         return value
     # A registered wrapper wins over the generic handling below (SPEC B1).
     wrapper = _field_wrapper(value)
     if wrapper is not None:
-        return _to_resource_dict(wrapper)
+        return _to_resource_dict(wrapper, depth)
     if isinstance(value, Mapping):
-        return _mapping_to_dict_values(value)
+        return _mapping_to_dict_values(value, depth)
     if isinstance(value, PRIMITIVES):
         return value
     if isinstance(value, Sequence):
-        return _list_to_dict_values(value)
+        return _list_to_dict_values(value, depth)
     raise unsupported(value)
 
 
@@ -508,18 +516,22 @@ def _field_wrapper(value: Any) -> ResourceBase | None:
     return wrappers.wrap_field(value)
 
 
-def _list_to_dict_values(values: Sequence[Any]) -> list[Any]:
+def _list_to_dict_values(values: Sequence[Any], depth: int) -> list[Any]:
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
     result = []
     for index, item in enumerate(values):
         try:
-            result.append(_to_dict_value(item))
+            result.append(_to_dict_value(item, depth + 1))
         except FieldTypeError as error:
             error.add_parent(str(index))
             raise
     return result
 
 
-def _mapping_to_dict_values(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+def _mapping_to_dict_values(mapping: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
     result = {}
     for key, item in mapping.items():
         if type(key) is not str and not isinstance(key, str):
@@ -528,7 +540,7 @@ def _mapping_to_dict_values(mapping: Mapping[Any, Any]) -> dict[str, Any]:
                 f"{type(key).__qualname__}"
             )
         try:
-            result[key] = _to_dict_value(item)
+            result[key] = _to_dict_value(item, depth + 1)
         except FieldTypeError as error:
             error.add_parent(key)
             raise

@@ -326,7 +326,7 @@ class TupleWrapper(TypeWrapper[tuple[Any, ...]]):
 
     @classmethod
     def wrap(cls, value: tuple[Any, ...]) -> Self:
-        return cls([_freeze(item) for item in value])
+        return cls([_freeze(item, 1) for item in value])
 
     def unwrap(self) -> tuple[Any, ...]:
         return tuple(_thaw(item) for item in self.value)
@@ -352,7 +352,7 @@ def _canonical_order(values: Iterable[Any]) -> list[Any]:
     key = _element_key
     if key is None:  # pragma: no cover - `import enact` installs it
         raise RuntimeError("enact._codec must be imported before sets are wrapped.")
-    return sorted((_freeze(item) for item in values), key=key)
+    return sorted((_freeze(item, 1) for item in values), key=key)
 
 
 def _freeze(value: Any, depth: int = 0) -> Any:
