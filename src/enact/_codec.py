@@ -32,7 +32,9 @@ import orjson
 
 from enact._decode import _INT_MAX, _INT_MIN, DecodeError, decode
 from enact.interfaces import (
+    NESTING_LIMIT,
     FieldTypeError,
+    NestingLimitReached,
     ResourceBase,
     ResourceDict,
     too_deep,
@@ -93,6 +95,8 @@ def _encode_tree(
         else:
             wrapper = wrap(value)
             tree = _resource_encoder(type(wrapper))(wrapper, sink)
+    except NestingLimitReached as error:
+        raise too_deep(value, error.path) from None
     except RecursionError:
         raise too_deep(value) from None
     try:
@@ -105,13 +109,16 @@ def _encode_tree(
 
 
 class _Sink:
-    """What an encoding collects besides its JSON: blobs, and classes met."""
+    """What an encoding collects besides its JSON: blobs, classes met, and how
+    many JSON objects and arrays enclose the value being encoded (``depth``,
+    kept below :data:`~enact.interfaces.NESTING_LIMIT`, which orjson writes)."""
 
-    __slots__ = ("blobs", "types")
+    __slots__ = ("blobs", "depth", "types")
 
     def __init__(self, types: dict[str, type[ResourceBase]] | None) -> None:
         self.blobs: list[bytes] = []
         self.types = types
+        self.depth = 0
 
     def type_id(self, cls: type[ResourceBase]) -> str:
         type_id = cls.type_id()
@@ -190,6 +197,10 @@ def _make_resource_encoder(cls: type[ResourceBase]) -> _ResourceEncoder:
     def encode_attributes(value: Any, sink: _Sink) -> dict[str, Any]:
         if sink.types is not None:
             sink.types[type_id] = cls
+        depth = sink.depth + 1
+        if depth > NESTING_LIMIT:
+            raise NestingLimitReached()
+        sink.depth = depth
         result: dict[str, Any] = {"#res": type_id}
         for key, name, attribute in plan:
             item = getattr(value, attribute)
@@ -207,6 +218,7 @@ def _make_resource_encoder(cls: type[ResourceBase]) -> _ResourceEncoder:
                 except FieldTypeError as error:
                     error.add_parent(name)
                     raise
+        sink.depth = depth - 1
         return result
 
     return encode_attributes
@@ -476,14 +488,21 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
     if kind is str or kind is bool or value is None:
         return value
     if kind is int:
-        return value if _INT_MIN <= value <= _INT_MAX else _big_int(value)
+        if _INT_MIN <= value <= _INT_MAX:
+            return value
+        _check_tag_depth(sink)
+        return _big_int(value)
     if kind is float:
-        return value if math.isfinite(value) else {"#float": repr(value)}
+        if math.isfinite(value):
+            return value
+        _check_tag_depth(sink)
+        return {"#float": repr(value)}
     if kind is list or kind is tuple:
         return _encode_list(value, sink)
     if kind is dict:
         return _encode_mapping(value, sink)
     if kind is bytes:
+        _check_tag_depth(sink)
         sink.blobs.append(value)
         return {"#bytes": len(value)}
     if isinstance(value, ResourceBase):
@@ -491,6 +510,7 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
     if isinstance(value, ResourceDict):
         return _encode_fields(sink.type_id(value.type), value.items(), sink)
     if isinstance(value, type) and issubclass(value, ResourceBase):
+        _check_tag_depth(sink)
         return {"#type": sink.type_id(value)}
     # What Part A cannot store, and types with a wrapper of their own, are
     # stored as their wrapper resource (SPEC B1); decoding unwraps them.
@@ -517,6 +537,12 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
     raise unsupported(value)
 
 
+def _check_tag_depth(sink: _Sink) -> None:
+    """Refuses a tagged leaf (``{"#bytes": n}``, ...): one more JSON level."""
+    if sink.depth >= NESTING_LIMIT:
+        raise NestingLimitReached()
+
+
 def _big_int(value: int) -> dict[str, str]:
     try:
         return {"#int": str(value)}
@@ -531,6 +557,10 @@ def _escape(key: str) -> str:
 
 
 def _encode_fields(type_id: str, items: Any, sink: _Sink) -> dict[str, Any]:
+    depth = sink.depth + 1
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
+    sink.depth = depth
     result: dict[str, Any] = {"#res": type_id}
     # Sorted, so blobs are appended in the order the sorted JSON shows them.
     for name, field_value in sorted(items, key=_first):
@@ -541,6 +571,7 @@ def _encode_fields(type_id: str, items: Any, sink: _Sink) -> dict[str, Any]:
         except FieldTypeError as error:
             error.add_parent(name)
             raise
+    sink.depth = depth - 1
     return result
 
 
@@ -549,6 +580,10 @@ def _first(item: tuple[str, Any]) -> str:
 
 
 def _encode_list(values: Sequence[Any], sink: _Sink) -> list[Any]:
+    depth = sink.depth + 1
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
+    sink.depth = depth
     result = []
     for index, item in enumerate(values):
         try:
@@ -556,10 +591,15 @@ def _encode_list(values: Sequence[Any], sink: _Sink) -> list[Any]:
         except FieldTypeError as error:
             error.add_parent(str(index))
             raise
+    sink.depth = depth - 1
     return result
 
 
 def _encode_mapping(mapping: Mapping[Any, Any], sink: _Sink) -> dict[str, Any]:
+    depth = sink.depth + 1
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
+    sink.depth = depth
     result = {}
     try:
         keys = sorted(mapping)
@@ -576,6 +616,7 @@ def _encode_mapping(mapping: Mapping[Any, Any], sink: _Sink) -> dict[str, Any]:
         except FieldTypeError as error:
             error.add_parent(key)
             raise
+    sink.depth = depth - 1
     return result
 
 
@@ -584,6 +625,8 @@ def _element_key(value: Any) -> bytes:
     sink = _Sink(None)
     try:
         tree = _encode_value(value, sink)
+    except NestingLimitReached as error:
+        raise too_deep(value, error.path) from None
     except RecursionError:
         raise too_deep(value) from None
     try:
@@ -600,11 +643,9 @@ set_element_key(_element_key)
 def _unencodable_text(value: object) -> FieldTypeError:
     path = _find_bad_text(value, [])
     if path is None:
-        # orjson's other refusal: more than ~250 levels of nested containers.
-        return FieldTypeError(
-            "value is nested too deeply to be stored (at most about 250 levels "
-            "of lists, dicts and resources)"
-        )
+        # orjson's other refusal: nesting deeper than it writes, which the
+        # encoder refuses first unless a hand-written encoder nests deeper.
+        return too_deep(value)
     error = FieldTypeError("str holds characters that are not valid Unicode text")
     for name in reversed(path or []):
         error.add_parent(name)
@@ -646,6 +687,8 @@ def _encode_bytes_resource(value: Bytes, sink: _Sink) -> dict[str, Any]:
     # generic path would copy it first (``bytes(value)``), a cost that shows
     # on large values.
     type_id = _BYTES_TYPE_ID
+    if sink.depth + 2 > NESTING_LIMIT:  # the resource and its {"#bytes": n}
+        raise NestingLimitReached()
     if sink.types is not None:
         sink.types[type_id] = Bytes
     sink.blobs.append(value)

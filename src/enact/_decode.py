@@ -16,7 +16,12 @@ import orjson
 from enact import integrations
 from enact.contexts import ContextError
 from enact.errors import EnactError
-from enact.interfaces import ResourceBase, ResourceDict
+from enact.interfaces import (
+    NESTING_LIMIT,
+    ResourceBase,
+    ResourceDict,
+    find_nesting_problem,
+)
 from enact.resource_registry import Registry, RegistryError, ResourceNotFound
 from enact.wrappers import TypeWrapperBase, builtin_wrapper_types
 
@@ -57,20 +62,28 @@ def decode(
     try:
         tree = orjson.loads(text)
     except orjson.JSONDecodeError as error:
+        # orjson stops at its own depth limit (above NESTING_LIMIT) at once.
         raise DecodeError(f"not valid JSON: {error}") from None
     if type(tree) is not dict or "#res" not in tree:
         raise DecodeError("the top level is not a resource")
+    # Only the canonical form is accepted: otherwise bytes that hash to a
+    # digest could decode to a value whose own digest is another one. Written
+    # before reading (and compared after): orjson writes no more than
+    # NESTING_LIMIT levels, so the reader never meets a deeper tree.
+    try:
+        canonical = orjson.dumps(tree, option=_SORT)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        raise _too_deep(tree) from None
     reader = _Reader(registry or Registry.get(), blobs, as_resource_dict, local_types)
     try:
         value = reader.value(tree)
     except RecursionError:
-        raise DecodeError("value is nested too deeply") from None
-    # Only the canonical form is accepted: otherwise bytes that hash to a
-    # digest could decode to a value whose own digest is another one.
-    try:
-        canonical = orjson.dumps(tree, option=_SORT)
-    except orjson.JSONEncodeError:  # nested deeper than orjson writes
-        raise DecodeError("value is nested too deeply") from None
+        # Within the limit, but the interpreter's stack ran out (the caller
+        # was deep already, or a class's from_fields recursed).
+        raise DecodeError(
+            "value is nested too deeply to be decoded from here (the "
+            "interpreter's stack ran out)"
+        ) from None
     if canonical != text:
         raise DecodeError("the JSON is not in canonical form")
     if newline >= 0 and not reader.blob_count:
@@ -81,6 +94,20 @@ def decode(
             "(truncated or appended data)"
         )
     return value
+
+
+def _too_deep(tree: Any) -> DecodeError:
+    problem = find_nesting_problem(tree)
+    where = ""
+    if problem is not None:
+        path = problem[1]
+        if len(path) > 8:
+            path = [*path[:4], f"...({len(path) - 8} levels)...", *path[-4:]]
+        where = " at " + ".".join(path)
+    return DecodeError(
+        f"value is nested deeper than {NESTING_LIMIT} levels{where} (no encoder "
+        "writes that)"
+    )
 
 
 class _Reader:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,7 +11,7 @@ from enact import _codec
 from enact.interfaces import ResourceBase, ResourceDict
 from enact.resources import type_digest
 
-__all__ = ["digest", "digest_parts", "resource_digest", "type_digest"]
+__all__ = ["digest", "digest_parts", "is_digest", "resource_digest", "type_digest"]
 
 # SHA-256 of a few hundred bytes costs ~1.5 us here, nearly all of it OpenSSL's
 # per-call setup, and a journal hashes the same small encodings again and again
@@ -21,6 +22,15 @@ _memo: dict[bytes, str] = {}
 _MEMO_ENTRIES = 16384
 # Longer bytes are never remembered, nor looked up in hash_bytes.
 _MEMO_ENTRY_BYTES = 2048
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def is_digest(text: object) -> bool:
+    """Whether ``text`` is a digest as enact writes them: 64 lowercase hex
+    digits (refs, file names and URLs take nothing else from the outside)."""
+    return type(text) is str and _DIGEST.fullmatch(text) is not None
 
 
 #: The digest of recently hashed small bytes, or None (no hashing, no call).

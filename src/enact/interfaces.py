@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar, Union
 
 from enact.errors import EnactError
@@ -24,6 +24,8 @@ __all__ = [
     "Json",
     "JsonLeaf",
     "MissingWrapperError",
+    "NESTING_LIMIT",
+    "NestingLimitReached",
     "NoneResource",
     "Primitives",
     "ResourceBase",
@@ -84,10 +86,16 @@ class FieldTypeError(EnactError):
     def __str__(self) -> str:
         if not self.path:
             return self.reason
-        where = self.path[0] + "".join(
-            f"[{p}]" if p.isdigit() else f".{p}" for p in self.path[1:]
-        )
+        parts = [f"[{p}]" if p.isdigit() else f".{p}" for p in self.path[1:]]
+        if len(parts) > _SHOWN_PARTS:  # a path hundreds of levels deep
+            half = _SHOWN_PARTS // 2
+            skipped = len(parts) - 2 * half
+            parts[half:-half] = [f"...({skipped} levels)..."]
+        where = self.path[0] + "".join(parts)
         return f"field {where!r}: {self.reason}"
+
+
+_SHOWN_PARTS = 16
 
 
 class MissingWrapperError(FieldTypeError):
@@ -135,43 +143,141 @@ def unsupported(value: object) -> MissingWrapperError:
     )
 
 
-def too_deep(value: object) -> FieldTypeError:
-    """The error for a cyclic or overly deep value, naming where the cycle is."""
-    cycle = find_cycle(value)
-    if cycle is None:
-        return FieldTypeError("value is nested too deeply to be stored")
-    return FieldTypeError("value contains itself (a cycle)", cycle)
+#: The most levels of nesting a stored value may have: every list, dict and
+#: resource is a level, and so is the wrapper resource of a tuple, set or other
+#: wrapped value (a tuple in a tuple is two levels: its wrapper and its items).
+#: The canonical JSON writer refuses deeper documents, so every entry point
+#: (encoding, wrapping, decoding stored bytes, parsing answers) refuses them.
+NESTING_LIMIT = 254
+
+
+class NestingLimitReached(FieldTypeError):
+    """Raised by a walker that reached :data:`NESTING_LIMIT`.
+
+    An internal signal: the entry point catches it and reports a cycle or the
+    depth with :func:`too_deep`. Its path is where the walker stopped.
+    """
+
+    def __init__(self, path: Sequence[str] = ()) -> None:
+        super().__init__(nested_too_deeply(), path)
+
+
+def nested_too_deeply(limit: int = NESTING_LIMIT) -> str:
+    """The reason given for a value nested deeper than ``limit`` levels."""
+    return (
+        f"value is nested deeper than {limit} levels (each list, dict, tuple, set "
+        "and resource is a level)"
+    )
+
+
+def too_deep(value: object, path: Sequence[str] | None = None) -> FieldTypeError:
+    """The error for a cyclic or overly deep value, naming where.
+
+    A cycle found in ``value`` is reported as one; else the value is reported
+    as nested too deeply, at ``path`` (where a walker stopped) or at the first
+    place that is deeper than :data:`NESTING_LIMIT`.
+    """
+    problem = find_nesting_problem(value)
+    if problem is not None and problem[0]:
+        return FieldTypeError("value contains itself (a cycle)", problem[1])
+    if path is None and problem is not None:
+        path = problem[1]
+    if path is None:
+        return FieldTypeError(
+            "value is nested too deeply to be stored from here (the interpreter's "
+            f"stack ran out before {NESTING_LIMIT} levels)"
+        )
+    return FieldTypeError(nested_too_deeply(), path)
 
 
 def find_cycle(value: object) -> list[str] | None:
-    """Returns the path to the first value that contains itself, or None."""
-    # An explicit stack: the recursive walkers already hit the recursion limit.
-    on_path: set[int] = set()
-    stack: list[tuple[object, list[str], bool]] = [(value, [], False)]
+    """Returns the path to the first value that contains itself, or None.
+
+    Looks no deeper than :data:`NESTING_LIMIT` levels.
+    """
+    problem = find_nesting_problem(value)
+    return problem[1] if problem is not None and problem[0] else None
+
+
+_END: Any = object()
+
+
+def find_nesting_problem(
+    value: object, limit: int = NESTING_LIMIT
+) -> tuple[bool, list[str]] | None:
+    """The first cycle, or the first place deeper than ``limit``, in ``value``.
+
+    Walks lists, tuples, mappings, resources and wrapped values (sets,
+    registered dataclasses) depth first, with an explicit stack: the time is
+    linear in the size of the part walked, which is never deeper than
+    ``limit``.
+
+    Returns:
+        ``(True, path)`` for a value that contains itself, ``(False, path)``
+        for one nested deeper than ``limit``, or None.
+    """
+    kids = _children(value)
+    if kids is None:
+        return None
+    # The ids of the values on the current path, and the names leading there:
+    # each level adds and removes one of each, so a level costs O(1).
+    on_path = {id(value)}
+    names: list[str] = []
+    stack: list[tuple[int, Iterator[tuple[str, Any]]]] = [(id(value), kids)]
     while stack:
-        node, path, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(node))
+        ident, kids = stack[-1]
+        item = next(kids, _END)
+        if item is _END:
+            stack.pop()
+            on_path.discard(ident)
+            if stack:
+                names.pop()
             continue
-        if id(node) in on_path:
-            return path
-        children: Iterable[tuple[str, object]]
-        if isinstance(node, ResourceBase):
-            try:
-                children = list(node.field_items())
-            except Exception:
-                continue
-        elif isinstance(node, Mapping):
-            children = [(str(k), v) for k, v in node.items()]
-        elif isinstance(node, (list, tuple)):
-            children = [(str(i), v) for i, v in enumerate(node)]
-        else:
+        name, child = item
+        child_id = id(child)
+        if child_id in on_path:
+            return True, [*names, name]
+        grandchildren = _children(child)
+        if grandchildren is None:
             continue
-        on_path.add(id(node))
-        stack.append((node, path, True))
-        for name, child in reversed(list(children)):
-            stack.append((child, [*path, name], False))
+        if len(stack) >= limit:
+            return False, [*names, name]
+        names.append(name)
+        on_path.add(child_id)
+        stack.append((child_id, grandchildren))
     return None
+
+
+def _children(node: Any) -> Iterator[tuple[str, Any]] | None:
+    """The named children of a container, or None for a leaf."""
+    kind = type(node)
+    if kind is list or kind is tuple:
+        return ((str(i), v) for i, v in enumerate(node))
+    if kind is dict:
+        return ((str(k), v) for k, v in node.items())
+    if kind in _LEAF_TYPES or isinstance(node, type):
+        return None
+    if isinstance(node, ResourceBase):
+        try:
+            return iter(list(node.field_items()))
+        except Exception:  # a broken resource: its own error is reported
+            return None
+    if isinstance(node, Mapping):
+        return ((str(k), v) for k, v in node.items())
+    if isinstance(node, (list, tuple)):
+        return ((str(i), v) for i, v in enumerate(node))
+    if isinstance(node, (set, frozenset)):
+        return (("<element>", v) for v in node)
+    # A registered dataclass (or another wrapped value): its wrapper's fields,
+    # under the identity of the value itself, so one that holds itself is
+    # found although every wrapper is a new object.
+    try:
+        wrapper = _field_wrapper(node)
+        if wrapper is None:
+            return None
+        return iter(list(wrapper.field_items()))
+    except Exception:  # its own error is reported by the walker that called
+        return None
 
 
 def _hash_for(cls: type) -> Any:
@@ -259,7 +365,9 @@ class ResourceBase:
                 domain, or the value contains itself. The error names the field.
         """
         try:
-            return _to_resource_dict(self)
+            return _to_resource_dict(self, 1)
+        except NestingLimitReached as error:
+            raise too_deep(self, error.path) from None
         except RecursionError:
             raise too_deep(self) from None
 
@@ -359,39 +467,45 @@ class ResourceDict(dict[str, Any], Generic[C]):
         return f"ResourceDict[{name}]({dict.__repr__(self)})"
 
 
-def _to_resource_dict(resource: C) -> ResourceDict[C]:
+# ``depth`` counts the levels of the stored form down to the value converted,
+# which must stay within NESTING_LIMIT (as the encoder's).
+
+
+def _to_resource_dict(resource: C, depth: int) -> ResourceDict[C]:
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
     result: ResourceDict[C] = ResourceDict(type(resource))
     for name, value in resource.field_items():
         try:
-            result[name] = _to_dict_value(value)
+            result[name] = _to_dict_value(value, depth + 1)
         except FieldTypeError as error:
             error.add_parent(name)
             raise
     return result
 
 
-def _to_dict_value(value: Any) -> Any:
+def _to_dict_value(value: Any, depth: int) -> Any:
     kind = type(value)
     if kind in _LEAF_TYPES:
         return value
     if isinstance(value, ResourceBase):
-        return _to_resource_dict(value)
+        return _to_resource_dict(value, depth)
     if kind is list or kind is tuple:
-        return _list_to_dict_values(value)
+        return _list_to_dict_values(value, depth)
     if kind is dict:
-        return _mapping_to_dict_values(value)
+        return _mapping_to_dict_values(value, depth)
     if isinstance(value, type) and issubclass(value, ResourceBase):
         return value
     # A registered wrapper wins over the generic handling below (SPEC B1).
     wrapper = _field_wrapper(value)
     if wrapper is not None:
-        return _to_resource_dict(wrapper)
+        return _to_resource_dict(wrapper, depth)
     if isinstance(value, Mapping):
-        return _mapping_to_dict_values(value)
+        return _mapping_to_dict_values(value, depth)
     if isinstance(value, PRIMITIVES):
         return value
     if isinstance(value, Sequence):
-        return _list_to_dict_values(value)
+        return _list_to_dict_values(value, depth)
     raise unsupported(value)
 
 
@@ -402,18 +516,22 @@ def _field_wrapper(value: Any) -> ResourceBase | None:
     return wrappers.wrap_field(value)
 
 
-def _list_to_dict_values(values: Sequence[Any]) -> list[Any]:
+def _list_to_dict_values(values: Sequence[Any], depth: int) -> list[Any]:
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
     result = []
     for index, item in enumerate(values):
         try:
-            result.append(_to_dict_value(item))
+            result.append(_to_dict_value(item, depth + 1))
         except FieldTypeError as error:
             error.add_parent(str(index))
             raise
     return result
 
 
-def _mapping_to_dict_values(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+def _mapping_to_dict_values(mapping: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
     result = {}
     for key, item in mapping.items():
         if type(key) is not str and not isinstance(key, str):
@@ -422,7 +540,7 @@ def _mapping_to_dict_values(mapping: Mapping[Any, Any]) -> dict[str, Any]:
                 f"{type(key).__qualname__}"
             )
         try:
-            result[key] = _to_dict_value(item)
+            result[key] = _to_dict_value(item, depth + 1)
         except FieldTypeError as error:
             error.add_parent(key)
             raise

@@ -30,11 +30,18 @@ from enact.digests import (
     digest,
     digest_parts,
     hash_bytes,
+    is_digest,
     known_digest,
     resource_digest,
 )
 from enact.errors import EnactError
-from enact.interfaces import FieldValue, ResourceBase, ResourceDict
+from enact.interfaces import (
+    NESTING_LIMIT,
+    FieldValue,
+    NestingLimitReached,
+    ResourceBase,
+    ResourceDict,
+)
 from enact.resource_registry import Registry, RegistryError, ResourceNotFound, register
 from enact.serialization import DeserializationError, Serializer
 from enact.wrappers import TypeWrapperBase, wrap
@@ -99,9 +106,15 @@ class InvalidRefId(RefError, json.JSONDecodeError):
     """A ref id is not the JSON text ``{"digest": "<hex>"}``."""
 
     def __init__(self, ref_id: object, reason: str) -> None:
+        shown = repr(ref_id)
+        if len(shown) > _SHOWN_ID_CHARS:  # hostile input can be megabytes
+            shown = f"{shown[:_SHOWN_ID_CHARS]}... ({len(shown)} characters)"
         json.JSONDecodeError.__init__(
-            self, f"Invalid ref id {ref_id!r}: {reason}", str(ref_id), 0
+            self, f"Invalid ref id {shown}: {reason}", str(ref_id), 0
         )
+
+
+_SHOWN_ID_CHARS = 100
 
 
 class NotFound(EnactError):
@@ -201,15 +214,25 @@ class Ref(Generic[R], ResourceBase):
         """Parses the text produced by :attr:`id`.
 
         Raises:
-            InvalidRefId: if ``ref_id`` is not such a text (also a
-                ``json.JSONDecodeError``).
+            InvalidRefId: if ``ref_id`` is not such a text with a digest of 64
+                lowercase hex digits (also a ``json.JSONDecodeError``).
         """
+        if not isinstance(ref_id, str):
+            raise InvalidRefId(ref_id, f"expected a str, got a {type(ref_id).__name__}")
         try:
-            fields = json.loads(ref_id)
-        except (json.JSONDecodeError, TypeError) as error:
+            # orjson refuses nesting past its limit in linear time (the json
+            # module recurses until the interpreter's stack runs out).
+            fields = orjson.loads(ref_id)
+        except orjson.JSONDecodeError as error:
             raise InvalidRefId(ref_id, str(error)) from None
-        if not isinstance(fields, dict) or not isinstance(fields.get("digest"), str):
+        if type(fields) is not dict or set(fields) != {"digest"}:
             raise InvalidRefId(ref_id, 'expected {"digest": "<hex>"}')
+        digest = fields["digest"]
+        if not is_digest(digest):
+            shown = repr(digest)[:_SHOWN_ID_CHARS]
+            raise InvalidRefId(
+                ref_id, f"the digest {shown} is not 64 lowercase hex digits"
+            )
         return cls.from_fields(fields)
 
     def __hash__(self) -> int:
@@ -342,6 +365,8 @@ _REF_TYPE_ID = Ref.type_id()
 
 def _encode_ref(ref: Ref[Any], sink: Any) -> dict[str, Any]:
     # Refs are encoded several times per journaled call: skip the generic plan.
+    if sink.depth >= NESTING_LIMIT:
+        raise NestingLimitReached()
     if sink.types is not None:
         sink.types[_REF_TYPE_ID] = Ref
     return {"#res": _REF_TYPE_ID, "digest": ref._digest}

@@ -17,11 +17,13 @@ from typing import Any
 from enact import _codec
 from enact.errors import EnactError
 from enact.interfaces import (
+    NESTING_LIMIT,
     FieldTypeError,
     FieldValue,
     Json,
     ResourceBase,
     ResourceDict,
+    find_nesting_problem,
 )
 from enact.resource_registry import Registry
 
@@ -31,6 +33,7 @@ __all__ = [
     "JsonSerializer",
     "SerializationError",
     "Serializer",
+    "load_json",
 ]
 
 
@@ -40,6 +43,36 @@ class SerializationError(EnactError):
 
 class DeserializationError(EnactError):
     """Bytes cannot be deserialized into a resource dict."""
+
+
+def load_json(text: str | bytes) -> Any:
+    """Parses JSON from the outside (an answer typed on the command line or in
+    a form, a stored document), nested at most
+    :data:`~enact.interfaces.NESTING_LIMIT` levels.
+
+    Takes time linear in the length of ``text``, however deep it nests.
+
+    Raises:
+        json.JSONDecodeError: if ``text`` is not JSON.
+        DeserializationError: if it is nested deeper than the limit, naming
+            where.
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:  # the json module stops when the stack runs out
+        raise DeserializationError(
+            f"the JSON is nested deeper than {NESTING_LIMIT} levels"
+        ) from None
+    problem = find_nesting_problem(value)  # parsed JSON holds no cycles
+    if problem is not None:
+        path = problem[1]
+        if len(path) > 8:
+            path = [*path[:4], f"...({len(path) - 8} levels)...", *path[-4:]]
+        raise DeserializationError(
+            f"the JSON is nested deeper than {NESTING_LIMIT} levels, at "
+            + ".".join(path)
+        )
+    return value
 
 
 class Serializer(abc.ABC):
@@ -149,14 +182,20 @@ class JsonSerializer(Serializer):
         return ResourceDict(cls, fields)
 
     def serialize(self, resource_dict: ResourceDict[Any]) -> bytes:
-        return json.dumps(self.to_json(resource_dict), sort_keys=True).encode(
-            self._encoding
-        )
+        try:
+            return json.dumps(self.to_json(resource_dict), sort_keys=True).encode(
+                self._encoding
+            )
+        except RecursionError:
+            raise SerializationError(
+                "Value is nested too deeply to serialize (the interpreter's stack "
+                "ran out)."
+            ) from None
 
     def deserialize(self, data: bytes) -> ResourceDict[Any]:
         try:
-            value = json.loads(data.decode(self._encoding))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+            value = load_json(data.decode(self._encoding))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise DeserializationError(f"Not valid JSON: {error}") from None
         if not isinstance(value, dict):
             raise DeserializationError("The top level must be a JSON object.")

@@ -28,16 +28,19 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Self, TypeVar, get_args, get_origin, overload
 
 from enact.interfaces import (
+    NESTING_LIMIT,
     FieldValue,
     ImplementationMissing,
     MissingWrapperError,
+    NestingLimitReached,
     ResourceBase,
     ResourceError,
     TypeWrapperBase,
+    too_deep,
     unsupported,
 )
 from enact.resource_registry import Registry, RegistryError, ResourceNotFound
@@ -323,7 +326,7 @@ class TupleWrapper(TypeWrapper[tuple[Any, ...]]):
 
     @classmethod
     def wrap(cls, value: tuple[Any, ...]) -> Self:
-        return cls([_freeze(item) for item in value])
+        return cls([_freeze(item, 1) for item in value])
 
     def unwrap(self) -> tuple[Any, ...]:
         return tuple(_thaw(item) for item in self.value)
@@ -349,18 +352,54 @@ def _canonical_order(values: Iterable[Any]) -> list[Any]:
     key = _element_key
     if key is None:  # pragma: no cover - `import enact` installs it
         raise RuntimeError("enact._codec must be imported before sets are wrapped.")
-    return sorted((_freeze(item) for item in values), key=key)
+    return sorted((_freeze(item, 1) for item in values), key=key)
 
 
-def _freeze(value: Any) -> Any:
+def _freeze(value: Any, depth: int = 0) -> Any:
     """Wraps a tuple (and tuples directly in it) so it comes back a tuple.
 
     Used where a tuple must not turn into a list: set elements (which must
     stay hashable), the items of a wrapped tuple and dataclass fields.
+
+    Raises:
+        NestingLimitReached: for tuples nested deeper than the stored form
+            allows (each is two levels there: its wrapper and its items).
     """
     if type(value) is tuple:
-        return TupleWrapper([_freeze(item) for item in value])
+        if depth >= _TUPLE_LIMIT:
+            raise NestingLimitReached()
+        return TupleWrapper([_freeze(item, depth + 1) for item in value])
     return value
+
+
+_TUPLE_LIMIT = NESTING_LIMIT // 2
+
+
+def _deep_tuple_path(value: Any) -> list[str]:
+    """Where tuples in ``value`` (a tuple or set) nest deeper than
+    :func:`_freeze` takes them; found with an explicit stack, for the error."""
+    names: list[str] = []
+    stack: list[Iterator[tuple[str, Any]]] = [_tuple_items(value)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            if stack:
+                names.pop()
+            continue
+        name, child = item
+        if type(child) is tuple:
+            if len(stack) >= _TUPLE_LIMIT:
+                return [*names, name]
+            names.append(name)
+            stack.append(_tuple_items(child))
+    return names
+
+
+def _tuple_items(value: Any) -> Iterator[tuple[str, Any]]:
+    if type(value) is tuple:
+        return ((str(index), item) for index, item in enumerate(value))
+    return (("<element>", item) for item in value)
 
 
 def _thaw(value: Any) -> Any:
@@ -691,7 +730,13 @@ def wrap(value: Any) -> ResourceBase:
     wrapper = lookup_wrapper(type(value))
     if wrapper is None:
         raise unsupported(value)
-    return wrapper.wrap(value)
+    try:
+        return wrapper.wrap(value)
+    except NestingLimitReached as error:
+        # A tuple's or set's items are wrapped (or encoded) as it is wrapped.
+        raise too_deep(value, error.path or _deep_tuple_path(value)) from None
+    except RecursionError:
+        raise too_deep(value) from None
 
 
 def wrap_field(value: Any) -> ResourceBase | None:
@@ -700,7 +745,12 @@ def wrap_field(value: Any) -> ResourceBase | None:
     wrapper = field_wrapper_type(type(value))
     if wrapper is None:
         return None
-    return wrapper.wrap(value)
+    try:
+        return wrapper.wrap(value)
+    except NestingLimitReached as error:
+        raise too_deep(value, error.path or _deep_tuple_path(value)) from None
+    except RecursionError:
+        raise too_deep(value) from None
 
 
 def unwrap(value: Any) -> Any:

@@ -21,7 +21,7 @@ from enact.interfaces import ResourceBase, ResourceDict
 from enact.pretty_print import pformat
 from enact.references import NotFound, Ref, RefError
 from enact.resource_types import Image, Str
-from enact.serialization import JsonSerializer
+from enact.serialization import DeserializationError, JsonSerializer, load_json
 
 __all__ = [
     "ImageWidget",
@@ -293,8 +293,8 @@ class JsonFieldWidget(ResourceWidget):
         fields = {}
         for name, text in zip(self.field_names, texts, strict=True):
             try:
-                fields[name] = self._serializer.from_json(json.loads(text))
-            except json.JSONDecodeError as error:
+                fields[name] = self._serializer.from_json(load_json(text))
+            except (json.JSONDecodeError, DeserializationError) as error:
                 raise ValueError(f"Field {name!r} is not valid JSON: {error}") from None
         return ResourceDict(self.resource_type, fields).to_resource()
 

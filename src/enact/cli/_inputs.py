@@ -27,6 +27,7 @@ from enact.cli._stores import CommandError, usage_error
 from enact.cli._targets import format_path, parse_path, resolve_run
 from enact.references import NotFound
 from enact.resource_registry import ResourceNotFound
+from enact.serialization import DeserializationError, load_json
 
 __all__ = ["answer", "inputs"]
 
@@ -167,10 +168,10 @@ def answer(
 def _load(json_file: pathlib.Path) -> Any:
     try:
         if str(json_file) == "-":
-            return json.load(sys.stdin)
+            return load_json(sys.stdin.read())
         with json_file.open(encoding="utf-8") as stream:
-            return json.load(stream)
-    except json.JSONDecodeError as error:
+            return load_json(stream.read())
+    except (json.JSONDecodeError, DeserializationError) as error:
         raise CommandError(f"{json_file} is not valid JSON: {error}") from None
     except OSError as error:
         raise CommandError(f"cannot read {json_file}: {error.strerror}") from None
@@ -209,9 +210,11 @@ def _parse_text(pending: durable.PendingInput, text: str) -> Any:
         return durable.parse_answer(pending, text)
     except durable.WrongAnswerType as as_text:
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except ValueError:
             raise as_text from None
+        except DeserializationError as error:
+            raise CommandError(f"the answer is not valid JSON: {error}") from None
         if data == text:
             raise as_text from None
         return durable.parse_answer(pending, data)

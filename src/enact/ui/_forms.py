@@ -25,6 +25,7 @@ from typing import Any
 from enact.interfaces import NoneResource, ResourceBase
 from enact.invocations import InvokableBase
 from enact.resource_registry import Registry
+from enact.serialization import DeserializationError, load_json
 
 __all__ = [
     "Choice",
@@ -328,11 +329,13 @@ def _read_field(field: FormField, data: Mapping[str, str]) -> Any:
             raise FormError(f"{field.label}: {raw!r} is not one of the choices.")
         return dict(components())[raw]()
     try:
-        return json.loads(raw)
+        return load_json(raw)
     except json.JSONDecodeError as error:
         if field.kind == "any":
             return raw  # text that is not JSON is a string
         raise FormError(f"{field.label}: not valid JSON ({error}).") from None
+    except DeserializationError as error:  # JSON, but nested too deeply
+        raise FormError(f"{field.label}: {error}.") from None
 
 
 def build(cls: type[ResourceBase], raw: Any) -> Any:
