@@ -78,8 +78,9 @@ def _global_options(
             help=(
                 "Import MODULE first, so its component and resource types are "
                 "known (needed to resume, fork, replay and answer runs of your "
-                f"own types). Repeatable; also ${IMPORT_VARIABLE}, "
-                "comma-separated."
+                "own types). MODULE is a module name (flows) or a Python file "
+                "(./flows.py, imported as flows). Repeatable; also "
+                f"${IMPORT_VARIABLE}, comma-separated."
             ),
         ),
     ] = None,

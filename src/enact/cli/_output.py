@@ -33,6 +33,7 @@ __all__ = [
     "duration",
     "error_line",
     "fail",
+    "missing_type_line",
     "err",
     "out",
     "print_json",
@@ -148,16 +149,30 @@ def value_json(value: Any) -> dict[str, Any]:
 def error_line(error: BaseException) -> str:
     """One line saying what went wrong, with what to do where we know it."""
     if isinstance(error, ResourceNotFound):
-        return (
-            f"type {type_name(error.type_id)} is not registered in this process: "
-            "pass --import MODULE (or set $ENACT_IMPORT) naming the module that "
-            "defines it"
-        )
+        return missing_type_line(type_name(error.type_id))
     text = " ".join(str(error).split())
     if isinstance(error, (EnactError, CommandError)) and text:
         return text
     name = type(error).__name__
     return f"{name}: {text}" if text else name
+
+
+def missing_type_line(name: str) -> str:
+    """What to do about a type (by its recorded name) not registered here."""
+    if name.startswith("__main__."):
+        return (
+            f"type {name} was defined in code run as __main__ that no other "
+            "process can import, so this run cannot be resumed, forked or "
+            "answered here; define the type in a module or a script file "
+            "(run as `python flow.py`), start a new run and pass "
+            "--import flow (or --import flow.py)"
+        )
+    module = name.rsplit(".", 1)[0] if "." in name else "MODULE"
+    return (
+        f"type {name} is not registered in this process: pass --import MODULE "
+        f"(or set $ENACT_IMPORT) naming the module that defines it, e.g. "
+        f"--import {module}, or its file, e.g. --import ./{module.replace('.', '/')}.py"
+    )
 
 
 def fail(message: str, exit_code: int = 1) -> CommandError:
