@@ -238,6 +238,7 @@ class Run:
             )
 
         previous = _read(index, self.id)
+        take(previous)  # refuses an ended or live run before any decoding
         log = self._log(store)
         if previous.invocation is not None and previous.stored_status is not (
             RunStatus.RUNNING
@@ -245,9 +246,11 @@ class Run:
             journal: Invocation[Any, Any] = previous.invocation.checkout()
         else:
             journal = checkpoint(store, previous.request, log)
-        info = _update(index, self.id, take)
-        request: Request[Any, Any] = info.request.checkout()
+        # Decoded before the run is taken, so that a type this process does
+        # not know leaves the run as it was (not running, then crashed).
+        request: Request[Any, Any] = previous.request.checkout()
         component = request.invokable().deep_copy_resource()
+        info = _update(index, self.id, take)
         _execute(
             store,
             info,
@@ -316,6 +319,14 @@ class Run:
         if at is None:
             if num_calls < 0:
                 raise RunError("num_calls must be 0 or more.", self.id)
+            made = len(journal.response().children)
+            if num_calls > made:
+                raise RunError(
+                    f"Run {self.id} made {made} top-level "
+                    f"{'call' if made == 1 else 'calls'}, so it cannot drop the "
+                    f"last {num_calls}: give at most {made} (0 replays it whole).",
+                    self.id,
+                )
             branch = journal.rewind(num_calls)
         else:
             branch = _truncate(store, journal, tuple(at), self.id)

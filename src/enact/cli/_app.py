@@ -97,7 +97,7 @@ def _global_options(
     """See, rewind, replay, fork and answer the runs journaled in an enact store."""
     del version  # handled by its callback
     imported = import_modules(imports or ())
-    ctx.obj = Session(choose_store(store), tuple(imported))
+    ctx.obj = Session(choose_store(store), tuple(imported), tuple(imports or ()))
 
 
 app.command("runs")(_run_commands.runs)
