@@ -61,7 +61,7 @@ def test_wrong_field_types_are_refused(active: enact.Store) -> None:
 
 def test_the_runs_api_refuses_what_the_check_refuses(active: enact.Store) -> None:
     run = enact.run(AskPoint())
-    with pytest.raises(runs.WrongAnswerType, match="field x got 1.5"):
+    with pytest.raises(runs.WrongAnswerType, match=r"field x got 1\.5"):
         runs.answer(run.id, {"x": 1.5, "y": 2})
     assert len(run.pending()) == 1
 
