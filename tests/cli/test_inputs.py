@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
+import time
 
 from .conftest import Filled
-from .helpers import enact, start_run
+from .helpers import enact, environment, start_run
 
 
 def test_inputs_lists_pending_requests(filled: Filled) -> None:
@@ -182,3 +185,35 @@ def test_wrong_answers_say_what_the_answer_should_be(filled: Filled) -> None:
         assert line == f"enact: error: {expected}{problem}.", line
     waiting = enact("--store", store, "inputs", run_id, "--json").json()
     assert len(waiting) == 1  # every refused answer left the run waiting
+
+
+def test_a_run_waiting_in_place_goes_on_in_its_own_process(
+    tmp_path: pathlib.Path,
+) -> None:
+    store = tmp_path / "store"
+    child = pathlib.Path(__file__).resolve().parents[1] / "runs" / "child.py"
+    live = subprocess.Popen(
+        [sys.executable, str(child), "greet-live", str(store), "live"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the run waits for its answer
+            listed = enact("--store", store, "inputs", "live", "--json")
+            if listed.code == 0 and listed.json():
+                break
+            time.sleep(0.05)
+        answered = enact("--store", store, "answer", "live", "Grace", "--json")
+        assert answered.code == 0, answered.err
+        data = answered.json()
+        assert data["continues_in_pid"] == live.pid and data["next"] is None
+        out, err = live.communicate(timeout=60)
+        assert live.returncode == 0, err
+        assert out.startswith("Grace rolled")
+    finally:
+        if live.poll() is None:
+            live.kill()
+            live.communicate()

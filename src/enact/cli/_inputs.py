@@ -181,8 +181,11 @@ def answer(
         with spinner(f"answering {run_id}"):
             answered = durable.answer(run_id, parsed, path=pending.path)
         info = durable.get_run(run_id).info()
-        owner = info.owner.pid if info.is_live and info.owner is not None else None
-        goes_on = "elsewhere" if info.is_live else "here" if resume else "stopped"
+        # A run waiting in place may have taken the answer and gone on (or
+        # ended) already: only a run still waiting, and not live, stays put.
+        elsewhere = info.is_live or info.stored_status is not durable.RunStatus.WAITING
+        owner = info.owner.pid if elsewhere and info.owner is not None else None
+        goes_on = "elsewhere" if elsewhere else "here" if resume else "stopped"
         if not as_json:
             line = Text(f"answered {run_id} at {format_path(answered.path)}: ")
             line.append(short(parsed))
