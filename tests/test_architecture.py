@@ -12,7 +12,7 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "enact"
 
 # Lowest first. Keep in sync with docs/architecture.md.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("errors and contexts", ["errors", "contexts"]),
+    ("errors and contexts", ["errors", "contexts", "_importable"]),
     (
         "resources and type registry",
         [

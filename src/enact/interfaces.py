@@ -14,6 +14,7 @@ import json
 from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar, Union
 
+from enact._importable import recorded_module
 from enact.errors import EnactError
 
 __all__ = [
@@ -318,7 +319,7 @@ class ResourceBase:
         """
         name = cls.__dict__.get("_enact_type_name")
         if name is None:
-            return f"{cls.__module__}.{cls.__qualname__}"
+            return f"{recorded_module(cls.__module__)}.{cls.__qualname__}"
         return str(name)
 
     @classmethod

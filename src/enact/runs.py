@@ -15,6 +15,7 @@ someone resumes it.
 The implementation lives in :mod:`enact._runs`; this module is its public face.
 """
 
+from enact._runs.answers import parse_answer
 from enact._runs.api import (
     Run,
     answer,
@@ -22,7 +23,6 @@ from enact._runs.api import (
     list_runs,
     name_ref,
     named_refs,
-    parse_answer,
     pending_inputs,
     resume,
     run,
@@ -33,6 +33,7 @@ from enact._runs.errors import (
     RunError,
     RunNotFound,
     RunNotResumable,
+    UnimportableTypeWarning,
     WrongAnswerType,
 )
 from enact._runs.records import Owner, PendingInput, RunInfo, RunStatus
@@ -58,4 +59,5 @@ __all__ = [
     "NoPendingInput",
     "AlreadyAnswered",
     "WrongAnswerType",
+    "UnimportableTypeWarning",
 ]

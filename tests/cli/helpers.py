@@ -113,3 +113,28 @@ def make_store(path: pathlib.Path) -> dict[str, str]:
     )
     made: dict[str, str] = json.loads(completed.stdout)
     return made
+
+
+def start_run(
+    path: pathlib.Path, component: str, text: str, name: str | None = None
+) -> str:
+    """Starts a run of the ``cliflows`` component ``component`` (a class
+    that takes no arguments) on the text ``text`` in the store at ``path``, in
+    a subprocess as a user's script would; returns its id."""
+    script = (
+        "import cliflows, enact, sys\n"
+        "with enact.FileStore(sys.argv[1]):\n"
+        "    component = getattr(cliflows, sys.argv[2])()\n"
+        "    run = enact.run(component, enact.Str(sys.argv[3]), "
+        "name=sys.argv[4] or None)\n"
+        "print(run.id)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(path), component, text, name or ""],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=60,
+        check=True,
+    )
+    return completed.stdout.strip()

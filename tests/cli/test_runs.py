@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .conftest import Filled
-from .helpers import enact
+from .helpers import enact, start_run
 
 
 def test_runs_lists_and_filters(filled: Filled) -> None:
@@ -217,3 +217,71 @@ def test_a_run_that_fails_again_exits_with_status_1(filled: Filled) -> None:
     assert (
         ": failed" in result.out and "error: cliflows.Boom: boom [red]x" in result.out
     )
+
+
+def test_runs_are_named_by_a_unique_id_prefix_or_last(filled: Filled) -> None:
+    store = filled.path
+    ids = [each["id"] for each in enact("--store", store, "runs", "--json").json()]
+    greeting = filled.made["greeting"]
+
+    def unique_prefix(run_id: str) -> str:
+        for length in range(1, len(run_id) + 1):
+            prefix = run_id[:length]
+            if sum(other.startswith(prefix) for other in ids) == 1:
+                return prefix
+        raise AssertionError(run_id)
+
+    shown = enact("--store", store, "show", unique_prefix(greeting), "--json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["run"]["id"] == greeting
+
+    last = enact("--store", store, "show", "last", "--json").json()
+    assert last["run"]["id"] == ids[0]  # the newest run
+
+    # Every run id here starts with the year: ambiguous, and listed.
+    ambiguous = enact("--store", store, "show", greeting[:4])
+    assert ambiguous.code == 1
+    line = ambiguous.one_line_error()
+    assert f"'{greeting[:4]}' starts the ids of {len(ids)} runs: " in line
+    assert f"{greeting} (greeting)" in line and "type more of the id" in line
+
+    unknown = enact("--store", store, "show", "zzz")
+    assert unknown.code == 1
+    assert "No run with id or name 'zzz'" in unknown.one_line_error()
+
+
+def test_rewind_refuses_to_drop_more_calls_than_the_run_made(filled: Filled) -> None:
+    store = filled.path
+    greeting = filled.made["greeting"]
+    before = len(enact("--store", store, "runs", "--json").json())
+    refused = enact(
+        "--store", store, "-i", "cliflows", "rewind", "greeting", "--calls", "99"
+    )
+    assert refused.code == 1
+    assert refused.one_line_error() == (
+        f"enact: error: Run {greeting} made 3 top-level calls, so it cannot drop "
+        "the last 99: give at most 3 (0 replays it whole)."
+    )
+    assert len(enact("--store", store, "runs", "--json").json()) == before
+
+
+def test_show_full_prints_long_values_whole(filled: Filled) -> None:
+    store = filled.path
+    long_topic = "a long topic " * 10
+    run_id = start_run(store, "AskTitle", long_topic.strip())
+    cut = enact("--store", store, "show", run_id).out
+    assert long_topic.strip() not in cut and "..." in cut
+    whole = enact("--store", store, "show", run_id, "--full").out
+    assert long_topic.strip() in whole
+
+
+def test_ui_takes_import_as_its_invoke_page_suggests(filled: Filled) -> None:
+    store = filled.path
+    missing = enact("--store", store, "ui", "--import", "no_such_module_here")
+    assert missing.code == 1
+    assert "cannot import 'no_such_module_here'" in missing.one_line_error()
+    # The module imports; the server then refuses a public address without a
+    # token (so the test serves nothing).
+    refused = enact("--store", store, "ui", "--import", "cliflows", "--host", "0.0.0.0")
+    assert refused.code == 1
+    assert "token" in refused.one_line_error()

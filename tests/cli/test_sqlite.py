@@ -47,9 +47,11 @@ def test_a_sqlite_store_end_to_end(tmp_path: pathlib.Path) -> None:
         "-p",
         "0",
         "--json",
+        "--no-resume",
         stdin='"From stdin"',
     ).json()
     assert answered["path"] == [0] and answered["answer"]["value"] == "From stdin"
+    assert answered["next"] == f"enact --store {store} resume {made['title']}"
     assert "output: 'From stdin: moon'" in run("resume", "title")
 
     fork = enact(

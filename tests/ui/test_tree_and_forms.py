@@ -145,8 +145,10 @@ def test_unregistered_types_get_a_json_form() -> None:
 def test_build_reports_what_does_not_fit() -> None:
     with pytest.raises(_forms.FormError, match="times must be 0 or more"):
         _forms.build(UIRepeat, {"times": -1})
-    with pytest.raises(_forms.FormError, match="Cannot make a UIPoint"):
+    with pytest.raises(_forms.FormError, match=r"A UIPoint must be .* no field z"):
         _forms.build(UIPoint, {"z": 1})
+    with pytest.raises(_forms.FormError, match='field x got "a", not a whole'):
+        _forms.build(UIPoint, {"x": "a", "y": 1})
 
 
 def test_components_lists_registered_invokables_only() -> None:

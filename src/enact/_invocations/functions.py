@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
 
 from enact import _codec
+from enact._importable import recorded_module
 from enact._invocations.exceptions import ReplayError
 from enact._invocations.invokables import (
     Builder,
@@ -497,7 +498,7 @@ F = TypeVar("F", bound=RegisteredFunction[Any, Any])
 def _register(cls: type[F], function: Callable[..., Any], name: str | None) -> F:
     """Registers ``function`` under its persistent name as a ``cls``."""
     if name is None:
-        name = f"{function.__module__}.{function.__qualname__}"
+        name = f"{recorded_module(function.__module__)}.{function.__qualname__}"
     parts = function.__qualname__.split(".")
     is_method = len(parts) >= 2 and parts[-2] != "<locals>"
     registered = cls(function, name, is_method)

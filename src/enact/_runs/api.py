@@ -8,8 +8,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import orjson
-
 from enact._invocations.exceptions import InputRequest, InvocationError
 from enact._invocations.invokables import (
     Builder,
@@ -18,14 +16,15 @@ from enact._invocations.invokables import (
     offered_recorder,
 )
 from enact._invocations.records import Invocation, Request, Response
+from enact._runs.answers import parse_answer
 from enact._runs.errors import (
     AlreadyAnswered,
     NoPendingInput,
     RunError,
     RunNotFound,
     RunNotResumable,
-    WrongAnswerType,
 )
+from enact._runs.portability import warn_unimportable
 from enact._runs.recorder import Recorder, StepLog, checkpoint, pending_input
 from enact._runs.records import (
     Owner,
@@ -38,9 +37,8 @@ from enact._runs.records import (
 from enact.backends.base import BackendError
 from enact.backends.index import Index
 from enact.contexts import NoActiveContext
-from enact.interfaces import NoneResource, ResourceBase, ResourceError
+from enact.interfaces import NoneResource, ResourceBase
 from enact.references import Ref, Store
-from enact.resource_registry import Registry, ResourceNotFound
 
 __all__ = [
     "Run",
@@ -49,7 +47,6 @@ __all__ = [
     "list_runs",
     "name_ref",
     "named_refs",
-    "parse_answer",
     "pending_inputs",
     "resume",
     "run",
@@ -241,6 +238,7 @@ class Run:
             )
 
         previous = _read(index, self.id)
+        take(previous)  # refuses an ended or live run before any decoding
         log = self._log(store)
         if previous.invocation is not None and previous.stored_status is not (
             RunStatus.RUNNING
@@ -248,9 +246,11 @@ class Run:
             journal: Invocation[Any, Any] = previous.invocation.checkout()
         else:
             journal = checkpoint(store, previous.request, log)
-        info = _update(index, self.id, take)
-        request: Request[Any, Any] = info.request.checkout()
+        # Decoded before the run is taken, so that a type this process does
+        # not know leaves the run as it was (not running, then crashed).
+        request: Request[Any, Any] = previous.request.checkout()
         component = request.invokable().deep_copy_resource()
+        info = _update(index, self.id, take)
         _execute(
             store,
             info,
@@ -319,6 +319,14 @@ class Run:
         if at is None:
             if num_calls < 0:
                 raise RunError("num_calls must be 0 or more.", self.id)
+            made = len(journal.response().children)
+            if num_calls > made:
+                raise RunError(
+                    f"Run {self.id} made {made} top-level "
+                    f"{'call' if made == 1 else 'calls'}, so it cannot drop the "
+                    f"last {num_calls}: give at most {made} (0 replays it whole).",
+                    self.id,
+                )
             branch = journal.rewind(num_calls)
         else:
             branch = _truncate(store, journal, tuple(at), self.id)
@@ -464,6 +472,7 @@ def _start(
         raise TypeError(
             "enact.run runs sync invokables; async ones are not durable yet."
         )
+    warn_unimportable(component, arg)
     index = store.index
     if arg is None:
         input_ref: Ref[Any] = store.commit(NoneResource())
@@ -776,73 +785,6 @@ def pending_inputs(run_id: str | None = None) -> list[PendingInput]:
     for info in list_runs(status=RunStatus.WAITING):
         found.extend(_unanswered(index, info))
     return found
-
-
-def parse_answer(pending: PendingInput, raw: Any) -> ResourceBase:
-    """Builds an answer of the requested type from a JSON-like value.
-
-    ``raw`` may be the resource itself, a plain value for the built-in value
-    types (a string for ``Str``; a number, or its text, for ``Int`` and
-    ``Float``), or a dict of field values (or its JSON text) for a resource
-    class.
-
-    Raises:
-        WrongAnswerType: if ``raw`` cannot be turned into the requested type,
-            naming the type and the problem.
-        ResourceNotFound: if the requested type is not registered in this
-            process (import the module that defines it).
-    """
-    try:
-        wanted = Registry.get().lookup(pending.requested_type)
-    except ResourceNotFound:
-        raise ResourceNotFound(
-            pending.requested_type,
-            "the requested answer type is not registered in this process; import "
-            "the module that defines it",
-        ) from None
-    name = wanted.__qualname__
-    if isinstance(raw, ResourceBase):
-        value = raw
-    else:
-        try:
-            value = _build(wanted, raw)
-        except (ResourceError, TypeError, ValueError, KeyError) as error:
-            raise WrongAnswerType(
-                f"Cannot make a {name} from {raw!r}: {error}", pending.run_id
-            ) from None
-    if not isinstance(value, wanted):
-        raise WrongAnswerType(
-            f"The request at {pending.key} asks for a {name}, got a "
-            f"{type(value).__qualname__}.",
-            pending.run_id,
-        )
-    return value
-
-
-def _build(wanted: type[ResourceBase], raw: Any) -> ResourceBase:
-    builtin = getattr(wanted, "_builtin", None)
-    if builtin is not None:
-        if builtin is str:
-            if not isinstance(raw, str):
-                raise TypeError("expected text")
-            return wanted(raw)  # type: ignore[call-arg]
-        if builtin is bytes:
-            data = raw.encode("utf-8") if isinstance(raw, str) else raw
-            if not isinstance(data, bytes):
-                raise TypeError("expected bytes or text")
-            return wanted(data)  # type: ignore[call-arg]
-        if isinstance(raw, str):
-            raw = orjson.loads(raw)
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise TypeError(f"expected a number, got {type(raw).__name__}")
-        if builtin is int and not float(raw).is_integer():
-            raise ValueError("expected a whole number")
-        return wanted(builtin(raw))  # type: ignore[call-arg]
-    if isinstance(raw, (str, bytes)):
-        raw = orjson.loads(raw)
-    if not isinstance(raw, dict):
-        raise TypeError(f"expected an object of fields, got {type(raw).__name__}")
-    return wanted.from_fields(raw)
 
 
 def answer(

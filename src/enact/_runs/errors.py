@@ -10,6 +10,7 @@ __all__ = [
     "RunError",
     "RunNotFound",
     "RunNotResumable",
+    "UnimportableTypeWarning",
     "WrongAnswerType",
 ]
 
@@ -44,3 +45,26 @@ class AlreadyAnswered(RunError):
 
 class WrongAnswerType(RunError, TypeError):
     """The answer is not of the type the input request asked for."""
+
+
+class UnimportableTypeWarning(UserWarning):
+    """A run records a type that no other process can import.
+
+    The class was defined in code run as ``__main__`` that is not importable
+    under another name (``python -c``, standard input, an interactive
+    session, a file name that is no identifier). Its runs cannot be resumed,
+    forked or answered from the command line, the web UI or another script.
+
+    Attributes:
+        type_name: The recorded name, ``__main__.<qualname>``.
+    """
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+        super().__init__(
+            f"This run records the type {type_name}, defined in code run as "
+            "__main__ that no other process can import, so no other process can "
+            "resume, fork or answer the run. Define it in a module (or a script "
+            "file with an identifier for a name, run as `python flow.py`) and "
+            "pass that module to `enact --import`."
+        )

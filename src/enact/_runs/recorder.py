@@ -38,6 +38,7 @@ import orjson
 from enact._invocations.exceptions import InputRequest
 from enact._invocations.invokables import Builder
 from enact._invocations.records import Invocation, Request, Response
+from enact._runs.portability import warn_unimportable_type
 from enact._runs.records import PendingInput
 from enact.references import Ref, Store
 
@@ -150,6 +151,7 @@ def pending_input(
     request: InputRequest,
 ) -> PendingInput:
     """What the run index keeps of an input request made at ``path``."""
+    warn_unimportable_type(request.requested_type)
     return PendingInput(
         run_id,
         path,

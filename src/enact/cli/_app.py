@@ -78,8 +78,9 @@ def _global_options(
             help=(
                 "Import MODULE first, so its component and resource types are "
                 "known (needed to resume, fork, replay and answer runs of your "
-                f"own types). Repeatable; also ${IMPORT_VARIABLE}, "
-                "comma-separated."
+                "own types). MODULE is a module name (flows) or a Python file "
+                "(./flows.py, imported as flows). Repeatable; also "
+                f"${IMPORT_VARIABLE}, comma-separated."
             ),
         ),
     ] = None,
@@ -96,7 +97,7 @@ def _global_options(
     """See, rewind, replay, fork and answer the runs journaled in an enact store."""
     del version  # handled by its callback
     imported = import_modules(imports or ())
-    ctx.obj = Session(choose_store(store), tuple(imported))
+    ctx.obj = Session(choose_store(store), tuple(imported), tuple(imports or ()))
 
 
 app.command("runs")(_run_commands.runs)

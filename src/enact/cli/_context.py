@@ -20,8 +20,10 @@ class Session:
 
     #: The store the command works on.
     store: StoreChoice
-    #: The modules imported for ``--import``.
+    #: The modules imported for ``--import`` (and ``$ENACT_IMPORT``).
     imported: tuple[str, ...] = ()
+    #: The ``--import`` values as given (for commands to suggest).
+    import_options: tuple[str, ...] = ()
 
 
 def session(ctx: typer.Context) -> Session:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from enact.cli._context import open_store, session
-from enact.cli._stores import CommandError
+from enact.cli._stores import CommandError, import_modules
 
 __all__ = ["demo", "ui"]
 
@@ -51,8 +51,21 @@ def ui(
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open the UI in a web browser.")
     ] = False,
+    imports: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--import",
+            "-i",
+            metavar="MODULE",
+            help="Import MODULE (a module name or a Python file) first, so the "
+            "UI can invoke its components and answer, fork and resume runs of "
+            "its types (as the global --import; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI for the store (the 'ui' extra)."""
+    if imports:
+        import_modules(imports)
     try:
         web = importlib.import_module("enact.ui")
     except ImportError as error:

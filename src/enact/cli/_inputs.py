@@ -15,14 +15,16 @@ from rich.text import Text
 from enact import runs as durable
 from enact.cli._context import open_store
 from enact.cli._output import (
+    missing_type_line,
     out,
     print_json,
     short,
     short_type,
     spinner,
+    type_name,
     value_json,
 )
-from enact.cli._run_commands import report
+from enact.cli._run_commands import needs_resume, report, resume_command
 from enact.cli._stores import CommandError, usage_error
 from enact.cli._targets import format_path, parse_path, resolve_run
 from enact.references import NotFound
@@ -38,7 +40,11 @@ def inputs(
     ctx: typer.Context,
     run: Annotated[
         str | None,
-        typer.Argument(metavar="[RUN]", help="Only this run's requests (id or name)."),
+        typer.Argument(
+            metavar="[RUN]",
+            help="Only this run's requests (id or unique start of it, name, "
+            "or 'last').",
+        ),
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -51,6 +57,15 @@ def inputs(
             return
         if not pending:
             out().print(Text("no pending input requests", "dim"))
+            for info in _answered_waiting(run_id):
+                out().print(
+                    Text(
+                        f"run {info.id} is answered and waits to be resumed: "
+                        f"enact resume {info.id}",
+                        "yellow",
+                    ),
+                    soft_wrap=True,
+                )
             return
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         table.add_column("RUN", no_wrap=True)
@@ -65,6 +80,16 @@ def inputs(
                 Text(_about(each)),
             )
         out().print(table)
+
+
+def _answered_waiting(run_id: str | None) -> list[durable.RunInfo]:
+    """The waiting runs (or the one run) that only a resume moves on."""
+    waiting = durable.list_runs(status=durable.RunStatus.WAITING)
+    return [
+        info
+        for info in waiting
+        if (run_id is None or info.id == run_id) and needs_resume(info, 0)
+    ]
 
 
 def _pending_json(pending: durable.PendingInput) -> dict[str, Any]:
@@ -90,7 +115,13 @@ def _read(ref: Any) -> Any:
 
 def answer(
     ctx: typer.Context,
-    run: Annotated[str, typer.Argument(metavar="RUN", help="The waiting run.")],
+    run: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN",
+            help="The waiting run (id or unique start of it, name, or 'last').",
+        ),
+    ],
     value: Annotated[
         str | None,
         typer.Argument(
@@ -121,17 +152,20 @@ def answer(
     resume: Annotated[
         bool,
         typer.Option(
-            "--resume",
-            help="If no process waits for the answer, resume the run here "
-            "(until it ends or asks again).",
+            "--resume/--no-resume",
+            help="Unless the run's own process waits for the answer, resume the "
+            "run here until it ends or asks again (the default). With "
+            "--no-resume the answer is only stored, and the command that "
+            "resumes the run is printed.",
         ),
-    ] = False,
+    ] = True,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Answer a waiting run's input request.
+    """Answer a waiting run's input request, then resume the run.
 
     The value must be of the requested type; a wrong one is refused and the
-    run keeps waiting.
+    run keeps waiting. If the run's process waits for the answer in place
+    (``wait_for_input``), the run goes on there; else it is resumed here.
     """
     if (value is None) == (json_file is None):
         raise usage_error(ctx, "give either VALUE or --json-file FILE")
@@ -146,23 +180,63 @@ def answer(
             assert value is not None
             parsed = _parse_text(pending, value)
         with spinner(f"answering {run_id}"):
-            answered = durable.answer(run_id, parsed, path=pending.path, resume=resume)
-        if as_json and not resume:
+            answered = durable.answer(run_id, parsed, path=pending.path)
+        info = durable.get_run(run_id).info()
+        # A run waiting in place may have taken the answer and gone on (or
+        # ended) already: only a run still waiting, and not live, stays put.
+        elsewhere = info.is_live or info.stored_status is not durable.RunStatus.WAITING
+        owner = info.owner.pid if elsewhere and info.owner is not None else None
+        goes_on = "elsewhere" if elsewhere else "here" if resume else "stopped"
+        if not as_json:
+            line = Text(f"answered {run_id} at {format_path(answered.path)}: ")
+            line.append(short(parsed))
+            out().print(line)
+        if goes_on == "here":
+            _resume_after_answer(ctx, run_id, as_json)
+            return
+        next_command = None if goes_on == "elsewhere" else resume_command(ctx, run_id)
+        if as_json:
             print_json(
                 {
                     "run_id": run_id,
                     "key": answered.key,
                     "path": list(answered.path),
                     "answer": value_json(parsed),
+                    "continues_in_pid": owner,
+                    "next": next_command,
                 }
             )
-            return
-        if not as_json:
-            line = Text(f"answered {run_id} at {format_path(answered.path)}: ")
-            line.append(short(parsed))
-            out().print(line)
-        if resume:
-            report(durable.get_run(run_id), "resumed", as_json)
+        elif next_command is None:
+            where_ = "" if owner is None else f" (pid {owner})"
+            out().print(Text(f"  the run goes on in its own process{where_}", "dim"))
+        else:
+            hint = Text(f"  resume it with: {next_command}", "dim")
+            out().print(hint, soft_wrap=True)
+
+
+def _resume_after_answer(ctx: typer.Context, run_id: str, as_json: bool) -> None:
+    """Resumes a just-answered run here, or says how to if it cannot be."""
+    handle = durable.get_run(run_id)
+    try:
+        with spinner(f"resuming {run_id}"):
+            handle.resume()
+    except ResourceNotFound as error:
+        # The answer is stored: resuming can wait for the user's modules.
+        name = type_name(error.type_id)
+        if name.startswith("__main__."):
+            hint = missing_type_line(name)
+        else:
+            module = name.rsplit(".", 1)[0]
+            command = resume_command(ctx, run_id, extra_import=module)
+            hint = (
+                f"type {name} is not registered in this process; resume it with "
+                f"`{command}` (or import the module's file: --import "
+                f"./{module.replace('.', '/')}.py)"
+            )
+        raise CommandError(
+            f"the answer is stored, but the run cannot resume here: {hint}"
+        ) from None
+    report(handle, "resumed", as_json)
 
 
 def _load(json_file: pathlib.Path) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 import typer
@@ -11,15 +12,17 @@ from enact import diffs, runs
 from enact.cli import _tree
 from enact.cli._context import open_store
 from enact.cli._output import (
+    MAX_VALUE,
     err,
+    full_values,
     out,
     print_json,
     short,
     short_type,
-    status_style,
     timestamp,
     value_json,
 )
+from enact.cli._run_commands import needs_resume, status_text
 from enact.cli._targets import format_path, invocation_of, resolve
 from enact.invocations import Invocation
 from enact.pretty_print import pformat
@@ -46,11 +49,21 @@ def show(
         str,
         typer.Argument(
             metavar="RUN_OR_REF",
-            help="A run id or name, or an object's digest (64 hex digits or "
-            'the ref id {"digest": ...}).',
+            help="A run (its id or any unique start of it, its name, or "
+            "'last'), or an object's digest (64 hex digits or the ref id "
+            '{"digest": ...}).',
         ),
     ],
     depth: Annotated[int | None, _DEPTH] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            "-F",
+            help=f"Print every value whole (values longer than {MAX_VALUE} "
+            "characters are cut with '...' otherwise).",
+        ),
+    ] = False,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """Show a run's call tree, or any stored object.
@@ -58,7 +71,7 @@ def show(
     A run (or an invocation's digest) is drawn as a tree of calls with their
     inputs, outputs, exceptions, input requests and durations.
     """
-    with open_store(ctx) as store:
+    with open_store(ctx) as store, full_values() if full else nullcontext():
         found = resolve(target, store)
         if found.run is not None:
             _show_run(found.run, depth, as_json)
@@ -83,7 +96,9 @@ def _show_run(run: runs.Run, depth: int | None, as_json: bool) -> None:
     heading.append(f"run {info.id}", "bold")
     if info.name:
         heading.append(f" ({info.name})")
-    heading.append(f"  {info.status}", status_style(info.status))
+    pending = run.pending()
+    heading.append("  ")
+    heading.append_text(status_text(info, len(pending)))
     heading.append(f"  {info.component}")
     console.print(heading)
     details = [f"started {timestamp(info.started)}"]
@@ -100,14 +115,19 @@ def _show_run(run: runs.Run, depth: int | None, as_json: bool) -> None:
         console.print(Text("  (no calls journaled yet)", "dim"))
     else:
         console.print(_tree.to_rich(view))
-    for pending in run.pending():
-        line = Text(f"waiting for input at {format_path(pending.path)}: ", "yellow")
-        line.append(short_type(pending.requested_type))
-        if pending.context:
-            line.append(f" {short(pending.context)}")
+    for request in pending:
+        line = Text(f"waiting for input at {format_path(request.path)}: ", "yellow")
+        line.append(short_type(request.requested_type))
+        if request.context:
+            line.append(f" {short(request.context)}")
         console.print(line)
         console.print(
             Text(f"  answer with: enact answer {info.id} VALUE", "dim"), soft_wrap=True
+        )
+    if needs_resume(info, len(pending)):
+        console.print(
+            Text(f"answered: resume it with `enact resume {info.id}`", "yellow"),
+            soft_wrap=True,
         )
     if view is not None and view.unavailable():
         err().print(Text(_IMPORT_HINT, "yellow"))
@@ -136,7 +156,8 @@ def diff(
         str,
         typer.Argument(
             metavar="LEFT",
-            help="A run id or name, or the digest of an invocation.",
+            help="A run (id or unique start of it, name, or 'last'), or the "
+            "digest of an invocation.",
         ),
     ],
     right: Annotated[

@@ -8,6 +8,7 @@ as :class:`rich.text.Text` (never parsed as markup), so a value like
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import functools
 import json
@@ -30,9 +31,12 @@ from enact.wrappers import wrap
 
 __all__ = [
     "MAX_VALUE",
+    "cut",
     "duration",
     "error_line",
     "fail",
+    "full_values",
+    "missing_type_line",
     "err",
     "out",
     "print_json",
@@ -46,7 +50,7 @@ __all__ = [
     "value_json",
 ]
 
-# The longest value shown inline in a tree or table; --json shows all.
+# The longest value shown inline in a tree or table; --full and --json show all.
 MAX_VALUE = 60
 
 
@@ -75,9 +79,26 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def short(value: Any, limit: int = MAX_VALUE) -> str:
+# The longest value short() shows by default; full_values() lifts the cut.
+_limit: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "enact_cli_value_limit", default=MAX_VALUE
+)
+
+
+@contextmanager
+def full_values() -> Iterator[None]:
+    """Within it, :func:`short` cuts no value (``show --full``)."""
+    token = _limit.set(None)
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
+
+def short(value: Any, limit: int | None = None) -> str:
     """One line of text for a value: strings and numbers as literals, others
-    pretty-printed (:mod:`enact.pretty_print`) and cut at ``limit``."""
+    pretty-printed (:mod:`enact.pretty_print`) and cut at ``limit`` (by
+    default :data:`MAX_VALUE`, or nowhere inside :func:`full_values`)."""
     printer = PPrinter(max_ref_depth=2)
     if isinstance(value, (int, float, str, bytes)) or value is None:
         text = printer.primitive_to_str(value)
@@ -87,7 +108,14 @@ def short(value: Any, limit: int = MAX_VALUE) -> str:
         except AssertionError:  # not a field value: a plain value's repr
             text = repr(value)
         text = " ".join(part.strip() for part in text.splitlines())
-    if len(text) > limit:
+    return cut(text, limit)
+
+
+def cut(text: str, limit: int | None = None) -> str:
+    """``text`` cut at ``limit`` with ``...`` (default as for :func:`short`)."""
+    if limit is None:
+        limit = _limit.get()
+    if limit is not None and len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
 
@@ -148,16 +176,30 @@ def value_json(value: Any) -> dict[str, Any]:
 def error_line(error: BaseException) -> str:
     """One line saying what went wrong, with what to do where we know it."""
     if isinstance(error, ResourceNotFound):
-        return (
-            f"type {type_name(error.type_id)} is not registered in this process: "
-            "pass --import MODULE (or set $ENACT_IMPORT) naming the module that "
-            "defines it"
-        )
+        return missing_type_line(type_name(error.type_id))
     text = " ".join(str(error).split())
     if isinstance(error, (EnactError, CommandError)) and text:
         return text
     name = type(error).__name__
     return f"{name}: {text}" if text else name
+
+
+def missing_type_line(name: str) -> str:
+    """What to do about a type (by its recorded name) not registered here."""
+    if name.startswith("__main__."):
+        return (
+            f"type {name} was defined in code run as __main__ that no other "
+            "process can import, so this run cannot be resumed, forked or "
+            "answered here; define the type in a module or a script file "
+            "(run as `python flow.py`), start a new run and pass "
+            "--import flow (or --import flow.py)"
+        )
+    module = name.rsplit(".", 1)[0] if "." in name else "MODULE"
+    return (
+        f"type {name} is not registered in this process: pass --import MODULE "
+        f"(or set $ENACT_IMPORT) naming the module that defines it, e.g. "
+        f"--import {module}, or its file, e.g. --import ./{module.replace('.', '/')}.py"
+    )
 
 
 def fail(message: str, exit_code: int = 1) -> CommandError:

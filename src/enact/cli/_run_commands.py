@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import re
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -14,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from enact import runs as durable
-from enact.cli._context import open_store
+from enact.cli._context import open_store, session
 from enact.cli._output import (
     duration,
     out,
@@ -29,10 +31,25 @@ from enact.cli._output import (
 from enact.cli._stores import usage_error
 from enact.cli._targets import format_path, parse_path, resolve_run
 
-__all__ = ["fork", "parse_time", "replay", "report", "resume", "rewind", "runs"]
+__all__ = [
+    "fork",
+    "needs_resume",
+    "parse_time",
+    "replay",
+    "report",
+    "resume",
+    "resume_command",
+    "rewind",
+    "runs",
+    "status_text",
+    "unanswered_counts",
+]
 
 _JSON = typer.Option("--json", help="Print JSON instead of text.")
-_RUN = typer.Argument(metavar="RUN", help="The run's id or name.")
+_RUN = typer.Argument(
+    metavar="RUN",
+    help="The run: its id (or any unique start of it), its name, or 'last'.",
+)
 _NAME = typer.Option("--name", metavar="NAME", help="A name for the new run.")
 _TAGS = typer.Option(
     "--tag", "-t", metavar="TAG", help="A tag for the new run (repeatable)."
@@ -133,16 +150,55 @@ def runs(
         )
         if limit is not None:
             found = found[:limit]
+        unanswered = unanswered_counts()
         if as_json:
-            print_json([info.to_json() for info in found])
+            print_json([_run_json(info, unanswered) for info in found])
             return
         if not found:
             out().print(Text("no runs", "dim"))
             return
-        out().print(_table(found))
+        out().print(_table(found, unanswered))
 
 
-def _table(found: Sequence[durable.RunInfo]) -> Table:
+def unanswered_counts() -> collections.Counter[str]:
+    """How many unanswered input requests each waiting run has."""
+    return collections.Counter(each.run_id for each in durable.pending_inputs())
+
+
+def needs_resume(info: durable.RunInfo, unanswered: int) -> bool:
+    """Whether a run is waiting with every request answered, and no process
+    waits to go on with it: it goes on only when resumed."""
+    return info.status is durable.RunStatus.WAITING and not (unanswered or info.is_live)
+
+
+def status_text(info: durable.RunInfo, unanswered: int) -> Text:
+    """A run's status as ``runs`` and ``show`` print it.
+
+    A waiting run shows how many requests are unanswered, or that it is
+    answered and must be resumed (or goes on in its own process).
+    """
+    status = Text(str(info.status), status_style(info.status))
+    if info.status is not durable.RunStatus.WAITING:
+        return status
+    if unanswered:
+        status.append(f" ({unanswered})")
+    elif info.is_live:
+        status = Text("answered, going on", status_style(durable.RunStatus.RUNNING))
+    else:
+        status = Text("answered, needs resume", "yellow")
+    return status
+
+
+def _run_json(info: durable.RunInfo, unanswered: collections.Counter[str]) -> Any:
+    data = info.to_json()
+    data["unanswered"] = unanswered[info.id]
+    data["needs_resume"] = needs_resume(info, unanswered[info.id])
+    return data
+
+
+def _table(
+    found: Sequence[durable.RunInfo], unanswered: collections.Counter[str]
+) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("ID", no_wrap=True)
     table.add_column("NAME", overflow="fold")
@@ -153,9 +209,7 @@ def _table(found: Sequence[durable.RunInfo]) -> Table:
     table.add_column("FROM", overflow="ellipsis", no_wrap=True)
     table.add_column("TAGS", overflow="fold")
     for info in found:
-        status = Text(str(info.status), status_style(info.status))
-        if info.pending:
-            status.append(f" ({len(info.pending)})")
+        status = status_text(info, unanswered[info.id])
         took = "-" if info.ended is None else duration(info.ended - info.started)
         parent = info.parent or ""
         table.add_row(
@@ -293,6 +347,26 @@ def resume(
         with spinner(f"resuming {original.id}"):
             resumed = original.resume(wait_for_input=wait)
         report(resumed, "resumed", as_json)
+
+
+def resume_command(
+    ctx: typer.Context, run_id: str, *, extra_import: str | None = None
+) -> str:
+    """The command line that resumes ``run_id`` with this command's options.
+
+    Args:
+        ctx: The command's context (its ``--store`` and ``--import``).
+        run_id: The run.
+        extra_import: A module to import besides.
+    """
+    own = session(ctx)
+    words = ["enact"]
+    if own.store.source == "--store":
+        words += ["--store", own.store.path]
+    for module in (*own.import_options, *filter(None, [extra_import])):
+        words += ["--import", module]
+    words += ["resume", run_id]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def report(run: durable.Run, verb: str, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import pathlib
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -122,16 +123,19 @@ def import_modules(options: Iterable[str]) -> list[str]:
     Importing them registers the user's component and resource classes, so
     their runs can be resumed, forked and answered. The current directory is
     put first on ``sys.path``, as ``python -m`` does, so a module beside the
-    user is found.
+    user is found. A value that ends with ``.py`` or holds a path separator
+    is a script file: its directory goes first on ``sys.path`` and it is
+    imported under its file name (``flow.py`` as ``flow``), the name a run
+    started with ``python flow.py`` records for its types.
 
     Args:
         options: The ``--import`` values, in order.
 
     Returns:
-        The names imported, ``$ENACT_IMPORT``'s first.
+        The module names imported, ``$ENACT_IMPORT``'s first.
 
     Raises:
-        CommandError: naming a module that cannot be imported.
+        CommandError: naming a module or file that cannot be imported.
     """
     names = [
         name.strip()
@@ -141,12 +145,58 @@ def import_modules(options: Iterable[str]) -> list[str]:
     names += [name.strip() for name in options if name.strip()]
     if names and os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    imported = []
     for name in names:
+        module = _module_of_file(name) if _is_file_name(name) else name
         try:
-            importlib.import_module(name)
+            importlib.import_module(module)
         except Exception as error:
             # A user module may fail in any way on import: report it, once.
             raise CommandError(
                 f"cannot import {name!r} (--import): {type(error).__name__}: {error}"
             ) from None
-    return names
+        imported.append(module)
+    return imported
+
+
+def _is_file_name(text: str) -> bool:
+    return text.endswith(".py") or os.sep in text or "/" in text
+
+
+def _module_of_file(text: str) -> str:
+    """The module name of a script file, with its directory put on the path.
+
+    Raises:
+        CommandError: if there is no such file, or it has no module name.
+    """
+    path = pathlib.Path(text).expanduser()
+    if not path.is_file():
+        raise CommandError(
+            f"no file {text} (--import takes a module name, e.g. flows, or a "
+            "Python file, e.g. ./flows.py)"
+        )
+    path = path.resolve()
+    module = path.stem
+    if path.suffix != ".py" or not module.isidentifier():
+        raise CommandError(
+            f"cannot import {text} (--import): a Python file's name must be an "
+            f"identifier ending in .py, e.g. {_identifier(module)}.py"
+        )
+    known = sys.modules.get(module)
+    known_file = getattr(known, "__file__", None)
+    if known is not None and (
+        not isinstance(known_file, str) or pathlib.Path(known_file).resolve() != path
+    ):
+        raise CommandError(
+            f"cannot import {text} (--import): the module name {module!r} is "
+            "taken by another module; rename the file"
+        )
+    directory = str(path.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    return module
+
+
+def _identifier(stem: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    return cleaned if cleaned.isidentifier() else f"m_{cleaned}"

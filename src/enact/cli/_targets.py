@@ -1,7 +1,8 @@
 """What a command argument names: a run (by id or name) or an object (a ref).
 
 A 64-digit hex digest, or the JSON ref id ``{"digest": "..."}``, names an
-object in the store; anything else is a run id or name.
+object in the store; anything else is a run: its id or name, ``last`` (the
+most recent run) or the start of one run's id.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from enact.invocations import Invocation
 from enact.references import InvalidRefId, Ref, Store
 
 __all__ = [
+    "LAST",
     "Target",
     "format_path",
     "invocation_of",
@@ -53,14 +55,45 @@ def resolve(text: str, store: Store) -> Target:
     return Target(text, run=resolve_run(text))
 
 
+#: The word for the most recently started run.
+LAST = "last"
+# How many candidates an ambiguous prefix lists.
+_MAX_CANDIDATES = 10
+
+
 def resolve_run(text: str) -> runs.Run:
-    """The run with id or name ``text`` in the current store.
+    """The run ``text`` names in the current store.
+
+    ``text`` is a run's id or name, ``last`` (the run started most recently,
+    unless a run is named so) or the start of exactly one run's id.
 
     Raises:
-        CommandError: if there is none (``RunNotFound``'s message).
+        CommandError: if it names no run, or starts several runs' ids (the
+            message lists them).
     """
     try:
-        return runs.get_run(text)
+        try:
+            return runs.get_run(text)
+        except runs.RunNotFound as not_found:
+            found = runs.list_runs()
+            if text == LAST:
+                if not found:
+                    raise CommandError("there are no runs in the store") from None
+                return runs.get_run(found[0].id)
+            matching = [info for info in found if text and info.id.startswith(text)]
+            if len(matching) == 1:
+                return runs.get_run(matching[0].id)
+            if not matching:
+                raise CommandError(str(not_found)) from None
+            listed = ", ".join(
+                f"{info.id} ({info.name})" if info.name else info.id
+                for info in matching[:_MAX_CANDIDATES]
+            )
+            more = len(matching) - _MAX_CANDIDATES
+            raise CommandError(
+                f"{text!r} starts the ids of {len(matching)} runs: {listed}"
+                f"{f' and {more} more' if more > 0 else ''}; type more of the id"
+            ) from None
     except NotImplementedError:
         raise CommandError(
             "this version of enact cannot read its run index yet"

@@ -14,7 +14,7 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
-from enact.cli._output import MAX_VALUE, duration, short, type_name, value_json
+from enact.cli._output import cut, duration, short, type_name, value_json
 from enact.cli._targets import format_path
 from enact.interfaces import NoneResource
 from enact.invocations import ExceptionResource, InputRequest, Invocation
@@ -218,7 +218,7 @@ def _exception(error: Any) -> str:
         text = lines[-1]
     else:
         text = f"{type(error).__name__}: {' '.join(lines)}"
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+    return cut(text)
 
 
 def to_json(view: CallView) -> dict[str, Any]:

@@ -22,6 +22,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from enact._runs.answers import answer_fields, build_answer
+from enact._runs.errors import WrongAnswerType
 from enact.interfaces import NoneResource, ResourceBase
 from enact.invocations import InvokableBase
 from enact.resource_registry import Registry
@@ -158,21 +160,12 @@ def _refill(field: FormField, submitted: Mapping[str, str] | None) -> FormField:
 
 
 def _dataclass_fields(cls: type, prefix: str) -> list[FormField]:
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # an annotation that does not resolve: JSON for all
-        hints = {}
     fields = []
-    for field in dataclasses.fields(cls):
-        if not field.init or field.name.startswith("_"):
-            continue
-        hint = hints.get(field.name, Any)
-        default = _default(field)
+    for field in answer_fields(cls):
         name = f"{prefix}{field.name}"
-        kind = {str: "text", int: "int", float: "float", bool: "bool"}.get(hint)
-        origin = typing.get_origin(hint) or hint
+        origin = typing.get_origin(field.hint) or field.hint
         if (
-            kind is None
+            field.kind == "any"
             and isinstance(origin, type)
             and issubclass(origin, InvokableBase)
         ):
@@ -191,15 +184,14 @@ def _dataclass_fields(cls: type, prefix: str) -> list[FormField]:
                 )
             )
             continue
-        if kind is None:
-            kind = "any"
+        kind = field.kind
         fields.append(
             FormField(
                 name,
                 field.name,
                 kind,
-                _default_text(default, kind),
-                required=default is _MISSING and kind != "bool",
+                _default_text(field.default, kind),
+                required=field.required and kind != "bool",
             )
         )
     return fields
@@ -341,23 +333,16 @@ def _read_field(field: FormField, data: Mapping[str, str]) -> Any:
 def build(cls: type[ResourceBase], raw: Any) -> Any:
     """Makes a ``cls`` from what :func:`read_form` returned for its form.
 
+    The values are checked as answers are (:mod:`enact._runs.answers`).
+
     Raises:
         FormError: if the values do not fit the class.
     """
     if issubclass(cls, NoneResource) or raw is None:
         return None
+    if isinstance(raw, ResourceBase):
+        return raw
     try:
-        if isinstance(raw, ResourceBase):
-            return raw
-        if _builtin_kind(cls) is not None:
-            return cls(raw)  # type: ignore[call-arg]
-        if isinstance(raw, dict) and dataclasses.is_dataclass(cls):
-            return cls(**raw)
-        if isinstance(raw, dict):
-            return cls.from_fields(raw)
-    except Exception as error:
-        raise FormError(f"Cannot make a {cls.__name__}: {error}") from None
-    raise FormError(
-        f"Cannot make a {cls.__name__} from {json.dumps(raw)[:200]}: give its "
-        "fields as a JSON object."
-    )
+        return build_answer(cls, raw, subject=f"A {cls.__name__}")
+    except WrongAnswerType as error:
+        raise FormError(str(error)) from None
