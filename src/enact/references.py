@@ -547,6 +547,25 @@ class Store(contexts.Context):
         # the thread that opened it.
         self._batching = _Batching()
         self._lock = threading.RLock()
+        # The backend whose session lasts while this store is entered.
+        self._user: Backend | None = objects if isinstance(objects, Backend) else None
+
+    def enter(self) -> None:
+        """Keeps the backend's session while the ``with`` block runs."""
+        user = self._user
+        if user is not None:
+            user.begin_use()
+
+    def exit(self) -> None:
+        """Ends the backend's session when the store's last ``with`` block
+        (in any thread) exits: a long-lived process that keeps a store object
+        around, out of use, does not hold garbage collection back. The next
+        write registers a new session."""
+        user = self._user
+        if user is not None and user.end_use():
+            # Objects written in the session that ended may be collected:
+            # commits must write them again (the backend then does).
+            self._known.clear()
 
     @property
     def backend(self) -> StorageBackend | Backend:

@@ -186,6 +186,20 @@ class Backend(abc.ABC):
             self.location,
         )
 
+    def begin_use(self) -> None:  # noqa: B027 - optional hook
+        """A use of this backend begins (a store's ``with`` block enters).
+
+        A backend that registers sessions keeps its session at least until
+        the matching :meth:`end_use`. A no-op by default.
+        """
+
+    def end_use(self) -> bool:
+        """A use ends. Returns whether that ended this backend's session (it
+        was the last use): objects it wrote are no longer protected from
+        garbage collection by it, and a later write registers a new session
+        (writing again what is stored only in copies older than that)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Releases files and connections. Idempotent."""
 

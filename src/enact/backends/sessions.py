@@ -3,10 +3,17 @@
 A live process may hold refs to objects it committed that no run record names
 yet; the garbage collector must not remove them. So every backend object that
 writes registers a *session* in a directory of the store: a file
-``<pid>-<uuid>`` holding the session's start time, on which the backend keeps
-an exclusive ``flock`` for as long as it is open. The kernel releases the lock
-when the process dies, however it dies, so a session file whose lock can be
-taken belongs to a dead process and is removed.
+``<pid>-<uuid>`` holding the session's start time and host, on which the
+backend keeps an exclusive ``flock`` while the session lasts. The kernel
+releases the lock when the process dies, however it dies, so a session file
+whose lock can be taken belongs to a dead process and is removed.
+
+A session lasts while its backend object is in use (:class:`Keeper`): it is
+registered on the first write and ends when the last ``with store:`` block
+using the backend exits, when the backend is closed, or when it is garbage;
+the next write registers a new one. While it lasts, a write touches the file
+now and then (:data:`HEARTBEAT_SECONDS`), so a collection can tell a writer
+that has been idle for long (reported *stale*) from an active one.
 
 The collector keeps every object written after the oldest live session
 started (see :mod:`enact.backends.gc`). All times come from :func:`clock`.
@@ -15,16 +22,31 @@ started (see :mod:`enact.backends.gc`). All times come from :func:`clock`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import math
 import os
 import re
+import socket
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 
 from enact.backends.base import BackendError
 
-__all__ = ["MARGIN", "Session", "clock", "exclusive", "live_session_starts"]
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "MARGIN",
+    "STALE_SECONDS",
+    "Keeper",
+    "Session",
+    "SessionInfo",
+    "clock",
+    "exclusive",
+    "live_sessions",
+]
 
 #: Seconds subtracted from a session's start time when it becomes a cutoff:
 #: file times come from a coarser clock than :func:`time.time`, and may lag it.
@@ -35,6 +57,16 @@ _NAME = re.compile(r"[0-9]+-[0-9a-f]{32}")
 _TEMP = re.compile(r"\.[0-9]+-[0-9a-f]{32}\.tmp")
 # A temporary session file this old whose lock is free was left by a crash.
 _STALE_TEMP_SECONDS = 60.0
+# The start time fills the file's first 64 bytes (padded: older readers read
+# just those, as a float); the host name follows on the next line.
+_START_BYTES = 64
+_READ_BYTES = 512
+
+#: A session's writes touch its file at most this often (seconds).
+HEARTBEAT_SECONDS = 60.0
+#: A live session whose file was last touched longer ago than this is stale:
+#: its backend is in use (or was never closed) but has not written for long.
+STALE_SECONDS = 600.0
 
 
 def clock() -> float:
@@ -60,6 +92,7 @@ class Session:
         self.directory = directory
         self._pid = os.getpid()
         self._fd: int | None = None
+        self._release: weakref.finalize[[int, str, int], Session] | None = None
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as error:
@@ -89,7 +122,9 @@ class Session:
         try:
             fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, repr(self.started).encode("ascii"))
+            start = repr(self.started).ljust(_START_BYTES - 1) + "\n"
+            host = socket.gethostname().replace("\n", " ")
+            os.write(fd, (start + host + "\n").encode("utf-8", "replace"))
             os.rename(temp, self.path)
         except FileNotFoundError:
             # A collector removed the temporary file as stale; try again.
@@ -103,6 +138,8 @@ class Session:
                 f"cannot register a session in {self.directory}: {error}", location
             ) from None
         self._fd = fd
+        # A session whose object is dropped unclosed ends with it.
+        self._release = weakref.finalize(self, _end, fd, self.path, self._pid)
         return True
 
     @property
@@ -110,22 +147,126 @@ class Session:
         """Whether the session is still registered."""
         return self._fd is not None
 
+    def touch(self) -> None:
+        """Marks the session active now (its file's modification time)."""
+        fd = self._fd
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.utime(fd)
+
     def close(self) -> None:
         """Ends the session (removes its file). Idempotent."""
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        # A forked child shares the lock but not the session: only the
-        # process that registered it removes the file.
-        if os.getpid() == self._pid:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
+        self._fd = None
+        if self._release is not None:
+            self._release()
+
+
+def _end(fd: int, path: str, pid: int) -> None:
+    # A forked child shares the lock but not the session: only the process
+    # that registered it removes the file.
+    if os.getpid() == pid:
         with contextlib.suppress(OSError):
-            os.close(fd)
+            os.unlink(path)
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
-def live_session_starts(directory: str, own: Session | None) -> list[float]:
-    """The start times of the live sessions in ``directory``, except ``own``.
+class Keeper:
+    """One backend object's session, kept while the backend is in use.
+
+    The session is registered on the first write (:meth:`ensure`) and ends
+    when the last use (:meth:`begin_use` ... :meth:`end_use`, a store's
+    ``with`` block) ends, on :meth:`close`, or when the backend is garbage.
+    A write after that registers a new session. A write made outside every
+    use keeps its session until the next use ends or the backend closes.
+
+    Args:
+        directory: The store's sessions directory.
+        location: The store's location, for messages.
+        renewed: Called with each new session's registration time, before
+            the session counts as open: the backend then forgets what it
+            knew to be stored young (copies older than the new session must
+            be written again).
+    """
+
+    def __init__(
+        self, directory: str, location: str, renewed: Callable[[float], None]
+    ) -> None:
+        self._directory = directory
+        self._location = location
+        self._renewed = renewed
+        self._lock = threading.Lock()
+        self._uses = 0
+        #: The open session, or None.
+        self.session: Session | None = None
+        #: :func:`time.monotonic` time from which :meth:`ensure` has work to
+        #: do: minus infinity without a session, else the next heartbeat.
+        #: Hot paths compare it themselves and call :meth:`ensure` only then.
+        self.next_beat = -math.inf
+
+    def ensure(self) -> None:
+        """Registers a session if none is open; touches it now and then."""
+        if time.monotonic() < self.next_beat:
+            return
+        with self._lock:
+            session = self.session
+            if session is None:
+                session = Session(self._directory, self._location)
+                self._renewed(session.registered)
+                self.session = session
+            else:
+                session.touch()
+            self.next_beat = time.monotonic() + HEARTBEAT_SECONDS
+
+    def begin_use(self) -> None:
+        """A use of the backend begins: its session lasts at least until the
+        matching :meth:`end_use`."""
+        with self._lock:
+            self._uses += 1
+
+    def end_use(self) -> bool:
+        """A use ends. Returns whether that ended the session (the last use)."""
+        with self._lock:
+            self._uses = max(0, self._uses - 1)
+            if self._uses or self.session is None:
+                return False
+            session, self.session = self.session, None
+            self.next_beat = -math.inf
+        session.close()
+        return True
+
+    def close(self) -> None:
+        """Ends the session, if one is open. Idempotent."""
+        with self._lock:
+            session, self.session = self.session, None
+            self.next_beat = -math.inf
+        if session is not None:
+            session.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionInfo:
+    """A live session of another backend object, as a collection found it."""
+
+    #: The id of the process that registered it.
+    pid: int
+    #: The host it runs on, if the session file names one.
+    host: str | None
+    #: Unix time it started.
+    started: float
+    #: Unix time it last wrote (its file's heartbeat).
+    active: float
+    #: No write for :data:`STALE_SECONDS`: its store object is in use (a
+    #: ``with`` block, or never closed) but idle.
+    stale: bool
+    #: Whether the process is running: None if it is on another host. A
+    #: session whose process is gone but whose lock is held was inherited by
+    #: a child the process forked.
+    running: bool | None
+
+
+def live_sessions(directory: str, own: Session | None) -> list[SessionInfo]:
+    """The live sessions in ``directory``, except ``own``, oldest first.
 
     Removes the files of dead sessions (and of abandoned registrations).
     """
@@ -133,22 +274,23 @@ def live_session_starts(directory: str, own: Session | None) -> list[float]:
         names = os.listdir(directory)
     except FileNotFoundError:
         return []
-    starts = []
+    found = []
+    now = clock()
     for name in names:
         path = os.path.join(directory, name)
         if own is not None and own.open and name == own.name:
             continue
         if _NAME.fullmatch(name):
-            start = _probe(path)
-            if start is not None:
-                starts.append(start)
+            info = _probe(path, int(name.split("-", 1)[0]), now)
+            if info is not None:
+                found.append(info)
         elif _TEMP.fullmatch(name):
             _remove_stale_temp(path)
-    return starts
+    return sorted(found, key=lambda info: (info.started, info.pid))
 
 
-def _probe(path: str) -> float | None:
-    """The start time of a live session's file; None (and removed) if dead."""
+def _probe(path: str, pid: int, now: float) -> SessionInfo | None:
+    """A live session's file, read; None (and removed) if dead."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -157,18 +299,46 @@ def _probe(path: str) -> float | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            text = os.pread(fd, 64, 0)
-            try:
-                return float(text.decode("ascii"))
-            except ValueError:
-                # Unreadable start: assume the oldest possible, so nothing a
-                # live session may use is ever collected.
-                return 0.0
+            return _read_info(fd, pid, now)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return None
     finally:
         os.close(fd)
+
+
+def _read_info(fd: int, pid: int, now: float) -> SessionInfo:
+    text = os.pread(fd, _READ_BYTES, 0)
+    try:
+        started = float(text[:_START_BYTES].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        # Unreadable start: assume the oldest possible, so nothing a live
+        # session may use is ever collected.
+        started = 0.0
+    lines = text[_START_BYTES:].split(b"\n")
+    host = lines[0].decode("utf-8", "replace") if len(lines) > 1 else None
+    try:
+        active = max(started, os.fstat(fd).st_mtime)
+    except OSError:
+        active = started
+    return SessionInfo(
+        pid=pid,
+        host=host or None,
+        started=started,
+        active=active,
+        stale=now - active > STALE_SECONDS,
+        running=_running(pid) if host is None or host == socket.gethostname() else None,
+    )
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
 
 
 def _remove_stale_temp(path: str) -> None:
