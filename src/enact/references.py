@@ -557,14 +557,16 @@ class Store(contexts.Context):
             user.begin_use()
 
     def exit(self) -> None:
-        """Ends the backend's session when the store's last ``with`` block
-        (in any thread) exits: a long-lived process that keeps a store object
-        around, out of use, does not hold garbage collection back. The next
-        write registers a new session."""
+        """Lets the backend's session turn idle when the store's last
+        ``with`` block (in any thread) exits: a long-lived process that keeps
+        a store object around, out of use, holds garbage collection back for
+        a while only (see :mod:`enact.backends.sessions`)."""
         user = self._user
         if user is not None and user.end_use():
-            # Objects written in the session that ended may be collected:
-            # commits must write them again (the backend then does).
+            # What the session wrote may be collected once it stops holding
+            # collections back: commits must reach the backend again (which
+            # writes anew what is stored only in copies older than its
+            # session).
             self._known.clear()
 
     @property

@@ -159,15 +159,17 @@ class FileObjects(Backend):
         """A new session: copies written before it no longer count as stored.
 
         The log stays only if appended to since just before the session
-        started: no collection can then remove it (every cutoff is at least
-        a margin earlier). An older one may be being removed right now.
+        started (and not removed): no collection can then remove it, as every
+        cutoff is at least a margin earlier. An older one may be being
+        removed right now.
         """
         with self._lock:
             self._fresh_after = _fresh_after(registered)
             self._young = set()
             if self._log is not None:
                 try:
-                    young = os.fstat(self._log[1]).st_mtime >= self._fresh_after
+                    status = os.fstat(self._log[1])
+                    young = status.st_nlink > 0 and status.st_mtime >= self._fresh_after
                 except OSError:
                     young = False
                 if not young:
@@ -616,7 +618,7 @@ class FileObjects(Backend):
             self._begin_collection(now)
             try:
                 others = sessions.live_sessions(
-                    self._sessions_dir, self._sessions.session
+                    self._sessions_dir, self._sessions.names()
                 )
                 cutoff = min([now, *(info.started for info in others)])
                 cutoff -= sessions.MARGIN

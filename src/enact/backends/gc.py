@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from enact.backends.base import Backend, BackendError
 from enact.backends.index import Index
-from enact.backends.sessions import SessionInfo
+from enact.backends.sessions import LINGER_SECONDS, SessionInfo
 
 __all__ = [
     "GCReport",
@@ -82,17 +82,19 @@ class GCReport:
     duration: float
     #: Whether this was a dry run (nothing changed).
     dry_run: bool
-    #: The other live sessions, oldest first: the oldest one's start (minus
-    #: the margin) is the cutoff. Each names its process, host, start time
-    #: and whether it is stale (idle for long).
+    #: The other sessions that held the collection back, oldest first: the
+    #: oldest one's start (minus the margin) is the cutoff. Each names its
+    #: process, host and start time, and whether it is idle (its store out
+    #: of every ``with`` block, for a while yet) or stale (active, but
+    #: without a write for long).
     held_back_by: tuple[SessionInfo, ...] = ()
 
     def describe_holders(self) -> str:
         """The sessions that held the collection back, in one line.
 
         For example ``held back by 2 sessions: pid 1234 since 2026-12-02
-        07:10 (running), pid 99 on host b since 2026-12-01 18:02 (stale: no
-        write since 2026-12-01 18:30)``, or ``held back by no session``.
+        07:10 (running), pid 99 since 2026-12-01 18:02 (stale: no write
+        since 2026-12-01 18:30)``, or ``held back by no session``.
         """
         if not self.held_back_by:
             return "held back by no session"
@@ -109,9 +111,12 @@ def describe_session(info: SessionInfo) -> str:
     text = f"pid {info.pid}{where} since {_minute(info.started)}"
     if info.running is False:
         return text + " (process gone; a child it forked holds the session)"
+    if info.idle_since is not None:
+        until = _minute(info.idle_since + LINGER_SECONDS)
+        return text + f" (idle since {_minute(info.idle_since)}, holds until {until})"
     if info.stale:
         return text + f" (stale: no write since {_minute(info.active)})"
-    return text + (" (running)" if info.running else "")
+    return text + (" (running)" if info.running else " (active)")
 
 
 def _minute(seconds: float) -> str:

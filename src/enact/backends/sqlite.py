@@ -576,7 +576,7 @@ class SQLiteObjects(Backend):
             # This backend's session does not hold the cutoff back: from now
             # on, only its copies written from now on count as stored.
             self._fresh_after = now
-            others = sessions.live_sessions(self._sessions_dir, self._sessions.session)
+            others = sessions.live_sessions(self._sessions_dir, self._sessions.names())
             cutoff = min([now, *(info.started for info in others)])
             cutoff -= sessions.MARGIN
             return garbage.collect(
