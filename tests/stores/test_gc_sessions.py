@@ -19,11 +19,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 import enact
 from enact.backends import sessions
@@ -279,3 +282,66 @@ def test_the_seed_examples_pattern_reenters_a_store(tmp_path, monkeypatch) -> No
         assert enact.Ref(count.digest).checkout() == 3
     store.close()
     collector.close()
+
+
+# -- the lifecycle as a property -------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    lingers=st.booleans(),
+    steps=st.lists(st.sampled_from(["enter", "exit", "commit"]), max_size=14),
+)
+def test_a_session_is_active_in_use_idle_after_and_gone_when_closed(
+    kind: str, lingers: bool, steps: list[str]
+) -> None:
+    """Against a model: nested blocks, writes in and out of them, any order."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = location_in(kind, directory)
+        original = sessions.LINGER_SECONDS
+        sessions.LINGER_SECONDS = original if lingers else 0.0
+        store = open_store(kind, path)
+        try:
+            depth, state, serial = 0, "none", 0
+            name: str | None = None
+            lapsed: str | None = None
+            for step in steps:
+                if step == "enter":
+                    store.__enter__()
+                    depth += 1
+                elif step == "exit":
+                    if not depth:
+                        continue
+                    store.__exit__(None, None, None)
+                    depth -= 1
+                    if not depth and state == "active":
+                        state = "idle"
+                else:
+                    serial += 1
+                    store.commit(Sample(number=serial, text=kind))
+                    if state == "none" or (state == "idle" and not lingers):
+                        lapsed, name = name, None  # a new session
+                    state = "active"
+                files = session_files(kind, path)
+                holders = sessions.live_sessions(sessions_dir(kind, path))
+                if state == "none":
+                    assert files == [] and holders == []
+                    continue
+                (current,) = files
+                if name is not None:
+                    assert current == name  # the same session, resumed
+                else:
+                    assert current != lapsed
+                name = current
+                if state == "active" or lingers:
+                    (holder,) = holders
+                    assert (holder.idle_since is None) == (state == "active")
+                else:
+                    assert holders == []  # idle, and the linger is over
+            for _ in range(depth):
+                store.__exit__(None, None, None)
+        finally:
+            store.close()
+            sessions.LINGER_SECONDS = original
+        assert session_files(kind, path) == []

@@ -194,10 +194,10 @@ class Backend(abc.ABC):
         """
 
     def end_use(self) -> bool:
-        """A use ends. Returns whether that ended this backend's session (it
-        was the last use): objects it wrote are no longer protected from
-        garbage collection by it, and a later write registers a new session
-        (writing again what is stored only in copies older than that)."""
+        """A use ends. Returns whether this backend's session turned idle (it
+        was the last use): it holds garbage collection back for a while only
+        (see :mod:`enact.backends.sessions`), after which what it wrote is
+        collectable and a write registers a new session. False by default."""
         return False
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
