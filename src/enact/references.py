@@ -572,6 +572,27 @@ class Store(contexts.Context):
         # the thread that opened it.
         self._batching = _Batching()
         self._lock = threading.RLock()
+        # The backend whose session lasts while this store is entered.
+        self._user: Backend | None = objects if isinstance(objects, Backend) else None
+
+    def enter(self) -> None:
+        """Keeps the backend's session while the ``with`` block runs."""
+        user = self._user
+        if user is not None:
+            user.begin_use()
+
+    def exit(self) -> None:
+        """Lets the backend's session turn idle when the store's last
+        ``with`` block (in any thread) exits: a long-lived process that keeps
+        a store object around, out of use, holds garbage collection back for
+        a while only (see :mod:`enact.backends.sessions`)."""
+        user = self._user
+        if user is not None and user.end_use():
+            # What the session wrote may be collected once it stops holding
+            # collections back: commits must reach the backend again (which
+            # writes anew what is stored only in copies older than its
+            # session).
+            self._known.clear()
 
     @property
     def backend(self) -> StorageBackend | Backend:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
+
+import enact as library
 
 from .conftest import Filled
 from .helpers import enact, make_store
@@ -51,6 +54,30 @@ def test_gc(filled: Filled) -> None:
     # Nothing a run needs is gone.
     shown = enact("--store", filled.path, "-i", "cliflows", "show", "greeting")
     assert shown.code == 0 and "Greet('world')" in shown.out
+
+
+def test_gc_names_the_sessions_that_hold_it_back(tmp_path: pathlib.Path) -> None:
+    store = tmp_path / "store"
+    make_store(store)
+    free = enact("--store", store, "gc", "--dry-run")
+    assert free.code == 0, free.err
+    assert "  held back by no session\n" in free.out
+    holder = library.FileStore(store)
+    with holder:
+        library.commit(library.Str("committed by a store in a with block"))
+        for arguments in (["gc", "--dry-run"], ["gc"]):
+            text = enact("--store", store, *arguments)
+            assert text.code == 0, text.err
+            assert f"  held back by 1 session: pid {os.getpid()} since " in text.out
+            assert text.out.rstrip().endswith("(running)")
+        data = enact("--store", store, "gc", "--json").json()
+        (session,) = data["held_back_by"]
+        assert session["pid"] == os.getpid() and session["running"] is True
+        assert session["idle_since"] is None and session["stale"] is False
+        assert data["cutoff"] == session["started"] - 2.0
+    holder.close()
+    data = enact("--store", store, "gc", "--json").json()
+    assert data["held_back_by"] == [] and data["live_sessions"] == 0
 
 
 def test_demo_creates_the_default_store(tmp_path: pathlib.Path) -> None:

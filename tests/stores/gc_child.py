@@ -15,6 +15,14 @@
     Opens a store, commits one object, prints ``ready`` and sleeps (to be
     killed: its session file is left behind).
 
+``python gc_child.py stores KIND PATH COUNT LINGER``
+    With idle sessions lingering LINGER seconds, makes COUNT store objects,
+    each committing ``Sample(text="store i")`` in a ``with`` block, and keeps
+    every one (never closed). Prints the digests as JSON. On a line from
+    stdin it enters the first store again, commits ``Sample(text="inside")``,
+    prints its digest as JSON and waits for a line; then leaves the block,
+    prints ``outside`` and waits for a line before exiting.
+
 ``python gc_child.py gc KIND PATH``
     With the clock a minute ahead (so every object is old), prints ``start``,
     collects garbage and prints the report as JSON. Imports nothing from the
@@ -64,6 +72,27 @@ def session(kind: str, path: str) -> None:
     time.sleep(600)
 
 
+def many_stores(kind: str, path: str, count: int, linger: float) -> None:
+    from stores.helpers import Sample
+
+    sessions.LINGER_SECONDS = linger
+    kept = []
+    digests = []
+    for index in range(count):
+        store = open_store(kind, path)
+        with store:
+            digests.append(enact.commit(Sample(text=f"store {index}")).digest)
+        kept.append(store)
+    print(json.dumps(digests), flush=True)
+    sys.stdin.readline()
+    with kept[0]:
+        inside = enact.commit(Sample(text="inside"))
+        print(json.dumps(inside.digest), flush=True)
+        sys.stdin.readline()
+    print("outside", flush=True)
+    sys.stdin.readline()
+
+
 def collect(kind: str, path: str) -> None:
     real = sessions.clock
     sessions.clock = lambda: real() + 60
@@ -80,5 +109,7 @@ if __name__ == "__main__":
         hold(kind, path, int(sys.argv[4]))
     elif command == "session":
         session(kind, path)
+    elif command == "stores":
+        many_stores(kind, path, int(sys.argv[4]), float(sys.argv[5]))
     else:
         collect(kind, path)

@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -450,8 +451,9 @@ def test_a_session_is_registered_on_the_first_write(tmp_path, kind: str) -> None
     (name,) = os.listdir(sessions_dir(kind, path))
     pid, _ = name.split("-")
     assert int(pid) == os.getpid()
-    started = float(pathlib.Path(sessions_dir(kind, path), name).read_text())
-    assert abs(started - time.time()) < 60
+    start, host = pathlib.Path(sessions_dir(kind, path), name).read_text().split()
+    assert abs(float(start) - time.time()) < 60
+    assert host == socket.gethostname()
     store.close()
     assert os.listdir(sessions_dir(kind, path)) == []
 

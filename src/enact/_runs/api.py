@@ -529,67 +529,76 @@ def _execute(
     strict: bool,
     poll_interval: float = 0.05,
 ) -> None:
-    """Runs a recorded run to its end and records how it ended."""
-    index = store.index
-    recorder = Recorder(store, info.id, log)
-    answerer = _Answerer(store, index, info.id, wait_for_input, poll_interval)
-    recorder_token = offered_recorder.set(recorder)
-    answerer_token = offered_answerer.set(answerer)
-    try:
-        invocation = component.invoke(
-            input_ref,
-            replay_from=replay_from,
-            strict=strict,
-            raise_on_invocation_error=False,
-            commit=False,  # committed once, below, for its ref
-        )
-    except BaseException as interrupt:
-        # Interrupted (KeyboardInterrupt, SystemExit): resumable later.
-        reason = f"interrupted: {type(interrupt).__name__}"
-        with contextlib.suppress(BackendError):
-            store.settle_steps(info.id)  # its steps are durable either way
-        _update(
-            index,
-            info.id,
-            lambda old: old.replace(
-                stored_status=RunStatus.CRASHED, ended=now(), error=reason, live=False
-            ),
-        )
-        raise
-    finally:
-        offered_answerer.reset(answerer_token)
-        offered_recorder.reset(recorder_token)
-    invocation_ref = store.commit(invocation)
-    store.flush()
-    # Recovery lines only spare a resume some reads. A run that ended
-    # waiting is resumed from its recorded journal; if the process dies
-    # before the record below, resume reads what the lines name instead.
-    store.settle_steps(info.id, ended=True)
-    response = invocation.response()
-    pending: tuple[PendingInput, ...] = ()
-    error: str | None = None
-    if response.output is not None:
-        status = RunStatus.FINISHED
-    else:
-        raised = response.raised() if response.raised is not None else None
-        if isinstance(raised, InputRequest):
-            status = RunStatus.WAITING
-            pending = tuple(recorder.pending)
+    """Runs a recorded run to its end and records how it ended.
+
+    The store is in use (entered) until then: its session, which keeps what
+    the run committed but has not recorded yet from garbage collection, lasts
+    at least as long as the run, whatever ``with`` blocks exit meanwhile.
+    """
+    with store:
+        index = store.index
+        recorder = Recorder(store, info.id, log)
+        answerer = _Answerer(store, index, info.id, wait_for_input, poll_interval)
+        recorder_token = offered_recorder.set(recorder)
+        answerer_token = offered_answerer.set(answerer)
+        try:
+            invocation = component.invoke(
+                input_ref,
+                replay_from=replay_from,
+                strict=strict,
+                raise_on_invocation_error=False,
+                commit=False,  # committed once, below, for its ref
+            )
+        except BaseException as interrupt:
+            # Interrupted (KeyboardInterrupt, SystemExit): resumable later.
+            reason = f"interrupted: {type(interrupt).__name__}"
+            with contextlib.suppress(BackendError):
+                store.settle_steps(info.id)  # its steps are durable either way
+            _update(
+                index,
+                info.id,
+                lambda old: old.replace(
+                    stored_status=RunStatus.CRASHED,
+                    ended=now(),
+                    error=reason,
+                    live=False,
+                ),
+            )
+            raise
+        finally:
+            offered_answerer.reset(answerer_token)
+            offered_recorder.reset(recorder_token)
+        invocation_ref = store.commit(invocation)
+        store.flush()
+        # Recovery lines only spare a resume some reads. A run that ended
+        # waiting is resumed from its recorded journal; if the process dies
+        # before the record below, resume reads what the lines name instead.
+        store.settle_steps(info.id, ended=True)
+        response = invocation.response()
+        pending: tuple[PendingInput, ...] = ()
+        error: str | None = None
+        if response.output is not None:
+            status = RunStatus.FINISHED
         else:
-            status = RunStatus.FAILED
-            error = _describe(raised)
+            raised = response.raised() if response.raised is not None else None
+            if isinstance(raised, InputRequest):
+                status = RunStatus.WAITING
+                pending = tuple(recorder.pending)
+            else:
+                status = RunStatus.FAILED
+                error = _describe(raised)
 
-    def end(old: RunInfo) -> RunInfo:
-        return old.replace(
-            stored_status=status,
-            ended=now(),
-            invocation=invocation_ref,
-            pending=pending,
-            error=error,
-            live=False,
-        )
+        def end(old: RunInfo) -> RunInfo:
+            return old.replace(
+                stored_status=status,
+                ended=now(),
+                invocation=invocation_ref,
+                pending=pending,
+                error=error,
+                live=False,
+            )
 
-    _update(index, info.id, end)
+        _update(index, info.id, end)
 
 
 def _describe(raised: Any) -> str:

@@ -186,6 +186,20 @@ class Backend(abc.ABC):
             self.location,
         )
 
+    def begin_use(self) -> None:  # noqa: B027 - optional hook
+        """A use of this backend begins (a store's ``with`` block enters).
+
+        A backend that registers sessions keeps its session at least until
+        the matching :meth:`end_use`. A no-op by default.
+        """
+
+    def end_use(self) -> bool:
+        """A use ends. Returns whether this backend's session turned idle (it
+        was the last use): it holds garbage collection back for a while only
+        (see :mod:`enact.backends.sessions`), after which what it wrote is
+        collectable and a write registers a new session. False by default."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Releases files and connections. Idempotent."""
 

@@ -6,7 +6,7 @@ Layout under the root::
     packs/<id>.pack       many small objects written in one batch
     logs/<id>.log         small objects committed a few at a time, by one process
     tmp/                  files being written; renamed into place when complete
-    sessions/<pid>-<id>   one per writing backend object (enact.backends.sessions)
+    sessions/<pid>-<id>   one per backend object writing now (enact.backends.sessions)
     gc.lock               held by a running garbage collection
 
 and the run index beside them (:mod:`enact.backends.file_index`).
@@ -132,8 +132,11 @@ class FileObjects(Backend):
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
-        # Registered on the first write (readers need none).
-        self._session: sessions.Session | None = None
+        # Registered on the first write (readers need none); ends when the
+        # last use ends (see sessions.Keeper).
+        self._sessions = sessions.Keeper(
+            self._sessions_dir, self.location, self._session_renewed
+        )
         # A stored copy in a file modified before this is written again.
         self._fresh_after = math.inf
         self._index: FileIndex | None = None
@@ -152,21 +155,44 @@ class FileObjects(Backend):
 
     # -- sessions and the index --------------------------------------------
 
-    def _ensure_session(self) -> None:
-        session = self._session
-        if session is not None and session.open:
-            return
+    def _session_renewed(self, registered: float) -> None:
+        """A new session: copies written before it no longer count as stored.
+
+        The log stays only if appended to since just before the session
+        started (and not removed): no collection can then remove it, as every
+        cutoff is at least a margin earlier. An older one may be being
+        removed right now.
+        """
         with self._lock:
-            if self._session is None or not self._session.open:
-                self._session = sessions.Session(self._sessions_dir, self.location)
-                self._fresh_after = _fresh_after(self._session.registered)
+            self._fresh_after = _fresh_after(registered)
+            self._young = set()
+            if self._log is not None:
+                try:
+                    status = os.fstat(self._log[1])
+                    young = status.st_nlink > 0 and status.st_mtime >= self._fresh_after
+                except OSError:
+                    young = False
+                if not young:
+                    self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._log[1])
+            self._log = None
+
+    def begin_use(self) -> None:
+        self._sessions.begin_use()
+
+    def end_use(self) -> bool:
+        return self._sessions.end_use()
 
     def index(self) -> FileIndex:
         if self._index is None:
             with self._lock:
                 if self._index is None:
                     self._index = FileIndex(
-                        self.root, self._temp_path, self.fsync, self._ensure_session
+                        self.root, self._temp_path, self.fsync, self._sessions.ensure
                     )
         return self._index
 
@@ -463,7 +489,8 @@ class FileObjects(Backend):
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
         if not items:
             return
-        self._ensure_session()
+        if time.monotonic() >= self._sessions.next_beat:  # no session, or a beat due
+            self._sessions.ensure()
         if not self._packs_listed:
             # Know the packed objects, so they are not written again as loose
             # files (a damaged pack is reported by reads, not here).
@@ -486,12 +513,12 @@ class FileObjects(Backend):
             else:
                 self._put_loose(key, parts)
         if len(small) >= _PACK_MIN_OBJECTS:
-            self._write_pack(small)
+            self._write_pack(small, young)
         elif small:
             # A few objects: a stat each is cheap next to the write saved.
             fresh = [item for item in small if not self._fresh_loose(item[0])]
             if fresh:
-                self._append_to_log(fresh)
+                self._append_to_log(fresh, young)
 
     def _put_loose(self, key: str, parts: Parts) -> None:
         path = self.path_of(key)
@@ -505,7 +532,12 @@ class FileObjects(Backend):
             pass  # missing (or not ours to re-stamp): write it
         self._write_loose(key, parts)
 
-    def _append_to_log(self, items: Sequence[tuple[str, Parts]]) -> None:
+    def _append_to_log(
+        self, items: Sequence[tuple[str, Parts]], young: set[str]
+    ) -> None:
+        """Appends to this process's log; the keys join ``young``, the set of
+        the session current when the write began (a set replaced since, by a
+        new session, is dropped with them)."""
         chunks: list[bytes] = []
         for key, parts in items:
             chunks.append(LOG_RECORD.pack(bytes.fromhex(key), sum(map(len, parts))))
@@ -529,7 +561,7 @@ class FileObjects(Backend):
                 length = sum(map(len, parts))
                 position += LOG_RECORD.size
                 self._packed.setdefault(key, (path, position, length))
-                self._young.add(key)
+                young.add(key)
                 position += length
             self._log_end = position
             self._logs_read[path] = position
@@ -567,12 +599,12 @@ class FileObjects(Backend):
                 f"cannot write {path}: {error}", self.location, key
             ) from None
 
-    def _write_pack(self, items: Sequence[tuple[str, Parts]]) -> None:
+    def _write_pack(self, items: Sequence[tuple[str, Parts]], young: set[str]) -> None:
         path = os.path.join(self._packs_dir, f"{uuid.uuid4().hex}.pack")
         self._write_file(path, pack_chunks(items), None)
         with self._lock:
             self._load_pack(path)
-            self._young.update(key for key, _ in items)
+            young.update(key for key, _ in items)
 
     # -- garbage collection --------------------------------------------------
 
@@ -585,15 +617,18 @@ class FileObjects(Backend):
             now = sessions.clock()
             self._begin_collection(now)
             try:
-                starts = sessions.live_session_starts(self._sessions_dir, self._session)
-                cutoff = min([now, *starts]) - sessions.MARGIN
+                others = sessions.live_sessions(
+                    self._sessions_dir, self._sessions.names()
+                )
+                cutoff = min([now, *(info.started for info in others)])
+                cutoff -= sessions.MARGIN
                 heap = FileHeap(self.root, cutoff, self.location, self._temp_path)
                 try:
                     report = garbage.collect(
                         index=self.index(),
                         heap=heap,
                         cutoff=cutoff,
-                        live_sessions=len(starts),
+                        held_back_by=others,
                         dry_run=dry_run,
                         progress=progress,
                         started=started,
@@ -616,33 +651,22 @@ class FileObjects(Backend):
         """
         with self._lock:
             self._fresh_after = _fresh_after(now)
-            self._young.clear()
-            if self._log is not None:
-                try:
-                    os.close(self._log[1])
-                except OSError:
-                    pass
-                self._log = None
+            self._young = set()
+            self._close_log()
         self._reindex()
 
     def close(self) -> None:
         for run_id in list(self._step_logs):
             self.settle_steps(run_id)
         with self._lock:
-            if self._log is not None:
-                try:
-                    os.close(self._log[1])
-                except OSError:
-                    pass
-                self._log = None
+            self._close_log()
             self._forget()
             self._young.clear()
         # Outside the lock: an index update holds the index's locks and then
         # takes this one (to register the session).
         if self._index is not None:
             self._index.close()
-        if self._session is not None:
-            self._session.close()
+        self._sessions.close()
 
 
 def _fresh_after(start: float) -> float:

@@ -15,7 +15,8 @@ The rule, the same for every backend:
 
 The cutoff is the start of the oldest *other* live session on the store
 (:mod:`enact.backends.sessions`) minus :data:`~enact.backends.sessions.MARGIN`,
-or now minus the margin if there is none. A live process may hold refs to
+or now minus the margin if there is none; the report names those sessions
+(:attr:`GCReport.held_back_by`). A live process may hold refs to
 objects it committed that no index entry names yet: it committed them after
 its session started, so they are young and kept, with everything they refer
 to. A backend re-writes (or re-stamps) a key whose stored copy predates its
@@ -34,8 +35,17 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from enact.backends.base import Backend, BackendError
 from enact.backends.index import Index
+from enact.backends.sessions import LINGER_SECONDS, SessionInfo
 
-__all__ = ["GCReport", "Heap", "Progress", "collect", "index_roots", "references"]
+__all__ = [
+    "GCReport",
+    "Heap",
+    "Progress",
+    "collect",
+    "describe_session",
+    "index_roots",
+    "references",
+]
 
 # Digests in the index: runs of 64 or more hex digits (each 64-digit window of
 # a longer run is a candidate; only those that are stored count).
@@ -72,6 +82,45 @@ class GCReport:
     duration: float
     #: Whether this was a dry run (nothing changed).
     dry_run: bool
+    #: The other sessions that held the collection back, oldest first: the
+    #: oldest one's start (minus the margin) is the cutoff. Each names its
+    #: process, host and start time, and whether it is idle (its store out
+    #: of every ``with`` block, for a while yet) or stale (active, but
+    #: without a write for long).
+    held_back_by: tuple[SessionInfo, ...] = ()
+
+    def describe_holders(self) -> str:
+        """The sessions that held the collection back, in one line.
+
+        For example ``held back by 2 sessions: pid 1234 since 2026-12-02
+        07:10 (running), pid 99 since 2026-12-01 18:02 (stale: no write
+        since 2026-12-01 18:30)``, or ``held back by no session``.
+        """
+        if not self.held_back_by:
+            return "held back by no session"
+        count = len(self.held_back_by)
+        noun = "session" if count == 1 else "sessions"
+        return f"held back by {count} {noun}: " + ", ".join(
+            describe_session(info) for info in self.held_back_by
+        )
+
+
+def describe_session(info: SessionInfo) -> str:
+    """``pid 1234 since 2026-12-02 07:10 (running)``, and so on."""
+    where = f" on host {info.host}" if info.host and info.running is None else ""
+    text = f"pid {info.pid}{where} since {_minute(info.started)}"
+    if info.running is False:
+        return text + " (process gone; a child it forked holds the session)"
+    if info.idle_since is not None:
+        until = _minute(info.idle_since + LINGER_SECONDS)
+        return text + f" (idle since {_minute(info.idle_since)}, holds until {until})"
+    if info.stale:
+        return text + f" (stale: no write since {_minute(info.active)})"
+    return text + (" (running)" if info.running else " (active)")
+
+
+def _minute(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
 class Heap(abc.ABC):
@@ -154,7 +203,7 @@ def collect(
     index: Index | None,
     heap: Heap,
     cutoff: float,
-    live_sessions: int,
+    held_back_by: Sequence[SessionInfo],
     dry_run: bool,
     started: float,
     location: str,
@@ -162,8 +211,9 @@ def collect(
 ) -> GCReport:
     """Marks from the index's digests and the heap's young objects, then sweeps.
 
-    The caller has computed the cutoff (and listed the sessions) *before*
-    calling, so every process that writes after this point is young.
+    The caller has computed the cutoff from the other live sessions
+    (``held_back_by``) *before* calling, so every process that writes after
+    this point is young.
 
     Raises:
         BackendError: if a marked object cannot be read intact (then what it
@@ -183,10 +233,11 @@ def collect(
         roots=len(roots),
         young=len(young),
         missing=missing,
-        live_sessions=live_sessions,
+        live_sessions=len(held_back_by),
         cutoff=cutoff,
         duration=time.monotonic() - started,
         dry_run=dry_run,
+        held_back_by=tuple(held_back_by),
     )
 
 

@@ -74,7 +74,7 @@ class MemoryObjects(Backend):
             index=self._index,
             heap=_MemoryHeap(self, cutoff),
             cutoff=cutoff,
-            live_sessions=0,
+            held_back_by=(),
             dry_run=dry_run,
             progress=progress,
             started=started,

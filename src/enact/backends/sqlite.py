@@ -134,8 +134,11 @@ class SQLiteObjects(Backend):
         # transaction, and that function may read or write objects.
         self._lock = threading.RLock()
         self._sessions_dir = self.path + ".sessions"
-        self._session: sessions.Session | None = None
         self._fresh_after = 0.0
+        # Registered on the first write; ends when the last use ends.
+        self._sessions = sessions.Keeper(
+            self._sessions_dir, self.location, self._session_renewed
+        )
         try:
             self._db: sqlite3.Connection | None = sqlite3.connect(
                 self.path,
@@ -164,7 +167,7 @@ class SQLiteObjects(Backend):
             self._connection,
             self._lock,
             self.location,
-            self._ensure_session,
+            self._sessions.ensure,
             journal_lines=self._journal_lines,
             drop_journal=self._drop_journal,
         )
@@ -174,14 +177,15 @@ class SQLiteObjects(Backend):
             raise BackendError(f"SQLite store {self.path} is closed", self.location)
         return self._db
 
-    def _ensure_session(self) -> None:
-        session = self._session
-        if session is not None and session.open:
-            return
-        with self._lock:
-            if self._session is None or not self._session.open:
-                self._session = sessions.Session(self._sessions_dir, self.location)
-                self._fresh_after = self._session.registered
+    def _session_renewed(self, registered: float) -> None:
+        # Rows written before the new session are re-stamped when committed.
+        self._fresh_after = registered
+
+    def begin_use(self) -> None:
+        self._sessions.begin_use()
+
+    def end_use(self) -> bool:
+        return self._sessions.end_use()
 
     def index(self) -> SQLiteIndex:
         return self._index
@@ -215,7 +219,8 @@ class SQLiteObjects(Backend):
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
         if not items:
             return
-        self._ensure_session()
+        if time.monotonic() >= self._sessions.next_beat:  # no session, or a beat due
+            self._sessions.ensure()
         now, fresh_after = sessions.clock(), self._fresh_after
         rows = [
             (check_key(key, self.location), b"".join(parts), now, fresh_after)
@@ -234,7 +239,7 @@ class SQLiteObjects(Backend):
     @contextlib.contextmanager
     def atomically(self) -> Iterator[None]:
         """One transaction for every write of the block (see Backend)."""
-        self._ensure_session()
+        self._sessions.ensure()
         with self._lock:
             db = self._connection()
             try:
@@ -293,11 +298,13 @@ class SQLiteObjects(Backend):
 
     def step_writer(self, run_id: str) -> StepWriter:
         check_run_id(run_id, self.location)
-        writers = self._writers
+        writers, keeper, monotonic = self._writers, self._sessions, time.monotonic
 
         def write(
             items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
         ) -> None:
+            if monotonic() >= keeper.next_beat:  # a heartbeat is due
+                keeper.ensure()
             # No lock: an open writer appends with one O_APPEND write.
             writer = writers.get(run_id)
             if writer is None or writer.fd < 0:
@@ -328,7 +335,7 @@ class SQLiteObjects(Backend):
         with self._journal_lock:
             writer = self._writers.get(run_id)
             if writer is None:
-                self._ensure_session()
+                self._sessions.ensure()
                 # Lines of earlier writers of this run (a crashed process)
                 # go to the table first, so they stay before this one's.
                 self._fold_dead(run_id)
@@ -402,7 +409,7 @@ class SQLiteObjects(Backend):
         folded up to offset ``upto`` (a part already folded is not folded
         again; the record goes once the file is removed: see
         :meth:`_forget_folds`)."""
-        self._ensure_session()
+        self._sessions.ensure()
         now, fresh_after = sessions.clock(), self._fresh_after
         rows = [(key, data, now, fresh_after) for key, data in objects.items()]
         removed = list(self._removed_folds)
@@ -569,13 +576,14 @@ class SQLiteObjects(Backend):
             # This backend's session does not hold the cutoff back: from now
             # on, only its copies written from now on count as stored.
             self._fresh_after = now
-            starts = sessions.live_session_starts(self._sessions_dir, self._session)
-            cutoff = min([now, *starts]) - sessions.MARGIN
+            others = sessions.live_sessions(self._sessions_dir, self._sessions.names())
+            cutoff = min([now, *(info.started for info in others)])
+            cutoff -= sessions.MARGIN
             return garbage.collect(
                 index=self._index,
                 heap=_SQLiteHeap(self, cutoff),
                 cutoff=cutoff,
-                live_sessions=len(starts),
+                held_back_by=others,
                 dry_run=dry_run,
                 progress=progress,
                 started=started,
@@ -599,8 +607,7 @@ class SQLiteObjects(Backend):
             if self._db is not None:
                 self._db.close()
                 self._db = None
-            if self._session is not None:
-                self._session.close()
+        self._sessions.close()
 
 
 class _SQLiteHeap(garbage.Heap):

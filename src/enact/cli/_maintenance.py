@@ -91,12 +91,16 @@ def gc(
         heading = "dry run, nothing removed" if dry_run else "done"
         out().print(Text(f"{store.location}: gc ({heading})", "bold"))
         for name, value in fields.items():
-            if name == "dry_run":
+            if name in ("dry_run", "held_back_by"):
                 continue
             label = name.replace("_", " ")
             if dry_run:
                 label = _DRY_LABELS.get(name, label)
             out().print(Text(f"  {label}: {_human(name, value)}"))
+        describe = getattr(report, "describe_holders", None)
+        if callable(describe):
+            # Which processes keep objects young: the cutoff is the oldest's start.
+            out().print(Text(f"  {describe()}"))
 
 
 _DRY_LABELS = {
