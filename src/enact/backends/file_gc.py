@@ -160,12 +160,26 @@ class FileHeap(garbage.Heap):
                 # older than it is, which keeps more.
                 mtime = os.fstat(file.fileno()).st_mtime
                 if pack:
-                    entries = read_pack_index(file, path, self._location)
+                    index = read_pack_index(file, path, self._location)
+                    entries = index.entries
                     size = file.seek(0, os.SEEK_END)
+                    if index.bad:
+                        raise BackendError(
+                            f"pack file {path} has a damaged index entry at "
+                            f"offset {index.bad[0][0]}",
+                            self._location,
+                        )
                 else:
                     data = file.read()
-                    entries, _ = parse_log(data, 0, path, self._location)
+                    found = parse_log(data, 0, path, self._location)
+                    entries = found.entries
                     size = len(data)
+                    lost = [gap for gap in found.gaps if gap.lost]
+                    if lost:
+                        raise BackendError(
+                            f"log file {path} is damaged at offset {lost[0].start}",
+                            self._location,
+                        )
         except FileNotFoundError:
             raise
         except OSError as error:

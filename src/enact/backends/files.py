@@ -51,14 +51,16 @@ from enact.backends.base import (
     _KEY,
     Backend,
     BackendError,
+    FileDamage,
     Parts,
     StepWriter,
     check_key,
 )
 from enact.backends.file_format import (
     LOG_MAGIC,
-    LOG_RECORD,
+    RECORD_HEADER,
     fsync_dir,
+    log_record_header,
     pack_chunks,
     parse_log,
     read_pack_index,
@@ -67,6 +69,7 @@ from enact.backends.file_format import (
 )
 from enact.backends.file_gc import FileHeap, sync_removals
 from enact.backends.file_index import FileIndex
+from enact.backends.file_scan import scan_files
 
 __all__ = ["FileObjects"]
 
@@ -132,6 +135,11 @@ class FileObjects(Backend):
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
+        # The logs with old, unframed records.
+        self._old_logs: set[str] = set()
+        # Why an object may be missing: damage in an indexed file that may
+        # have held it (a log's damaged records, a pack's bad index entry).
+        self._damage: dict[str, BackendError] = {}
         # Registered on the first write (readers need none).
         self._session: sessions.Session | None = None
         # A stored copy in a file modified before this is written again.
@@ -262,7 +270,20 @@ class FileObjects(Backend):
     def _read_packed(
         self, key: str, pack: str, offset: int, length: int
     ) -> bytes | None:
-        """The object's bytes; None if its file is gone (garbage-collected)."""
+        """The object's bytes; None if its file is gone (garbage-collected).
+
+        Raises:
+            BackendError: if the pack's index entry for the key is damaged
+                (its offset is then negative).
+        """
+        if offset < 0:
+            raise BackendError(
+                f"pack file {pack} has a damaged index entry for {key} (at offset "
+                f"{-offset - 1}): the object cannot be read; store.verify() lists "
+                "damage",
+                self.location,
+                key,
+            )
         # Under the lock: another thread may close the least recently used fd.
         with self._lock:
             fds = self._pack_fds
@@ -303,6 +324,8 @@ class FileObjects(Backend):
         self._packed.clear()
         self._loaded_packs.clear()
         self._logs_read.clear()
+        self._old_logs.clear()
+        self._damage.clear()
         self._mtimes.clear()
         self._packs_listed = False
 
@@ -344,7 +367,7 @@ class FileObjects(Backend):
                     self._read_log(path)
                 except BackendError as error:
                     damaged = damaged or error
-            return damaged
+            return damaged or next(iter(self._damage.values()), None)
 
     def _read_log(self, path: str) -> None:
         """Indexes the records of a log added since it was last read."""
@@ -361,25 +384,50 @@ class FileObjects(Backend):
         except OSError as error:
             message = f"cannot read log file {path}: {error}"
             raise BackendError(message, self.location) from None
-        entries, end = parse_log(data, start, path, self.location)
-        for key, offset, length in entries:
+        found = parse_log(data, start, path, self.location, path in self._old_logs)
+        for key, offset, length in found.entries:
             self._packed.setdefault(key, (path, offset, length))
-        self._logs_read[path] = end
+        if found.old:
+            self._old_logs.add(path)
+        for gap in found.gaps:
+            if gap.lost:
+                self._damage.setdefault(
+                    path,
+                    BackendError(
+                        f"log file {path} is damaged at offset {gap.start}: the "
+                        "objects recorded there cannot be read; store.verify() "
+                        "lists damage",
+                        self.location,
+                    ),
+                )
+        self._logs_read[path] = found.end
         self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
 
     def _load_pack(self, path: str) -> None:
         try:
             with open(path, "rb") as file:
                 mtime = os.fstat(file.fileno()).st_mtime
-                entries = read_pack_index(file, path, self.location)
+                index = read_pack_index(file, path, self.location)
         except FileNotFoundError:
             return  # removed by a garbage collection since it was listed
         except OSError as error:
             message = f"cannot read pack file {path}: {error}"
             raise BackendError(message, self.location) from None
         packed = self._packed
-        for key, offset, length in entries:
+        for key, offset, length in index.entries:
             packed.setdefault(key, (path, offset, length))
+        for at, key in index.bad:
+            # Found, but unreadable: a read says why (see _read_packed).
+            packed.setdefault(key, (path, -at - 1, 0))
+        if index.bad:
+            self._damage.setdefault(
+                path,
+                BackendError(
+                    f"pack file {path} has a damaged index entry at offset "
+                    f"{index.bad[0][0]}; store.verify() lists damage",
+                    self.location,
+                ),
+            )
         self._loaded_packs.add(path)
         self._mtimes.setdefault(path, mtime)
 
@@ -412,11 +460,17 @@ class FileObjects(Backend):
                 seen.add(key)
                 yield key
         damaged = self._load_new_packs()
-        if damaged is not None:
-            raise damaged
         for key in list(self._packed):
             if key not in seen:
                 yield key
+        if damaged is not None:
+            # After the keys that could be listed, so a verify sees them.
+            raise damaged
+
+    def scan_damage(self) -> list[FileDamage]:
+        """Reads every pack and log as bytes and reports their damage
+        (see :mod:`enact.backends.file_scan`)."""
+        return scan_files(self.root, self.location)
 
     def pack_files(self) -> list[str]:
         """Paths of the pack files present now."""
@@ -508,7 +562,7 @@ class FileObjects(Backend):
     def _append_to_log(self, items: Sequence[tuple[str, Parts]]) -> None:
         chunks: list[bytes] = []
         for key, parts in items:
-            chunks.append(LOG_RECORD.pack(bytes.fromhex(key), sum(map(len, parts))))
+            chunks.append(log_record_header(bytes.fromhex(key), sum(map(len, parts))))
             chunks.extend(parts)
         with self._lock:
             if self._log is None:
@@ -527,7 +581,7 @@ class FileObjects(Backend):
             position = self._log_end
             for key, parts in items:
                 length = sum(map(len, parts))
-                position += LOG_RECORD.size
+                position += RECORD_HEADER
                 self._packed.setdefault(key, (path, position, length))
                 self._young.add(key)
                 position += length
