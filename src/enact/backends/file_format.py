@@ -54,7 +54,6 @@ __all__ = [
     "near_digest",
     "pack_chunks",
     "parse_log",
-    "parse_pack_index",
     "read_pack_index",
     "write_all",
     "write_file",
