@@ -22,12 +22,15 @@ import dataclasses
 import os
 import pathlib
 import random
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 import enact
-from enact.backends import FileObjects
+from enact.backends import BackendError, FileObjects, sessions
+from enact.backends.file_format import RECORD_HEADER
+from enact.backends.gc import GCReport
 from enact.errors import EnactError
 from enact.references import Damage, Ref, Store
 
@@ -222,3 +225,105 @@ def test_every_flip_and_cut_of_a_file(
 ) -> None:
     tried = check_damage(tmp_path / "store", file_type)
     assert tried > 100
+
+
+# -- garbage collection never takes damage for "nothing there" ----------------
+
+
+def collect_all(store: Store, monkeypatch: pytest.MonkeyPatch) -> GCReport:
+    """Runs ``store.gc`` with the clock a minute ahead: every file is old."""
+    real = time.time
+    with monkeypatch.context() as patch:
+        patch.setattr(sessions, "clock", lambda: real() + 60)
+        return store.gc()
+
+
+def contents(root: pathlib.Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.parts[len(root.parts)] in ("objects", "packs", "logs")
+    }
+
+
+def logged_store(root: pathlib.Path) -> tuple[Store, list[Ref], pathlib.Path]:
+    """A store whose log holds three named objects and one unreferenced one."""
+    store = enact.FileStore(root)
+    refs = [store.commit(enact.Str(f"live {i}")) for i in range(3)]
+    store.commit(enact.Str("garbage"))
+    for number, ref in enumerate(refs):
+        store.index.set_name(f"live-{number}", ref.digest)
+    (log,) = (root / "logs").iterdir()
+    store.close()  # its session would keep its log young
+    return store, refs, log
+
+
+def record_at(root: pathlib.Path, ref: Ref) -> tuple[int, int]:
+    """(where the record's header starts, where its body starts) in its log."""
+    ends = record_ends(root, {ref.digest: None})
+    body = ends[ref.digest] - len(b"".join(enact._codec.encode(ref.checkout())))
+    return body - RECORD_HEADER, body
+
+
+def test_gc_refuses_a_log_whose_records_are_lost(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "store"
+    store, refs, log = logged_store(root)
+    header, body = record_at(root, refs[1])
+    data = bytearray(log.read_bytes())
+    data[header + 40] ^= 0xFF  # the length, and the body: nothing to recover
+    data[body] ^= 0xFF
+    log.write_bytes(bytes(data))
+    before = contents(root)
+    with pytest.raises(BackendError, match="removed nothing") as caught:
+        collect_all(enact.FileStore(root), monkeypatch)
+    assert str(log) in str(caught.value)
+    assert contents(root) == before
+    found = enact.FileStore(root).verify()
+    assert [(d.path, d.offset) for d in found] == [(str(log), header)]
+    store.close()
+
+
+def test_gc_refuses_to_drop_a_pack_hiding_a_live_object(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    with store.batch():
+        refs = [store.commit(enact.Int(i)) for i in range(PACK_MIN)]
+    victim = refs[5]
+    store.index.set_name("victim", victim.digest)
+    store.close()  # its session would keep its pack young
+    (pack,) = (root / "packs").iterdir()
+    data = pack.read_bytes()
+    # A damaged digest in the index: the live object looks unreferenced.
+    at = data.rindex(bytes.fromhex(victim.digest))
+    pack.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+    before = contents(root)
+    reader = enact.FileStore(root)
+    with pytest.raises(BackendError, match="removed nothing") as caught:
+        collect_all(reader, monkeypatch)
+    assert str(pack) in str(caught.value)
+    assert contents(root) == before
+    named = {(d.key, d.path, d.offset) for d in reader.verify()}
+    assert (victim.digest, str(pack), at) in named
+    store.close()
+
+
+def test_gc_moves_a_recovered_record_into_a_pack(tmp_path, monkeypatch) -> None:
+    # A damaged header whose object is still whole costs nothing, and a
+    # collection that removes the log writes the object anew.
+    root = tmp_path / "store"
+    store, refs, log = logged_store(root)
+    header, _ = record_at(root, refs[1])
+    data = bytearray(log.read_bytes())
+    data[header + 40] ^= 0xFF
+    log.write_bytes(bytes(data))
+    reader = enact.FileStore(root)
+    (damage,) = reader.verify()
+    assert damage.key is None and damage.offset == header
+    assert refs[1].digest in damage.problem and "still read" in damage.problem
+    report = collect_all(reader, monkeypatch)
+    assert report.removed == 1
+    assert not log.exists()
+    fresh = enact.FileStore(root)
+    assert [fresh.checkout(Ref(r.digest)) for r in refs] == [r.checkout() for r in refs]
+    assert fresh.verify() == []
+    store.close()
