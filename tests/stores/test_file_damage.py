@@ -32,7 +32,7 @@ from enact.backends import BackendError, FileObjects, sessions
 from enact.backends.file_format import RECORD_HEADER
 from enact.backends.gc import GCReport
 from enact.errors import EnactError
-from enact.references import Damage, Ref, Store
+from enact.references import Damage, Ref, RefError, Store
 
 from .helpers import PACK_MIN, Sample
 
@@ -326,4 +326,22 @@ def test_gc_moves_a_recovered_record_into_a_pack(tmp_path, monkeypatch) -> None:
     fresh = enact.FileStore(root)
     assert [fresh.checkout(Ref(r.digest)) for r in refs] == [r.checkout() for r in refs]
     assert fresh.verify() == []
+    store.close()
+
+
+def test_committing_again_repairs_an_object_behind_a_damaged_entry(tmp_path) -> None:
+    root = tmp_path / "store"
+    store = enact.FileStore(root)
+    with store.batch():
+        refs = [store.commit(enact.Int(i)) for i in range(PACK_MIN)]
+    (pack,) = (root / "packs").iterdir()
+    data = bytearray(pack.read_bytes())
+    at = bytes(data).rindex(bytes.fromhex(refs[0].digest)) + 32
+    data[at] ^= 0xFF  # the entry's offset: it points past the objects
+    pack.write_bytes(bytes(data))
+    reader = enact.FileStore(root)
+    with pytest.raises(RefError, match=str(pack)):
+        reader.checkout(Ref(refs[0].digest))
+    reader.commit(enact.Int(0))  # the pack is young, but this copy is no copy
+    assert enact.FileStore(root).checkout(Ref(refs[0].digest)) == enact.Int(0)
     store.close()

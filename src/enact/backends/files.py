@@ -385,8 +385,7 @@ class FileObjects(Backend):
             message = f"cannot read log file {path}: {error}"
             raise BackendError(message, self.location) from None
         found = parse_log(data, start, path, self.location, path in self._old_logs)
-        for key, offset, length in found.entries:
-            self._packed.setdefault(key, (path, offset, length))
+        self._file_entries(path, found.entries)
         if found.old:
             self._old_logs.add(path)
         for gap in found.gaps:
@@ -403,6 +402,15 @@ class FileObjects(Backend):
         self._logs_read[path] = found.end
         self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
 
+    def _file_entries(self, path: str, entries: list[tuple[str, int, int]]) -> None:
+        """Indexes where the objects of a pack or log are (the first copy
+        found wins, over a damaged index entry's place too)."""
+        packed = self._packed
+        for key, offset, length in entries:
+            found = packed.get(key)
+            if found is None or found[1] < 0:
+                packed[key] = (path, offset, length)
+
     def _load_pack(self, path: str) -> None:
         try:
             with open(path, "rb") as file:
@@ -414,8 +422,7 @@ class FileObjects(Backend):
             message = f"cannot read pack file {path}: {error}"
             raise BackendError(message, self.location) from None
         packed = self._packed
-        for key, offset, length in index.entries:
-            packed.setdefault(key, (path, offset, length))
+        self._file_entries(path, index.entries)
         for at, key in index.bad:
             # Found, but unreadable: a read says why (see _read_packed).
             packed.setdefault(key, (path, -at - 1, 0))
@@ -530,7 +537,8 @@ class FileObjects(Backend):
                 continue
             seen.add(key)
             location = self._packed.get(key)
-            if location is not None and self._fresh(location[0]):
+            # A copy behind a damaged index entry (offset < 0) is no copy.
+            if location is not None and location[1] >= 0 and self._fresh(location[0]):
                 continue
             if sum(map(len, parts)) < _LOOSE_MIN_BYTES:
                 # No stat per object: a copy of an object that is also stored
@@ -579,12 +587,14 @@ class FileObjects(Backend):
                     f"cannot append to {path}: {error}", self.location
                 ) from None
             position = self._log_end
+            entries = []
             for key, parts in items:
                 length = sum(map(len, parts))
                 position += RECORD_HEADER
-                self._packed.setdefault(key, (path, position, length))
-                self._young.add(key)
+                entries.append((key, position, length))
                 position += length
+            self._file_entries(path, entries)
+            self._young.update(key for key, _ in items)
             self._log_end = position
             self._logs_read[path] = position
 
