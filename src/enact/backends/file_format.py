@@ -50,6 +50,7 @@ __all__ = [
     "LogRead",
     "PackIndex",
     "fsync_dir",
+    "hidden_records",
     "log_record_header",
     "near_digest",
     "pack_chunks",
@@ -298,6 +299,24 @@ def _parse_framed(
             return entries, position
         position = stop
     return entries, position
+
+
+def hidden_records(data: bytes, start: int, stop: int) -> list[tuple[int, str]]:
+    """The whole record headers starting inside ``data[start:stop]``:
+    (offset, key).
+
+    In the bytes of a record that do not match its digest, such a header is
+    a record the damage has hidden (bytes lost before it shifted it inside
+    the record before), or part of the object itself (a stored log file).
+    """
+    found: list[tuple[int, str]] = []
+    position = start
+    while True:
+        at = _next_header(data, position)
+        if at is None or at >= stop:
+            return found
+        found.append((at, data[at + 4 : at + 36].hex()))
+        position = at + 1
 
 
 def _header_at(data: bytes, position: int) -> int | None:

@@ -24,6 +24,7 @@ from enact.backends.file_format import (
     ENTRY,
     FOOTER,
     MAGIC,
+    hidden_records,
     near_digest,
     parse_log,
     read_pack_index,
@@ -176,14 +177,28 @@ def _scan_log(path: str, data: bytes, location: str) -> list[FileDamage]:
         found.append(FileDamage(problem, path, gap.start))
     for key, offset, length in log.entries:
         digest = hashlib.sha256(memoryview(data)[offset : offset + length]).hexdigest()
-        if digest != key:
+        if digest == key:
+            continue
+        found.append(
+            FileDamage(
+                f"object {key} in log file {path} (offset {offset}) does not "
+                "match its digest",
+                path,
+                offset,
+                key,
+            )
+        )
+        if log.old:
+            continue
+        for at, hidden in hidden_records(data, offset, offset + length):
             found.append(
                 FileDamage(
-                    f"object {key} in log file {path} (offset {offset}) does not "
-                    "match its digest",
+                    f"the record of object {hidden} at offset {at} of log file "
+                    f"{path} is hidden inside the damaged record before it "
+                    "(bytes before it are lost): the object cannot be read",
                     path,
-                    offset,
-                    key,
+                    at,
+                    hidden,
                 )
             )
     return found
