@@ -827,14 +827,19 @@ class Store(contexts.Context):
     ) -> list[Damage]:
         """Reads every object and checks it against its digest.
 
-        Never raises for damage: each problem is reported instead.
+        First the backend reads its raw files for damage a read cannot see
+        (:meth:`~enact.backends.Backend.scan_damage`: a file store's log
+        records with damaged headers, damaged pack index entries and
+        footers), then every listed object is read. Never raises for damage:
+        each problem is reported instead.
 
         Args:
             progress: Called now and then with (objects checked, total).
 
         Returns:
             One :class:`Damage` per object (or storage file) that is missing,
-            unreadable or corrupt; empty if the store is intact.
+            unreadable or corrupt, naming the file and the byte offset where
+            the backend knows them; empty if the store is intact.
         """
         if self._objects is None:
             raise NotImplementedError("This backend cannot list its objects.")

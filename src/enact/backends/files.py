@@ -22,7 +22,11 @@ crash never leaves a partial file under a real name. A log only grows; a
 process killed mid-append leaves at most an incomplete last record, which
 readers ignore (it is not indexed), and the object is simply not stored.
 Every read is verified against the digest by the store above. The pack and
-log formats are in :mod:`enact.backends.file_format`.
+log formats are in :mod:`enact.backends.file_format`: a log record with a
+damaged header costs only that record, and a damaged pack index entry only
+its object; a miss while such damage is known raises ``BackendError`` naming
+the file. :meth:`FileObjects.scan_damage` (:mod:`enact.backends.file_scan`)
+reports it all for ``store.verify()``.
 
 Readers index other processes' packs and logs when a key is missing. A
 garbage collection may replace a pack or log by a new pack; a reader whose
