@@ -405,3 +405,17 @@ def test_a_flipped_byte_costs_at_most_one_record(
     assert len(expected - whole) <= 1
     assert whole <= expected
     assert found.end == len(data)
+
+
+@pytest.mark.parametrize("magic", [b"ENACTLG1", b"ENACTLG\x00", b"XNACTLG2"])
+def test_a_damaged_log_header_costs_no_object(tmp_path, magic: bytes) -> None:
+    # Even one that now reads as the old format's header.
+    root = tmp_path / "store"
+    _, refs, log = logged_store(root)
+    log.write_bytes(magic + log.read_bytes()[8:])
+    reader = enact.FileStore(root)
+    assert [reader.checkout(Ref(r.digest)) for r in refs] == [
+        r.checkout() for r in refs
+    ]
+    (damage,) = reader.verify()
+    assert (damage.key, damage.path, damage.offset) == (None, str(log), 0)

@@ -242,9 +242,12 @@ def parse_log(
         if len(data) < len(LOG_MAGIC):
             return LogRead([], 0, [], False)  # being created
         magic = data[: len(LOG_MAGIC)]
-        old = magic == OLD_LOG_MAGIC
+        framed = _header_at(data, len(LOG_MAGIC)) is not None
+        # A framed first record outweighs the old magic: one damaged byte
+        # turns the new magic into the old one.
+        old = magic == OLD_LOG_MAGIC and not framed
         if not old and magic != LOG_MAGIC:
-            if _header_at(data, len(LOG_MAGIC)) is None:
+            if not framed:
                 raise BackendError(
                     f"log file {path} is damaged (bad header); store.verify() "
                     "lists damage",
