@@ -138,10 +138,15 @@ class NotFound(EnactError):
 class Damage(NamedTuple):
     """A problem :meth:`Store.verify` found."""
 
-    #: The digest of the damaged object, or None for a damaged storage file.
+    #: The digest of the object that cannot be read, or None for damage in a
+    #: storage file that costs no object or hides which objects it costs.
     key: str | None
     #: What is wrong.
     problem: str
+    #: The damaged storage file, where the store knows it.
+    path: str | None = None
+    #: Where in ``path`` the damage starts.
+    offset: int | None = None
 
 
 class PackedResource(NamedTuple):
@@ -868,27 +873,45 @@ class Store(contexts.Context):
     ) -> list[Damage]:
         """Reads every object and checks it against its digest.
 
-        Never raises for damage: each problem is reported instead.
+        First the backend reads its raw files for damage a read cannot see
+        (:meth:`~enact.backends.Backend.scan_damage`: a file store's log
+        records with damaged headers, damaged pack index entries and
+        footers), then every listed object is read. Never raises for damage:
+        each problem is reported instead.
 
         Args:
             progress: Called now and then with (objects checked, total).
 
         Returns:
             One :class:`Damage` per object (or storage file) that is missing,
-            unreadable or corrupt; empty if the store is intact.
+            unreadable or corrupt, naming the file and the byte offset where
+            the backend knows them; empty if the store is intact.
         """
         if self._objects is None:
             raise NotImplementedError("This backend cannot list its objects.")
         self.flush()
-        damage: list[Damage] = []
         try:
-            keys = list(self._objects.iter_keys())
+            found = self._objects.scan_damage()
         except BackendError as error:
-            return [Damage(None, str(error))]
+            found = []
+            damage = [Damage(None, str(error))]
+        else:
+            damage = [Damage(d.key, d.problem, d.path, d.offset) for d in found]
+        named = {d.key for d in damage}
+        keys: list[str] = []
+        try:
+            # Listing stops at damage it cannot get past; what it listed
+            # before still gets checked.
+            keys.extend(self._objects.iter_keys())
+        except BackendError as error:
+            if not found:  # the scan said nothing more precise
+                damage.append(Damage(None, str(error)))
         total = len(keys)
         for done, key in enumerate(keys):
             if progress is not None and not done % 256:
                 progress(done, total)
+            if key in named:
+                continue
             try:
                 data = self._objects.get_many([key])[0]
             except BackendError as error:

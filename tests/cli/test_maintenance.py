@@ -35,8 +35,33 @@ def test_verify_an_intact_store_then_a_damaged_one(tmp_path: pathlib.Path) -> No
     data = enact("--store", store, "verify", "--json")
     assert data.code == 1
     assert data.json()["damage"] == [
-        {"key": key, "problem": "content does not match its digest"}
+        {
+            "key": key,
+            "problem": "content does not match its digest",
+            "path": None,
+            "offset": None,
+        }
     ]
+
+
+def test_verify_names_the_damaged_file_and_offset(tmp_path: pathlib.Path) -> None:
+    store = tmp_path / "store"
+    make_store(store)
+    logs = sorted((store / "logs").iterdir())
+    assert logs, "the store has no log to damage"
+    log = logs[0]
+    data = bytearray(log.read_bytes())
+    data[8] ^= 0xFF  # the first record's header: its object is still whole
+    log.write_bytes(bytes(data))
+    damaged = enact("--store", store, "verify", "--json")
+    assert damaged.code == 1
+    (found,) = damaged.json()["damage"]
+    assert found["key"] is None
+    assert (found["path"], found["offset"]) == (str(log), 8)
+    text = enact("--store", store, "verify")
+    assert text.code == 1
+    assert f"logs/{log.name} @ 8" in text.out.replace("\n", "")
+    assert "1 problems, 0 damaged objects" in text.out
 
 
 def test_gc(filled: Filled) -> None:

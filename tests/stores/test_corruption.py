@@ -230,14 +230,9 @@ def garbage_packs() -> dict[str, Callable[[bytes], bytes]]:
         "truncated-index": lambda data: data[: -PACK_FOOTER.size - 5],
         "cut-in-half": lambda data: data[: len(data) // 2],
         "random": lambda data: os.urandom(len(data)),
-        "bad-end-marker": lambda data: data[:-8] + b"ENACTXXX",
         "huge-count": footer(0, 2**60),
         "index-past-end": footer(2**63, 1),
-        "entry-past-index": lambda data: (
-            data[: -PACK_FOOTER.size - PACK_ENTRY.size]
-            + PACK_ENTRY.pack(b"\x11" * 32, 8, 2**40)
-            + data[-PACK_FOOTER.size :]
-        ),
+        "index-and-count-wrong": footer(8, 1),
     }
 
 
@@ -262,6 +257,45 @@ def test_damaged_pack_gives_a_clear_error(tmp_path, kind: str) -> None:
     with pytest.raises((BackendError, RefError)) as listing:
         list(reader.iter_refs())
     assert pack in str(listing.value)
+
+
+def test_a_damaged_end_marker_costs_no_object(tmp_path) -> None:
+    # The footer's other fields still point at a whole index: it is used.
+    root = tmp_path / "store"
+    _, refs, pack = write_pack(root)
+    rewrite(pack, lambda data: data[:-8] + b"ENACTXXX")
+    reader = enact.FileStore(root)
+    assert [reader.checkout(fresh_ref(ref)) for ref in refs] == [
+        ref.checkout() for ref in refs
+    ]
+    (damage,) = reader.verify()
+    assert damage.key is None and damage.path == pack
+    assert "footer" in damage.problem
+
+
+def test_a_damaged_index_entry_costs_its_object_only(tmp_path) -> None:
+    root = tmp_path / "store"
+    _, refs, pack = write_pack(root)
+    entries = read_pack(pack)
+    victim = entries[-1][0]
+    rewrite(
+        pack,
+        lambda data: (
+            data[: -PACK_FOOTER.size - PACK_ENTRY.size]
+            + PACK_ENTRY.pack(bytes.fromhex(victim), 8, 2**40)
+            + data[-PACK_FOOTER.size :]
+        ),
+    )
+    reader = enact.FileStore(root)
+    for ref in refs:
+        if ref.digest == victim:
+            with pytest.raises(RefError, match=pack):
+                reader.checkout(fresh_ref(ref))
+        else:
+            assert reader.checkout(fresh_ref(ref)) == ref.checkout()
+    found = reader.verify()
+    assert {d.key for d in found} == {victim}
+    assert all(d.path == pack for d in found)
 
 
 def test_damaged_pack_does_not_hide_other_packs(tmp_path) -> None:

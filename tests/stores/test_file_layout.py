@@ -14,6 +14,7 @@ import signal
 import struct
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -69,15 +70,18 @@ def test_single_small_commits_are_appended_to_one_log(tmp_path) -> None:
     assert loose_files(root) == set() and store.backend.pack_files() == []  # type: ignore[union-attr]
     (log,) = os.listdir(root / "logs")
     data = (root / "logs" / log).read_bytes()
-    # The documented format: a header, then (digest, length, bytes) records.
-    assert data[:8] == b"ENACTLG1"
+    # The documented format: a header, then records of a mark, the digest,
+    # the length, a CRC-32 of those 44 bytes, then the bytes.
+    assert data[:8] == b"ENACTLG2"
     position, found = 8, []
     while position < len(data):
-        raw, length = struct.unpack_from(">32sQ", data, position)
-        body = data[position + 40 : position + 40 + length]
+        mark, raw, length, crc = struct.unpack_from(">4s32sQI", data, position)
+        assert mark == b"\xe9\x4c\x52\x9d"
+        assert zlib.crc32(data[position : position + 44]) == crc
+        body = data[position + 48 : position + 48 + length]
         assert key_of(body) == raw.hex()
         found.append(raw.hex())
-        position += 40 + length
+        position += 48 + length
     assert found == [r.digest for r in refs]
     # Another process (a fresh store object) finds them.
     fresh = enact.FileStore(root)
@@ -98,6 +102,25 @@ def test_a_cut_last_log_record_is_not_an_object(tmp_path) -> None:
     assert fresh.checkout(Ref(first.digest)) == Sample(text="whole")
     assert not fresh.has(Ref(last.digest))
     assert {r.digest for r in fresh.iter_refs()} == {first.digest}
+
+
+def test_a_log_of_unframed_records_is_still_read(tmp_path) -> None:
+    # Logs written before records were framed: b"ENACTLG1", then (digest,
+    # 8-byte length, bytes) records.
+    root = tmp_path / "store"
+    enact.FileStore(root).close()
+    values = [Sample(text="old log", number=i) for i in range(3)]
+    data = b"ENACTLG1"
+    for value in values:
+        body = encoded(value)
+        data += bytes.fromhex(key_of(body)) + struct.pack(">Q", len(body)) + body
+    (root / "logs" / "1-old.log").write_bytes(data + b"\x00" * 7)  # a torn tail
+    store = enact.FileStore(root)
+    refs = [Ref(key_of(encoded(value))) for value in values]
+    assert [store.checkout(ref) for ref in refs] == values
+    assert store.verify() == []
+    store.commit(Sample(text="new"))  # appended to a new log, of framed records
+    assert len(os.listdir(root / "logs")) == 2
 
 
 def test_small_batch_is_appended_to_the_log(tmp_path) -> None:

@@ -5,7 +5,7 @@ types, encodings or digests: the :class:`~enact.references.Store` above it
 encodes values, checks digests on read and caches. Backends are batch-first.
 """
 
-from enact.backends.base import Backend, BackendError, Parts
+from enact.backends.base import Backend, BackendError, FileDamage, Parts
 from enact.backends.files import FileObjects
 from enact.backends.memory import MemoryObjects
 from enact.backends.sqlite import SQLiteObjects
@@ -13,6 +13,7 @@ from enact.backends.sqlite import SQLiteObjects
 __all__ = [
     "Backend",
     "BackendError",
+    "FileDamage",
     "FileObjects",
     "MemoryObjects",
     "Parts",

@@ -6,7 +6,7 @@ import abc
 import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from enact.errors import EnactError
 
@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from enact.backends.gc import GCReport
     from enact.backends.index import Index
 
-__all__ = ["Backend", "BackendError", "Parts", "StepWriter", "check_key"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "FileDamage",
+    "Parts",
+    "StepWriter",
+    "check_key",
+]
 
 # A stored value arrives as parts to concatenate, so large values are hashed and
 # written without first being joined into one more copy.
@@ -40,6 +47,21 @@ class BackendError(EnactError):
         self.location = location
         self.key = key
         super().__init__(message)
+
+
+class FileDamage(NamedTuple):
+    """Damage a backend found in its own files (see :meth:`Backend.scan_damage`)."""
+
+    #: What is wrong, and what it costs.
+    problem: str
+    #: The damaged file.
+    path: str
+    #: Where in the file the damage starts.
+    offset: int | None = None
+    #: The object that can no longer be read because of it; None if none
+    #: is lost, or if which is unknown (then every object the file held
+    #: from ``offset`` on may be).
+    key: str | None = None
 
 
 def check_key(key: str, location: str) -> str:
@@ -87,6 +109,16 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def iter_keys(self) -> Iterator[str]:
         """Yields every stored key (for maintenance: verify, gc)."""
+
+    def scan_damage(self) -> list[FileDamage]:
+        """Reads the backend's raw files and reports the damage in them.
+
+        For what a read through the normal paths cannot see: damage that
+        hides objects (a damaged record header, a damaged index entry) or
+        that costs none (a repaired footer). :meth:`enact.references.Store.verify`
+        calls it, then reads every listed object. None by default.
+        """
+        return []
 
     def index(self) -> Index | None:
         """The store's mutable run index (see :mod:`enact.backends.index`).

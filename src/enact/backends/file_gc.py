@@ -160,12 +160,26 @@ class FileHeap(garbage.Heap):
                 # older than it is, which keeps more.
                 mtime = os.fstat(file.fileno()).st_mtime
                 if pack:
-                    entries = read_pack_index(file, path, self._location)
+                    index = read_pack_index(file, path, self._location)
+                    entries = index.entries
                     size = file.seek(0, os.SEEK_END)
+                    if index.bad:
+                        raise BackendError(
+                            f"pack file {path} has a damaged index entry at "
+                            f"offset {index.bad[0][0]}",
+                            self._location,
+                        )
                 else:
                     data = file.read()
-                    entries, _ = parse_log(data, 0, path, self._location)
+                    found = parse_log(data, 0, path, self._location)
+                    entries = found.entries
                     size = len(data)
+                    lost = [gap for gap in found.gaps if gap.lost]
+                    if lost:
+                        raise BackendError(
+                            f"log file {path} is damaged at offset {lost[0].start}",
+                            self._location,
+                        )
         except FileNotFoundError:
             raise
         except OSError as error:
@@ -234,6 +248,7 @@ class FileHeap(garbage.Heap):
             if container.mtime < cutoff
             and any(key not in marked for key, _, _ in container.entries)
         ]
+        self._check_doomed(doomed, marked)
         moving = self._to_move(marked, set(doomed))
         loose = [
             (key, each)
@@ -260,6 +275,31 @@ class FileHeap(garbage.Heap):
                 os.unlink(path)
                 freed += size
         return len(unmarked) - len(kept), freed
+
+    def _check_doomed(self, doomed: list[int], marked: set[str]) -> None:
+        """Refuses to remove a file holding bytes that do not match their key.
+
+        Such bytes may be a live object whose index entry has a damaged digest
+        (so it looks unreferenced): removing the file would lose it for good.
+        The marked objects are checked when they are read.
+
+        Raises:
+            BackendError: naming the file and the key; nothing is removed.
+        """
+        for number in doomed:
+            container = self._containers[number]
+            for key, offset, length in container.entries:
+                if key in marked:
+                    continue
+                if not garbage.intact(key, self._pread(number, offset, length)):
+                    raise BackendError(
+                        f"{container.path} holds bytes at offset {offset} that do "
+                        f"not match their digest {key} (a damaged object or index "
+                        "entry): garbage collection removed nothing until it is "
+                        "repaired (store.verify() lists damage)",
+                        self._location,
+                        key,
+                    )
 
     def _to_move(self, marked: set[str], doomed: set[int]) -> dict[str, Entry]:
         """The marked objects whose every copy is in a file about to go."""

@@ -22,7 +22,11 @@ crash never leaves a partial file under a real name. A log only grows; a
 process killed mid-append leaves at most an incomplete last record, which
 readers ignore (it is not indexed), and the object is simply not stored.
 Every read is verified against the digest by the store above. The pack and
-log formats are in :mod:`enact.backends.file_format`.
+log formats are in :mod:`enact.backends.file_format`: a log record with a
+damaged header costs only that record, and a damaged pack index entry only
+its object; a miss while such damage is known raises ``BackendError`` naming
+the file. :meth:`FileObjects.scan_damage` (:mod:`enact.backends.file_scan`)
+reports it all for ``store.verify()``.
 
 Readers index other processes' packs and logs when a key is missing. A
 garbage collection may replace a pack or log by a new pack; a reader whose
@@ -51,14 +55,16 @@ from enact.backends.base import (
     _KEY,
     Backend,
     BackendError,
+    FileDamage,
     Parts,
     StepWriter,
     check_key,
 )
 from enact.backends.file_format import (
     LOG_MAGIC,
-    LOG_RECORD,
+    RECORD_HEADER,
     fsync_dir,
+    log_record_header,
     pack_chunks,
     parse_log,
     read_pack_index,
@@ -67,6 +73,7 @@ from enact.backends.file_format import (
 )
 from enact.backends.file_gc import FileHeap, sync_removals
 from enact.backends.file_index import FileIndex
+from enact.backends.file_scan import scan_files
 
 __all__ = ["FileObjects"]
 
@@ -132,6 +139,11 @@ class FileObjects(Backend):
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
+        # The logs with old, unframed records.
+        self._old_logs: set[str] = set()
+        # Why an object may be missing: damage in an indexed file that may
+        # have held it (a log's damaged records, a pack's bad index entry).
+        self._damage: dict[str, BackendError] = {}
         # Registered on the first write (readers need none); ends when the
         # last use ends (see sessions.Keeper).
         self._sessions = sessions.Keeper(
@@ -288,7 +300,20 @@ class FileObjects(Backend):
     def _read_packed(
         self, key: str, pack: str, offset: int, length: int
     ) -> bytes | None:
-        """The object's bytes; None if its file is gone (garbage-collected)."""
+        """The object's bytes; None if its file is gone (garbage-collected).
+
+        Raises:
+            BackendError: if the pack's index entry for the key is damaged
+                (its offset is then negative).
+        """
+        if offset < 0:
+            raise BackendError(
+                f"pack file {pack} has a damaged index entry for {key} (at offset "
+                f"{-offset - 1}): the object cannot be read; store.verify() lists "
+                "damage",
+                self.location,
+                key,
+            )
         # Under the lock: another thread may close the least recently used fd.
         with self._lock:
             fds = self._pack_fds
@@ -329,6 +354,8 @@ class FileObjects(Backend):
         self._packed.clear()
         self._loaded_packs.clear()
         self._logs_read.clear()
+        self._old_logs.clear()
+        self._damage.clear()
         self._mtimes.clear()
         self._packs_listed = False
 
@@ -370,7 +397,7 @@ class FileObjects(Backend):
                     self._read_log(path)
                 except BackendError as error:
                     damaged = damaged or error
-            return damaged
+            return damaged or next(iter(self._damage.values()), None)
 
     def _read_log(self, path: str) -> None:
         """Indexes the records of a log added since it was last read."""
@@ -387,25 +414,57 @@ class FileObjects(Backend):
         except OSError as error:
             message = f"cannot read log file {path}: {error}"
             raise BackendError(message, self.location) from None
-        entries, end = parse_log(data, start, path, self.location)
-        for key, offset, length in entries:
-            self._packed.setdefault(key, (path, offset, length))
-        self._logs_read[path] = end
+        found = parse_log(data, start, path, self.location, path in self._old_logs)
+        self._file_entries(path, found.entries)
+        if found.old:
+            self._old_logs.add(path)
+        for gap in found.gaps:
+            if gap.lost:
+                self._damage.setdefault(
+                    path,
+                    BackendError(
+                        f"log file {path} is damaged at offset {gap.start}: the "
+                        "objects recorded there cannot be read; store.verify() "
+                        "lists damage",
+                        self.location,
+                    ),
+                )
+        self._logs_read[path] = found.end
         self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
+
+    def _file_entries(self, path: str, entries: list[tuple[str, int, int]]) -> None:
+        """Indexes where the objects of a pack or log are (the first copy
+        found wins, over a damaged index entry's place too)."""
+        packed = self._packed
+        for key, offset, length in entries:
+            found = packed.get(key)
+            if found is None or found[1] < 0:
+                packed[key] = (path, offset, length)
 
     def _load_pack(self, path: str) -> None:
         try:
             with open(path, "rb") as file:
                 mtime = os.fstat(file.fileno()).st_mtime
-                entries = read_pack_index(file, path, self.location)
+                index = read_pack_index(file, path, self.location)
         except FileNotFoundError:
             return  # removed by a garbage collection since it was listed
         except OSError as error:
             message = f"cannot read pack file {path}: {error}"
             raise BackendError(message, self.location) from None
         packed = self._packed
-        for key, offset, length in entries:
-            packed.setdefault(key, (path, offset, length))
+        self._file_entries(path, index.entries)
+        for at, key in index.bad:
+            # Found, but unreadable: a read says why (see _read_packed).
+            packed.setdefault(key, (path, -at - 1, 0))
+        if index.bad:
+            self._damage.setdefault(
+                path,
+                BackendError(
+                    f"pack file {path} has a damaged index entry at offset "
+                    f"{index.bad[0][0]}; store.verify() lists damage",
+                    self.location,
+                ),
+            )
         self._loaded_packs.add(path)
         self._mtimes.setdefault(path, mtime)
 
@@ -438,11 +497,17 @@ class FileObjects(Backend):
                 seen.add(key)
                 yield key
         damaged = self._load_new_packs()
-        if damaged is not None:
-            raise damaged
         for key in list(self._packed):
             if key not in seen:
                 yield key
+        if damaged is not None:
+            # After the keys that could be listed, so a verify sees them.
+            raise damaged
+
+    def scan_damage(self) -> list[FileDamage]:
+        """Reads every pack and log as bytes and reports their damage
+        (see :mod:`enact.backends.file_scan`)."""
+        return scan_files(self.root, self.location)
 
     def pack_files(self) -> list[str]:
         """Paths of the pack files present now."""
@@ -503,7 +568,8 @@ class FileObjects(Backend):
                 continue
             seen.add(key)
             location = self._packed.get(key)
-            if location is not None and self._fresh(location[0]):
+            # A copy behind a damaged index entry (offset < 0) is no copy.
+            if location is not None and location[1] >= 0 and self._fresh(location[0]):
                 continue
             if sum(map(len, parts)) < _LOOSE_MIN_BYTES:
                 # No stat per object: a copy of an object that is also stored
@@ -540,7 +606,7 @@ class FileObjects(Backend):
         new session, is dropped with them)."""
         chunks: list[bytes] = []
         for key, parts in items:
-            chunks.append(LOG_RECORD.pack(bytes.fromhex(key), sum(map(len, parts))))
+            chunks.append(log_record_header(bytes.fromhex(key), sum(map(len, parts))))
             chunks.extend(parts)
         with self._lock:
             if self._log is None:
@@ -557,12 +623,14 @@ class FileObjects(Backend):
                     f"cannot append to {path}: {error}", self.location
                 ) from None
             position = self._log_end
+            entries = []
             for key, parts in items:
                 length = sum(map(len, parts))
-                position += LOG_RECORD.size
-                self._packed.setdefault(key, (path, position, length))
+                position += RECORD_HEADER
+                entries.append((key, position, length))
                 young.add(key)
                 position += length
+            self._file_entries(path, entries)
             self._log_end = position
             self._logs_read[path] = position
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -50,7 +51,13 @@ def verify(
                     "store": store.location,
                     "ok": not damage,
                     "damage": [
-                        {"key": each.key, "problem": each.problem} for each in damage
+                        {
+                            "key": each.key,
+                            "problem": each.problem,
+                            "path": getattr(each, "path", None),
+                            "offset": getattr(each, "offset", None),
+                        }
+                        for each in damage
                     ],
                 }
             )
@@ -59,13 +66,34 @@ def verify(
         else:
             table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
             table.add_column("OBJECT", overflow="fold")
+            table.add_column("FILE", overflow="fold")
             table.add_column("PROBLEM", overflow="fold")
             for each in damage:
-                table.add_row(Text(each.key or "(storage file)"), Text(each.problem))
+                table.add_row(
+                    Text(each.key or "(storage file)"),
+                    Text(_where(store.location, each)),
+                    Text(each.problem),
+                )
             out().print(table)
-            out().print(Text(f"{store.location}: {len(damage)} damaged objects", "red"))
+            objects = sum(each.key is not None for each in damage)
+            summary = f"{objects} damaged objects"
+            if objects < len(damage):
+                summary = f"{len(damage)} problems, {summary}"
+            out().print(Text(f"{store.location}: {summary}", "red"))
     if damage:
         raise typer.Exit(1)
+
+
+def _where(location: str, damage: Any) -> str:
+    """The damaged file (relative to the store) and the offset in it, if known."""
+    path = getattr(damage, "path", None)
+    if path is None:
+        return ""
+    relative = os.path.relpath(path, location)
+    if not relative.startswith(".."):
+        path = relative
+    offset = getattr(damage, "offset", None)
+    return path if offset is None else f"{path} @ {offset}"
 
 
 def gc(
