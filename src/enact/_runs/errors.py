@@ -7,6 +7,7 @@ from enact.errors import EnactError
 __all__ = [
     "AlreadyAnswered",
     "NoPendingInput",
+    "RunDamaged",
     "RunError",
     "RunNotFound",
     "RunNotResumable",
@@ -44,3 +45,21 @@ class AlreadyAnswered(RunError):
 
 class WrongAnswerType(RunError, TypeError):
     """The answer is not of the type the input request asked for."""
+
+
+class RunDamaged(RunError):
+    """A run's record, or an object its journal needs, is damaged or missing.
+
+    Nothing was written: the run cannot be forked, replayed or resumed until
+    the damage is dealt with (``store.verify()`` lists all of it).
+
+    Attributes:
+        run_id: The run.
+        key: The digest of the damaged or missing object, if it is one.
+        problem: What is wrong.
+    """
+
+    def __init__(self, message: str, run_id: str, key: str | None, problem: str):
+        super().__init__(message, run_id)
+        self.key = key
+        self.problem = problem

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -109,6 +110,7 @@ _FOLD_BYTES = 1 << 20
 # own cost dwarfs a transaction's, and they would be written twice.
 _JOURNAL_LIMIT = 64 * 1024
 _INSERT_STEP = "INSERT INTO steps (run_id, line) VALUES (?, ?)"
+_HEX = re.compile(rb"[0-9a-f]{64}")
 
 T = TypeVar("T")
 
@@ -269,12 +271,73 @@ class SQLiteObjects(Backend):
     def iter_keys(self) -> Iterator[str]:
         # Journals before the table: one folded in between is then in both.
         journaled = {key for journal in self._journals() for key in journal.objects}
+        # As blobs: a damaged digest (not UTF-8) must not fail the listing.
+        # Rows whose digest is no valid key are left out (scan_damage names
+        # them): no read could ask for them.
         with self._lock:
-            rows = self._connection().execute("SELECT digest FROM objects").fetchall()
-        for (key,) in rows:
+            rows = _guard(
+                self,
+                lambda db: db.execute(
+                    "SELECT CAST(digest AS BLOB) FROM objects"
+                ).fetchall(),
+            )
+        for (raw,) in rows:
+            key = _key_of(raw)
+            if key is None:
+                continue
             journaled.discard(key)
             yield key
         yield from journaled
+
+    def scan_damage(self) -> list[tuple[str | None, str]]:
+        """Damage a read by key cannot see: what SQLite's own check of the
+        database file finds (``PRAGMA quick_check``), rows whose digest is
+        no valid key, and journal files whose header is damaged.
+
+        Returns:
+            (key or None, problem) for each finding; nothing is repaired.
+        """
+        found: list[tuple[str | None, str]] = []
+        try:
+            with self._lock:
+                checked = self._connection().execute("PRAGMA quick_check").fetchall()
+        except sqlite3.Error as error:
+            return [(None, f"cannot check {self.path}: {error}")]
+        found.extend(
+            (None, f"{self.path}: {message}")
+            for (message,) in checked
+            if message != "ok"
+        )
+        try:
+            with self._lock:
+                rows = (
+                    self._connection()
+                    .execute("SELECT rowid, CAST(digest AS BLOB) FROM objects")
+                    .fetchall()
+                )
+        except sqlite3.Error as error:
+            return [*found, (None, f"cannot list the objects of {self.path}: {error}")]
+        found.extend(
+            (
+                None,
+                f"row {rowid} of the objects table of {self.path} has a damaged "
+                f"digest {bytes(raw)[:80]!r}",
+            )
+            for rowid, raw in rows
+            if _key_of(raw) is None
+        )
+        with self._journal_lock:
+            for path in journal_files(self._journal_dir):
+                journal = self._reader.read(path)
+                if journal is not None and journal.damaged:
+                    found.append(
+                        (
+                            None,
+                            f"journal file {path} is damaged (wrong header): "
+                            "its calls are not read",
+                        )
+                    )
+        return found
 
     # -- run journals --------------------------------------------------------
 
@@ -484,6 +547,10 @@ class SQLiteObjects(Backend):
                     with os.fdopen(os.dup(fd), "rb") as file:
                         file.seek(start)
                         parse_records(file.read(), start, journal)
+                    if journal.damaged:
+                        # Not a journal we can read: kept for a person to
+                        # look at (verify names it), never removed.
+                        continue
                     if journal.end > start:
                         self._fold(
                             name,
@@ -726,6 +793,19 @@ def _create_schema(db: sqlite3.Connection) -> None:
         if "written" not in columns:
             db.execute("ALTER TABLE objects ADD COLUMN written REAL")
         db.execute(_STEPS_INDEX)
+
+
+def _key_of(raw: object) -> str | None:
+    """The object key a digest cell holds, or None if it holds no valid key."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        data = bytes(raw)
+    elif isinstance(raw, str):
+        data = raw.encode("utf-8", "surrogateescape")
+    else:
+        return None
+    if len(data) != 64 or _HEX.fullmatch(data) is None:
+        return None
+    return data.decode("ascii")
 
 
 def _as_bytes(value: object) -> bytes | None:
