@@ -152,7 +152,15 @@ class SQLiteIndex(Index):
         rows = self._run(
             lambda db: db.execute("SELECT id, record FROM runs").fetchall()
         )
-        return [(str(run_id), as_bytes(record)) for run_id, record in rows]
+        found = []
+        for run_id, record in rows:
+            if type(run_id) is not str:  # a damaged row: scan_runs names it
+                raise BackendError(
+                    f"a run id in {self.location} is damaged: {run_id!r}",
+                    self.location,
+                )
+            found.append((check_run_id(run_id, self.location), as_bytes(record)))
+        return found
 
     def scan_runs(self) -> RunScan:
         try:
