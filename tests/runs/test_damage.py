@@ -27,7 +27,9 @@ DAMAGEABLE = ["memory", "sqlite"]
 
 
 @pytest.fixture(params=KINDS)
-def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[enact.Store]:
+def store(
+    request: pytest.FixtureRequest, tmp_path: pathlib.Path
+) -> Iterator[enact.Store]:
     kind = request.param
     if kind == "memory":
         opened = enact.InMemoryStore()
@@ -53,7 +55,9 @@ def damage_object(store: enact.Store, digest: str, data: bytes | None) -> None:
             if data is None:
                 db.execute("DELETE FROM objects WHERE digest = ?", (digest,))
             else:
-                db.execute("UPDATE objects SET data = ? WHERE digest = ?", (data, digest))
+                db.execute(
+                    "UPDATE objects SET data = ? WHERE digest = ?", (data, digest)
+                )
         db.close()
     else:  # pragma: no cover - only the kinds above are damaged in place
         raise AssertionError(type(backend))
@@ -100,9 +104,9 @@ def test_a_record_naming_another_run_or_no_digest_is_damaged(
     store.index.update_run("copy", lambda old: data)
     no_digest = data.replace(first.info().request.digest.encode(), b"z" * 64)
     second = runs.run(Dice(1))
-    store.index.update_run(second.id, lambda old: no_digest.replace(
-        first.id.encode(), second.id.encode()
-    ))
+    store.index.update_run(
+        second.id, lambda old: no_digest.replace(first.id.encode(), second.id.encode())
+    )
     found = runs.list_runs()
     assert run_ids(found) == {first.id}
     assert sorted(each.run_id or "" for each in found.damaged) == sorted(
@@ -117,7 +121,9 @@ def test_a_sqlite_run_row_that_is_no_text_is_listed_as_damaged(
     with enact.SQLiteStore(path) as store:
         kept = runs.run(Dice(1))
         with sqlite3.connect(path) as db:
-            db.execute("INSERT INTO runs (id, record) VALUES (?, ?)", (b"\xff\xfe", b"{}"))
+            db.execute(
+                "INSERT INTO runs (id, record) VALUES (?, ?)", (b"\xff\xfe", b"{}")
+            )
         db.close()
         found = runs.list_runs()
         assert run_ids(found) == {kept.id}
@@ -138,8 +144,12 @@ def test_verify_names_the_objects_a_record_or_step_names_but_the_store_lacks(
     data = store.index.get_run(run.id)
     assert data is not None
     request = run.info().request.digest
-    store.index.update_run(run.id, lambda old: data.replace(request.encode(), missing.encode()))
-    store.index.append_steps(run.id, [b'{"d": [9], "i": "' + b"1" * 64 + b'"}', b"{bad"])
+    store.index.update_run(
+        run.id, lambda old: data.replace(request.encode(), missing.encode())
+    )
+    store.index.append_steps(
+        run.id, [b'{"d": [9], "i": "' + b"1" * 64 + b'"}', b"{bad"]
+    )
     store.index.set_name("head", "2" * 64)
     damage = store.verify()
     by_key = {d.key: d.problem for d in damage if d.key is not None}
@@ -147,7 +157,9 @@ def test_verify_names_the_objects_a_record_or_step_names_but_the_store_lacks(
     assert run.id in by_key[missing] and "missing" in by_key[missing]
     assert "step log" in by_key["1" * 64]
     assert "head" in by_key["2" * 64]
-    assert any("line" in d.problem and run.id in d.problem for d in damage if d.key is None)
+    assert any(
+        "line" in d.problem and run.id in d.problem for d in damage if d.key is None
+    )
 
 
 def test_verify_reports_a_sqlite_digest_that_is_no_text_and_checks_the_rest(
@@ -170,13 +182,17 @@ def test_verify_reports_a_sqlite_digest_that_is_no_text_and_checks_the_rest(
     store.close()
 
 
-def test_verify_names_the_digest_a_damaged_copy_hashes_to(tmp_path: pathlib.Path) -> None:
+def test_verify_names_the_digest_a_damaged_copy_hashes_to(
+    tmp_path: pathlib.Path,
+) -> None:
     path = tmp_path / "store.db"
     with enact.SQLiteStore(path) as store:
         ref = store.commit(enact.Str("moved"))
         wrong = "f" * 64
         with sqlite3.connect(path) as db:
-            db.execute("UPDATE objects SET digest = ? WHERE digest = ?", (wrong, ref.digest))
+            db.execute(
+                "UPDATE objects SET digest = ? WHERE digest = ?", (wrong, ref.digest)
+            )
         db.close()
         damage = store.verify()
         assert [d.key for d in damage] == [wrong]
@@ -188,7 +204,9 @@ def test_verify_names_the_digest_a_damaged_copy_hashes_to(tmp_path: pathlib.Path
 
 
 def store_contents(store: enact.Store) -> tuple[set[str], set[str]]:
-    return {r.digest for r in store.iter_refs()}, {i for i, _ in store.index.list_runs()}
+    return {r.digest for r in store.iter_refs()}, {
+        i for i, _ in store.index.list_runs()
+    }
 
 
 @pytest.mark.parametrize("store", DAMAGEABLE, indirect=True)

@@ -111,6 +111,11 @@ _FOLD_BYTES = 1 << 20
 _JOURNAL_LIMIT = 64 * 1024
 _INSERT_STEP = "INSERT INTO steps (run_id, line) VALUES (?, ?)"
 _HEX = re.compile(rb"[0-9a-f]{64}")
+# What a read of a damaged database raises: SQLite's errors, and the
+# decoding error of a text cell that is no UTF-8.
+_READ_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+# The smallest SQLite database file: one page of the smallest page size.
+_MIN_DATABASE = 512
 
 T = TypeVar("T")
 
@@ -138,6 +143,7 @@ class SQLiteObjects(Backend):
         self._sessions_dir = self.path + ".sessions"
         self._session: sessions.Session | None = None
         self._fresh_after = 0.0
+        _refuse_emptied(self.path, self._sessions_dir)
         try:
             self._db: sqlite3.Connection | None = sqlite3.connect(
                 self.path,
@@ -148,7 +154,7 @@ class SQLiteObjects(Backend):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             _create_schema(self._db)
-        except sqlite3.Error as error:
+        except _READ_ERRORS as error:
             raise BackendError(
                 f"cannot open SQLite store {self.path}: {error}", self.location
             ) from None
@@ -208,7 +214,7 @@ class SQLiteObjects(Backend):
                         chunk,
                     )
                     found.update(rows)
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
                 ) from None
@@ -228,7 +234,7 @@ class SQLiteObjects(Backend):
             try:
                 with transaction(db):
                     db.executemany(_UPSERT, rows)
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot write {self.path}: {error}", self.location
                 ) from None
@@ -242,7 +248,7 @@ class SQLiteObjects(Backend):
             try:
                 with transaction(db):
                     yield
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot write {self.path}: {error}", self.location
                 ) from None
@@ -259,7 +265,7 @@ class SQLiteObjects(Backend):
                         f"SELECT digest FROM objects WHERE digest IN ({marks})", chunk
                     )
                     found.update(row[0] for row in rows)
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
                 ) from None
@@ -301,7 +307,7 @@ class SQLiteObjects(Backend):
         try:
             with self._lock:
                 checked = self._connection().execute("PRAGMA quick_check").fetchall()
-        except sqlite3.Error as error:
+        except _READ_ERRORS as error:
             return [(None, f"cannot check {self.path}: {error}")]
         found.extend(
             (None, f"{self.path}: {message}")
@@ -315,7 +321,7 @@ class SQLiteObjects(Backend):
                     .execute("SELECT rowid, CAST(digest AS BLOB) FROM objects")
                     .fetchall()
                 )
-        except sqlite3.Error as error:
+        except _READ_ERRORS as error:
             return [*found, (None, f"cannot list the objects of {self.path}: {error}")]
         found.extend(
             (
@@ -335,6 +341,23 @@ class SQLiteObjects(Backend):
                             None,
                             f"journal file {path} is damaged (wrong header): "
                             "its calls are not read",
+                        )
+                    )
+                    continue
+                fd = claim_dead(path)  # a live writer's tail may be in flight
+                if fd is None or journal is None:
+                    continue
+                try:
+                    left = os.fstat(fd).st_size - journal.end
+                finally:
+                    os.close(fd)
+                if left:
+                    found.append(
+                        (
+                            None,
+                            f"journal file {path} has {left} bytes after its last "
+                            "complete record (a call cut short by a crash, or "
+                            "damage hiding later calls): kept as it is",
                         )
                     )
         return found
@@ -551,6 +574,7 @@ class SQLiteObjects(Backend):
                         # Not a journal we can read: kept for a person to
                         # look at (verify names it), never removed.
                         continue
+                    whole = journal.end == os.fstat(fd).st_size
                     if journal.end > start:
                         self._fold(
                             name,
@@ -559,6 +583,11 @@ class SQLiteObjects(Backend):
                             b"\n".join(journal.lines),
                             journal.end,
                         )
+                    if not whole:
+                        # Bytes after the last complete record: a record cut
+                        # short by a crash, or damage that hides the rest.
+                        # Kept (verify names it); never folded twice.
+                        continue
                     os.unlink(path)
                     self._removed_folds.append(name)
                     folded += 1
@@ -766,7 +795,7 @@ def _forget(db: sqlite3.Connection, names: Sequence[str]) -> None:
 def _guard(backend: SQLiteObjects, call: Callable[[sqlite3.Connection], T]) -> T:
     try:
         return call(backend._connection())
-    except sqlite3.Error as error:
+    except _READ_ERRORS as error:
         raise BackendError(
             f"cannot use {backend.path}: {error}", backend.location
         ) from None
@@ -793,6 +822,31 @@ def _create_schema(db: sqlite3.Connection) -> None:
         if "written" not in columns:
             db.execute("ALTER TABLE objects ADD COLUMN written REAL")
         db.execute(_STEPS_INDEX)
+
+
+def _refuse_emptied(path: str, sessions_dir: str) -> None:
+    """Refuses a database file cut short to less than one page.
+
+    SQLite takes such a file for a new, empty database and would make it an
+    empty store: every object would seem never to have been there. An empty
+    file is a new store only if no store was written there before (no
+    sessions beside it, no write-ahead log).
+    """
+    try:
+        size = os.path.getsize(path)
+        if size >= _MIN_DATABASE:
+            return
+        if not size and not os.path.isdir(sessions_dir):
+            return
+        if os.path.exists(path + "-wal") and os.path.getsize(path + "-wal"):
+            return
+    except OSError:
+        return  # a missing file is a new store; opening reports the rest
+    raise BackendError(
+        f"SQLite store {path} was cut short ({size} bytes, less than one page): "
+        "restore it from a backup; enact does not make a new store over it.",
+        path,
+    )
 
 
 def _key_of(raw: object) -> str | None:

@@ -112,7 +112,7 @@ class SQLiteIndex(Index):
             db = self._connection()
             try:
                 return call(db)
-            except sqlite3.Error as error:
+            except (sqlite3.Error, UnicodeDecodeError) as error:
                 raise BackendError(
                     f"cannot use the run index in {self.location}: {error}",
                     self.location,
