@@ -31,7 +31,6 @@ from enact.digests import resource_digest
 from enact.errors import EnactError
 from enact.references import Damage, Ref, Store
 from enact.wrappers import wrap
-
 from runs.flows import CrashingPipeline, Greet, Interrupt, Pipeline
 
 EVERY_BYTE = os.environ.get("ENACT_DAMAGE_EVERY_BYTE") == "1"
