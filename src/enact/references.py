@@ -919,10 +919,17 @@ class Store(contexts.Context):
                 continue
             if data is None:
                 damage.append(Damage(key, "listed but not readable"))
-            elif hashlib.sha256(data).hexdigest() != key:
-                damage.append(Damage(key, "content does not match its digest"))
+            elif (actual := hashlib.sha256(data).hexdigest()) != key:
+                damage.append(
+                    Damage(
+                        key,
+                        "content does not match its digest (it hashes to "
+                        f"{actual}: a damaged copy of that object, or of another)",
+                    )
+                )
         if progress is not None:
             progress(total, total)
+        damage.extend(_index_damage(self))
         return damage
 
     def gc(
@@ -981,6 +988,27 @@ class Store(contexts.Context):
         close = getattr(self._backend, "close", None)
         if close is not None:
             close()
+
+
+#: Checks of what the run index holds, run by :meth:`Store.verify` after the
+#: objects (the run layer adds the check of its records: this layer cannot
+#: read them). Each returns the damage it finds and never raises for it.
+_INDEX_CHECKS: list[Callable[[Store], Iterable[Damage]]] = []
+
+
+def add_index_check(check: Callable[[Store], Iterable[Damage]]) -> None:
+    """Has every :meth:`Store.verify` run ``check`` too (once per check)."""
+    if check not in _INDEX_CHECKS:
+        _INDEX_CHECKS.append(check)
+
+
+def _index_damage(store: Store) -> list[Damage]:
+    """What the index checks find."""
+    found: list[Damage] = []
+    if store._objects is not None and store._objects.index() is not None:
+        for check in _INDEX_CHECKS:
+            found.extend(check(store))
+    return found
 
 
 def _unwrapped(value: Any) -> Any:

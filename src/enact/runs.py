@@ -27,9 +27,11 @@ from enact._runs.api import (
     resume,
     run,
 )
+from enact._runs.damage import DamagedRun, RunList
 from enact._runs.errors import (
     AlreadyAnswered,
     NoPendingInput,
+    RunDamaged,
     RunError,
     RunNotFound,
     RunNotResumable,
@@ -46,6 +48,8 @@ __all__ = [
     "PendingInput",
     "Owner",
     "list_runs",
+    "RunList",
+    "DamagedRun",
     "get_run",
     "resume",
     "pending_inputs",
@@ -54,6 +58,7 @@ __all__ = [
     "name_ref",
     "named_refs",
     "RunError",
+    "RunDamaged",
     "RunNotFound",
     "RunNotResumable",
     "NoPendingInput",

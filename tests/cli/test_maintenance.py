@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 
@@ -34,14 +35,11 @@ def test_verify_an_intact_store_then_a_damaged_one(tmp_path: pathlib.Path) -> No
     assert key in damaged.out and "1 damaged objects" in damaged.out
     data = enact("--store", store, "verify", "--json")
     assert data.code == 1
-    assert data.json()["damage"] == [
-        {
-            "key": key,
-            "problem": "content does not match its digest",
-            "path": None,
-            "offset": None,
-        }
-    ]
+    (found,) = data.json()["damage"]
+    assert found["key"] == key
+    assert found["problem"].startswith("content does not match its digest")
+    assert hashlib.sha256(b"not the original").hexdigest() in found["problem"]
+    assert found["path"] is None and found["offset"] is None
 
 
 def test_verify_names_the_damaged_file_and_offset(tmp_path: pathlib.Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pathlib
+
 from .conftest import Filled
-from .helpers import enact, start_run
+from .helpers import enact, make_store, start_run
 
 
 def test_runs_lists_and_filters(filled: Filled) -> None:
@@ -285,3 +287,23 @@ def test_ui_takes_import_as_its_invoke_page_suggests(filled: Filled) -> None:
     refused = enact("--store", store, "ui", "--import", "cliflows", "--host", "0.0.0.0")
     assert refused.code == 1
     assert "token" in refused.one_line_error()
+
+
+def test_runs_lists_the_others_and_notes_a_damaged_record(
+    tmp_path: pathlib.Path,
+) -> None:
+    store = tmp_path / "store"
+    made = make_store(store)
+    record = store / "runs" / f"{made['failing']}.json"
+    record.write_bytes(b'{"v": 1, "id": "\xff')  # cut short, not UTF-8
+    table = enact("--store", store, "runs")
+    assert table.code == 0
+    assert made["greeting"] in table.out and made["failing"] not in table.out
+    (note,) = table.err.strip().splitlines()
+    assert note.startswith("note: not listed:") and str(record) in note
+    listed = enact("--store", store, "runs", "--json").json()
+    assert made["failing"] not in {run["id"] for run in listed}
+    checked = enact("--store", store, "verify", "--json")
+    assert checked.code == 1
+    assert any(made["failing"] in d["problem"] for d in checked.json()["damage"])
+    assert record.read_bytes() == b'{"v": 1, "id": "\xff'  # left as it was

@@ -12,7 +12,7 @@ from typing import Any
 
 import enact
 from enact.backends import Backend, FileObjects, MemoryObjects, SQLiteObjects
-from enact.references import InMemoryBackend, Store
+from enact.references import Damage, InMemoryBackend, Store
 
 # The pack format, as documented in enact.backends.files. Parsed here
 # independently so the tests pin the documented format, not the code.
@@ -204,3 +204,9 @@ def child_env() -> dict[str, str]:
     """The environment for ``child.py``: ``tests/`` importable, as here."""
     paths = [str(CHILD.parent.parent), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+def object_damage(store: Store) -> list[Damage]:
+    """What ``store.verify()`` finds wrong with objects (not with the index:
+    tests of the store layer put entries there that are no run records)."""
+    return [each for each in store.verify() if each.key is not None]

@@ -41,6 +41,7 @@ from .helpers import (
     damaged_files,
     key_of,
     location_in,
+    object_damage,
 )
 
 GC_CHILD = pathlib.Path(__file__).with_name("gc_child.py")
@@ -160,7 +161,7 @@ def test_gc_keeps_what_the_index_reaches(
     assert report.missing == 1  # the middle object's ref to nothing
     assert report.bytes_freed > 300_000
     assert report.live_sessions == 0 and not report.dry_run
-    assert store.verify() == []
+    assert object_damage(store) == []
     for ref in graph.chain:
         assert store.checkout(Ref(ref.digest)) == ref.checkout()
     with pytest.raises(NotFound):
@@ -256,13 +257,20 @@ def test_the_index_keeps_unknown_hex_and_ignores_the_rest(
     assert report.roots == 1
 
 
-def test_verify_ignores_the_index_and_sessions(store: Store) -> None:
+def test_verify_reads_the_index_as_run_records_and_ignores_sessions(
+    store: Store,
+) -> None:
     ref = store.commit(Sample(text="x"))
     store.index.update_run("r", lambda old: ref.digest.encode())
     store.index.append_steps("r", [b"step"])
     store.index.set_name("n", ref.digest)
     store.index.claim("r:0", b"v")
-    assert store.verify() == []
+    store.index.claim("other-use", b"anything")  # no answer: not checked
+    damage = store.verify()
+    # The record is no run record, the answer no digest; the objects are fine.
+    assert [each.key for each in damage] == [None, None]
+    assert "record of run r" in damage[0].problem
+    assert "the answer r:0" in damage[1].problem
     assert stored(store) == {ref.digest}
 
 
@@ -394,7 +402,7 @@ def test_gc_honours_another_live_session(tmp_path, kind: str, later) -> None:
         present = stored(fresh)
         referenced = {old[index].digest for index in range(0, count, 4)}
         assert set(held) <= present and referenced <= present
-        assert fresh.verify() == []
+        assert object_damage(fresh) == []
         for digest in held:
             fresh.checkout(Ref(digest))  # every object it holds reads back
         # Old objects nobody held are gone.
@@ -406,7 +414,7 @@ def test_gc_honours_another_live_session(tmp_path, kind: str, later) -> None:
         final = collector.gc()
         assert final.live_sessions == 0
         assert set(held) | referenced <= stored(fresh)
-        assert fresh.verify() == []
+        assert object_damage(fresh) == []
         fresh.close()
         collector.close()
     finally:

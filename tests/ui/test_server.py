@@ -394,3 +394,17 @@ def test_answer_of_a_resource_type_has_one_input_per_field(ui: UI) -> None:
     assert status == 303
     assert ui.server.jobs.join(20)
     assert runs.get_run(run.id).output() == UIPoint(3, 4, "here")
+
+
+def test_runs_list_shows_the_others_and_names_a_damaged_record(ui: UI) -> None:
+    kept = runs.run(UIEcho(), enact.Str("kept"))
+    broken = runs.run(UIEcho(), enact.Str("broken"))
+    ui.store.index.update_run(broken.id, lambda old: b"{not json")
+    status, _, body = fetch(ui.server, "/")
+    assert status == 200
+    assert re.findall(r'data-run="([^"]+)"', body) == [kept.id]
+    assert "1 run record in this store cannot be read" in body
+    assert broken.id in body
+    status, _, body = fetch(ui.server, f"/runs/{broken.id}")
+    assert status == 500
+    assert "Damaged run record" in body and broken.id in body

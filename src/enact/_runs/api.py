@@ -17,6 +17,7 @@ from enact._invocations.invokables import (
 )
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.answers import parse_answer
+from enact._runs.damage import RunList, check_journal, journal_roots, read_runs
 from enact._runs.errors import (
     AlreadyAnswered,
     NoPendingInput,
@@ -76,7 +77,7 @@ def _read(index: Index, run_id: str) -> RunInfo:
         data = None
     if data is None:
         raise RunNotFound(f"No run {run_id!r} in {index.location}.", run_id)
-    return RunInfo.from_bytes(data, index.location)
+    return RunInfo.from_bytes(data, index.record_location(run_id), run_id)
 
 
 def _update(index: Index, run_id: str, change: Callable[[RunInfo], RunInfo]) -> RunInfo:
@@ -86,7 +87,7 @@ def _update(index: Index, run_id: str, change: Callable[[RunInfo], RunInfo]) -> 
     def update(old: bytes | None) -> bytes:
         if old is None:
             raise RunNotFound(f"No run {run_id!r} in {index.location}.", run_id)
-        new = change(RunInfo.from_bytes(old, index.location))
+        new = change(RunInfo.from_bytes(old, index.record_location(run_id), run_id))
         result.append(new)
         return new.to_bytes()
 
@@ -240,6 +241,13 @@ class Run:
         previous = _read(index, self.id)
         take(previous)  # refuses an ended or live run before any decoding
         log = self._log(store)
+        ended = previous.invocation is not None and previous.stored_status is not (
+            RunStatus.RUNNING
+        )
+        # Before anything is written: a damaged run stays as it was.
+        check_journal(
+            store, self.id, journal_roots(previous, None if ended else log), "resume"
+        )
         if previous.invocation is not None and previous.stored_status is not (
             RunStatus.RUNNING
         ):
@@ -315,6 +323,14 @@ class Run:
         wait_for_input: bool,
     ) -> Run:
         store = _store()
+        info = _read(store.index, self.id)
+        ended = info.invocation is not None and info.stored_status is not (
+            RunStatus.RUNNING
+        )
+        # Before anything is written (the branch itself is committed): a
+        # damaged run gives no new run, not even a failed one.
+        log = None if ended else self._log(store)
+        check_journal(store, self.id, journal_roots(info, log), relation)
         journal = self.journal()
         if at is None:
             if num_calls < 0:
@@ -409,9 +425,9 @@ def _check_name_free(index: Index, name: str | None, run_id: str) -> None:
         return
     if not isinstance(name, str) or not name.strip():
         raise RunError(f"A run name must be a non-empty string, got {name!r}.")
-    for other_id, data in index.list_runs():
-        if other_id != run_id and RunInfo.from_bytes(data, index.location).name == name:
-            raise RunError(f"The name {name!r} is taken by run {other_id}.", run_id)
+    for other in read_runs(index)[0]:
+        if other.id != run_id and other.name == name:
+            raise RunError(f"The name {name!r} is taken by run {other.id}.", run_id)
 
 
 def _truncate(
@@ -721,8 +737,13 @@ def list_runs(
     since: float | None = None,
     until: float | None = None,
     parent: str | None = None,
-) -> list[RunInfo]:
+) -> RunList:
     """The runs in the current store's index, newest first, filtered.
+
+    A run record that cannot be read (a damaged file or row) is left out and
+    listed in the result's ``damaged`` attribute instead (see
+    :class:`~enact.runs.RunList`), so one damaged record never hides the
+    others. It is left in the store as it is.
 
     Args:
         status: Only runs with this status.
@@ -735,11 +756,10 @@ def list_runs(
     Raises:
         ValueError: for an unknown status.
     """
-    index = _current_index()
     wanted = None if status is None else RunStatus(status)
-    found = []
-    for _, data in index.list_runs():
-        info = RunInfo.from_bytes(data, index.location)
+    infos, damaged = read_runs(_current_index())
+    found = RunList(damaged=damaged)
+    for info in infos:
         if (
             (wanted is None or info.status is wanted)
             and (component is None or component in info.component)
@@ -765,9 +785,9 @@ def get_run(run_id_or_name: str) -> Run:
             return Run(run_id_or_name)
     except BackendError:
         pass  # not a valid id: perhaps a name
-    for run_id, data in index.list_runs():
-        if RunInfo.from_bytes(data, index.location).name == run_id_or_name:
-            return Run(run_id)
+    for info in read_runs(index)[0]:
+        if info.name == run_id_or_name:
+            return Run(info.id)
     raise RunNotFound(
         f"No run with id or name {run_id_or_name!r} in {index.location}.",
         run_id_or_name,

@@ -7,6 +7,7 @@ from enact.errors import EnactError
 __all__ = [
     "AlreadyAnswered",
     "NoPendingInput",
+    "RunDamaged",
     "RunError",
     "RunNotFound",
     "RunNotResumable",
@@ -68,3 +69,21 @@ class UnimportableTypeWarning(UserWarning):
             "file with an identifier for a name, run as `python flow.py`) and "
             "pass that module to `enact --import`."
         )
+
+
+class RunDamaged(RunError):
+    """A run's record, or an object its journal needs, is damaged or missing.
+
+    Nothing was written: the run cannot be forked, replayed or resumed until
+    the damage is dealt with (``store.verify()`` lists all of it).
+
+    Attributes:
+        run_id: The run.
+        key: The digest of the damaged or missing object, if it is one.
+        problem: What is wrong.
+    """
+
+    def __init__(self, message: str, run_id: str, key: str | None, problem: str):
+        super().__init__(message, run_id)
+        self.key = key
+        self.problem = problem

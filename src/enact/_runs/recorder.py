@@ -245,9 +245,11 @@ class StepLog:
         self.leaves: dict[tuple[int, ...], dict[str, Any]] = {}
         self.begun: dict[tuple[int, ...], str] = {}
         self.timings: dict[tuple[int, ...], tuple[float, float]] = {}
+        #: The numbers (from 0) of the lines that could not be read.
+        self.damaged: list[int] = []
         # The path of the step line just read: a recovery line belongs to it.
         last: tuple[int, ...] | None = None
-        for line in lines:
+        for number, line in enumerate(lines):
             try:
                 if line[:1] == b"[":
                     if last is not None:
@@ -270,8 +272,11 @@ class StepLog:
                         self.timings[path] = (float(step["s"]), float(step["e"]))
                 elif "b" in step:
                     self.begun[tuple(step["b"])] = step["r"]
+                else:
+                    raise KeyError("d")
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                continue  # a damaged line loses one step, never the run
+                # A damaged line loses one step, never the run.
+                self.damaged.append(number)
 
 
 def checkpoint(store: Store, request: Ref[Any], log: StepLog) -> Invocation[Any, Any]:

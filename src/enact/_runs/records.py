@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
+import re
 import socket
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from enact.references import Ref
 __all__ = ["Owner", "PendingInput", "RunInfo", "RunStatus"]
 
 _VERSION = 1
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class RunStatus(enum.StrEnum):
@@ -136,13 +138,16 @@ class PendingInput:
     def from_json(cls, run_id: str, data: dict[str, Any]) -> PendingInput:
         """Reads the JSON form."""
         for_value = data.get("for")
+        path = data["path"]
+        if not isinstance(path, list) or not all(type(i) is int for i in path):
+            raise TypeError("a pending request's path is not a list of numbers")
         return cls(
             run_id,
-            tuple(data["path"]),
-            Ref(data["request"]),
-            data["type"],
+            tuple(path),
+            Ref(_digest(data["request"])),
+            _text(data["type"], "requested type"),
             data.get("context"),
-            None if for_value is None else Ref(for_value),
+            None if for_value is None else Ref(_digest(for_value)),
         )
 
 
@@ -245,34 +250,55 @@ class RunInfo:
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes, location: str = "?") -> RunInfo:
+    def from_bytes(
+        cls, data: bytes, location: str = "?", run_id: str | None = None
+    ) -> RunInfo:
         """Reads a record.
 
+        Args:
+            data: The record's bytes, as the index holds them.
+            location: Where the record is (a path, a row), for messages.
+            run_id: The run id the index keeps the record under, if known: a
+                record naming another id is damaged.
+
         Raises:
-            RunError: naming the index location, if the record is damaged.
+            RunError: naming the record and what is wrong with it, if it is
+                damaged (its ``run_id`` is the id it is kept under).
         """
         try:
             raw = orjson.loads(data)
-            run_id = raw["id"]
+            if not isinstance(raw, dict):
+                raise TypeError(f"a record is a JSON object, not {type(raw).__name__}")
+            stored_id = raw["id"]
+            if not isinstance(stored_id, str) or (
+                run_id is not None and stored_id != run_id
+            ):
+                raise ValueError(f"it names the run {stored_id!r}")
             owner = raw.get("owner")
             invocation = raw.get("invocation")
+            tags = raw.get("tags")
+            tags = [] if tags is None else tags
+            if not isinstance(tags, list) or not all(
+                isinstance(tag, str) for tag in tags
+            ):
+                raise TypeError("its tags are not a list of strings")
             return cls(
-                id=run_id,
-                component=str(raw["component"]),
+                id=stored_id,
+                component=_text(raw["component"], "component"),
                 stored_status=RunStatus(raw["status"]),
                 started=float(raw["started"]),
                 ended=None if raw.get("ended") is None else float(raw["ended"]),
-                request=Ref(raw["request"]),
-                invocation=None if invocation is None else Ref(invocation),
-                parent=raw.get("parent"),
-                relation=raw.get("relation"),
-                name=raw.get("name"),
-                tags=tuple(raw.get("tags") or ()),
+                request=Ref(_digest(raw["request"])),
+                invocation=None if invocation is None else Ref(_digest(invocation)),
+                parent=_optional_text(raw.get("parent"), "parent"),
+                relation=_optional_text(raw.get("relation"), "relation"),
+                name=_optional_text(raw.get("name"), "name"),
+                tags=tuple(tags),
                 pending=tuple(
-                    PendingInput.from_json(run_id, pending)
+                    PendingInput.from_json(stored_id, pending)
                     for pending in raw.get("pending") or ()
                 ),
-                error=raw.get("error"),
+                error=_optional_text(raw.get("error"), "error"),
                 owner=None
                 if owner is None
                 else Owner(str(owner["host"]), int(owner["pid"]), int(owner["start"])),
@@ -280,9 +306,11 @@ class RunInfo:
                 resumed=int(raw.get("resumed", 0)),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            what = "a run record" if run_id is None else f"the record of run {run_id}"
+            reason = f"no field {error}" if isinstance(error, KeyError) else str(error)
             raise RunError(
-                f"A run record in {location} is damaged ({type(error).__name__}: "
-                f"{error}): {bytes(data[:200])!r}"
+                f"{what[0].upper()}{what[1:]} in {location} is damaged: {reason}",
+                run_id,
             ) from None
 
     def replace(self, **changes: Any) -> RunInfo:
@@ -310,6 +338,23 @@ class RunInfo:
             "pid": None if self.owner is None else self.owner.pid,
             "resumed": self.resumed,
         }
+
+
+def _digest(value: Any) -> str:
+    """A digest a record names, checked (64 lowercase hex digits)."""
+    if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
+        raise ValueError(f"{value!r} is not a digest")
+    return value
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"its {field} is not a string")
+    return value
+
+
+def _optional_text(value: Any, field: str) -> str | None:
+    return None if value is None else _text(value, field)
 
 
 def now() -> float:

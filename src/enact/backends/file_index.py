@@ -40,7 +40,13 @@ from typing import TypeVar
 
 from enact.backends.base import BackendError
 from enact.backends.file_format import fsync_dir, write_all, write_file, write_new
-from enact.backends.index import Index, check_claim_key, check_run_id
+from enact.backends.index import (
+    Index,
+    RunScan,
+    UnreadableRecord,
+    check_claim_key,
+    check_run_id,
+)
 
 __all__ = ["FileIndex"]
 
@@ -166,8 +172,20 @@ class FileIndex(Index):
     def get_run(self, run_id: str) -> bytes | None:
         return self._read(self._record_path(run_id))
 
+    def record_location(self, run_id: str) -> str:
+        try:
+            return self._record_path(run_id)
+        except BackendError:
+            return super().record_location(run_id)
+
     def list_runs(self) -> list[tuple[str, bytes]]:
-        found = []
+        scan = self.scan_runs()
+        if scan.unreadable:
+            raise BackendError(scan.unreadable[0].problem, self.location)
+        return scan.records
+
+    def scan_runs(self) -> RunScan:
+        found, unreadable = [], []
         for name in self._listdir(self._runs):
             run_id, dot, suffix = name.rpartition(".")
             if suffix != "json" or not dot:
@@ -176,10 +194,14 @@ class FileIndex(Index):
                 path = self._record_path(run_id)
             except BackendError:
                 continue  # not a record: a stray file
-            record = self._read(path)
+            try:
+                record = self._read(path)
+            except BackendError as error:
+                unreadable.append(UnreadableRecord(run_id, path, str(error)))
+                continue
             if record is not None:  # else deleted since the listing
                 found.append((run_id, record))
-        return found
+        return RunScan(found, unreadable)
 
     def update_run(
         self, run_id: str, update: Callable[[bytes | None], bytes | None]

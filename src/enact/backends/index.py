@@ -23,10 +23,18 @@ import abc
 import re
 import threading
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from enact.backends.base import BackendError
 
-__all__ = ["Index", "MemoryIndex", "check_claim_key", "check_run_id"]
+__all__ = [
+    "Index",
+    "MemoryIndex",
+    "RunScan",
+    "UnreadableRecord",
+    "check_claim_key",
+    "check_run_id",
+]
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _CLAIM_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}")
@@ -58,6 +66,26 @@ def check_claim_key(key: str, location: str) -> str:
     return key
 
 
+class UnreadableRecord(NamedTuple):
+    """A run record the index holds but cannot read (see :meth:`Index.scan_runs`)."""
+
+    #: The run id, if it could be read.
+    run_id: str | None
+    #: Where the record is: a file path, or a row of a database.
+    where: str
+    #: What is wrong.
+    problem: str
+
+
+class RunScan(NamedTuple):
+    """Every run record an index could read, and those it could not."""
+
+    #: (run id, record) of each readable record.
+    records: list[tuple[str, bytes]]
+    #: The records that could not be read.
+    unreadable: list[UnreadableRecord]
+
+
 class Index(abc.ABC):
     """Mutable records beside a store's objects. Safe across threads and processes."""
 
@@ -72,7 +100,27 @@ class Index(abc.ABC):
 
     @abc.abstractmethod
     def list_runs(self) -> list[tuple[str, bytes]]:
-        """Every run id with its record (in no particular order)."""
+        """Every run id with its record (in no particular order).
+
+        Raises:
+            BackendError: if a record cannot be read (see :meth:`scan_runs`).
+        """
+
+    def record_location(self, run_id: str) -> str:
+        """Where the run's record is kept (a path, or a table), for messages."""
+        return self.location
+
+    def scan_runs(self) -> RunScan:
+        """Every run record that can be read, and each one that cannot.
+
+        Like :meth:`list_runs`, but a record that cannot be read (a damaged
+        file or row) is reported beside the others instead of failing the
+        whole listing. Nothing is repaired or removed.
+
+        Raises:
+            BackendError: only if no record at all can be listed.
+        """
+        return RunScan(self.list_runs(), [])
 
     @abc.abstractmethod
     def update_run(

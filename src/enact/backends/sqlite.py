@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -38,7 +39,14 @@ from typing import TypeVar
 
 from enact.backends import gc as garbage
 from enact.backends import sessions
-from enact.backends.base import Backend, BackendError, Parts, StepWriter, check_key
+from enact.backends.base import (
+    Backend,
+    BackendError,
+    FileDamage,
+    Parts,
+    StepWriter,
+    check_key,
+)
 from enact.backends.index import check_run_id
 from enact.backends.sqlite_index import SQLiteIndex, transaction
 from enact.backends.sqlite_journal import (
@@ -109,6 +117,12 @@ _FOLD_BYTES = 1 << 20
 # own cost dwarfs a transaction's, and they would be written twice.
 _JOURNAL_LIMIT = 64 * 1024
 _INSERT_STEP = "INSERT INTO steps (run_id, line) VALUES (?, ?)"
+_HEX = re.compile(rb"[0-9a-f]{64}")
+# What a read of a damaged database raises: SQLite's errors, and the
+# decoding error of a text cell that is no UTF-8.
+_READ_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+# The smallest SQLite database file: one page of the smallest page size.
+_MIN_DATABASE = 512
 
 T = TypeVar("T")
 
@@ -135,6 +149,7 @@ class SQLiteObjects(Backend):
         self._lock = threading.RLock()
         self._sessions_dir = self.path + ".sessions"
         self._fresh_after = 0.0
+        _refuse_emptied(self.path, self._sessions_dir)
         # Registered on the first write; ends when the last use ends.
         self._sessions = sessions.Keeper(
             self._sessions_dir, self.location, self._session_renewed
@@ -149,7 +164,7 @@ class SQLiteObjects(Backend):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             _create_schema(self._db)
-        except sqlite3.Error as error:
+        except _READ_ERRORS as error:
             raise BackendError(
                 f"cannot open SQLite store {self.path}: {error}", self.location
             ) from None
@@ -210,7 +225,7 @@ class SQLiteObjects(Backend):
                         chunk,
                     )
                     found.update(rows)
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
                 ) from None
@@ -231,7 +246,7 @@ class SQLiteObjects(Backend):
             try:
                 with transaction(db):
                     db.executemany(_UPSERT, rows)
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot write {self.path}: {error}", self.location
                 ) from None
@@ -245,7 +260,7 @@ class SQLiteObjects(Backend):
             try:
                 with transaction(db):
                     yield
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot write {self.path}: {error}", self.location
                 ) from None
@@ -262,7 +277,7 @@ class SQLiteObjects(Backend):
                         f"SELECT digest FROM objects WHERE digest IN ({marks})", chunk
                     )
                     found.update(row[0] for row in rows)
-            except sqlite3.Error as error:
+            except _READ_ERRORS as error:
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
                 ) from None
@@ -274,12 +289,95 @@ class SQLiteObjects(Backend):
     def iter_keys(self) -> Iterator[str]:
         # Journals before the table: one folded in between is then in both.
         journaled = {key for journal in self._journals() for key in journal.objects}
+        # As blobs: a damaged digest (not UTF-8) must not fail the listing.
+        # Rows whose digest is no valid key are left out (scan_damage names
+        # them): no read could ask for them.
         with self._lock:
-            rows = self._connection().execute("SELECT digest FROM objects").fetchall()
-        for (key,) in rows:
+            rows = _guard(
+                self,
+                lambda db: db.execute(
+                    "SELECT CAST(digest AS BLOB) FROM objects"
+                ).fetchall(),
+            )
+        for (raw,) in rows:
+            key = _key_of(raw)
+            if key is None:
+                continue
             journaled.discard(key)
             yield key
         yield from journaled
+
+    def scan_damage(self) -> list[FileDamage]:
+        """Damage a read by key cannot see: what SQLite's own check of the
+        database file finds (``PRAGMA quick_check``), rows whose digest is
+        no valid key, and journal files whose header is damaged.
+
+        Returns:
+            One finding each (the database file or the journal, no object
+            key: which objects a damaged page held is unknown); nothing is
+            repaired.
+        """
+        found: list[FileDamage] = []
+        try:
+            with self._lock:
+                checked = self._connection().execute("PRAGMA quick_check").fetchall()
+        except _READ_ERRORS as error:
+            return [FileDamage(f"cannot check {self.path}: {error}", self.path)]
+        found.extend(
+            FileDamage(f"{self.path}: {message}", self.path)
+            for (message,) in checked
+            if message != "ok"
+        )
+        try:
+            with self._lock:
+                rows = (
+                    self._connection()
+                    .execute("SELECT rowid, CAST(digest AS BLOB) FROM objects")
+                    .fetchall()
+                )
+        except _READ_ERRORS as error:
+            problem = f"cannot list the objects of {self.path}: {error}"
+            return [*found, FileDamage(problem, self.path)]
+        found.extend(
+            FileDamage(
+                f"row {rowid} of the objects table of {self.path} has a damaged "
+                f"digest {bytes(raw)[:80]!r}",
+                self.path,
+            )
+            for rowid, raw in rows
+            if _key_of(raw) is None
+        )
+        with self._journal_lock:
+            for path in journal_files(self._journal_dir):
+                journal = self._reader.read(path)
+                if journal is not None and journal.damaged:
+                    found.append(
+                        FileDamage(
+                            f"journal file {path} is damaged (wrong header): "
+                            "its calls are not read",
+                            path,
+                            0,
+                        )
+                    )
+                    continue
+                fd = claim_dead(path)  # a live writer's tail may be in flight
+                if fd is None or journal is None:
+                    continue
+                try:
+                    left = os.fstat(fd).st_size - journal.end
+                finally:
+                    os.close(fd)
+                if left:
+                    found.append(
+                        FileDamage(
+                            f"journal file {path} has {left} bytes after its last "
+                            "complete record (a call cut short by a crash, or "
+                            "damage hiding later calls): kept as it is",
+                            path,
+                            journal.end,
+                        )
+                    )
+        return found
 
     # -- run journals --------------------------------------------------------
 
@@ -491,6 +589,11 @@ class SQLiteObjects(Backend):
                     with os.fdopen(os.dup(fd), "rb") as file:
                         file.seek(start)
                         parse_records(file.read(), start, journal)
+                    if journal.damaged:
+                        # Not a journal we can read: kept for a person to
+                        # look at (verify names it), never removed.
+                        continue
+                    whole = journal.end == os.fstat(fd).st_size
                     if journal.end > start:
                         self._fold(
                             name,
@@ -499,6 +602,11 @@ class SQLiteObjects(Backend):
                             b"\n".join(journal.lines),
                             journal.end,
                         )
+                    if not whole:
+                        # Bytes after the last complete record: a record cut
+                        # short by a crash, or damage that hides the rest.
+                        # Kept (verify names it); never folded twice.
+                        continue
                     os.unlink(path)
                     self._removed_folds.append(name)
                     folded += 1
@@ -706,7 +814,7 @@ def _forget(db: sqlite3.Connection, names: Sequence[str]) -> None:
 def _guard(backend: SQLiteObjects, call: Callable[[sqlite3.Connection], T]) -> T:
     try:
         return call(backend._connection())
-    except sqlite3.Error as error:
+    except _READ_ERRORS as error:
         raise BackendError(
             f"cannot use {backend.path}: {error}", backend.location
         ) from None
@@ -733,6 +841,44 @@ def _create_schema(db: sqlite3.Connection) -> None:
         if "written" not in columns:
             db.execute("ALTER TABLE objects ADD COLUMN written REAL")
         db.execute(_STEPS_INDEX)
+
+
+def _refuse_emptied(path: str, sessions_dir: str) -> None:
+    """Refuses a database file cut short to less than one page.
+
+    SQLite takes such a file for a new, empty database and would make it an
+    empty store: every object would seem never to have been there. An empty
+    file is a new store only if no store was written there before (no
+    sessions beside it, no write-ahead log).
+    """
+    try:
+        size = os.path.getsize(path)
+        if size >= _MIN_DATABASE:
+            return
+        if not size and not os.path.isdir(sessions_dir):
+            return
+        if os.path.exists(path + "-wal") and os.path.getsize(path + "-wal"):
+            return
+    except OSError:
+        return  # a missing file is a new store; opening reports the rest
+    raise BackendError(
+        f"SQLite store {path} was cut short ({size} bytes, less than one page): "
+        "restore it from a backup; enact does not make a new store over it.",
+        path,
+    )
+
+
+def _key_of(raw: object) -> str | None:
+    """The object key a digest cell holds, or None if it holds no valid key."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        data = bytes(raw)
+    elif isinstance(raw, str):
+        data = raw.encode("utf-8", "surrogateescape")
+    else:
+        return None
+    if len(data) != 64 or _HEX.fullmatch(data) is None:
+        return None
+    return data.decode("ascii")
 
 
 def _as_bytes(value: object) -> bytes | None:

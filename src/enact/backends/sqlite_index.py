@@ -14,12 +14,18 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from enact.backends.base import BackendError
-from enact.backends.index import Index, check_claim_key, check_run_id
+from enact.backends.index import (
+    Index,
+    RunScan,
+    UnreadableRecord,
+    check_claim_key,
+    check_run_id,
+)
 
-__all__ = ["SQLiteIndex", "transaction"]
+__all__ = ["SQLiteIndex", "as_bytes", "transaction"]
 
 T = TypeVar("T")
 
@@ -42,6 +48,34 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def as_bytes(value: object) -> bytes:
+    """A stored value as bytes, whatever type its row holds.
+
+    A damaged or hand-edited row may hold text or a number where a blob
+    belongs; ``bytes(number)`` would make that many zero bytes. Text is
+    encoded back, a number stands as its digits: either way the value is
+    wrong, and whoever reads it finds out (a digest check, a parse).
+    """
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return str(value).encode("ascii")
+
+
+def _row_reader(rowid: int) -> Callable[[sqlite3.Connection], Any]:
+    """Reads one row of ``runs`` (its id as a blob: it may not be text)."""
+
+    def read(db: sqlite3.Connection) -> Any:
+        return db.execute(
+            "SELECT CAST(id AS BLOB), record FROM runs WHERE rowid = ?", (rowid,)
+        ).fetchone()
+
+    return read
 
 
 class SQLiteIndex(Index):
@@ -78,7 +112,7 @@ class SQLiteIndex(Index):
             db = self._connection()
             try:
                 return call(db)
-            except sqlite3.Error as error:
+            except (sqlite3.Error, UnicodeDecodeError) as error:
                 raise BackendError(
                     f"cannot use the run index in {self.location}: {error}",
                     self.location,
@@ -109,13 +143,53 @@ class SQLiteIndex(Index):
                 "SELECT record FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
         )
-        return None if row is None else bytes(row[0])
+        return None if row is None else as_bytes(row[0])
+
+    def record_location(self, run_id: str) -> str:
+        return f"{self.location} (table runs)"
 
     def list_runs(self) -> list[tuple[str, bytes]]:
         rows = self._run(
             lambda db: db.execute("SELECT id, record FROM runs").fetchall()
         )
-        return [(run_id, bytes(record)) for run_id, record in rows]
+        found = []
+        for run_id, record in rows:
+            if type(run_id) is not str:  # a damaged row: scan_runs names it
+                raise BackendError(
+                    f"a run id in {self.location} is damaged: {run_id!r}",
+                    self.location,
+                )
+            found.append((check_run_id(run_id, self.location), as_bytes(record)))
+        return found
+
+    def scan_runs(self) -> RunScan:
+        try:
+            return RunScan(self.list_runs(), [])
+        except BackendError:
+            pass  # a damaged row or page: read the rows one by one
+        rowids = self._run(
+            lambda db: db.execute("SELECT rowid FROM runs ORDER BY rowid").fetchall()
+        )
+        found, unreadable = [], []
+        for (rowid,) in rowids:
+            where = f"row {rowid} of the runs table of {self.location}"
+            try:
+                row = self._run(_row_reader(rowid))
+            except BackendError as error:
+                unreadable.append(UnreadableRecord(None, where, str(error)))
+                continue
+            if row is None:
+                continue  # deleted since the listing
+            raw_id, record = as_bytes(row[0]), as_bytes(row[1])
+            try:
+                run_id = check_run_id(raw_id.decode("ascii"), self.location)
+            except (UnicodeDecodeError, BackendError):
+                unreadable.append(
+                    UnreadableRecord(None, where, f"its run id {raw_id!r} is damaged")
+                )
+                continue
+            found.append((run_id, record))
+        return RunScan(found, unreadable)
 
     def update_run(
         self, run_id: str, update: Callable[[bytes | None], bytes | None]
@@ -126,7 +200,7 @@ class SQLiteIndex(Index):
             row = db.execute(
                 "SELECT record FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
-            new = update(None if row is None else bytes(row[0]))
+            new = update(None if row is None else as_bytes(row[0]))
             if new is None:
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
                 db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
@@ -172,7 +246,7 @@ class SQLiteIndex(Index):
             ).fetchall()
         )
         # A row holds one line, or several (a folded journal's).
-        lines = [line for (row,) in rows for line in bytes(row).split(b"\n")]
+        lines = [line for (row,) in rows for line in as_bytes(row).split(b"\n")]
         if journaled:
             # Journals hold the newest lines; those folded meanwhile are in
             # the table already, in their place (a recorder never writes
@@ -216,7 +290,7 @@ class SQLiteIndex(Index):
                 "SELECT value FROM claims WHERE key = ?", (key,)
             ).fetchone()
         )
-        return None if row is None else bytes(row[0])
+        return None if row is None else as_bytes(row[0])
 
     def claims(self, prefix: str = "") -> dict[str, bytes]:
         rows = self._run(
@@ -225,4 +299,4 @@ class SQLiteIndex(Index):
                 (len(prefix), prefix),
             ).fetchall()
         )
-        return {key: bytes(value) for key, value in rows}
+        return {key: as_bytes(value) for key, value in rows}

@@ -19,6 +19,7 @@ from enact import runs as durable
 from enact.cli._context import open_store, session
 from enact.cli._output import (
     duration,
+    err,
     out,
     print_json,
     short,
@@ -148,16 +149,34 @@ def runs(
             until=until,
             parent=parent_id,
         )
-        if limit is not None:
-            found = found[:limit]
+        _note_damaged(found.damaged)
+        shown = found if limit is None else found[:limit]
         unanswered = unanswered_counts()
         if as_json:
-            print_json([_run_json(info, unanswered) for info in found])
+            print_json([_run_json(info, unanswered) for info in shown])
             return
-        if not found:
+        if not shown:
             out().print(Text("no runs", "dim"))
             return
-        out().print(_table(found, unanswered))
+        out().print(_table(shown, unanswered))
+
+
+# Damaged run records named one by one before `runs` sums up the rest.
+_DAMAGED_SHOWN = 5
+
+
+def _note_damaged(damaged: Sequence[durable.DamagedRun]) -> None:
+    """One line on stderr per run record left out (it cannot be read)."""
+    for each in damaged[:_DAMAGED_SHOWN]:
+        err().print(Text(f"note: not listed: {each.problem}", "yellow"), soft_wrap=True)
+    if len(damaged) > _DAMAGED_SHOWN:
+        err().print(
+            Text(
+                f"note: {len(damaged) - _DAMAGED_SHOWN} more damaged run records "
+                "not listed (enact verify names them all)",
+                "yellow",
+            )
+        )
 
 
 def unanswered_counts() -> collections.Counter[str]:

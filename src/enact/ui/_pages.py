@@ -90,6 +90,8 @@ class Pages:
             run.info()
         except runs.RunNotFound:
             return self.error(404, "No such run", f"No run {run_id!r} in this store.")
+        except runs.RunError as error:  # its record is damaged: say which
+            return self.error(500, "Damaged run record", str(error))
         return run
 
     # -- runs --------------------------------------------------------------
@@ -112,6 +114,7 @@ class Pages:
             nav="runs",
             runs=listed[:MAX_RUNS],
             more=max(0, len(listed) - MAX_RUNS),
+            damaged=listed.damaged,
             statuses=_STATUSES,
             query={key: query.get(key, "") for key in _FILTERS},
             filtered=any(query.get(key) for key in _FILTERS),
