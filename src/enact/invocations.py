@@ -20,7 +20,6 @@ from enact._invocations.exceptions import (
     ExceptionResource,
     IncompleteSubinvocationError,
     InputChanged,
-    InputRequest,
     InputRequestOutsideInvocation,
     InvocationError,
     InvokableTypeError,
@@ -35,6 +34,7 @@ from enact._invocations.functions import (
     RegisteredFunction,
     invoke,
 )
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.inputs import InvocationGenerator, RequestInput, request_input
 from enact._invocations.invokables import (
     Builder,

@@ -22,7 +22,8 @@ from enact._invocations.asyncs import (
     async_live_answerer,
     async_offered_answerer,
 )
-from enact._invocations.exceptions import InputRequest, InvocationError
+from enact._invocations.exceptions import InvocationError
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.inputs import (
     RunState,
     builder_stack,

@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from enact._invocations.exceptions import (
-    InputRequest,
     InvocationError,
     InvokableTypeError,
 )
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.invokables import (
     _OUTPUT,
     _RUN,

@@ -22,12 +22,12 @@ from collections.abc import Callable
 from typing import Any, Generic, NoReturn, TypeVar
 
 from enact._invocations.exceptions import (
-    InputRequest,
     InputRequestOutsideInvocation,
     InvocationError,
     InvokableTypeError,
     RequestedTypeUndetermined,
 )
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.invokables import (
     Builder,
     Invokable,
@@ -364,7 +364,7 @@ def snapshot(request: InputRequest, stack: list[Builder]) -> Invocation[Any, Any
         children = [child for child in builder.children if isinstance(child, Ref)]
         if invocation is not None:
             children.append(store.commit(invocation))
-        response = Response(
+        response: Response[Any, Any] = Response(
             store.commit(builder.invokable), None, raised, depth == 0, children
         )
         invocation = Invocation(builder.request_ref(), store.commit(response))

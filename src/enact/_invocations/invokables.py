@@ -24,12 +24,12 @@ from enact._invocations.exceptions import (
     ExceptionResource,
     IncompleteSubinvocationError,
     InputChanged,
-    InputRequest,
     InvocationError,
     InvokableTypeError,
     ReplayError,
     WrappedException,
 )
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.records import (
     ExceptionOverride,
     Invocation,
@@ -543,7 +543,7 @@ class Builder(contexts.Context):
                 # Calls still running (or never awaited) have no record yet.
                 self._abandon_pending()
                 children = [c for c in children if type(c) is not Builder]
-            response = Response(
+            response: Response[Any, Any] = Response(
                 store.commit(self.invokable),
                 output_ref,
                 raised_ref,
@@ -713,7 +713,9 @@ class ReplayContext(Generic[I, O], contexts.Context):
             request_of: Callable[[], Request[Any, Any]] = builder._make_request
         else:
             store = _current_store()
-            request = Request(store.commit(invokable), store.commit(arg))
+            request: Request[Any, Any] = Request(
+                store.commit(invokable), store.commit(arg)
+            )
             wanted = store.commit(request)._digest
             before = request.invokable._digest
             request_of = functools.partial(_given, request)

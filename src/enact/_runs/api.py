@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from enact._invocations.exceptions import InputRequest, InvocationError
+from enact._invocations.exceptions import InvocationError
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.invokables import (
     Builder,
     InvokableBase,
@@ -438,7 +439,7 @@ def _truncate(
     if len(at) > 1:
         inner = _truncate(store, children[index](), at[1:], run_id, (*above, index))
         kept.append(store.commit(inner))
-    rewound = Response(response.invokable, None, None, False, kept)
+    rewound: Response[Any, Any] = Response(response.invokable, None, None, False, kept)
     return Invocation(journal.request, store.commit(rewound))
 
 
@@ -471,7 +472,8 @@ def _start(
         input_ref = arg
     else:
         input_ref = store.commit(arg)
-    request_ref = store.commit(Request(store.commit(component), input_ref))
+    request: Request[Any, Any] = Request(store.commit(component), input_ref)
+    request_ref = store.commit(request)
     store.flush()
     info = RunInfo(
         id=_new_run_id(),

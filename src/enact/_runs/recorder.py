@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from enact._invocations.exceptions import InputRequest
+from enact._invocations.input_requests import InputRequest
 from enact._invocations.invokables import Builder
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.records import PendingInput
@@ -314,7 +314,7 @@ def checkpoint(store: Store, request: Ref[Any], log: StepLog) -> Invocation[Any,
                 own.setdefault(child_path[-1], child_ref)
         request_ref = request if path == () else Ref(log.begun[path])
         recorded: Request[Any, Any] = request_ref.checkout()
-        response = Response(
+        response: Response[Any, Any] = Response(
             recorded.invokable,
             None,
             None,
