@@ -141,3 +141,16 @@ def test_no_import_cycle_inside_the_invocations_package() -> None:
 
     for module in sorted(graph):
         visit(module, [])
+
+
+def test_no_module_imports_a_private_name_of_a_sibling() -> None:
+    for module, path in modules():
+        if not module.startswith("enact."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if not node.module.startswith(f"{PACKAGE}."):
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{module} imports {private} from {node.module}"

@@ -10,14 +10,11 @@ from typing import Any
 
 import orjson
 
+from enact._invocations.answerers import offered_answerer
 from enact._invocations.exceptions import InvocationError
 from enact._invocations.input_requests import InputRequest
-from enact._invocations.invokables import (
-    Builder,
-    InvokableBase,
-    offered_answerer,
-    offered_recorder,
-)
+from enact._invocations.invokables import InvokableBase
+from enact._invocations.journal import Builder, offered_recorder
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.errors import (
     AlreadyAnswered,

@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from enact._invocations.input_requests import InputRequest
-from enact._invocations.invokables import Builder
+from enact._invocations.journal import Builder
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.records import PendingInput
 from enact.references import Ref, Store
@@ -73,9 +73,9 @@ class Recorder:
 
     def begin_root(self, builder: Builder) -> None:
         """Adopts the run's top-level call."""
-        builder._recorder = self
+        builder.recorder = self
         builder.path = ()
-        builder._started_at = time.time()
+        builder.started_at = time.time()
         self._begun.add(())
 
     def begin(self, builder: Builder, parent: Builder) -> None:
@@ -86,8 +86,8 @@ class Recorder:
         if siblings[index] is not builder:  # another thread appended since
             index = next(i for i, c in enumerate(siblings) if c is builder)
         builder.path = (*parent.path, index)
-        builder._recorder = self
-        builder._started_at = time.time()
+        builder.recorder = self
+        builder.started_at = time.time()
 
     def finished(
         self,
@@ -171,10 +171,11 @@ def _step(
     against their digests when used). They are only a shortcut: a store may
     drop recovery lines once the run has ended.
     """
-    step = {"d": path, "i": digest, "s": builder._started_at, "e": time.time()}
-    invocation = builder._invocation
-    if invocation is None and builder._replayed is not None:
-        invocation = builder._replayed[1]  # a replayed call reuses its record
+    step = {"d": path, "i": digest, "s": builder.started_at, "e": time.time()}
+    invocation = builder.recorded
+    replayed = builder.replayed
+    if invocation is None and replayed is not None:
+        invocation = replayed.invocation  # a replayed call reuses its record
     if invocation is None:
         return step, None
     response_ref = invocation.response
