@@ -175,6 +175,13 @@ class FunctionInvokable(InvokableBase[Any, Any], Resource):
         plain_cache(invocation)
         return invocation
 
+    def _enact_call_name(self) -> str:
+        """The function's own name (``roll_dice``), for messages and summaries."""
+        function = registered_functions.get(self.name)
+        if function is None:  # not registered in this process
+            return self.name.rsplit(".", 1)[-1]
+        return function.__qualname__.rsplit("<locals>.", 1)[-1]
+
     def describe(self, call_args: Any) -> str:
         """``name(arg, key=value)``, shortened, for error messages."""
         if not isinstance(call_args, CallArgs):

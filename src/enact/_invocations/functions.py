@@ -43,7 +43,12 @@ from enact._invocations.calls import (
 from enact._invocations.exceptions import ReplayError
 from enact._invocations.invokables import AsyncInvokableBase, InvokableBase
 from enact._invocations.journal import Builder, builder_variable
-from enact._invocations.records import ExceptionOverride, Invocation, no_override
+from enact._invocations.records import (
+    ExceptionOverride,
+    Invocation,
+    invokable_name,
+    no_override,
+)
 from enact._invocations.replay import ReplayContext, current_store, replay_variable
 from enact.contexts import UNSET, NoActiveContext
 from enact.interfaces import FieldTypeError, ResourceBase, TypeWrapperBase
@@ -218,7 +223,7 @@ def _describe_record(entry: Any) -> str:
         invokable = request.invokable()
         if isinstance(invokable, FunctionInvokable):
             return invokable.describe(request.input())
-        return type(invokable).__qualname__
+        return invokable_name(invokable)
     except Exception:  # the record may name a function unknown here
         return "an unreadable call"
 

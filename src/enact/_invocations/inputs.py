@@ -49,7 +49,7 @@ from enact._invocations.invokables import (
     InvokableBase,
 )
 from enact._invocations.journal import Builder
-from enact._invocations.records import Invocation, Response
+from enact._invocations.records import Invocation, Response, invokable_name
 from enact.interfaces import FieldValue, NoneResource, ResourceBase
 from enact.references import Ref, Store, commit
 from enact.resource_registry import register
@@ -322,7 +322,7 @@ class InvocationGenerator(collections.abc.Generator, RunState[I, O]):  # type: i
             if input_ref is None:
                 if invokable.get_input_type() is not NoneResource:
                     raise InvocationError(
-                        f"{type(invokable).__qualname__} takes a "
+                        f"{invokable_name(invokable)} takes a "
                         f"{getattr(invokable.get_input_type(), '__qualname__', None)}: "
                         "give the generator an input ref."
                     )
@@ -522,7 +522,7 @@ class AsyncInvocationGenerator(RunState[I, O]):
             raise ValueError("Give an invokable or from_invocation.")
         if invokable is not None and not isinstance(invokable, AsyncInvokableBase):
             raise TypeError(
-                f"{type(invokable).__qualname__} is not async: use "
+                f"{invokable_name(invokable)} is not async: use "
                 "enact.InvocationGenerator."
             )
         self._invokable = invokable
@@ -593,7 +593,7 @@ class AsyncInvocationGenerator(RunState[I, O]):
             if input_ref is None:
                 if invokable.get_input_type() is not NoneResource:
                     raise InvocationError(
-                        f"{type(invokable).__qualname__} takes a "
+                        f"{invokable_name(invokable)} takes a "
                         f"{getattr(invokable.get_input_type(), '__qualname__', None)}: "
                         "give the generator an input ref."
                     )

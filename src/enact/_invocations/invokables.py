@@ -33,7 +33,12 @@ from enact._invocations.journal import (
     offered_recorder,
     root_recorder,
 )
-from enact._invocations.records import ExceptionOverride, Invocation, no_override
+from enact._invocations.records import (
+    ExceptionOverride,
+    Invocation,
+    invokable_name,
+    no_override,
+)
 from enact._invocations.replay import ReplayContext, store_variable
 from enact.contexts import UNSET, NoActiveContext
 from enact.interfaces import NoneResource, ResourceBase
@@ -86,7 +91,7 @@ class InvokableBase(Generic[I, O], ResourceBase):
 
     def call(self, resource: Any) -> Any:
         """Does the work; implemented by subclasses."""
-        raise NotImplementedError(f"{type(self).__qualname__} must implement call().")
+        raise NotImplementedError(f"{invokable_name(self)} must implement call().")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Calls the invokable; journaled when inside :meth:`invoke`.
@@ -114,7 +119,7 @@ class InvokableBase(Generic[I, O], ResourceBase):
         output_type = self._output_type
         if output_type is not None and not isinstance(output, output_type):
             raise InvokableTypeError(
-                f"{type(self).__qualname__} returned a {type(output).__qualname__}, "
+                f"{invokable_name(self)} returned a {type(output).__qualname__}, "
                 f"but its output type is {output_type.__qualname__}."
             )
         return output
@@ -129,12 +134,12 @@ class InvokableBase(Generic[I, O], ResourceBase):
             arg = input_type(*args, **kwargs)
         else:
             raise InvokableTypeError(
-                f"{type(self).__qualname__} has no input type, so it must be called "
+                f"{invokable_name(self)} has no input type, so it must be called "
                 "with exactly one resource."
             )
         if input_type is not None and not isinstance(arg, input_type):
             raise InvokableTypeError(
-                f"{type(self).__qualname__} takes a {input_type.__qualname__}, got a "
+                f"{invokable_name(self)} takes a {input_type.__qualname__}, got a "
                 f"{type(arg).__qualname__}."
             )
         return arg
@@ -289,7 +294,7 @@ class AsyncInvokableBase(InvokableBase[I, O]):
 
     async def call(self, resource: Any) -> Any:
         """Does the work; implemented by subclasses as ``async def call``."""
-        raise NotImplementedError(f"{type(self).__qualname__} must implement call().")
+        raise NotImplementedError(f"{invokable_name(self)} must implement call().")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
         """Calls the invokable: returns a coroutine to await.
@@ -317,7 +322,7 @@ class AsyncInvokableBase(InvokableBase[I, O]):
             InvokableTypeError: always.
         """
         raise InvokableTypeError(
-            f"{type(self).__qualname__} is async: use "
+            f"{invokable_name(self)} is async: use "
             "`await invokable.ainvoke(...)` (or `await enact.invoke_async(...)`)."
         )
 

@@ -31,7 +31,13 @@ from enact._invocations.exceptions import (
     InvokableTypeError,
     WrappedException,
 )
-from enact._invocations.records import Invocation, Request, Response, request_digest
+from enact._invocations.records import (
+    Invocation,
+    Request,
+    Response,
+    invokable_name,
+    request_digest,
+)
 from enact._invocations.replay import (
     Failed,
     Plan,
@@ -207,7 +213,8 @@ class Builder(contexts.Context):
         try:
             try:
                 arg = self._arg if self._arg is not None else self.input_ref.checkout()
-                # ReplayContext.call_or_replay, inlined: this runs for every call.
+                # ReplayContext.call_or_replay, journaled and inlined: this runs
+                # for every call.
                 context = replay_variable.get()
                 if context is None:
                     output = run_call(self.invokable, arg)
@@ -316,7 +323,7 @@ class Builder(contexts.Context):
             and not isinstance(output, output_type)
         ):
             raise InvokableTypeError(
-                f"{type(self.invokable).__qualname__} returned a "
+                f"{invokable_name(self.invokable)} returned a "
                 f"{type(output).__qualname__}, but its output type is "
                 f"{output_type.__qualname__}."
             )
@@ -338,8 +345,8 @@ class Builder(contexts.Context):
         if parent is not None:
             if parent._done:
                 raise InvocationError(
-                    f"{type(self.invokable).__qualname__} was called after its "
-                    f"parent call ({type(parent.invokable).__qualname__}) returned: "
+                    f"{invokable_name(self.invokable)} was called after its "
+                    f"parent call ({invokable_name(parent.invokable)}) returned: "
                     "join threads and await tasks before a call returns."
                 )
             recorder = parent.recorder
@@ -362,7 +369,7 @@ class Builder(contexts.Context):
             digest(arg) != self.input_ref._digest
         ):
             raise InputChanged(
-                f"{type(self.invokable).__qualname__} changed its input; "
+                f"{invokable_name(self.invokable)} changed its input; "
                 "only the invokable itself may change during a call."
             )
         if output is None:
@@ -426,16 +433,20 @@ class Builder(contexts.Context):
 
     def _incomplete(self) -> IncompleteSubinvocationError:
         """The error for a call that returns while child calls are pending."""
-        name = type(self.invokable).__qualname__
+        name = invokable_name(self.invokable)
         for index, child in enumerate(self.children):
             if type(child) is Builder:
-                child_name = type(child.invokable).__qualname__
+                child_name = invokable_name(child.invokable)
                 if not child._started:
+                    if hasattr(child.invokable, "_enact_call_name"):
+                        kind, call = "function", f"{child_name}(...)"
+                    else:
+                        kind, call = "invokable", f"{child_name}(...)(...)"
                     return IncompleteSubinvocationError(
                         f"Subinvocation {index} ({child_name}) of {name} was not "
                         f"awaited: did you forget to await it? Calling an async "
-                        f"invokable only creates a coroutine; write "
-                        f"`await {child_name}(...)(...)` (from an async invokable).",
+                        f"{kind} only creates a coroutine; write `await {call}` "
+                        "(from an async invokable).",
                         index,
                     )
                 return IncompleteSubinvocationError(
@@ -464,7 +475,7 @@ def _slot_of(children: list[Any], builder: Builder) -> int:
 
 
 def _not_a_resource(invokable: Any, output: Any) -> str:
-    name = type(invokable).__qualname__
+    name = invokable_name(invokable)
     if inspect.isawaitable(output):
         close = getattr(output, "close", None)
         if close is not None:

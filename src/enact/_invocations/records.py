@@ -19,6 +19,7 @@ __all__ = [
     "Invocation",
     "Request",
     "Response",
+    "invokable_name",
     "no_override",
     "request_digest",
 ]
@@ -32,6 +33,18 @@ ExceptionOverride = Callable[[Ref[ExceptionResource]], ResourceBase | None]
 def no_override(_: Ref[ExceptionResource]) -> ResourceBase | None:
     """The default exception override: raise every recorded exception again."""
     return None
+
+
+def invokable_name(invokable: Any) -> str:
+    """How messages and summaries name an invokable: by its class, or, for
+    the wrapper of a registered function, by the function (``roll_dice``)."""
+    call_name = getattr(invokable, "_enact_call_name", None)
+    if call_name is not None:
+        try:
+            return str(call_name())
+        except Exception:  # a name is for messages: never fail making one
+            pass
+    return type(invokable).__qualname__
 
 
 def _copy(ref: Any) -> Any:
@@ -364,7 +377,7 @@ def _replayable(request: Request[Any, Any], is_async: bool) -> Any:
     """
     recorded = request.invokable()
     if getattr(recorded, "_enact_async", False) != is_async:
-        name = type(recorded).__qualname__
+        name = invokable_name(recorded)
         raise InvocationError(
             f"This is an invocation of the async invokable {name}: use "
             "`await invocation.replay_async()`."

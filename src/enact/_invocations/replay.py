@@ -31,6 +31,7 @@ from enact._invocations.records import (
     ExceptionOverride,
     Invocation,
     Request,
+    invokable_name,
     no_override,
 )
 from enact.contexts import UNSET
@@ -66,16 +67,18 @@ class Replayed:
     """A recorded invocation answers the call: it returns the recorded output.
 
     A journaled call reuses the record as its own (the new one would be
-    identical), so it is neither built nor committed again.
+    identical), so it is neither built nor committed again. (Also what
+    :meth:`ReplayContext._take` returns: the record taken for a call, its
+    output filled in if it answers the call.)
     """
 
     #: The record.
     ref: Ref[Invocation[Any, Any]]
     invocation: Invocation[Any, Any]
     #: Its output (None for a record that raised, see :class:`Raise`).
-    output: Ref[Any] | None
+    output: Ref[Any] | None = None
     #: The output, checked out: what the call returns.
-    value: Any
+    value: Any = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -212,8 +215,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
         taken = self._take(wanted, request_of)
         if taken is None:
             return Run(self._child([]))
-        match_ref, match = taken
-        response = match.response()
+        response = taken.invocation.response()
         output = response.output
         if output is not None or (response.raised is not None and response.raised_here):
             if response.invokable._digest != before:
@@ -221,15 +223,15 @@ class ReplayContext(Generic[I, O], contexts.Context):
             if children is not None:
                 children.extend(response.children)
             if output is not None:
-                return Replayed(match_ref, match, output, output())
+                # (The record taken is the plan: one object per replayed call.)
+                taken.output = output
+                taken.value = output()
+                return taken
             assert response.raised is not None
             value = self._override(invokable, response.raised)
             if value is not None:
                 return Output(value)
-            return Raise(
-                response.raised(),
-                None if children is None else Replayed(match_ref, match, None, None),
-            )
+            return Raise(response.raised(), None if children is None else taken)
         return Run(self._child(response.children))
 
     def _child(self, available: Iterable[Any]) -> ReplayContext[Any, Any]:
@@ -237,7 +239,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
 
     def _take(
         self, request_digest: str, request_of: Callable[[], Request[Any, Any]]
-    ) -> tuple[Ref[Invocation[Any, Any]], Invocation[Any, Any]] | None:
+    ) -> Replayed | None:
         """Removes and returns the record that answers a call, if any.
 
         A call made by this level's own thread or task must match the next
@@ -254,7 +256,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
                 recorded = first()
                 if recorded.request._digest == request_digest:
                     del available[0]
-                    return first, recorded
+                    return Replayed(first, recorded)
             for index, entry in enumerate(available):
                 if isinstance(entry, Ref):
                     entry_ref, recorded = entry, entry()
@@ -264,7 +266,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
                     del available[index]
                     if entry_ref is None:
                         entry_ref = Store.current().commit(recorded)
-                    return entry_ref, recorded
+                    return Replayed(entry_ref, recorded)
                 if self.strict:
                     if concurrent is None:
                         concurrent = self._owner != _where()
@@ -281,7 +283,7 @@ class ReplayContext(Generic[I, O], contexts.Context):
             if output_type is not None and not isinstance(value, output_type):
                 raise InvokableTypeError(
                     f"The value given for a recorded exception of "
-                    f"{type(invokable).__qualname__} is a {type(value).__qualname__}, "
+                    f"{invokable_name(invokable)} is a {type(value).__qualname__}, "
                     f"but its output type is {output_type.__qualname__}."
                 )
         return value
@@ -359,7 +361,7 @@ async def run_call_async(invokable: Any, arg: Any) -> Any:
     result = run_call(invokable, arg)
     if not inspect.isawaitable(result):
         raise InvokableTypeError(
-            f"{type(invokable).__qualname__}.call returned a "
+            f"{invokable_name(invokable)}.call returned a "
             f"{type(result).__qualname__}, not an awaitable: an async invokable "
             "needs `async def call`."
         )
@@ -380,7 +382,7 @@ def _where() -> tuple[int, object]:
 def _mismatch(recorded: Invocation[Any, Any], request: Request[Any, Any]) -> str:
     def describe(request: Request[Any, Any]) -> str:
         try:
-            name = type(request.invokable()).__qualname__
+            name = invokable_name(request.invokable())
         except Exception:  # the record may name a class unknown here
             name = "?"
         invokable, argument = request.invokable.digest, request.input.digest
