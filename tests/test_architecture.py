@@ -100,3 +100,57 @@ def test_imports_only_same_or_lower_layers(module: str, path: pathlib.Path) -> N
 def test_every_module_has_a_layer() -> None:
     for module, _ in modules():
         layer_of(module)
+
+
+PACKAGE = "enact._invocations"
+
+
+def package_imports() -> dict[str, set[str]]:
+    """The modules of the invocations package and those of it each imports.
+
+    Every import counts: at the top, inside functions (lazy) and under
+    ``TYPE_CHECKING``.
+    """
+    graph: dict[str, set[str]] = {}
+    for module, path in modules():
+        if not module.startswith(f"{PACKAGE}."):
+            continue
+        targets = imported(path, module)
+        graph[module] = {
+            target
+            for target in targets
+            if target.startswith(f"{PACKAGE}.") and target.count(".") == 2
+        }
+    return graph
+
+
+def test_no_import_cycle_inside_the_invocations_package() -> None:
+    graph = package_imports()
+    state: dict[str, str] = {}
+
+    def visit(module: str, chain: list[str]) -> None:
+        if state.get(module) == "done":
+            return
+        assert state.get(module) != "open", "import cycle: " + " -> ".join(
+            [*chain[chain.index(module) :], module]
+        )
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            visit(target, [*chain, module])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        visit(module, [])
+
+
+def test_no_module_imports_a_private_name_of_a_sibling() -> None:
+    for module, path in modules():
+        if not module.startswith("enact."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if not node.module.startswith(f"{PACKAGE}."):
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{module} imports {private} from {node.module}"

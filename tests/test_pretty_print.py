@@ -320,3 +320,64 @@ def test_ref_of_unregistered_type_is_not_available(tmp_path: pathlib.Path) -> No
         f"-> <Ref {short(ref)} (not available: type "
         f"{Unregistered.type_name()} is not registered)>"
     )
+
+
+# -- invocation_summary of registered functions ---------------------------------
+
+FACES = iter(())
+
+
+@enact.register
+def roll_die(sides: int) -> int:
+    return min(next(FACES), sides)
+
+
+@enact.register
+def roll_dice(n: int, sides: int = 6) -> int:
+    return sum(roll_die(sides) for _ in range(n))
+
+
+@enact.register
+def greet(name: str, *, loud: bool = False) -> str:
+    return name.upper() if loud else name
+
+
+@dataclasses.dataclass
+class Counter(enact.Resource):
+    count: int = 0
+
+    @enact.register
+    def add(self, amount: int) -> int:
+        self.count += amount
+        return self.count
+
+
+@enact.register
+def refuse(reason: str) -> None:
+    raise ValueError(reason)
+
+
+def test_summary_names_functions_and_shows_their_arguments() -> None:
+    global FACES
+    FACES = iter([5, 2, 4])
+    with enact.InMemoryStore():
+        invocation = enact.invoke(roll_dice, (3,))
+        assert enact.invocation_summary(invocation) == (
+            "->roll_dice(3) = 11\n  ->roll_die(6) = 5\n  ->roll_die(6) = 2\n"
+            "  ->roll_die(6) = 4"
+        )
+        hidden = enact.invocation_summary(invocation, show_input=False, max_depth=0)
+        assert hidden == "->roll_dice(...) = 11\n  ... 3 calls"
+
+
+def test_summary_of_keywords_methods_and_errors() -> None:
+    with enact.InMemoryStore():
+        greeting = enact.invoke(greet, ("Ada",), {"loud": True})
+        assert enact.invocation_summary(greeting) == "->greet('Ada', loud=True) = 'ADA'"
+        counter = Counter(1)
+        added = enact.invoke(counter.add, (2,))
+        assert enact.invocation_summary(added) == "->Counter.add(2) = 3"
+        refused = enact.invoke(refuse, ("no dice",))
+        assert enact.invocation_summary(refused) == (
+            "->refuse('no dice') raised ValueError: no dice"
+        )

@@ -4,23 +4,17 @@ The implementation lives in the private package :mod:`enact._invocations`;
 this module is its public face.
 """
 
-from enact._invocations.async_functions import (
+from enact._invocations.calls import (
     AsyncFunctionWrapper,
     AsyncMethodWrapper,
-    RegisteredAsyncFunction,
-    invoke_async,
+    CallArgs,
+    FunctionWrapper,
+    MethodWrapper,
 )
-from enact._invocations.async_inputs import (
-    AsyncInvocationGenerator,
-    AsyncRequestInput,
-    request_input_async,
-)
-from enact._invocations.asyncs import AsyncInvokable, AsyncInvokableBase
 from enact._invocations.exceptions import (
     ExceptionResource,
     IncompleteSubinvocationError,
     InputChanged,
-    InputRequest,
     InputRequestOutsideInvocation,
     InvocationError,
     InvokableTypeError,
@@ -29,22 +23,31 @@ from enact._invocations.exceptions import (
     WrappedException,
 )
 from enact._invocations.functions import (
-    CallArgs,
-    FunctionWrapper,
-    MethodWrapper,
+    RegisteredAsyncFunction,
     RegisteredFunction,
     invoke,
+    invoke_async,
 )
-from enact._invocations.inputs import InvocationGenerator, RequestInput, request_input
+from enact._invocations.input_requests import InputRequest
+from enact._invocations.inputs import (
+    AsyncInvocationGenerator,
+    AsyncRequestInput,
+    InvocationGenerator,
+    RequestInput,
+    request_input,
+    request_input_async,
+)
 from enact._invocations.invokables import (
-    Builder,
+    AsyncInvokable,
+    AsyncInvokableBase,
     Invokable,
     InvokableBase,
-    ReplayContext,
     typed_invokable,
 )
+from enact._invocations.journal import Builder
 from enact._invocations.parallel import thread_pool_map
 from enact._invocations.records import ExceptionOverride, Invocation, Request, Response
+from enact._invocations.replay import ReplayContext
 
 __all__ = [
     "AsyncInvocationGenerator",

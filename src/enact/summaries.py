@@ -6,14 +6,19 @@ Example::
       ->RollDie() = 4
       ->RollDie() = 6
       ->RollDie() = 1
+
+Calls of registered functions name the function and show its arguments as
+written in a call: ``->roll_dice(3) = 11``, ``->greet('Ada', loud=True)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from enact._invocations.records import invokable_name
 from enact.interfaces import NoneResource, ResourceBase
 from enact.invocations import (
+    CallArgs,
     ExceptionResource,
     InputRequest,
     Invocation,
@@ -36,7 +41,8 @@ def invocation_summary(
     """Renders an invocation tree as one line per call.
 
     Each line is ``->Name(input) = output``, ``->Name(input) raised ...`` or
-    ``->Name(input) incomplete``; children are indented by two spaces.
+    ``->Name(input) incomplete``; children are indented by two spaces. A
+    registered function's call reads ``->name(a, b, k=v)``.
 
     Args:
         invocation: The journaled call.
@@ -63,7 +69,7 @@ def _summarize(
     name = _name(request.invokable)
     if show_input:
         argument = request.input()
-        text = "" if isinstance(argument, NoneResource) else _short(argument)
+        text = _arguments(argument)
     else:
         text = "..."
     line = f"{' ' * indent}->{name}({text})"
@@ -92,14 +98,31 @@ def _summarize(
 
 def _name(ref: Any) -> str:
     try:
-        return type(ref()).__name__
+        invokable = ref()
     except Exception:  # an unregistered class in another process, say
         return f"<{ref.digest[:8]}>"
+    if hasattr(invokable, "_enact_call_name"):  # a registered function's call
+        return invokable_name(invokable)
+    return type(invokable).__name__
 
 
-def _short(value: ResourceBase) -> str:
+def _arguments(argument: ResourceBase) -> str:
+    """The input as a call shows it: nothing, one value, or a function's
+    arguments (``a, b, k=v``)."""
+    if isinstance(argument, NoneResource):
+        return ""
+    if isinstance(argument, CallArgs):
+        args, kwargs = argument.plain_args()
+        parts = [_short(value) for value in args]
+        parts += [f"{key}={_short(value)}" for key, value in kwargs.items()]
+        return ", ".join(parts)
+    return _short(argument)
+
+
+def _short(value: Any) -> str:
     printer = PPrinter()
-    if isinstance(value, (int, float, str, bytes)):  # Int, Str, ...: as values
+    if value is None or isinstance(value, (int, float, str, bytes)):
+        # Int, Str, ... and plain arguments: as values
         return printer.primitive_to_str(value)
     text = printer.pformat(value)
     text = " ".join(part.strip() for part in text.splitlines())

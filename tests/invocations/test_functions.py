@@ -7,6 +7,7 @@ Tests that take ``active`` run against every store (memory, file, sqlite).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import inspect
@@ -445,3 +446,38 @@ def test_replay_mismatch_names_both_calls(active: enact.Store) -> None:
     assert "left(1)" in message
     assert "now calls " in message
     assert "right(1)" in message
+
+
+@enact.register
+def append_one(items: list[int]) -> int:
+    items.append(1)  # changes the journaled input
+    return len(items)
+
+
+def test_errors_about_a_call_name_the_function(active: enact.Store) -> None:
+    with pytest.raises(enact.InputChanged) as raised:
+        enact.invoke(append_one, ([0],))
+    assert str(raised.value).startswith("append_one changed its input")
+    assert "Wrapper" not in str(raised.value)
+
+
+@enact.register
+async def leaf_async(n: int) -> int:
+    return n
+
+
+@enact.register
+async def forgets_to_await(n: int) -> int:
+    leaf_async(n)  # never awaited
+    return n
+
+
+def test_an_unawaited_function_call_is_named(active: enact.Store) -> None:
+    with pytest.raises(enact.IncompleteSubinvocationError) as raised:
+        asyncio.run(enact.invoke_async(forgets_to_await, (1,)))
+    message = raised.value.args[0]
+    assert message.startswith(
+        "Subinvocation 0 (leaf_async) of forgets_to_await was not awaited"
+    )
+    assert "write `await leaf_async(...)`" in message
+    assert "Wrapper" not in message

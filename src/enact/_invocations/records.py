@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from enact import _codec
 from enact._invocations.exceptions import ExceptionResource, InvocationError
@@ -14,15 +14,37 @@ from enact.references import Ref, commit, flat_ref, flat_refs
 from enact.resource_registry import register
 from enact.resources import Resource
 
-if TYPE_CHECKING:
-    from enact._invocations.invokables import InvokableBase
-
-__all__ = ["ExceptionOverride", "Invocation", "Request", "Response", "request_digest"]
+__all__ = [
+    "ExceptionOverride",
+    "Invocation",
+    "Request",
+    "Response",
+    "invokable_name",
+    "no_override",
+    "request_digest",
+]
 
 I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
 
 ExceptionOverride = Callable[[Ref[ExceptionResource]], ResourceBase | None]
+
+
+def no_override(_: Ref[ExceptionResource]) -> ResourceBase | None:
+    """The default exception override: raise every recorded exception again."""
+    return None
+
+
+def invokable_name(invokable: Any) -> str:
+    """How messages and summaries name an invokable: by its class, or, for
+    the wrapper of a registered function, by the function (``roll_dice``)."""
+    call_name = getattr(invokable, "_enact_call_name", None)
+    if call_name is not None:
+        try:
+            return str(call_name())
+        except Exception:  # a name is for messages: never fail making one
+            pass
+    return type(invokable).__qualname__
 
 
 def _copy(ref: Any) -> Any:
@@ -38,7 +60,9 @@ class Request(Generic[I, O], Resource):
 
     _enact_type_name = "enact.invocations.Request"
 
-    invokable: Ref[InvokableBase[I, O]]
+    #: The invokable before the call: an InvokableBase, typed loosely because
+    #: invokables are built on these records (their module imports this one).
+    invokable: Ref[Any]
     input: Ref[I]
 
 
@@ -49,7 +73,8 @@ class Response(Generic[I, O], Resource):
 
     _enact_type_name = "enact.invocations.Response"
 
-    invokable: Ref[InvokableBase[I, O]]
+    #: The invokable after the call (an InvokableBase, as in Request).
+    invokable: Ref[Any]
     #: The output, if the call returned.
     output: Ref[O] | None
     #: The exception, if one escaped the call.
@@ -133,7 +158,7 @@ class Invocation(Generic[I, O], Resource):
             children = children[: max(0, len(children) - num_calls)]
         # New Ref objects, but with their caches: a replay of the copy reads
         # the recorded calls from memory instead of from the store.
-        rewound = Response(
+        rewound: Response[I, O] = Response(
             _copy(response.invokable),
             None,
             _copy(response.raised),
@@ -164,12 +189,13 @@ class Invocation(Generic[I, O], Resource):
         """
         request = self.request()
         invokable = _replayable(request, is_async=False)
-        return invokable.invoke(
+        replayed: Invocation[I, O] = invokable.invoke(
             request.input,
             replay_from=self,
             exception_override=exception_override,
             strict=strict,
         )
+        return replayed
 
     async def replay_async(
         self,
@@ -183,12 +209,13 @@ class Invocation(Generic[I, O], Resource):
         """
         request = self.request()
         invokable = _replayable(request, is_async=True)
-        return await invokable.ainvoke(  # type: ignore[attr-defined,no-any-return]
+        replayed: Invocation[I, O] = await invokable.ainvoke(
             request.input,
             replay_from=self,
             exception_override=exception_override,
             strict=strict,
         )
+        return replayed
 
 
 # Flat encoders (see enact._codec) for the three records, written out: every
@@ -342,11 +369,15 @@ _codec.set_flat_encoder(Invocation, _flat_pair(Invocation, "request", "response"
 _codec.set_flat_encoder(Response, _flat_response)
 
 
-def _replayable(request: Request[Any, Any], is_async: bool) -> InvokableBase[Any, Any]:
-    """A copy of the recorded invokable (the live object must not change)."""
+def _replayable(request: Request[Any, Any], is_async: bool) -> Any:
+    """A copy of the recorded invokable (the live object must not change).
+
+    Its ``invoke`` (or ``ainvoke``) runs the replay: records only know that
+    the recorded object has one.
+    """
     recorded = request.invokable()
     if getattr(recorded, "_enact_async", False) != is_async:
-        name = type(recorded).__qualname__
+        name = invokable_name(recorded)
         raise InvocationError(
             f"This is an invocation of the async invokable {name}: use "
             "`await invocation.replay_async()`."

@@ -8,13 +8,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from enact._invocations.exceptions import InputRequest, InvocationError
-from enact._invocations.invokables import (
-    Builder,
-    InvokableBase,
-    offered_answerer,
-    offered_recorder,
-)
+from enact._invocations.answerers import offered_answerer
+from enact._invocations.exceptions import InvocationError
+from enact._invocations.input_requests import InputRequest
+from enact._invocations.invokables import InvokableBase
+from enact._invocations.journal import Builder, offered_recorder
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.answers import parse_answer
 from enact._runs.damage import RunList, check_journal, journal_roots, read_runs
@@ -462,7 +460,7 @@ def _truncate(
     if len(at) > 1:
         inner = _truncate(store, children[index](), at[1:], run_id, (*above, index))
         kept.append(store.commit(inner))
-    rewound = Response(response.invokable, None, None, False, kept)
+    rewound: Response[Any, Any] = Response(response.invokable, None, None, False, kept)
     return Invocation(journal.request, store.commit(rewound))
 
 
@@ -496,7 +494,8 @@ def _start(
         input_ref = arg
     else:
         input_ref = store.commit(arg)
-    request_ref = store.commit(Request(store.commit(component), input_ref))
+    request: Request[Any, Any] = Request(store.commit(component), input_ref)
+    request_ref = store.commit(request)
     store.flush()
     info = RunInfo(
         id=_new_run_id(),

@@ -283,8 +283,7 @@ def _missing_one_by_one(
         except BackendError as error:
             yield Damage(
                 digest,
-                f"{named[digest]} names object {digest}, which cannot be read: "
-                f"{error}",
+                f"{named[digest]} names object {digest}, which cannot be read: {error}",
             )
             continue
         if not there:

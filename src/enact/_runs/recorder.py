@@ -35,8 +35,8 @@ from typing import Any
 
 import orjson
 
-from enact._invocations.exceptions import InputRequest
-from enact._invocations.invokables import Builder
+from enact._invocations.input_requests import InputRequest
+from enact._invocations.journal import Builder
 from enact._invocations.records import Invocation, Request, Response
 from enact._runs.portability import warn_unimportable_type
 from enact._runs.records import PendingInput
@@ -74,9 +74,9 @@ class Recorder:
 
     def begin_root(self, builder: Builder) -> None:
         """Adopts the run's top-level call."""
-        builder._recorder = self
+        builder.recorder = self
         builder.path = ()
-        builder._started_at = time.time()
+        builder.started_at = time.time()
         self._begun.add(())
 
     def begin(self, builder: Builder, parent: Builder) -> None:
@@ -87,8 +87,8 @@ class Recorder:
         if siblings[index] is not builder:  # another thread appended since
             index = next(i for i, c in enumerate(siblings) if c is builder)
         builder.path = (*parent.path, index)
-        builder._recorder = self
-        builder._started_at = time.time()
+        builder.recorder = self
+        builder.started_at = time.time()
 
     def finished(
         self,
@@ -173,10 +173,11 @@ def _step(
     against their digests when used). They are only a shortcut: a store may
     drop recovery lines once the run has ended.
     """
-    step = {"d": path, "i": digest, "s": builder._started_at, "e": time.time()}
-    invocation = builder._invocation
-    if invocation is None and builder._replayed is not None:
-        invocation = builder._replayed[1]  # a replayed call reuses its record
+    step = {"d": path, "i": digest, "s": builder.started_at, "e": time.time()}
+    invocation = builder.recorded
+    replayed = builder.replayed
+    if invocation is None and replayed is not None:
+        invocation = replayed.invocation  # a replayed call reuses its record
     if invocation is None:
         return step, None
     response_ref = invocation.response
@@ -321,7 +322,7 @@ def checkpoint(store: Store, request: Ref[Any], log: StepLog) -> Invocation[Any,
                 own.setdefault(child_path[-1], child_ref)
         request_ref = request if path == () else Ref(log.begun[path])
         recorded: Request[Any, Any] = request_ref.checkout()
-        response = Response(
+        response: Response[Any, Any] = Response(
             recorded.invokable,
             None,
             None,
