@@ -20,6 +20,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "resources",
             "resource_registry",
             "resource_types",
+            "_wrapper_registry",
+            "_builtin_wrappers",
             "wrappers",
             "integrations",
         ],

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from enact._wrapper_registry import add_type_loader
 from enact.interfaces import FieldTypeError
 from enact.wrappers import TypeWrapper, add_register_handler, register_wrapper
 
@@ -175,3 +176,7 @@ def _register_pydantic_model(obj: Any, name: str | None) -> Any:
 
 
 add_register_handler(_register_pydantic_model)
+
+
+# Look-ups of a class without a wrapper try the providers above first.
+add_type_loader(load_for_type)

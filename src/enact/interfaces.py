@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar, Union
 
 from enact._importable import recorded_module
@@ -34,6 +34,7 @@ __all__ = [
     "ResourceDictValue",
     "ResourceError",
     "TypeWrapperBase",
+    "set_field_wrapper",
 ]
 
 # Union, not `|`: these aliases hold forward references, evaluated at runtime.
@@ -510,11 +511,25 @@ def _to_dict_value(value: Any, depth: int) -> Any:
     raise unsupported(value)
 
 
-def _field_wrapper(value: Any) -> ResourceBase | None:
-    # enact.wrappers builds on this module, so it is imported when first needed.
-    from enact import wrappers
+def _no_field_wrapper(value: Any) -> ResourceBase | None:
+    return None
 
-    return wrappers.wrap_field(value)
+
+# Values in fields that have a type wrapper (a set, a registered dataclass) are
+# stored as their wrapper. Wrappers build on this module, so enact.wrappers
+# installs its look-up here when it is imported (which `import enact` does).
+_field_wrapper: Callable[[Any], ResourceBase | None] = _no_field_wrapper
+
+
+def set_field_wrapper(lookup: Callable[[Any], ResourceBase | None]) -> None:
+    """Installs the function that wraps plain values found in fields.
+
+    Args:
+        lookup: Returns the wrapper resource of a value in a field, or None
+            if the value is stored as it is (or cannot be stored).
+    """
+    global _field_wrapper
+    _field_wrapper = lookup
 
 
 def _list_to_dict_values(values: Sequence[Any], depth: int) -> list[Any]:
