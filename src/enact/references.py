@@ -20,10 +20,12 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar, cast
 import orjson
 
 from enact import _codec, contexts
-from enact.backends.base import Backend, BackendError, Parts
+from enact.backends.backend import Backend
+from enact.backends.base import BackendError, Parts
 from enact.backends.files import FileObjects
 from enact.backends.gc import GCReport
 from enact.backends.index import Index
+from enact.backends.journals import Journals
 from enact.backends.memory import MemoryObjects
 from enact.backends.sqlite import SQLiteObjects
 from enact.digests import (
@@ -559,6 +561,12 @@ class Store(contexts.Context):
         self._registry = registry or Registry.get()
         self._ref_type = ref_type
         objects = self._backend
+        # The three parts: objects, the index and the run journals.
+        self._index: Index | None = None
+        self._journals: Journals | None = None
+        if isinstance(objects, Backend):
+            self._index = objects.index()
+            self._journals = objects.journals()
         if (
             isinstance(objects, Backend)
             and getattr(objects, "serializer", None) is None
@@ -625,8 +633,7 @@ class Store(contexts.Context):
             BackendError: if the backend keeps no index (a SPEC A9
                 ``StorageBackend`` of the user's own, say).
         """
-        objects = self._objects
-        index = objects.index() if objects is not None else None
+        index = self._index if self._objects is not None else None
         if index is None:
             raise BackendError(
                 f"The store {self.location} keeps no run index: use a memory, "
@@ -763,12 +770,12 @@ class Store(contexts.Context):
         Raises:
             BackendError: if the backend keeps no run index.
         """
-        objects = self._objects
-        if objects is None:
+        journals = self._journals if self._objects is not None else None
+        if journals is None:
             raise BackendError(
                 f"The store {self.location} keeps no run index", self.location
             )
-        sink = objects.step_writer(run_id)
+        sink = journals.step_writer(run_id)
 
         def write(lines: bytes, recovery: bytes) -> None:
             if not self._pending:
@@ -787,9 +794,9 @@ class Store(contexts.Context):
 
     def settle_steps(self, run_id: str, ended: bool = False) -> None:
         """The run stopped writing steps (see :meth:`Backend.settle_steps`)."""
-        objects = self._objects
-        if objects is not None:
-            objects.settle_steps(run_id, ended)
+        journals = self._journals
+        if self._objects is not None and journals is not None:
+            journals.settle_steps(run_id, ended)
 
     # -- reading -----------------------------------------------------------
 
@@ -892,6 +899,8 @@ class Store(contexts.Context):
         self.flush()
         try:
             found = self._objects.scan_damage()
+            if self._journals is not None:
+                found = [*found, *self._journals.scan_damage()]
         except BackendError as error:
             found = []
             damage = [Damage(None, str(error))]
@@ -1005,7 +1014,7 @@ def add_index_check(check: Callable[[Store], Iterable[Damage]]) -> None:
 def _index_damage(store: Store) -> list[Damage]:
     """What the index checks find."""
     found: list[Damage] = []
-    if store._objects is not None and store._objects.index() is not None:
+    if store._objects is not None and store._index is not None:
         for check in _INDEX_CHECKS:
             found.extend(check(store))
     return found

@@ -26,8 +26,10 @@ import pytest
 import enact
 from enact import runs
 from enact._runs.recorder import StepLog
-from enact.backends import BackendError, SQLiteObjects, sessions, sqlite_journal
-from enact.backends import sqlite as sqlite_backend
+from enact.backends import BackendError, SQLiteObjects, sessions
+from enact.backends.sqlite import journal_files as sqlite_journal
+from enact.backends.sqlite import journals as sqlite_backend
+from enact.backends.sqlite.journals import SQLiteJournals
 from enact.runs import RunStatus
 from runs.flows import CrashingPipeline, Dice, Die, Interrupt
 
@@ -85,17 +87,17 @@ def backend_with_run(db: pathlib.Path) -> SQLiteObjects:
 def abandon(store: enact.Store) -> None:
     """Leaves the store's journals as a killed process would: unfolded, unlocked."""
     backend = backend_of(store)
-    with backend._journal_lock:
-        for writer in backend._writers.values():
+    with backend.journals()._journal_lock:
+        for writer in backend.journals()._writers.values():
             writer.close(unlink=False)
-        backend._writers.clear()
+        backend.journals()._writers.clear()
 
 
 @pytest.fixture
 def no_settling(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs end without folding their journals (as if the process died)."""
     monkeypatch.setattr(
-        SQLiteObjects, "settle_steps", lambda self, run_id, ended=False: None
+        SQLiteJournals, "settle_steps", lambda self, run_id, ended=False: None
     )
 
 
@@ -208,14 +210,14 @@ def test_a_fold_that_died_before_removing_its_file_is_not_repeated(
     # A folder commits the fold, then dies before removing the file.
     text = b"\n".join(journal.lines)
     name = os.path.basename(left)
-    backend._fold(name, run.id, journal.objects, text, journal.end)
+    backend.journals()._fold(name, run.id, journal.objects, text, journal.end)
     assert folds_pending(db) == 1
     once = table_lines(db, run.id)
     assert once and len(once) == len(journal.lines)
-    backend._fold_dead(run.id)  # the next one finds the fold recorded
+    backend.journals()._fold_dead(run.id)  # the next one finds the fold recorded
     assert table_lines(db, run.id) == once
     assert not os.path.exists(left)
-    backend._forget_folds()
+    backend.journals()._forget_folds()
     assert folds_pending(db) == 0
 
 
@@ -258,8 +260,8 @@ def test_gc_folds_dead_journals_and_keeps_what_live_ones_hold(
     assert collector.index().read_steps("r1") == [line]
 
     # Its writer dies: the next collection folds the journal into the tables.
-    writer._writers["r1"].close(unlink=False)
-    writer._writers.clear()
+    writer.journals()._writers["r1"].close(unlink=False)
+    writer.journals()._writers.clear()
     collector.gc()
     assert journal_files(db) == []
     assert table_lines(db, "r1") == [line]
@@ -308,7 +310,7 @@ def test_a_journal_folded_in_parts_is_folded_from_where_it_stopped(
     assert folded
     log = StepLog(store.index.read_steps(run.id))
     assert {path for path in log.done if len(path) == 2} == DURABLE_AT_CRASH
-    backend_of(store)._fold_dead(run.id)
+    backend_of(store).journals()._fold_dead(run.id)
     lines = table_lines(db, run.id)
     assert lines[: len(folded)] == folded
     assert len(lines) == len(set(lines))  # no part folded twice

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 import enact
 from enact.backends import BackendError, FileObjects, sessions
-from enact.backends.file_format import (
+from enact.backends.files.format import (
     LOG_MAGIC,
     RECORD_HEADER,
     log_record_header,

@@ -27,6 +27,7 @@ import enact
 from enact import runs
 from enact.backends import SQLiteObjects
 from enact.backends.gc import index_roots
+from enact.backends.sqlite.journals import SQLiteJournals
 from enact.digests import resource_digest
 from enact.errors import EnactError
 from enact.references import Damage, Ref, Store
@@ -63,17 +64,17 @@ def build(
         if journal:
             backend = store.backend
             assert isinstance(backend, SQLiteObjects)
-            settle = SQLiteObjects.settle_steps
-            SQLiteObjects.settle_steps = lambda self, run_id, ended=False: None  # type: ignore[method-assign]
+            settle = SQLiteJournals.settle_steps
+            SQLiteJournals.settle_steps = lambda self, run_id, ended=False: None  # type: ignore[method-assign]
             try:
                 with pytest.raises(Interrupt):
                     runs.run(CrashingPipeline(at=5), enact.Int(0))
             finally:
-                SQLiteObjects.settle_steps = settle  # type: ignore[method-assign]
-            with backend._journal_lock:  # as a killed process leaves it
-                for writer in backend._writers.values():
+                SQLiteJournals.settle_steps = settle  # type: ignore[method-assign]
+            with backend.journals()._journal_lock:  # as a killed process leaves it
+                for writer in backend.journals()._writers.values():
                     writer.close(unlink=False)
-                backend._writers.clear()
+                backend.journals()._writers.clear()
         objects = {ref.digest for ref in store.iter_refs()}
         outputs = {info.id: None for info in runs.list_runs()}
         outputs[finished.id] = finished.output()

@@ -1,4 +1,4 @@
-"""The run-journal file format of a SQLite store (enact.backends.sqlite_journal):
+"""The run-journal file format of a SQLite store (enact.backends.sqlite.journal_files):
 records read back as written, a record cut short ends the file, and a reader
 goes on from where it stopped."""
 
@@ -11,8 +11,8 @@ import pathlib
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
-from enact.backends import sqlite_journal
-from enact.backends.sqlite_journal import (
+from enact.backends.sqlite import journal_files as sqlite_journal
+from enact.backends.sqlite.journal_files import (
     MAGIC,
     JournalFile,
     JournalReader,

@@ -25,7 +25,8 @@ from typing import Any, NoReturn
 from enact._runs.errors import RunDamaged, RunError
 from enact._runs.recorder import StepLog
 from enact._runs.records import RunInfo
-from enact.backends.base import Backend, BackendError
+from enact.backends.backend import Backend
+from enact.backends.base import BackendError
 from enact.backends.gc import references
 from enact.backends.index import Index
 from enact.references import Damage, Store, add_index_check

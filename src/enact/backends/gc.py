@@ -33,8 +33,9 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
-from enact.backends.base import Backend, BackendError
+from enact.backends.base import BackendError
 from enact.backends.index import Index
+from enact.backends.objects import Objects
 from enact.backends.sessions import LINGER_SECONDS, SessionInfo
 
 __all__ = [
@@ -152,7 +153,7 @@ def intact(key: str, data: bytes | None) -> bool:
     return data is not None and hashlib.sha256(data).hexdigest() == key
 
 
-def read_intact(backend: Backend, keys: Sequence[str]) -> list[bytes | None]:
+def read_intact(backend: Objects, keys: Sequence[str]) -> list[bytes | None]:
     """A :meth:`Heap.read` for backends that keep one copy per key."""
     return [
         data if intact(key, data) else None

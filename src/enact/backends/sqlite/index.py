@@ -87,7 +87,7 @@ class SQLiteIndex(Index):
         location: The database path, for messages.
         on_write: Called before each write (registers the store's session).
         journal_lines: A run's step lines still in run journals, not yet in
-            the ``steps`` table (see :mod:`enact.backends.sqlite_journal`).
+            the ``steps`` table (see :mod:`enact.backends.sqlite.journal_files`).
         drop_journal: Removes a deleted run's journals.
     """
 

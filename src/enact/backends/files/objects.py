@@ -9,7 +9,7 @@ Layout under the root::
     sessions/<pid>-<id>   one per backend object writing now (enact.backends.sessions)
     gc.lock               held by a running garbage collection
 
-and the run index beside them (:mod:`enact.backends.file_index`).
+and the run index beside them (:mod:`enact.backends.files.index`).
 
 Creating and renaming a file costs ~70-100 us on ext4, far more than encoding
 an object, so small objects avoid it: a batch of 64 or more becomes one pack
@@ -22,10 +22,10 @@ crash never leaves a partial file under a real name. A log only grows; a
 process killed mid-append leaves at most an incomplete last record, which
 readers ignore (it is not indexed), and the object is simply not stored.
 Every read is verified against the digest by the store above. The pack and
-log formats are in :mod:`enact.backends.file_format`: a log record with a
+log formats are in :mod:`enact.backends.files.format`: a log record with a
 damaged header costs only that record, and a damaged pack index entry only
 its object; a miss while such damage is known raises ``BackendError`` naming
-the file. :meth:`FileObjects.scan_damage` (:mod:`enact.backends.file_scan`)
+the file. :meth:`FileObjects.scan_damage` (:mod:`enact.backends.files.scan`)
 reports it all for ``store.verify()``.
 
 Readers index other processes' packs and logs when a key is missing. A
@@ -51,16 +51,15 @@ from collections.abc import Iterator, Sequence
 
 from enact.backends import gc as garbage
 from enact.backends import sessions
+from enact.backends.backend import Backend
 from enact.backends.base import (
     _KEY,
-    Backend,
     BackendError,
     FileDamage,
     Parts,
-    StepWriter,
     check_key,
 )
-from enact.backends.file_format import (
+from enact.backends.files.format import (
     LOG_MAGIC,
     RECORD_HEADER,
     fsync_dir,
@@ -71,9 +70,10 @@ from enact.backends.file_format import (
     write_all,
     write_file,
 )
-from enact.backends.file_gc import FileHeap, sync_removals
-from enact.backends.file_index import FileIndex
-from enact.backends.file_scan import scan_files
+from enact.backends.files.gc import FileHeap, sync_removals
+from enact.backends.files.index import FileIndex
+from enact.backends.files.journals import FileJournals
+from enact.backends.files.scan import scan_files
 
 __all__ = ["FileObjects"]
 
@@ -126,9 +126,6 @@ class FileObjects(Backend):
         self._young: set[str] = set()
         # Open pack files, least recently read first.
         self._pack_fds: dict[str, int] = {}
-        # The states of step_writer's writers, by run: [descriptor], -1 once
-        # settle_steps has closed it.
-        self._step_logs: dict[str, list[list[int]]] = {}
         # Whether the packs present have been listed since opening.
         self._packs_listed = False
         self._counter = itertools.count()
@@ -152,6 +149,7 @@ class FileObjects(Backend):
         # A stored copy in a file modified before this is written again.
         self._fresh_after = math.inf
         self._index: FileIndex | None = None
+        self._journals: FileJournals | None = None
 
     # -- paths -------------------------------------------------------------
 
@@ -208,55 +206,14 @@ class FileObjects(Backend):
                     )
         return self._index
 
-    def step_writer(self, run_id: str) -> StepWriter:
-        """Writes to the run's step log through a descriptor of its own
-        (closed by :meth:`settle_steps`): one ``write`` per call."""
-        fd, path = self.index().open_step_log(run_id)
-        # [descriptor]: -1 once settled (descriptor numbers are reused).
-        state = [fd]
-        with self._lock:
-            self._step_logs.setdefault(run_id, []).append(state)
-        put_many, fsync, location = self.put_many, self.fsync, self.location
-
-        def write(
-            items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
-        ) -> None:
-            if items:
-                put_many(items)  # appended to this process's log
-            data = lines + recovery if recovery else lines
-            try:
-                fd = state[0]
-                if fd < 0:  # settled, and writing again
-                    fd = self._reopen_step_log(run_id, state)
-                written = os.write(fd, data)
-                if written < len(data):  # only on a full disk or a signal
-                    write_all(fd, [data[written:]])
-                if fsync:
-                    os.fdatasync(fd)
-            except OSError as error:
-                raise BackendError(
-                    f"cannot append to {path}: {error}", location
-                ) from None
-
-        return write
-
-    def _reopen_step_log(self, run_id: str, state: list[int]) -> int:
-        fd, _ = self.index().open_step_log(run_id)
-        with self._lock:
-            state[0] = fd
-            self._step_logs.setdefault(run_id, []).append(state)
-        return fd
-
-    def settle_steps(self, run_id: str, ended: bool = False) -> None:
-        """Closes the run's step-log descriptors opened by :meth:`step_writer`."""
-        with self._lock:
-            states = self._step_logs.pop(run_id, [])
-            fds = [state[0] for state in states if state[0] >= 0]
-            for state in states:
-                state[0] = -1
-        for fd in fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+    def journals(self) -> FileJournals:
+        """Step logs, one descriptor per run (:mod:`enact.backends.files.journals`)."""
+        if self._journals is None:
+            index = self.index()
+            with self._lock:
+                if self._journals is None:
+                    self._journals = FileJournals(self.put_many, index, self.fsync)
+        return self._journals
 
     # -- reading -----------------------------------------------------------
 
@@ -506,7 +463,7 @@ class FileObjects(Backend):
 
     def scan_damage(self) -> list[FileDamage]:
         """Reads every pack and log as bytes and reports their damage
-        (see :mod:`enact.backends.file_scan`)."""
+        (see :mod:`enact.backends.files.scan`)."""
         return scan_files(self.root, self.location)
 
     def pack_files(self) -> list[str]:
@@ -591,7 +548,7 @@ class FileObjects(Backend):
         try:
             if os.stat(path).st_mtime < self._fresh_after:
                 # Stored before this session: re-stamp it, so a collection
-                # sees it as young (see enact.backends.file_gc for the race).
+                # sees it as young (see enact.backends.files.gc for the race).
                 os.utime(path)
             return
         except OSError:
@@ -724,8 +681,8 @@ class FileObjects(Backend):
         self._reindex()
 
     def close(self) -> None:
-        for run_id in list(self._step_logs):
-            self.settle_steps(run_id)
+        if self._journals is not None:
+            self._journals.close()
         with self._lock:
             self._close_log()
             self._forget()

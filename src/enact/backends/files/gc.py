@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 
 from enact.backends import gc as garbage
 from enact.backends.base import _KEY, BackendError, Parts
-from enact.backends.file_format import (
+from enact.backends.files.format import (
     ENTRY,
     FOOTER,
     MAGIC,

@@ -8,8 +8,10 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from enact.backends import gc as garbage
 from enact.backends import sessions
-from enact.backends.base import Backend, Parts, check_key
-from enact.backends.index import Index, MemoryIndex
+from enact.backends.backend import Backend
+from enact.backends.base import Parts, check_key
+from enact.backends.index import Index
+from enact.backends.memory.index import MemoryIndex
 
 __all__ = ["MemoryObjects"]
 

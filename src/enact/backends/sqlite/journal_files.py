@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from enact.backends.base import BackendError
-from enact.backends.file_format import fsync_dir, write_all
+from enact.backends.files.format import fsync_dir, write_all
 from enact.backends.index import check_run_id
 
 __all__ = [

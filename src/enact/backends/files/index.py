@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from enact.backends.base import BackendError
-from enact.backends.file_format import fsync_dir, write_all, write_file, write_new
+from enact.backends.files.format import fsync_dir, write_all, write_file, write_new
 from enact.backends.index import (
     Index,
     RunScan,

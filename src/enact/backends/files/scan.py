@@ -4,7 +4,7 @@ A read through the store's index cannot see everything: a log record with a
 damaged header is skipped, so its object looks absent rather than damaged;
 a damaged digest in a pack's index hides the object it points at behind a
 digest nobody asked for. :func:`scan_files` reads every pack and log as
-bytes, parses them as readers do (:mod:`enact.backends.file_format`), hashes
+bytes, parses them as readers do (:mod:`enact.backends.files.format`), hashes
 every object, and says for each piece of damage the file, the offset and
 the object lost (when it can be known). Loose objects need no scan: each is
 named by its digest, and :meth:`enact.references.Store.verify` reads them.
@@ -20,7 +20,7 @@ import io
 import os
 
 from enact.backends.base import BackendError, FileDamage
-from enact.backends.file_format import (
+from enact.backends.files.format import (
     ENTRY,
     FOOTER,
     MAGIC,

@@ -1,8 +1,8 @@
 """The on-disk formats of a file store: pack files, logs, atomic writes.
 
 Shared by the object store (:mod:`enact.backends.files`), its garbage
-collector (:mod:`enact.backends.file_gc`) and its run index
-(:mod:`enact.backends.file_index`), so each format is parsed in one place.
+collector (:mod:`enact.backends.files.gc`) and its run index
+(:mod:`enact.backends.files.index`), so each format is parsed in one place.
 
 A pack is::
 
