@@ -156,3 +156,89 @@ def test_no_module_imports_a_private_name_of_a_sibling() -> None:
                 continue
             private = [a.name for a in node.names if a.name.startswith("_")]
             assert not private, f"{module} imports {private} from {node.module}"
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Every module of enact and the modules of enact it imports.
+
+    Every import counts: at the top, inside functions (lazy) and under
+    ``TYPE_CHECKING``. ``from pkg import name`` imports the module
+    ``pkg.name`` if there is one (and then not ``pkg`` itself), else ``pkg``.
+    """
+    known = {module for module, _ in modules()}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules():
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[
+                        : len(package.split(".")) - node.level + 1
+                    ]
+                    prefix = ".".join(base)
+                    target = f"{prefix}.{node.module}" if node.module else prefix
+                else:
+                    target = node.module or ""
+                submodules = {f"{target}.{a.name}" for a in node.names} & known
+                targets.update(submodules)
+                if len(submodules) < len(node.names):
+                    targets.add(target)
+        graph[module] = {t for t in targets if t in known and t != module}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (its modules, the first repeated at the
+    end), or None."""
+    state: dict[str, str] = {}
+
+    def visit(module: str, chain: list[str]) -> list[str] | None:
+        if state.get(module) == "done":
+            return None
+        if state.get(module) == "open":
+            return [*chain[chain.index(module) :], module]
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            found = visit(target, [*chain, module])
+            if found is not None:
+                return found
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        found = visit(module, [])
+        if found is not None:
+            return found
+    return None
+
+
+def test_find_cycle_finds_a_cycle_and_only_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_no_import_cycle_anywhere_in_enact() -> None:
+    cycle = find_cycle(module_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_storage_interfaces_know_nothing_of_each_others_data() -> None:
+    graph = module_graph()
+    # Objects know nothing of runs; the index nothing of objects or journals.
+    assert graph["enact.backends.objects"] <= {"enact.backends.base"}
+    assert graph["enact.backends.index"] <= {"enact.backends.base"}
+    assert graph["enact.backends.journals"] <= {
+        "enact.backends.base",
+        "enact.backends.index",
+    }
+
+
+def test_no_storage_module_is_longer_than_800_lines() -> None:
+    for module, path in modules():
+        if not module.startswith("enact.backends"):
+            continue
+        lines = len(path.read_text().splitlines())
+        assert lines <= 800, f"{module} has {lines} lines"
