@@ -36,6 +36,7 @@ import orjson
 
 import enact
 from enact.backends import SQLiteObjects
+from enact.backends.sqlite.journals import SQLiteJournals
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MIB = 1024 * 1024
@@ -978,15 +979,15 @@ def _journal_left(store: enact.Store, leave: bool) -> Iterator[None]:
     if not leave or not isinstance(backend, SQLiteObjects):
         yield
         return
-    settle = SQLiteObjects.settle_steps
-    SQLiteObjects.settle_steps = lambda self, run_id, ended=False: None  # type: ignore[method-assign]
+    settle = SQLiteJournals.settle_steps
+    SQLiteJournals.settle_steps = lambda self, run_id, ended=False: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        SQLiteObjects.settle_steps = settle  # type: ignore[method-assign]
-        for writer in backend._writers.values():
+        SQLiteJournals.settle_steps = settle  # type: ignore[method-assign]
+        for writer in backend.journals()._writers.values():
             writer.close(unlink=False)
-        backend._writers.clear()
+        backend.journals()._writers.clear()
 
 
 # -- driver ---------------------------------------------------------------------

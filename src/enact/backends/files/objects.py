@@ -73,6 +73,7 @@ from enact.backends.files.format import (
 from enact.backends.files.gc import FileHeap, sync_removals
 from enact.backends.files.index import FileIndex
 from enact.backends.files.journals import FileJournals
+from enact.backends.files.migrations import migrate
 from enact.backends.files.scan import scan_files
 
 __all__ = ["FileObjects"]
@@ -107,13 +108,9 @@ class FileObjects(Backend):
         self._logs_dir = os.path.join(self.root, "logs")
         self._tmp = os.path.join(self.root, "tmp")
         self._sessions_dir = os.path.join(self.root, "sessions")
-        try:
-            for path in (self._objects, self._packs_dir, self._logs_dir, self._tmp):
-                os.makedirs(path, exist_ok=True)
-        except OSError as error:
-            raise BackendError(
-                f"cannot use {self.root} as a store directory: {error}", self.root
-            ) from None
+        self._counter = itertools.count()
+        # The layout's migrations (today's: its directories), then the checks.
+        migrate(self.root, self._temp_path())
         self._made_dirs: set[str] = set()
         self._lock = threading.Lock()
         # key -> (pack or log path, offset, length), for every file indexed.
@@ -128,7 +125,6 @@ class FileObjects(Backend):
         self._pack_fds: dict[str, int] = {}
         # Whether the packs present have been listed since opening.
         self._packs_listed = False
-        self._counter = itertools.count()
         # This process's log (opened on the first small commit): its path,
         # descriptor and length.
         self._log: tuple[str, int] | None = None
