@@ -19,6 +19,7 @@ from enact._runs.branches import branch_run, durable_journal, resume_run, step_l
 from enact._runs.errors import RunError
 from enact._runs.recorder import StepLog
 from enact._runs.records import PendingInput, RunInfo, RunStatus
+from enact.backends.memory import MemoryObjects
 from enact.references import Store
 
 __all__ = ["Run"]
@@ -58,10 +59,7 @@ class Run:
         return (
             isinstance(other, Run)
             and other.id == self.id
-            and (
-                other._store is self._store
-                or other._store.location == self._store.location
-            )
+            and _same_store(other._store, self._store)
         )
 
     def __hash__(self) -> int:
@@ -280,3 +278,11 @@ class Run:
             return None
 
         index.update_run(self.id, remove)
+
+
+def _same_store(one: Store, other: Store) -> bool:
+    """Whether two store objects are one store: the same files or database,
+    or the same objects in memory (every memory store has one location)."""
+    if one is other or one.backend is other.backend:
+        return True
+    return one.location == other.location and not isinstance(one.backend, MemoryObjects)
