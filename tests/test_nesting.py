@@ -15,7 +15,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.strategies import Node, Pair
+from strategies import Node, Pair
 
 import enact
 from enact import _codec
