@@ -15,7 +15,6 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.strategies import Node, Pair
 
 import enact
 from enact import _codec
@@ -32,6 +31,7 @@ from enact.serialization import (
 )
 from enact.ui import _forms
 from enact.wrappers import DictWrapper, ListWrapper
+from strategies import Node, Pair
 
 KINDS = ["list", "dict", "tuple", "resource", "dataclass"]
 HUGE = 100_000
