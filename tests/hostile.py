@@ -33,7 +33,7 @@ from enact.wrappers import DictWrapper, ListWrapper
 HUGE = 100_000
 
 
-@enact.register(name="tests.test_nesting.Box")
+@enact.register(name="tests.hostile.Box")
 @dataclasses.dataclass
 class Box:
     """A plain registered dataclass (stored through its generated wrapper)."""
