@@ -142,7 +142,8 @@ def run_task(name: str, every_byte: bool) -> TaskResult:
 def run_census(every_byte: bool, jobs: int) -> list[TaskResult]:
     if jobs <= 1:
         return [run_task(name, every_byte) for name in TASKS]
-    with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+    # A fresh process per task: no state carried from one to the next.
+    with concurrent.futures.ProcessPoolExecutor(jobs, max_tasks_per_child=1) as pool:
         futures = [pool.submit(run_task, name, every_byte) for name in TASKS]
         return [future.result() for future in futures]
 
