@@ -17,7 +17,6 @@ The implementation lives in :mod:`enact._runs`; this module is its public face.
 
 from enact._runs.answers import parse_answer
 from enact._runs.api import (
-    Run,
     answer,
     get_run,
     list_runs,
@@ -38,6 +37,7 @@ from enact._runs.errors import (
     UnimportableTypeWarning,
     WrongAnswerType,
 )
+from enact._runs.handle import Run
 from enact._runs.records import Owner, PendingInput, RunInfo, RunStatus
 
 __all__ = [

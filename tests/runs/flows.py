@@ -188,3 +188,34 @@ class Dice(enact.Invokable[enact.NoneResource, enact.Int]):
 
     def call(self) -> enact.Int:
         return enact.Int(sum(int(Die()()) for _ in range(self.count)))
+
+
+#: The stores current inside ``StoreProbe`` calls, in call order.
+CURRENT_STORES: list[enact.Store] = []
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class StoreProbe(enact.Invokable[enact.Int, enact.Int]):
+    """Notes the store current in each of its calls; interrupts at ``crash_at``."""
+
+    crash_at: int = -1
+
+    def call(self, count: enact.Int) -> enact.Int:
+        total = 0
+        for i in range(int(count)):
+            total += int(_Probe(self.crash_at)(enact.Int(i)))
+        return enact.Int(total)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class _Probe(enact.Invokable[enact.Int, enact.Int]):
+    crash_at: int
+
+    def call(self, value: enact.Int) -> enact.Int:
+        CURRENT_STORES.append(enact.Store.current())
+        if int(value) == self.crash_at and not CALLS["probe-crashed"]:
+            CALLS["probe-crashed"] += 1
+            raise Interrupt()
+        return enact.Int(int(value) + 1)

@@ -239,7 +239,7 @@ def test_resume_of_a_damaged_crashed_run_leaves_it_crashed(
     (info,) = runs.list_runs()
     assert info.status is RunStatus.CRASHED
     run = runs.Run(info.id)
-    log = runs.Run(info.id)._log(store)
+    log = run._log()
     finished = next(d for path, d in log.done.items() if len(path) == 1)
     store.settle_steps(info.id)  # journaled objects into the table
     damage_object(store, finished, b"not the object")

@@ -1,36 +1,19 @@
-"""Every single-byte flip and every cut of a store's files, one at a time.
-
-For each damaged copy of one file (the rest left whole), a fresh reader must
-never check out a wrong value: each object reads back as committed or raises
-an enact error. And ``store.verify()`` must name every object that can no
-longer be read, by its digest or, where the damage hides which objects a
-file held, by the file; it must name no object that still reads.
-
-The one exception is documented: a log cut short looks exactly like a log
-whose writer was killed mid-append, so the records from the cut on are
-simply not stored, and verify cannot tell (it says nothing).
-
-Each file type is a :class:`FileType`: how to fill a store with such files
-and which of its files to damage. Other file types (a SQLite database, run
-index records) can be checked the same way with :func:`check_damage` by
-describing them likewise.
-"""
+"""Damage to a file store's object files: every single-byte flip and every
+cut of each kind of file (the checks are in :mod:`stores.object_damage`,
+shared with the census in ``bench/damage.py``), and what garbage collection,
+repair and verify make of particular damage."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import pathlib
-import random
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import enact
-from enact.backends import BackendError, FileObjects, sessions
+from enact.backends import BackendError, sessions
 from enact.backends.files.format import (
     LOG_MAGIC,
     RECORD_HEADER,
@@ -39,198 +22,20 @@ from enact.backends.files.format import (
 )
 from enact.backends.gc import GCReport
 from enact.errors import EnactError
-from enact.references import Damage, Ref, RefError, Store
+from enact.references import Ref, RefError, Store
 
-from .helpers import PACK_MIN, Sample, key_of
-
-# Positions tried in a file larger than this are sampled (see positions()).
-_EVERY_BYTE_UP_TO = 2048
-
-
-@dataclasses.dataclass(frozen=True)
-class FileType:
-    """One kind of file in a store, and how to get a store holding some."""
-
-    name: str
-    #: Fills an empty store at the path; returns the committed values by digest.
-    fill: Callable[[Store], dict[str, object]]
-    #: The files of this type in the store directory.
-    files: Callable[[pathlib.Path], list[pathlib.Path]]
-    #: Byte ranges (start, end) of the file that must each be tried in full,
-    #: even if the file is large (its headers, indexes and footers).
-    structure: Callable[[bytes], list[tuple[int, int]]]
-    #: Whether cutting the file at ``length`` is a documented torn tail.
-    torn_tail: bool = False
-
-
-def _fill_log(store: Store) -> dict[str, object]:
-    values = [enact.Int(i) for i in range(3)] + [enact.Str("last")]
-    return {store.commit(value).digest: value for value in values}
-
-
-def _fill_pack(store: Store) -> dict[str, object]:
-    with store.batch():
-        refs = {
-            store.commit(enact.Int(i)).digest: enact.Int(i) for i in range(PACK_MIN)
-        }
-    return dict(refs)
-
-
-def _fill_loose(store: Store) -> dict[str, object]:
-    value = Sample(text="large", blob=bytes(range(256)) * 1100)
-    return {store.commit(value).digest: value}
-
-
-def _pack_structure(data: bytes) -> list[tuple[int, int]]:
-    # The header, the first and last index entries, the footer.
-    index_at = int.from_bytes(data[-24:-16], "big")
-    return [(0, 8), (index_at, index_at + 48), (len(data) - 72, len(data))]
-
-
-def _listed(folder: str) -> Callable[[pathlib.Path], list[pathlib.Path]]:
-    return lambda root: sorted((root / folder).iterdir())
-
-
-def _loose_files(root: pathlib.Path) -> list[pathlib.Path]:
-    return sorted(p for p in (root / "objects").rglob("*") if p.is_file())
-
-
-FILE_TYPES = [
-    FileType("log", _fill_log, _listed("logs"), lambda data: [], torn_tail=True),
-    FileType("pack", _fill_pack, _listed("packs"), _pack_structure),
-    FileType("loose", _fill_loose, _loose_files, lambda data: [(0, 64)]),
-]
-
-
-def positions(data: bytes, structure: list[tuple[int, int]], seed: int) -> list[int]:
-    """Every offset of a small file; of a larger one every offset in its
-    structure, the first and last bytes, and a fixed sample of the rest."""
-    size = len(data)
-    if size <= _EVERY_BYTE_UP_TO:
-        return list(range(size))
-    chosen = {0, size - 1}
-    for start, end in structure:
-        chosen.update(range(max(start, 0), min(end, size)))
-    chosen.update(random.Random(seed).sample(range(size), _EVERY_BYTE_UP_TO // 4))
-    return sorted(chosen)
-
-
-@dataclasses.dataclass
-class Outcome:
-    """What a reader made of one damaged copy."""
-
-    lost: set[str]
-    damage: list[Damage]
-
-
-def read_back(root: pathlib.Path, committed: dict[str, object]) -> Outcome:
-    """Checks out every committed object through a fresh reader, then verifies.
-
-    Raises:
-        AssertionError: if a checkout returns a wrong value, or raises
-            anything but an enact error.
-    """
-    store = enact.FileStore(root)
-    lost = set()
-    try:
-        for digest, value in committed.items():
-            try:
-                got = store.checkout(Ref(digest))
-            except EnactError:
-                lost.add(digest)
-                continue
-            assert got == value, f"{digest} read back as {got!r}"
-        damage = store.verify()
-    finally:
-        store.close()
-    return Outcome(lost, damage)
-
-
-def check_named(outcome: Outcome, path: str, committed: dict[str, object]) -> None:
-    """Every lost object is named by ``verify``; no readable one is."""
-    named = {d.key for d in outcome.damage if d.key is not None}
-    unknown = {d.path for d in outcome.damage if d.key is None and d.path}
-    hidden = {
-        d.path for d in outcome.damage if "which they are is unknown" in d.problem
-    }
-    for digest in outcome.lost:
-        assert digest in named or (path in unknown and path in hidden), (
-            f"{digest} cannot be read, but verify says {outcome.damage}"
-        )
-    readable = set(committed) - outcome.lost
-    assert not named & readable, f"verify names readable objects: {outcome.damage}"
-    for each in outcome.damage:
-        assert each.path is None or os.path.isabs(each.path)
-
-
-def damaged_copies(data: bytes, file_type: FileType) -> Iterator[tuple[str, bytes]]:
-    """(what was done, the damaged bytes) for each flip and cut tried."""
-    tried = positions(data, file_type.structure(data), seed=len(data))
-    for at in tried:
-        yield f"flip at {at}", data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
-    for at in tried:
-        yield f"cut at {at}", data[:at]
-
-
-def check_damage(root: pathlib.Path, file_type: FileType) -> int:
-    """Damages each file of the type in turn, every way; returns the copies tried."""
-    store = enact.FileStore(root)
-    committed = file_type.fill(store)
-    store.close()
-    files = file_type.files(root)
-    assert files, f"no {file_type.name} file was written"
-    ends = record_ends(root, committed)
-    tried = 0
-    for path in files:
-        pristine = path.read_bytes()
-        try:
-            for how, damaged in damaged_copies(pristine, file_type):
-                path.write_bytes(damaged)
-                outcome = read_back(root, committed)
-                tried += 1
-                context = f"{file_type.name} {path.name}, {how}"
-                if how.startswith("cut") and file_type.torn_tail:
-                    # Looks like a crash mid-append: the records before the
-                    # cut are all there, and nothing is reported.
-                    assert outcome.damage == [], context
-                    cut = {key for key in committed if ends[key] > len(damaged)}
-                    assert outcome.lost == cut, context
-                    continue
-                assert outcome.damage, f"{context}: verify found nothing"
-                if how.startswith("flip"):
-                    # One damaged byte costs at most the one object it is in,
-                    # and verify names it.
-                    assert len(outcome.lost) <= 1, f"{context}: lost {outcome.lost}"
-                    named = {d.key for d in outcome.damage}
-                    assert outcome.lost <= named, f"{context}: {outcome.damage}"
-                try:
-                    check_named(outcome, str(path), committed)
-                except AssertionError as error:
-                    raise AssertionError(f"{context}: {error}") from None
-        finally:
-            path.write_bytes(pristine)
-    assert read_back(root, committed) == Outcome(set(), [])
-    return tried
-
-
-def record_ends(root: pathlib.Path, committed: dict[str, object]) -> dict[str, int]:
-    """Where each object's record ends in its pack or log (of a whole store)."""
-    backend = enact.FileStore(root).backend
-    assert isinstance(backend, FileObjects)
-    try:
-        backend.has_many(list(committed))  # indexes every pack and log
-        return {
-            key: offset + length for key, (_, offset, length) in backend._packed.items()
-        }
-    finally:
-        backend.close()
+from .helpers import PACK_MIN, key_of
+from .object_damage import FILE_TYPES, FileType, damage_outcomes, record_ends
 
 
 @pytest.mark.parametrize("file_type", FILE_TYPES, ids=lambda t: t.name)
 def test_every_flip_and_cut_of_a_file(
     tmp_path: pathlib.Path, file_type: FileType
 ) -> None:
-    tried = check_damage(tmp_path / "store", file_type)
+    tried = 0
+    for copy in damage_outcomes(tmp_path / "store", file_type):
+        assert not copy.problems, copy.problems
+        tried += 1
     assert tried > 100
 
 

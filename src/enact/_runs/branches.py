@@ -1,0 +1,226 @@
+"""Continuing a run's journal: resume (same run), forks and replays (new runs).
+
+Each operation reads the run's durable journal (its final invocation, or the
+partial one its step log rebuilds), checks every object it reaches before
+anything is written, and executes the component again in the run's store,
+replaying what the journal keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from enact._invocations.records import Invocation, Request, Response
+from enact._runs.access import read_run, update_run, within
+from enact._runs.damage import check_journal, journal_roots
+from enact._runs.errors import RunError, RunNotResumable
+from enact._runs.execution import execute, start_run
+from enact._runs.recorder import StepLog, checkpoint
+from enact._runs.records import Owner, RunInfo, RunStatus
+from enact.references import Store
+
+__all__ = ["branch_run", "durable_journal", "resume_run", "step_log"]
+
+_ENDED = (RunStatus.FINISHED, RunStatus.FAILED)
+
+
+def step_log(store: Store, run_id: str) -> StepLog:
+    """The run's step log, read now."""
+    return StepLog(store.index.read_steps(run_id))
+
+
+def _has_ended(info: RunInfo) -> bool:
+    """Whether the record holds the run's final (or waiting) invocation."""
+    return info.invocation is not None and info.stored_status is not (RunStatus.RUNNING)
+
+
+def durable_journal(
+    store: Store, info: RunInfo, log: StepLog | None = None
+) -> Invocation[Any, Any]:
+    """The run's journal as far as it is durable (see ``Run.journal``).
+
+    Reads refs: call it with ``store`` current.
+    """
+    final = info.invocation
+    if final is not None and info.stored_status is not RunStatus.RUNNING:
+        journal: Invocation[Any, Any] = final.checkout()
+        return journal
+    return checkpoint(store, info.request, log or step_log(store, info.id))
+
+
+def resume_run(
+    store: Store, run_id: str, *, wait_for_input: bool, strict: bool
+) -> None:
+    """Continues a crashed or waiting run of ``store`` in this process.
+
+    Raises:
+        RunNotResumable: if the run is finished, failed, or live elsewhere.
+        RunDamaged: if an object its journal reaches is missing or damaged.
+    """
+    within(store, lambda: _resume(store, run_id, wait_for_input, strict))
+
+
+def _resume(store: Store, run_id: str, wait_for_input: bool, strict: bool) -> None:
+    index = store.index
+    owner = Owner.this_process()
+
+    def take(info: RunInfo) -> RunInfo:
+        if info.stored_status in _ENDED:
+            raise RunNotResumable(
+                f"Run {run_id} is {info.stored_status}: nothing to resume "
+                "(fork it to run it again).",
+                run_id,
+            )
+        if info.is_live:
+            where = "" if info.owner is None else f" (pid {info.owner.pid})"
+            raise RunNotResumable(
+                f"Run {run_id} is {info.stored_status} live in another "
+                f"process{where}; answer its input request instead.",
+                run_id,
+            )
+        return info.replace(
+            stored_status=RunStatus.RUNNING,
+            owner=owner,
+            live=False,
+            ended=None,
+            resumed=info.resumed + 1,
+        )
+
+    previous = read_run(index, run_id)
+    take(previous)  # refuses an ended or live run before any decoding
+    log = step_log(store, run_id)
+    ended = _has_ended(previous)
+    # Before anything is written: a damaged run stays as it was.
+    check_journal(
+        store, run_id, journal_roots(previous, None if ended else log), "resume"
+    )
+    journal = durable_journal(store, previous, log)
+    # Decoded before the run is taken, so that a type this process does
+    # not know leaves the run as it was (not running, then crashed).
+    request: Request[Any, Any] = previous.request.checkout()
+    component = request.invokable().deep_copy_resource()
+    info = update_run(index, run_id, take)
+    execute(
+        store,
+        info,
+        component,
+        request.input,
+        journal,
+        log,
+        wait_for_input=wait_for_input,
+        strict=strict,
+    )
+
+
+def branch_run(
+    store: Store,
+    run_id: str,
+    num_calls: int,
+    at: tuple[int, ...] | None,
+    *,
+    strict: bool,
+    name: str | None,
+    tags: Iterable[str],
+    relation: str,
+    wait_for_input: bool,
+) -> str:
+    """Starts a new run in ``store`` from the journal of run ``run_id``,
+    rewound by ``num_calls`` top-level calls or cut at the path ``at``.
+
+    Returns:
+        The new run's id.
+
+    Raises:
+        RunError: for a branch point the run does not have.
+        RunDamaged: if an object its journal reaches is missing or damaged.
+    """
+    return within(
+        store,
+        lambda: _branch(
+            store, run_id, num_calls, at, strict, name, tags, relation, wait_for_input
+        ),
+    )
+
+
+def _branch(
+    store: Store,
+    run_id: str,
+    num_calls: int,
+    at: tuple[int, ...] | None,
+    strict: bool,
+    name: str | None,
+    tags: Iterable[str],
+    relation: str,
+    wait_for_input: bool,
+) -> str:
+    info = read_run(store.index, run_id)
+    # Before anything is written (the branch itself is committed): a
+    # damaged run gives no new run, not even a failed one.
+    log = None if _has_ended(info) else step_log(store, run_id)
+    check_journal(store, run_id, journal_roots(info, log), relation)
+    journal = durable_journal(store, info, log)
+    if at is None:
+        if num_calls < 0:
+            raise RunError("num_calls must be 0 or more.", run_id)
+        made = len(journal.response().children)
+        if num_calls > made:
+            raise RunError(
+                f"Run {run_id} made {made} top-level "
+                f"{'call' if made == 1 else 'calls'}, so it cannot drop the "
+                f"last {num_calls}: give at most {made} (0 replays it whole).",
+                run_id,
+            )
+        branch = journal.rewind(num_calls)
+    else:
+        branch = _truncate(store, journal, tuple(at), run_id)
+    request = journal.request()
+    component = request.invokable().deep_copy_resource()
+    return start_run(
+        store,
+        component,
+        request.input,
+        name=name,
+        tags=tags,
+        parent=run_id,
+        relation=relation,
+        replay_from=branch,
+        strict=strict,
+        wait_for_input=wait_for_input,
+    )
+
+
+def _truncate(
+    store: Store,
+    journal: Invocation[Any, Any],
+    at: tuple[int, ...],
+    run_id: str,
+    above: tuple[int, ...] = (),
+) -> Invocation[Any, Any]:
+    """The journal with the call at path ``at`` and everything after it dropped.
+
+    ``above`` is the path of ``journal`` itself, for messages.
+    """
+    if not at or any(type(i) is not int or i < 0 for i in at):
+        raise RunError(
+            f"A branch path is one or more child indices, got {at!r}.", run_id
+        )
+    response = journal.response()
+    children = response.children
+    index = at[0]
+    here = ".".join(map(str, (*above, index)))
+    # A branch may start just after the last call (to add a call), but a
+    # deeper path must go through a call that exists.
+    if index > len(children) or (len(at) > 1 and index == len(children)):
+        raise RunError(
+            f"Run {run_id} has no call at {here}: "
+            f"{'.'.join(map(str, above)) or 'the top-level call'} has "
+            f"{len(children)} child calls.",
+            run_id,
+        )
+    kept = list(children[:index])
+    if len(at) > 1:
+        inner = _truncate(store, children[index](), at[1:], run_id, (*above, index))
+        kept.append(store.commit(inner))
+    rewound: Response[Any, Any] = Response(response.invokable, None, None, False, kept)
+    return Invocation(journal.request, store.commit(rewound))

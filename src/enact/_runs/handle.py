@@ -1,0 +1,288 @@
+"""The :class:`Run` handle: one run of one store, read and changed through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from enact._invocations.records import Invocation
+from enact._runs.access import (
+    check_name_free,
+    current_store,
+    read_run,
+    unanswered,
+    update_run,
+    within,
+)
+from enact._runs.answering import answer_request
+from enact._runs.branches import branch_run, durable_journal, resume_run, step_log
+from enact._runs.errors import RunError
+from enact._runs.recorder import StepLog
+from enact._runs.records import PendingInput, RunInfo, RunStatus
+from enact.backends.memory import MemoryObjects
+from enact.references import Store
+
+__all__ = ["Run"]
+
+
+class Run:
+    """A handle on one run in a store's run index.
+
+    The handle keeps the store it was made in (the current store then, or
+    ``store``), and every method works in that store, whichever store is
+    current where it is called, and in any thread: reading the record and the
+    journal, answering, resuming and forking (whose calls are journaled in
+    the run's store). Every method reads the index afresh: another process
+    may have changed it.
+
+    Args:
+        run_id: The run's id.
+        store: The store the run is in; the current store if None.
+
+    Raises:
+        NoActiveContext: if ``store`` is None and no store is current.
+    """
+
+    def __init__(self, run_id: str, store: Store | None = None) -> None:
+        self.id = run_id
+        self._store = current_store() if store is None else store
+
+    @property
+    def store(self) -> Store:
+        """The store the run is in."""
+        return self._store
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r}, store={self._store.location!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Run)
+            and other.id == self.id
+            and _same_store(other._store, self._store)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def info(self) -> RunInfo:
+        """The run's record, read now.
+
+        Raises:
+            RunNotFound: if the run is no longer in the index.
+        """
+        return read_run(self._store.index, self.id)
+
+    @property
+    def status(self) -> RunStatus:
+        """The run's status now (``crashed`` if its process died running it)."""
+        return self.info().status
+
+    def invocation(self) -> Invocation[Any, Any] | None:
+        """The top-level :class:`~enact.invocations.Invocation` once the run has
+        ended (finished, failed or waiting), else None."""
+        info = self.info()
+        final = info.invocation
+        if final is None or info.stored_status is RunStatus.RUNNING:
+            return None
+        result: Invocation[Any, Any] = within(self._store, final.checkout)
+        return result
+
+    def journal(self) -> Invocation[Any, Any]:
+        """The run's journal as far as it is durable.
+
+        The final invocation of an ended run; for a running or crashed one, an
+        incomplete invocation holding every call that had finished (what
+        :meth:`resume` replays).
+        """
+        store = self._store
+        info = read_run(store.index, self.id)
+        return within(store, lambda: durable_journal(store, info))
+
+    def _log(self) -> StepLog:
+        return step_log(self._store, self.id)
+
+    def timings(self) -> dict[tuple[int, ...], tuple[float, float]]:
+        """When each finished call started and ended (epoch seconds), by path.
+
+        Paths are child indices from the top-level call; ``()`` is the run as
+        a whole, from its start to its end (including any time it spent
+        crashed or waiting for input).
+        """
+        info = self.info()
+        timings = dict(self._log().timings)
+        if info.ended is not None:
+            timings[()] = (info.started, info.ended)
+        return timings
+
+    def output(self) -> Any:
+        """The output of a finished run.
+
+        Raises:
+            RunError: if the run has not finished.
+        """
+        info = self.info()
+        final = info.invocation
+        if info.stored_status is not RunStatus.FINISHED or final is None:
+            raise RunError(
+                f"Run {self.id} has no output: it is {info.status}.", self.id
+            )
+        return within(self._store, lambda: final.checkout().get_output())
+
+    def pending(self) -> tuple[PendingInput, ...]:
+        """The unanswered input requests the run waits for."""
+        index = self._store.index
+        return tuple(unanswered(index, read_run(index, self.id)))
+
+    def resume(self, *, wait_for_input: bool = False, strict: bool = True) -> Run:
+        """Continues a crashed or waiting run in this process (same run id).
+
+        Calls that had finished return their recorded results; answered input
+        requests return their answers; the rest runs, journaled in the run's
+        store. The parent code of those calls runs again, so it must make the
+        same calls given the same results (as for any replay).
+
+        Args:
+            wait_for_input: As for :func:`~enact.runs.run`.
+            strict: Whether a call that differs from the record is an error.
+
+        Returns:
+            This handle.
+
+        Raises:
+            RunNotResumable: if the run is finished, failed, or live elsewhere.
+            RunDamaged: if an object its journal reaches is missing or damaged.
+        """
+        resume_run(self._store, self.id, wait_for_input=wait_for_input, strict=strict)
+        return self
+
+    def fork(
+        self,
+        num_calls: int = 1,
+        *,
+        at: tuple[int, ...] | None = None,
+        strict: bool = True,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        wait_for_input: bool = False,
+    ) -> Run:
+        """A new run branching from this one: its journal rewound, then replayed.
+
+        Calls from the branch point on run afresh (a random component
+        resamples); every call before it keeps its recorded result. The new
+        run is in this run's store.
+
+        Args:
+            num_calls: How many of the last top-level child calls to drop
+                (0 replays the whole run).
+            at: Instead of ``num_calls``, the path of the first call to run
+                afresh (child indices from the top, e.g. ``(2, 0)``); every
+                call before it, at every depth, keeps its recorded result.
+            strict: Whether a call that differs from the record is an error.
+            name: A name for the new run.
+            tags: Tags for the new run.
+            wait_for_input: As for :func:`~enact.runs.run`.
+
+        Returns:
+            The new run (``parent`` is this run, ``relation`` ``"fork"``).
+
+        Raises:
+            RunError: for a branch point the run does not have.
+            RunDamaged: if an object its journal reaches is missing or damaged.
+        """
+        return self._branch(num_calls, at, strict, name, tags, "fork", wait_for_input)
+
+    def replay(
+        self,
+        *,
+        strict: bool = True,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> Run:
+        """A new run replaying this one in full (``relation`` ``"replay"``)."""
+        return self._branch(0, None, strict, name, tags, "replay", False)
+
+    def _branch(
+        self,
+        num_calls: int,
+        at: tuple[int, ...] | None,
+        strict: bool,
+        name: str | None,
+        tags: Iterable[str],
+        relation: str,
+        wait_for_input: bool,
+    ) -> Run:
+        new_id = branch_run(
+            self._store,
+            self.id,
+            num_calls,
+            at,
+            strict=strict,
+            name=name,
+            tags=tags,
+            relation=relation,
+            wait_for_input=wait_for_input,
+        )
+        return Run(new_id, self._store)
+
+    def answer(
+        self, value: Any, path: tuple[int, ...] | None = None, *, resume: bool = False
+    ) -> PendingInput:
+        """Answers the run's pending input request (see
+        :func:`~enact.runs.answer`), in the run's store."""
+        return answer_request(self._store, self.id, value, path=path, resume=resume)
+
+    def set_name(self, name: str | None) -> None:
+        """Names the run (unique in the store) or, with None, unnames it.
+
+        Raises:
+            RunError: if another run has the name.
+        """
+        index = self._store.index
+
+        def rename(info: RunInfo) -> RunInfo:
+            check_name_free(index, name, self.id)
+            return info.replace(name=name)
+
+        update_run(index, self.id, rename)
+
+    def tag(self, *tags: str) -> None:
+        """Adds tags to the run."""
+        update_run(
+            self._store.index,
+            self.id,
+            lambda info: info.replace(tags=tuple(dict.fromkeys((*info.tags, *tags)))),
+        )
+
+    def untag(self, *tags: str) -> None:
+        """Removes tags from the run."""
+        update_run(
+            self._store.index,
+            self.id,
+            lambda info: info.replace(
+                tags=tuple(t for t in info.tags if t not in tags)
+            ),
+        )
+
+    def delete(self) -> None:
+        """Removes the run from the index (its objects go at the next gc).
+
+        Raises:
+            RunError: if the run is live in a process.
+        """
+        index = self._store.index
+
+        def remove(old: bytes | None) -> None:
+            if old is not None and RunInfo.from_bytes(old, index.location).is_live:
+                raise RunError(f"Run {self.id} is live; it cannot be deleted.", self.id)
+            return None
+
+        index.update_run(self.id, remove)
+
+
+def _same_store(one: Store, other: Store) -> bool:
+    """Whether two store objects are one store: the same files or database,
+    or the same objects in memory (every memory store has one location)."""
+    if one is other or one.backend is other.backend:
+        return True
+    return one.location == other.location and not isinstance(one.backend, MemoryObjects)
