@@ -258,35 +258,28 @@ def _missing(store: Store, named: dict[str, str]) -> Iterator[Damage]:
         return
     digests = list(named)
     for start in range(0, len(digests), _BATCH):
-        chunk = digests[start : start + _BATCH]
-        try:
-            present = backend.has_many(chunk)
-        except BackendError:
-            # Damage in the store's files: ask one by one, so that each
-            # object that cannot be read is named.
-            yield from _missing_one_by_one(backend, chunk, named)
-            continue
-        for digest, there in zip(chunk, present, strict=True):
-            if not there:
-                yield Damage(
-                    digest,
-                    f"{named[digest]} names object {digest}, which is missing "
-                    "from the store",
-                )
+        yield from _missing_in(backend, digests[start : start + _BATCH], named)
 
 
-def _missing_one_by_one(
+def _missing_in(
     backend: Backend, digests: list[str], named: dict[str, str]
 ) -> Iterator[Damage]:
-    for digest in digests:
-        try:
-            there = backend.has_many([digest])[0]
-        except BackendError as error:
+    try:
+        present = backend.has_many(digests)
+    except BackendError as error:
+        if len(digests) == 1:
+            digest = digests[0]
             yield Damage(
                 digest,
                 f"{named[digest]} names object {digest}, which cannot be read: {error}",
             )
-            continue
+            return
+        # Damage in the store's files: ask one by one, so that each object
+        # that cannot be read is named.
+        for digest in digests:
+            yield from _missing_in(backend, [digest], named)
+        return
+    for digest, there in zip(digests, present, strict=True):
         if not there:
             yield Damage(
                 digest,
