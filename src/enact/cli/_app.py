@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from enact.cli import _extras, _inputs, _inspect, _maintenance, _run_commands
+from enact.cli import (
+    _extras,
+    _inputs,
+    _inspect,
+    _maintenance,
+    _run_commands,
+    _serve,
+)
 from enact.cli._context import Session
 from enact.cli._output import error_line
 from enact.cli._stores import (
@@ -113,6 +120,7 @@ app.command("gc")(_maintenance.gc)
 app.command("verify")(_maintenance.verify)
 app.command("demo")(_extras.demo)
 app.command("ui")(_extras.ui)
+app.command("serve")(_serve.serve)
 
 
 def run(argv: list[str]) -> int:

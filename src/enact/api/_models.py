@@ -1,0 +1,171 @@
+"""What the HTTP API sends and takes: the JSON documents, as pydantic models.
+
+Each model is the schema of one response or request body, so the OpenAPI
+description (``/openapi.json``, the ``/docs`` page) is exact and a client in
+any language can be generated from it. Values (inputs, outputs, exceptions)
+travel as readable text plus the digest of the stored object: the object
+itself is at ``/api/objects/{digest}``, verified, in its canonical JSON form.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "AnswerBody",
+    "AnswerResult",
+    "BranchBody",
+    "CallNode",
+    "DamagedRecord",
+    "ErrorBody",
+    "JobStarted",
+    "PendingRequest",
+    "RunDetail",
+    "RunPage",
+    "RunSummary",
+    "TreePage",
+]
+
+Status = Literal["running", "finished", "failed", "waiting", "crashed"]
+
+
+class ErrorBody(BaseModel):
+    """Every error response: what went wrong, in one line."""
+
+    error: str = Field(description="The kind of error, e.g. 'not found'.")
+    detail: str = Field(description="What is wrong, naming the run, path or field.")
+
+
+class RunSummary(BaseModel):
+    """One run as the runs list shows it."""
+
+    id: str
+    component: str = Field(description="The component's qualified class name.")
+    status: Status
+    started: float = Field(description="Seconds since the epoch.")
+    ended: float | None
+    name: str | None
+    tags: list[str]
+    parent: str | None = Field(description="The run it was forked or replayed from.")
+    relation: str | None = Field(description="'fork' or 'replay', with parent.")
+    pending: int = Field(description="How many input requests it waits for.")
+    error: str | None = Field(description="One line: why a failed run failed.")
+    resumed: int
+    live: bool = Field(description="Whether a live process runs or waits on it.")
+
+
+class DamagedRecord(BaseModel):
+    """A run record the index holds but cannot read."""
+
+    run_id: str | None
+    where: str
+    problem: str
+
+
+class RunPage(BaseModel):
+    """One page of runs, newest first."""
+
+    runs: list[RunSummary]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+    total: int = Field(description="How many runs match the filters in all.")
+    damaged: list[DamagedRecord]
+
+
+class PendingRequest(BaseModel):
+    """An input request a waiting run is stopped at."""
+
+    run_id: str
+    path: list[int] = Field(description="Child indices from the top-level call.")
+    requested_type: str = Field(description="The answer's registered type id.")
+    context: Any = Field(description="What to ask, in JSON form.")
+    context_text: str
+    answer_format: str = Field(description="What an answer must look like.")
+    request: str = Field(description="The digest of the InputRequest object.")
+
+
+class RunDetail(RunSummary):
+    """One run, with what it was asked and what it gave."""
+
+    request: str = Field(description="Digest of the top-level Request object.")
+    invocation: str | None = Field(description="Digest of the final Invocation.")
+    input_text: str
+    output_text: str | None
+    exception_text: str | None
+    requests: list[PendingRequest] = Field(
+        description="The input requests nobody has answered yet."
+    )
+
+
+class CallNode(BaseModel):
+    """One call of a run's tree (children are the next nodes, depth first)."""
+
+    path: list[int]
+    depth: int
+    name: str
+    digest: str | None = Field(description="The invocation's digest, if known.")
+    input: str = Field(description="The input on one line.")
+    input_digest: str | None
+    output: str | None = Field(description="The output on one line.")
+    output_digest: str | None
+    exception: str | None = Field(description="The exception on one line.")
+    raised_here: bool
+    asked: str | None = Field(description="The type of input the call asked for.")
+    start: float | None
+    end: float | None
+    children: int = Field(description="How many direct children it has.")
+    problem: str | None = Field(description="Why part of it cannot be read here.")
+
+
+class TreePage(BaseModel):
+    """A slice of a run's call tree, depth first."""
+
+    run_id: str
+    nodes: list[CallNode]
+    total: int = Field(description="How many calls the tree shows in all.")
+    hidden: int = Field(description="Calls past the tree's size limit, not shown.")
+    next_offset: int | None
+
+
+class AnswerBody(BaseModel):
+    """An answer to a waiting run's input request."""
+
+    value: Any = Field(
+        description="The answer in JSON form: a string, number, or an object "
+        "with the requested type's fields."
+    )
+    path: list[int] | None = Field(
+        default=None, description="Which request, if the run waits for several."
+    )
+    resume: bool = Field(
+        default=True,
+        description="Resume the run in the server if no process waits for it.",
+    )
+
+
+class AnswerResult(BaseModel):
+    """An accepted answer."""
+
+    run_id: str
+    path: list[int]
+    resumed: bool = Field(description="Whether the server started resuming the run.")
+
+
+class BranchBody(BaseModel):
+    """Where to fork a run: the path of the call to resample."""
+
+    at: list[int] | None = Field(
+        default=None,
+        description="Child indices of the first call to run afresh; every call "
+        "before it keeps its recorded result. Default: the last top-level call.",
+    )
+
+
+class JobStarted(BaseModel):
+    """Work the server started in the background."""
+
+    run_id: str | None = Field(description="The run the work is on, once known.")
+    label: str

@@ -1,0 +1,412 @@
+"""The API's endpoints: runs, their trees, input requests and answers, objects."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query, Request
+from fastapi.responses import Response
+
+from enact import runs
+from enact.api._models import (
+    AnswerBody,
+    AnswerResult,
+    BranchBody,
+    ErrorBody,
+    JobStarted,
+    PendingRequest,
+    RunDetail,
+    RunPage,
+    TreePage,
+)
+from enact.api._views import (
+    damaged_record,
+    decode_cursor,
+    detail,
+    encode_cursor,
+    flat_tree,
+    hidden_calls,
+    pending_request,
+    summary,
+    tree_of,
+)
+from enact.references import Store
+from enact.ui._jobs import Jobs, wait_for_new_run
+
+__all__ = ["ApiError", "router"]
+
+router = APIRouter(prefix="/api")
+
+#: The largest object sent whole; ask for bigger ones in ranges.
+MAX_OBJECT_BYTES = 16 * 1024 * 1024
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such run or object."},
+    409: {"model": ErrorBody, "description": "The run is not in a state for this."},
+}
+RunId = Annotated[
+    str,
+    Path(
+        description="A run id, a unique prefix of one, or a run's name.",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    ),
+]
+Digest = Annotated[
+    str, Path(description="An object's SHA-256 digest.", pattern=r"^[0-9a-f]{64}$")
+]
+_RANGE = re.compile(r"bytes=(\d{0,15})-(\d{0,15})")
+
+
+class ApiError(Exception):
+    """An error the API answers with its status and one line."""
+
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _jobs(request: Request) -> Jobs:
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
+def _run(store: Store, run_id: str) -> runs.Run:
+    run = runs.get_run(run_id, store=store)
+    run.info()  # a missing or damaged record fails here, not halfway
+    return run
+
+
+# -- runs ---------------------------------------------------------------------
+
+
+@router.get("/runs", response_model=RunPage, summary="List runs, newest first")
+def list_runs(
+    request: Request,
+    status: Annotated[
+        runs.RunStatus | None, Query(description="Only runs with this status.")
+    ] = None,
+    component: Annotated[
+        str | None, Query(max_length=500, description="Component name contains.")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=500)] = None,
+    parent: Annotated[str | None, Query(max_length=128)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="Search: id, name, tags, component or error contain it "
+            "(case-insensitive).",
+        ),
+    ] = None,
+    since: Annotated[float | None, Query(description="Started at or after.")] = None,
+    until: Annotated[float | None, Query(description="Started before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="From a previous page.")
+    ] = None,
+) -> RunPage:
+    """A page of the store's runs, newest first, filtered and searched."""
+    after = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except ValueError as error:
+            raise ApiError(400, "bad cursor", str(error)) from None
+    store = _store(request)
+    with store:
+        found = runs.list_runs(
+            status=status,
+            component=component,
+            tag=tag,
+            parent=parent,
+            since=since,
+            until=until,
+        )
+    wanted = q.lower() if q else None
+    matching = [
+        info for info in found if wanted is None or wanted in _search_text(info)
+    ]
+    start = 0
+    if after is not None:
+        start = next(
+            (
+                i
+                for i, info in enumerate(matching)
+                if (info.started, info.id) < after
+            ),
+            len(matching),
+        )
+    page = matching[start : start + limit]
+    more = start + limit < len(matching)
+    return RunPage(
+        runs=[summary(info) for info in page],
+        next_cursor=encode_cursor(page[-1]) if more and page else None,
+        total=len(matching),
+        damaged=[damaged_record(d) for d in found.damaged],
+    )
+
+
+def _search_text(info: runs.RunInfo) -> str:
+    parts = [info.id, info.component, info.name or "", info.error or "", *info.tags]
+    return "\n".join(parts).lower()
+
+
+@router.get(
+    "/runs/{run_id}", response_model=RunDetail, responses=_ERRORS, summary="One run"
+)
+def get_run(request: Request, run_id: RunId) -> RunDetail:
+    """A run's record, its input and output as text, and its open requests."""
+    store = _store(request)
+    with store:
+        return detail(_run(store, run_id), store)
+
+
+@router.get(
+    "/runs/{run_id}/tree",
+    response_model=TreePage,
+    responses=_ERRORS,
+    summary="A run's call tree, paged",
+)
+def get_tree(
+    request: Request,
+    run_id: RunId,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> TreePage:
+    """The run's calls depth first (the final journal, else what is durable)."""
+    store = _store(request)
+    with store:
+        run = _run(store, run_id)
+        root = tree_of(run)
+        if root is None:
+            return TreePage(
+                run_id=run.id, nodes=[], total=0, hidden=0, next_offset=None
+            )
+        nodes = list(flat_tree(root))
+        hidden = hidden_calls(root)
+    page = nodes[offset : offset + limit]
+    more = offset + limit < len(nodes)
+    return TreePage(
+        run_id=run.id,
+        nodes=page,
+        total=len(nodes),
+        hidden=hidden,
+        next_offset=offset + limit if more else None,
+    )
+
+
+def _start_child_run(request: Request, run: runs.Run, label: str, work: Any) -> JobStarted:
+    store = _store(request)
+
+    def known() -> set[str]:
+        with store:
+            return {info.id for info in runs.list_runs(parent=run.id)}
+
+    before = known()
+    job = _jobs(request).start(label, run.id, work)
+    new_id = wait_for_new_run(job, known, before)
+    if job.done.is_set() and job.error is not None and new_id is None:
+        raise ApiError(409, f"cannot {label.split()[0]}", job.error)
+    return JobStarted(run_id=new_id, label=label)
+
+
+@router.post(
+    "/runs/{run_id}/fork",
+    response_model=JobStarted,
+    status_code=202,
+    responses=_ERRORS,
+    summary="Fork a run: resample from a call on",
+)
+def fork_run(
+    request: Request, run_id: RunId, body: Annotated[BranchBody, Body()]
+) -> JobStarted:
+    """Starts a new run that keeps every call before ``at`` and resamples the rest."""
+    store = _store(request)
+    with store:
+        run = _run(store, run_id)
+    at = None if body.at is None else tuple(body.at)
+    return _start_child_run(request, run, "forking", lambda: run.fork(at=at))
+
+
+@router.post(
+    "/runs/{run_id}/replay",
+    response_model=JobStarted,
+    status_code=202,
+    responses=_ERRORS,
+    summary="Replay a run",
+)
+def replay_run(
+    request: Request, run_id: RunId, body: Annotated[dict[str, Any], Body()]
+) -> JobStarted:
+    """Starts a new run replaying this one from its journal (send ``{}``)."""
+    del body
+    store = _store(request)
+    with store:
+        run = _run(store, run_id)
+    return _start_child_run(request, run, "replaying", run.replay)
+
+
+@router.post(
+    "/runs/{run_id}/resume",
+    response_model=JobStarted,
+    status_code=202,
+    responses=_ERRORS,
+    summary="Resume a crashed or waiting run",
+)
+def resume_run(
+    request: Request, run_id: RunId, body: Annotated[dict[str, Any], Body()]
+) -> JobStarted:
+    """Continues a crashed or answered run in the server (send ``{}``)."""
+    del body
+    store = _store(request)
+    with store:
+        run = _run(store, run_id)
+        status = run.status
+    if status not in (runs.RunStatus.CRASHED, runs.RunStatus.WAITING):
+        raise ApiError(
+            409, "not resumable", f"Run {run.id} is {status.value}: nothing to resume."
+        )
+    jobs = _jobs(request)
+    if jobs.running(run.id) is None:
+        jobs.start("resuming", run.id, run.resume)
+    return JobStarted(run_id=run.id, label="resuming")
+
+
+# -- input requests -------------------------------------------------------------
+
+
+@router.get(
+    "/requests",
+    response_model=list[PendingRequest],
+    summary="Every unanswered input request",
+)
+def list_requests(request: Request) -> list[PendingRequest]:
+    """The input requests of every waiting run that nobody has answered yet."""
+    store = _store(request)
+    with store:
+        return [pending_request(p) for p in runs.pending_inputs()]
+
+
+@router.post(
+    "/runs/{run_id}/answer",
+    response_model=AnswerResult,
+    status_code=201,
+    responses={
+        **_ERRORS,
+        422: {"model": ErrorBody, "description": "Not of the requested type."},
+    },
+    summary="Answer a waiting run's input request (the first answer wins)",
+)
+def answer(
+    request: Request, run_id: RunId, body: Annotated[AnswerBody, Body()]
+) -> AnswerResult:
+    """Takes an answer, checked against the requested type, once."""
+    store = _store(request)
+    path = None if body.path is None else tuple(body.path)
+    with store:
+        run = _run(store, run_id)
+        answered = runs.answer(run.id, body.value, path=path, resume=False)
+        live = run.info().is_live
+    resumed = False
+    if body.resume and not live:
+        jobs = _jobs(request)
+        if jobs.running(run.id) is None:
+            jobs.start("resuming after an answer", run.id, run.resume)
+            resumed = True
+    return AnswerResult(run_id=run.id, path=list(answered.path), resumed=resumed)
+
+
+# -- objects ---------------------------------------------------------------------
+
+
+@router.get(
+    "/objects/{digest}",
+    responses={
+        200: {
+            "content": {"application/json": {}},
+            "description": "The object's canonical bytes (JSON), verified.",
+        },
+        206: {"description": "The asked-for byte range of the object."},
+        404: {"model": ErrorBody, "description": "No such object."},
+        413: {"model": ErrorBody, "description": "Too large: ask for a Range."},
+        416: {"model": ErrorBody, "description": "The range is not satisfiable."},
+    },
+    summary="An object's canonical bytes, verified against its digest",
+)
+def get_object(
+    request: Request,
+    digest: Digest,
+    range_: Annotated[
+        str | None, Header(alias="range", max_length=100, description="bytes=A-B")
+    ] = None,
+) -> Response:
+    """The stored bytes of an object (its canonical JSON encoding).
+
+    Every read is verified: the bytes hash to the digest or the answer is an
+    error. Objects over 16 MiB are sent only in ranges.
+    """
+    data = _read_object(_store(request), digest)
+    size = len(data)
+    if range_ is None:
+        if size > MAX_OBJECT_BYTES:
+            raise ApiError(
+                413,
+                "too large",
+                f"Object {digest} has {size} bytes; ask for at most "
+                f"{MAX_OBJECT_BYTES} at a time with a Range header.",
+            )
+        return Response(data, media_type="application/json")
+    match = _RANGE.fullmatch(range_.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        raise ApiError(416, "bad range", f"{range_[:100]!r} is not 'bytes=A-B'.")
+    first_text, last_text = match.groups()
+    if first_text == "":  # the last N bytes
+        first, last = max(0, size - int(last_text)), size - 1
+    else:
+        first = int(first_text)
+        last = size - 1 if last_text == "" else min(int(last_text), size - 1)
+    if first > last or first >= size or last - first + 1 > MAX_OBJECT_BYTES:
+        raise ApiError(
+            416,
+            "bad range",
+            f"Object {digest} has {size} bytes; {range_[:100]!r} is outside it or "
+            f"longer than {MAX_OBJECT_BYTES} bytes.",
+        )
+    return Response(
+        data[first : last + 1],
+        status_code=206,
+        media_type="application/octet-stream",
+        headers={"Content-Range": f"bytes {first}-{last}/{size}"},
+    )
+
+
+def _read_object(store: Store, digest: str) -> bytes:
+    backend: Any = store.backend
+    objects = getattr(backend, "objects", None)
+    if objects is None:
+        raise ApiError(
+            404, "not found", f"Store {store.location} cannot serve raw objects."
+        )
+    found = objects.get_many([digest])[0]
+    if found is None:
+        raise ApiError(404, "not found", f"No object {digest} in this store.")
+    data = bytes(found)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ApiError(
+            500,
+            "damaged object",
+            f"Object {digest} in this store is damaged: its bytes do not hash to "
+            "its digest (run `enact verify`).",
+        )
+    return data

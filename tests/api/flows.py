@@ -1,0 +1,82 @@
+"""Components the API tests run (registered when the tests import this module)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import enact
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiDraw(enact.Invokable[enact.Str, enact.Str]):
+    """Draws a random word about a topic."""
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        return enact.Str(f"{topic}-{random.randint(0, 10**9)}")
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiDrawThree(enact.Invokable[enact.Str, enact.Str]):
+    """Three draws, joined."""
+
+    draw: enact.Invokable[enact.Str, enact.Str]
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        return enact.Str(" ".join(str(self.draw(topic)) for _ in range(3)))
+
+
+@enact.typed_invokable(enact.Str, enact.Int)
+@dataclasses.dataclass
+class ApiAskNumber(enact.Invokable[enact.Str, enact.Int]):
+    """Asks a person for a number, then doubles it."""
+
+    def call(self, topic: enact.Str) -> enact.Int:
+        number = enact.request_input(enact.Int, topic, context="How many?")
+        return enact.Int(2 * int(number))
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiFail(enact.Invokable[enact.Str, enact.Str]):
+    """Always fails."""
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        raise ValueError(f"no luck with {topic}")
+
+
+@enact.register
+@dataclasses.dataclass
+class Greeting(enact.Resource):
+    name: str
+    times: int
+
+
+@enact.register
+@dataclasses.dataclass
+class Reply(enact.Resource):
+    text: str
+
+
+@enact.typed_invokable(Greeting, Reply)
+@dataclasses.dataclass
+class Greeter(enact.Invokable[Greeting, Reply]):
+    """Greets someone, some times."""
+
+    punctuation: str = "!"
+
+    def call(self, greeting: Greeting) -> Reply:
+        if greeting.times < 0:
+            raise ValueError("times must be 0 or more")
+        return Reply(f"hi {greeting.name}{self.punctuation}" * greeting.times)
+
+
+@enact.typed_invokable(enact.NoneResource, Reply)
+@dataclasses.dataclass
+class Hello(enact.Invokable[enact.NoneResource, Reply]):
+    """Says hello."""
+
+    def call(self) -> Reply:
+        return Reply("hello")
