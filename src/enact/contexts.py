@@ -21,6 +21,7 @@ __all__ = [
     "Context",
     "ContextError",
     "NoActiveContext",
+    "new_contexts",
     "register",
     "with_current_contexts",
     "with_new_contexts",
@@ -177,6 +178,17 @@ def _applied(values: dict[contextvars.ContextVar[Any], Any]) -> Iterator[None]:
     finally:
         for var, token in reversed(tokens):
             var.reset(token)
+
+
+@contextlib.contextmanager
+def new_contexts() -> Iterator[None]:
+    """Within the block no context of any registered class is active.
+
+    As in a thread started with :func:`with_new_contexts`: for code that runs
+    in threads it did not start itself (a web server's worker threads).
+    """
+    with _applied(dict.fromkeys(_variables.values())):
+        yield
 
 
 def with_current_contexts(fun: F) -> F:

@@ -161,9 +161,7 @@ def _add(
         else {
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": _schema_of(input_type)}
-                },
+                "content": {"application/json": {"schema": _schema_of(input_type)}},
             }
         },
     )

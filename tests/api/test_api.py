@@ -6,9 +6,9 @@ import hashlib
 from typing import Any
 
 import pytest
-from api.flows import ApiAskNumber, ApiDraw, ApiDrawThree, ApiFail
 
 import enact
+from api.flows import ApiAskNumber, ApiDraw, ApiDrawThree, ApiFail
 from enact import runs
 from enact.references import Store
 
@@ -50,9 +50,7 @@ def test_filters_and_search(client: Any) -> None:
     ]
     assert len(get("/api/runs?status=failed").json()["runs"]) == 1
     assert len(get("/api/runs?component=ApiFail").json()["runs"]) == 1
-    assert [r["name"] for r in get("/api/runs?q=ALPHA").json()["runs"]] == [
-        "alpha-run"
-    ]
+    assert [r["name"] for r in get("/api/runs?q=ALPHA").json()["runs"]] == ["alpha-run"]
     assert get("/api/runs?q=no+luck").json()["total"] == 1  # the error text
     assert get("/api/runs?q=nothing-like-it").json()["total"] == 0
 
@@ -223,7 +221,9 @@ def test_a_damaged_object_is_an_error_never_its_bytes(
 
     def flipped(keys: Any) -> list[bytes | None]:
         found = read(keys)
-        return [None if data is None else data[:-2] + b"?" + data[-1:] for data in found]
+        return [
+            None if data is None else data[:-2] + b"?" + data[-1:] for data in found
+        ]
 
     monkeypatch.setattr(objects, "get_many", flipped)
     response = client.get(f"/api/objects/{ref.digest}")

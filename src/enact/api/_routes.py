@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
@@ -32,6 +34,7 @@ from enact.api._views import (
     summary,
     tree_of,
 )
+from enact.contexts import new_contexts
 from enact.references import Store
 from enact.ui._jobs import Jobs, wait_for_new_run
 
@@ -74,6 +77,14 @@ class ApiError(Exception):
 def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
+
+
+@contextlib.contextmanager
+def _using(request: Request) -> Iterator[Store]:
+    """The API's store, current in this worker thread for the block."""
+    store = _store(request)
+    with new_contexts(), store:
+        yield store
 
 
 def _jobs(request: Request) -> Jobs:
@@ -123,8 +134,7 @@ def list_runs(
             after = decode_cursor(cursor)
         except ValueError as error:
             raise ApiError(400, "bad cursor", str(error)) from None
-    store = _store(request)
-    with store:
+    with _using(request):
         found = runs.list_runs(
             status=status,
             component=component,
@@ -140,11 +150,7 @@ def list_runs(
     start = 0
     if after is not None:
         start = next(
-            (
-                i
-                for i, info in enumerate(matching)
-                if (info.started, info.id) < after
-            ),
+            (i for i, info in enumerate(matching) if (info.started, info.id) < after),
             len(matching),
         )
     page = matching[start : start + limit]
@@ -167,8 +173,7 @@ def _search_text(info: runs.RunInfo) -> str:
 )
 def get_run(request: Request, run_id: RunId) -> RunDetail:
     """A run's record, its input and output as text, and its open requests."""
-    store = _store(request)
-    with store:
+    with _using(request) as store:
         return detail(_run(store, run_id), store)
 
 
@@ -185,8 +190,7 @@ def get_tree(
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
 ) -> TreePage:
     """The run's calls depth first (the final journal, else what is durable)."""
-    store = _store(request)
-    with store:
+    with _using(request) as store:
         run = _run(store, run_id)
         root = tree_of(run)
         if root is None:
@@ -206,11 +210,13 @@ def get_tree(
     )
 
 
-def _start_child_run(request: Request, run: runs.Run, label: str, work: Any) -> JobStarted:
+def _start_child_run(
+    request: Request, run: runs.Run, label: str, work: Any
+) -> JobStarted:
     store = _store(request)
 
     def known() -> set[str]:
-        with store:
+        with new_contexts(), store:
             return {info.id for info in runs.list_runs(parent=run.id)}
 
     before = known()
@@ -232,8 +238,7 @@ def fork_run(
     request: Request, run_id: RunId, body: Annotated[BranchBody, Body()]
 ) -> JobStarted:
     """Starts a new run that keeps every call before ``at`` and resamples the rest."""
-    store = _store(request)
-    with store:
+    with _using(request) as store:
         run = _run(store, run_id)
     at = None if body.at is None else tuple(body.at)
     return _start_child_run(request, run, "forking", lambda: run.fork(at=at))
@@ -251,8 +256,7 @@ def replay_run(
 ) -> JobStarted:
     """Starts a new run replaying this one from its journal (send ``{}``)."""
     del body
-    store = _store(request)
-    with store:
+    with _using(request) as store:
         run = _run(store, run_id)
     return _start_child_run(request, run, "replaying", run.replay)
 
@@ -269,8 +273,7 @@ def resume_run(
 ) -> JobStarted:
     """Continues a crashed or answered run in the server (send ``{}``)."""
     del body
-    store = _store(request)
-    with store:
+    with _using(request) as store:
         run = _run(store, run_id)
         status = run.status
     if status not in (runs.RunStatus.CRASHED, runs.RunStatus.WAITING):
@@ -293,8 +296,7 @@ def resume_run(
 )
 def list_requests(request: Request) -> list[PendingRequest]:
     """The input requests of every waiting run that nobody has answered yet."""
-    store = _store(request)
-    with store:
+    with _using(request):
         return [pending_request(p) for p in runs.pending_inputs()]
 
 
@@ -312,9 +314,8 @@ def answer(
     request: Request, run_id: RunId, body: Annotated[AnswerBody, Body()]
 ) -> AnswerResult:
     """Takes an answer, checked against the requested type, once."""
-    store = _store(request)
     path = None if body.path is None else tuple(body.path)
-    with store:
+    with _using(request) as store:
         run = _run(store, run_id)
         answered = runs.answer(run.id, body.value, path=path, resume=False)
         live = run.info().is_live
