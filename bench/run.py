@@ -425,11 +425,13 @@ def bench_stores(config: Config, scratch: Scratch) -> list[Table]:
 @enact.typed_invokable(input_type=enact.NoneResource, output_type=enact.Int)
 @dataclasses.dataclass
 class RollDie(enact.Invokable):  # type: ignore[type-arg]
-    """Rolls a die (SPEC C1): outputs repeat, so their objects dedupe."""
+    """Rolls a die (the original README's example): outputs repeat, so their
+    objects dedupe."""
 
     sides: int
 
-    # SPEC C1's shape: no parameter when the input is a NoneResource.
+    # The original example's shape: no parameter when the input is a
+    # NoneResource.
     def call(self) -> enact.Int:  # type: ignore[override]
         return enact.Int(random.randint(1, self.sides))
 
@@ -442,7 +444,8 @@ _counter = itertools.count(1_000_000)
 class CountUp(enact.Invokable):  # type: ignore[type-arg]
     """Returns a number never returned before: every output is a new object."""
 
-    # SPEC C1's shape: no parameter when the input is a NoneResource.
+    # The original example's shape: no parameter when the input is a
+    # NoneResource.
     def call(self) -> enact.Int:  # type: ignore[override]
         return enact.Int(next(_counter))
 
@@ -450,7 +453,8 @@ class CountUp(enact.Invokable):  # type: ignore[type-arg]
 @enact.typed_invokable(input_type=enact.Int, output_type=enact.Int)
 @dataclasses.dataclass
 class RollDice(enact.Invokable):  # type: ignore[type-arg]
-    """Calls ``roll`` ``num_dice`` times and sums the results (SPEC C1)."""
+    """Calls ``roll`` ``num_dice`` times and sums the results (the original
+    README's example)."""
 
     roll: enact.Invokable  # type: ignore[type-arg]
 
@@ -588,7 +592,7 @@ def bench_journal(config: Config, scratch: Scratch) -> list[Table]:
 def bench_functions(
     config: Config, scratch: Scratch, invokable_us: dict[str, float]
 ) -> Table:
-    """The dice workload written as registered plain functions (SPEC B3)."""
+    """The dice workload written as registered plain functions."""
     n = config.children
     table = Table(
         f"Plain functions vs invokables (dice, {n:,} child calls)",
@@ -638,7 +642,7 @@ def bench_functions(
     return table
 
 
-# Async invokables (SPEC B4): the same workload with an async parent and child.
+# Async invokables: the same workload with an async parent and child.
 
 
 @enact.typed_invokable(input_type=enact.NoneResource, output_type=enact.Int)
@@ -646,7 +650,8 @@ def bench_functions(
 class AsyncCountUp(enact.AsyncInvokable):  # type: ignore[type-arg]
     """``CountUp`` as an async invokable."""
 
-    # SPEC C1's shape: no parameter when the input is a NoneResource.
+    # The original example's shape: no parameter when the input is a
+    # NoneResource.
     async def call(self) -> enact.Int:  # type: ignore[override]
         return enact.Int(next(_counter))
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: every store and every byte backend (STYLE 8).
+"""Shared fixtures: every store and every byte backend.
 
 A test that takes ``store`` runs once per store kind (memory, file, sqlite); a
 test that takes ``backend`` runs once per byte backend. ``reopen_store`` and

@@ -1,6 +1,6 @@
 """Shared Hypothesis strategies and helpers for the data-layer tests.
 
-Field values (SPEC A3) are generated recursively: None, bools, ints (including
+Field values are generated recursively: None, bools, ints (including
 ones beyond 64 bits), floats (including nan, infinities and -0.0), text, bytes,
 lists, tuples, str-keyed dicts (including keys that start with ``#``), nested
 registered dataclass resources, the builtin wrappers (``Int``, ``Str``, ...),
@@ -89,7 +89,7 @@ TAG_LIKE_KEYS = ["#", "##", "#res", "#bytes", "#type", "#int", "#float", "##x", 
 hex_digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
 
 _keys = st.one_of(st.text(max_size=4), st.sampled_from(TAG_LIKE_KEYS))
-# JsonSerializer (SPEC A7) refuses keys that start with its escape character.
+# JsonSerializer refuses keys that start with its escape character.
 _json_keys = st.text(max_size=4).filter(lambda key: not key.startswith("#"))
 
 # One flat one_of: every level of nesting in a strategy costs Hypothesis draws.

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("encoding and digests", ["_codec", "_decode", "digests", "serialization"]),
-    ("refs, stores and backends", ["backends", "references"]),
+    ("refs, stores and backends", ["backends", "_refs", "references"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
     ("durable runs and their tools", ["_runs", "runs", "diffs"]),
     (
@@ -246,9 +246,11 @@ def test_the_storage_interfaces_know_nothing_of_each_others_data() -> None:
     }
 
 
-def test_no_storage_module_is_longer_than_800_lines() -> None:
-    for module, path in modules():
-        if not module.startswith("enact.backends"):
-            continue
-        lines = len(path.read_text().splitlines())
-        assert lines <= 800, f"{module} has {lines} lines"
+def test_no_module_is_longer_than_800_lines() -> None:
+    # One concept per module: a module past this has grown a second one.
+    too_long = {
+        module: lines
+        for module, path in modules()
+        if (lines := len(path.read_text().splitlines())) > 800
+    }
+    assert not too_long, f"split these modules (lines): {too_long}"

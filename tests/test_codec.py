@@ -178,7 +178,7 @@ class Plain:
 @pytest.mark.parametrize(
     ("value", "path"),
     [
-        # Sets, classes and dataclasses have wrappers since issue 4 (SPEC B1).
+        # Sets, classes and dataclasses have wrappers since issue 4.
         (object(), ["x"]),
         (Plain(), ["x"]),
         (Plain, ["x"]),

@@ -1,4 +1,4 @@
-"""Thread- and asyncio-aware context stacks (SPEC A8)."""
+"""Thread- and asyncio-aware context stacks (docs/compatibility.md#contexts)."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def test_sequential_reuse_of_an_instance():
 
 
 def test_nested_reuse_of_an_instance():
-    # SPEC A8: SHOULD support nesting the same instance.
+    # Nesting the same instance is supported (compatibility.md, difference 9).
     first, second = Scope("1"), Scope("2")
     with first:
         with second:

@@ -1,4 +1,4 @@
-"""Content digests (SPEC A5): properties, injectivity cases and golden values."""
+"""Content digests: properties, injectivity cases and golden values."""
 
 from __future__ import annotations
 
@@ -309,7 +309,7 @@ def test_digests_are_stable_across_processes(hash_seed):
     assert json.loads(result.stdout) == expected
 
 
-# -- golden values (STYLE 20) --------------------------------------------------
+# -- golden values -------------------------------------------------------------
 # A change here means every stored object changes its identity: existing stores
 # could no longer be read. Change these only together with a format migration.
 

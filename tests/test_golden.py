@@ -1,4 +1,4 @@
-"""Golden journals (STYLE 20): stores written by earlier versions of enact, kept
+"""Golden journals: stores written by earlier versions of enact, kept
 under tests/golden/, must still load, verify and replay."""
 
 from __future__ import annotations

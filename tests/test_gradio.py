@@ -1,4 +1,5 @@
-"""The Gradio GUI (SPEC A13), driven through its handlers without a browser.
+"""The Gradio GUI (docs/compatibility.md#gradio-app), driven through its
+handlers without a browser.
 
 ``GUI.on_run``, ``GUI.on_invocation_change`` and ``GUI.on_continue`` are what
 the buttons and the invocation widget call; they return

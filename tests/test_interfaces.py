@@ -1,4 +1,4 @@
-"""ResourceBase, ResourceDict and NoneResource (SPEC A3)."""
+"""ResourceBase, ResourceDict and NoneResource (docs/compatibility.md#resources)."""
 
 from __future__ import annotations
 
@@ -210,7 +210,7 @@ class Plain:
 @pytest.mark.parametrize(
     ("value", "path"),
     [
-        # Sets, builtin classes and dataclasses have wrappers (SPEC B1).
+        # Sets, builtin classes and dataclasses have wrappers.
         (object(), ["items"]),
         (Plain(), ["items"]),
         (Plain, ["items"]),
@@ -276,7 +276,7 @@ def test_from_resource_dict_rejects_other_types():
 
 
 def test_from_resource_dict_builds_the_called_class_for_a_subclass_dict():
-    # SPEC A3 quirk 11: the called class's from_fields is used.
+    # compatibility.md, difference 11: the called class's from_fields is used.
     data = ManualChild(1, 2).to_resource_dict()
     assert data.type is ManualChild
     rebuilt = Manual.from_resource_dict(data)
@@ -331,7 +331,7 @@ def test_deep_copy_of_hand_written_resource():
     assert copy.second["a"] == Leaf(2) and copy.second["a"] is not original.second["a"]
 
 
-# -- hashing (SPEC A14) --------------------------------------------------------
+# -- hashing (docs/compatibility.md#easy-to-miss-behaviour) --------------------
 
 
 def test_dataclass_resource_instance_can_be_a_dataclass_default():
@@ -411,7 +411,7 @@ def test_none_resource_set_from_is_not_implemented():
 
 
 def test_none_resources_are_equal():
-    # SPEC appendix quirk 10: value equality is allowed.
+    # compatibility.md, difference 10: value equality is allowed.
     assert NoneResource() == NoneResource()
     assert hash(NoneResource()) == hash(NoneResource())
     assert NoneResource() != Bare()

@@ -1,4 +1,4 @@
-"""``import enact`` stays light (STYLE 5): no optional package is imported."""
+"""``import enact`` stays light: no optional package is imported."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Snapshot tests for enact.pretty_print (SPEC A12)."""
+"""Snapshot tests for enact.pretty_print (docs/compatibility.md#pretty-printing)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class LinkedList(enact.Resource):
     next: Optional[Ref[LinkedList]]  # noqa: UP045 - evaluated by dataclasses
 
 
-# An analogue of SPEC A12's Invocation example: a call record whose request and
+# An analogue of the documented Invocation example: a call record whose request and
 # response both refer to the same invokable snapshot.
 @dataclasses.dataclass
 class IntToStr(enact.Resource):
@@ -71,7 +71,7 @@ def short(ref: Ref[Any]) -> str:
     return ref.digest[:6]
 
 
-# -- SPEC A12 reference outputs ---------------------------------------------
+# -- the documented reference outputs ---------------------------------------
 
 
 def test_one_line_resource() -> None:
@@ -227,7 +227,7 @@ def test_non_field_values_raise() -> None:
 
 
 def test_plain_values_print_as_their_wrappers() -> None:
-    # Values with a type wrapper (SPEC B1), e.g. in a journal's resources.
+    # Values with a type wrapper, e.g. in a journal's resources.
     assert pformat({2, 1}) == "SetWrapper:\n  value:\n    [\n      1\n      2]"
     assert pformat(int) == "int"
     assert pformat(R(a=frozenset(), b=str)) == (
@@ -310,7 +310,7 @@ def test_ref_of_unregistered_type_is_not_available(tmp_path: pathlib.Path) -> No
     class Unregistered(enact.Resource):
         x: int
 
-    # A store object reads back classes it has itself encoded (SPEC A4), so
+    # A store object reads back classes it has itself encoded, so
     # read through a second store object on the same directory.
     with enact.FileStore(tmp_path):
         ref = enact.commit(Unregistered(x=1))

@@ -1,4 +1,5 @@
-"""The public surface: SPEC A1's names, pinned (httpx-style)."""
+"""The public surface: the names of enact 0.4.0.dev1 and enact's own, pinned
+(docs/compatibility.md#public-modules-and-names)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import importlib
 
 import enact
 
-# SPEC A1: names `import enact` must expose.
-SPEC_TOP_LEVEL = {
+# enact 0.4.0.dev1: names `import enact` must expose.
+ORIGINAL_TOP_LEVEL = {
     "FieldValue", "ResourceDictValue", "FieldTypeError", "NoneResource",
     "ResourceBase", "ResourceDict", "ExceptionResource", "InputChanged",
     "InputRequest", "InputRequestOutsideInvocation", "RequestedTypeUndetermined",
@@ -21,11 +22,11 @@ SPEC_TOP_LEVEL = {
     "contexts",
 }  # fmt: skip
 
-# Beyond SPEC A1.
+# Beyond 0.4.0.dev1.
 EXTRAS = {
     "SQLiteBackend", "SQLiteStore", "checkout", "invocation_summary",
-    "invoke",  # SPEC B3: invokables and registered functions
-    # SPEC B4: async invokables; parallel calls.
+    "invoke",  # invokables and registered functions
+    # Async invokables; parallel calls.
     "AsyncInvokable", "AsyncInvokableBase", "AsyncInvocationGenerator",
     "AsyncRequestInput", "IncompleteSubinvocationError", "invoke_async",
     "request_input_async", "thread_pool_map",
@@ -33,13 +34,13 @@ EXTRAS = {
     "Run", "RunStatus", "run", "runs",
 }  # fmt: skip
 
-# Later versions (SPEC B1, B11): plain values.
+# Later versions: plain values.
 PLAIN_VALUES = {
     "MissingWrapperError", "TypeWrapper", "TypeWrapperBase", "deepcopy",
     "resource_digest", "unwrap", "wrap",
 }  # fmt: skip
 
-# SPEC A1: public in their modules.
+# enact 0.4.0.dev1: public in their modules.
 MODULE_NAMES = {
     "interfaces": ["ResourceError", "PRIMITIVES", "Json"],
     "resource_registry": ["RegistryError", "ResourceNotFound"],
@@ -59,7 +60,7 @@ MODULE_NAMES = {
 
 
 def test_all_is_exactly_the_pinned_names() -> None:
-    assert set(enact.__all__) == SPEC_TOP_LEVEL | EXTRAS | PLAIN_VALUES
+    assert set(enact.__all__) == ORIGINAL_TOP_LEVEL | EXTRAS | PLAIN_VALUES
 
 
 def test_every_exported_name_exists() -> None:

@@ -1,4 +1,5 @@
-"""Refs: digests, caching, modify() and the packing protocol (SPEC A9)."""
+"""Refs: digests, caching, modify() and the packing protocol
+(docs/compatibility.md#refs-and-stores)."""
 
 from __future__ import annotations
 
@@ -312,7 +313,8 @@ def test_none_resource_can_be_committed(store):
 
 
 def test_explicit_empty_in_memory_backend_is_used():
-    # SPEC appendix quirk 7: an empty backend is falsy but must not be replaced.
+    # compatibility.md, difference 7: an empty backend is falsy but must not be
+    # replaced.
     backend = InMemoryBackend()
     assert len(backend) == 0
     store = Store(backend)
@@ -339,7 +341,7 @@ def test_file_backend_with_json_serializer_round_trip(tmp_path):
     assert again.checkout(Ref(ref.digest)) == Link(Box(b"\x00"), "x")
 
 
-# -- the StorageBackend interface (SPEC A9) ------------------------------------
+# -- the StorageBackend interface (the 0.4.0.dev1 resource-dict backends) -----
 
 
 def test_storage_backend_is_abstract():

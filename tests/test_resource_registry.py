@@ -1,4 +1,4 @@
-"""The type registry (SPEC A6)."""
+"""The type registry (docs/compatibility.md#type-registry)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Resource versions of common values (SPEC A10)."""
+"""Resource versions of common values (docs/compatibility.md#resource-types)."""
 
 from __future__ import annotations
 

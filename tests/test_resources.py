@@ -1,4 +1,4 @@
-"""Dataclass resources (SPEC A4)."""
+"""Dataclass resources (docs/compatibility.md#resources)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Serializers (SPEC A7)."""
+"""Serializers (docs/compatibility.md#serializers)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from strategies import Node, Pair, field_values, json_field_values, strict_equal
 
 @dataclasses.dataclass
 class Everything(enact.Resource):
-    """A resource with one field of each kind SPEC A14 lists."""
+    """A resource with one field of each kind a field value can be."""
 
     i: Any = 0
     f: Any = 0.0

@@ -1,8 +1,8 @@
-"""Plain Python values (SPEC B1): type wrappers, plain commits, both styles.
+"""Plain Python values: type wrappers, plain commits, both styles.
 
-Part A values keep their encoding (test_digests pins it); these tests cover
-what wrappers add: committing plain values, plain values the Part A encoding
-rejects inside resources (sets, classes, dataclasses), and the wrapper API.
+0.4.0.dev1 values keep their encoding (test_digests pins it); these tests
+cover what wrappers add: committing plain values, plain values the 0.4.0.dev1
+encoding rejects inside resources (sets, classes, dataclasses), and the wrapper API.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def stored(value: Any, *, top: bool = True) -> Any:
 
     A tuple stays a tuple at the top level, directly in a dataclass field, in
     a set and directly in such a tuple; inside lists, dicts and resource
-    fields it becomes a list (SPEC A7). Everything else keeps its type.
+    fields it becomes a list (as in 0.4.0.dev1). Everything else keeps its type.
     """
     kind = type(value)
     if kind is tuple:
@@ -420,7 +420,7 @@ def test_plain_values_and_their_resource_versions_differ() -> None:
 
 
 def test_part_a_fields_keep_their_encoding() -> None:
-    # A tuple or an IntEnum in a resource field is stored as Part A stores it.
+    # A tuple or an IntEnum in a resource field is stored as 0.4.0.dev1 stored it.
     assert digest(Holder((1, 2))) == digest(Holder([1, 2]))
     assert digest(Holder(Color.RED)) == digest(Holder(1))
 
@@ -927,7 +927,7 @@ def test_plain_values_through_a_json_serializer_file_backend(
 
 
 class DictStorage(StorageBackend):
-    """A SPEC A9 resource-dict backend."""
+    """A resource-dict backend (the 0.4.0.dev1 interface)."""
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}

@@ -2,7 +2,8 @@
 
 Commit values to content-addressed stores, journal every call of a component,
 then rewind, replay and branch what ran. This module only re-exports; each
-name lives in the submodule SPEC A1 gives for it.
+name lives in the submodule enact 0.4.0.dev1 has it in
+(docs/compatibility.md#public-modules-and-names).
 """
 
 from enact import contexts, runs

@@ -270,8 +270,7 @@ class TupleWrapper(TypeWrapper[tuple[Any, ...]]):
     """A ``tuple`` as a resource: its items as a list.
 
     Tuples directly in the items stay tuples (they are wrapped too); tuples
-    inside lists, dicts or resource fields become lists, as in Part A (SPEC
-    A7).
+    inside lists, dicts or resource fields become lists, as in 0.4.0.dev1.
     """
 
     _enact_type_name = "enact.wrappers.TupleWrapper"
@@ -403,7 +402,7 @@ class FrozenSetWrapper(TypeWrapper[frozenset[Any]]):
 class ResourceTypeWrapper(TypeWrapper[type]):
     """A class used as a value.
 
-    A resource class is held as itself (stored by type id, SPEC A5); any other
+    A resource class is held as itself (stored by type id); any other
     class by its persistent name, which must be known when it is read back:
     builtin types and types with a registered wrapper (registered dataclasses
     included). Names are looked up, never imported or evaluated.

@@ -5,7 +5,8 @@ newline and the raw contents of its ``bytes`` values::
 
     {"#res":"<type id>","count":3,"data":{"#bytes":5}}\\nhello
 
-Tags keep values apart that JSON alone would mix up (STYLE 9):
+Tags keep values apart that JSON alone would mix up (so that distinct values
+never share a digest):
 
 - a resource is an object with ``"#res"`` (its type id) plus its fields;
 - ``{"#bytes": n}``: the next ``n`` bytes of the blob section (blobs appear in
@@ -512,8 +513,8 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
     if isinstance(value, type) and issubclass(value, ResourceBase):
         _check_tag_depth(sink)
         return {"#type": sink.type_id(value)}
-    # What Part A cannot store, and types with a wrapper of their own, are
-    # stored as their wrapper resource (SPEC B1); decoding unwraps them.
+    # What 0.4.0.dev1 could not store in a field, and types with a wrapper of
+    # their own, are stored as their wrapper resource; decoding unwraps them.
     wrapper_type = field_wrapper_type(kind)
     if wrapper_type is not None:
         wrapper = wrapper_type.wrap(value)

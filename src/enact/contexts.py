@@ -1,4 +1,5 @@
-"""Thread- and asyncio-aware stacks of "current" objects (SPEC A8).
+"""Thread- and asyncio-aware stacks of "current" objects
+(docs/compatibility.md#contexts).
 
 A class decorated with :func:`register` gets one :class:`contextvars.ContextVar`.
 ``with instance:`` makes the instance current; ``Cls.current()`` returns the

@@ -1,4 +1,5 @@
-"""Content digests (SPEC A5): SHA-256 over the canonical encoding."""
+"""Content digests: SHA-256 over the canonical encoding
+(docs/compatibility.md#digests)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
 
 
 def resource_digest(value: Any) -> str:
-    """The digest of a resource, or of a plain value's wrapper (SPEC B11).
+    """The digest of a resource, or of a plain value's wrapper.
 
     ``resource_digest(1) == digest(enact.wrap(1))``: the digest a committed
     plain value is stored under.

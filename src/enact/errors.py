@@ -1,8 +1,9 @@
 """The root of enact's exception tree.
 
 Every error enact raises on its own derives from :class:`EnactError`, so
-``except enact.errors.EnactError`` catches all of them. SPEC names and homes are
-kept; the tree is::
+``except enact.errors.EnactError`` catches all of them. The names and modules
+of enact 0.4.0.dev1 are kept (docs/compatibility.md#exception-tree); the tree
+is::
 
     EnactError
     ├── interfaces.ResourceError

@@ -1,5 +1,5 @@
-"""A Gradio web app for one invokable (SPEC A13): run it, read the journal,
-answer its input requests.
+"""A Gradio web app for one invokable: run it, read the journal, answer its
+input requests (docs/compatibility.md#gradio-app).
 
 Needs the optional ``gradio`` extra (``pip install 'enact[gradio]'``: gradio 5
 and Pillow); ``import enact`` never imports it. From Python::

@@ -1,4 +1,4 @@
-"""Resources: typed values with named fields (SPEC A3).
+"""Resources: typed values with named fields (docs/compatibility.md#resources).
 
 A resource is an instance of :class:`ResourceBase`. Its fields hold *field
 values*: primitives (``int``, ``float``, ``str``, ``bytes``, ``bool``, ``None``),
@@ -308,7 +308,8 @@ class ResourceBase:
         super().__init_subclass__(**kwargs)
         # @dataclass sets __hash__ = None on eq-dataclasses unless the class body
         # defines one; keeping a hash lets resource instances be dataclass field
-        # defaults on Python >= 3.11 (SPEC A14).
+        # defaults on Python >= 3.11
+        # (docs/compatibility.md#easy-to-miss-behaviour).
         if "__hash__" not in cls.__dict__:
             cls.__hash__ = _hash_for(cls)  # type: ignore[method-assign]
 
@@ -402,7 +403,7 @@ class ResourceBase:
 
 
 class TypeWrapperBase(ResourceBase, Generic[T]):
-    """A resource that stands for a value of a non-resource Python type (SPEC B1).
+    """A resource that stands for a value of a non-resource Python type.
 
     Wrappers let plain values (``1``, ``[1, 2]``, ``{1, 2}``, a dataclass) be
     committed and stored in resource fields. They are transparent: a wrapper
@@ -498,7 +499,7 @@ def _to_dict_value(value: Any, depth: int) -> Any:
         return _mapping_to_dict_values(value, depth)
     if isinstance(value, type) and issubclass(value, ResourceBase):
         return value
-    # A registered wrapper wins over the generic handling below (SPEC B1).
+    # A registered wrapper wins over the generic handling below.
     wrapper = _field_wrapper(value)
     if wrapper is not None:
         return _to_resource_dict(wrapper, depth)
@@ -594,7 +595,8 @@ def _from_dict_value(value: Any) -> Any:
 class NoneResource(ResourceBase):
     """The resource that stands for "no value"; the default invokable input.
 
-    Unlike the original, two instances compare equal (SPEC appendix quirk 10).
+    Unlike the original, two instances compare equal (compatibility.md,
+    difference 10).
     """
 
     _enact_immutable = True

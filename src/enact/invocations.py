@@ -1,4 +1,5 @@
-"""Journaled invocations, replay and human input (SPEC A11).
+"""Journaled invocations, replay and human input
+(docs/compatibility.md#invocations).
 
 The implementation lives in the private package :mod:`enact._invocations`;
 this module is its public face.

@@ -1,4 +1,5 @@
-"""Human-readable, indentation-based rendering of values (SPEC A12).
+"""Human-readable, indentation-based rendering of values
+(docs/compatibility.md#pretty-printing).
 
 :class:`PPrinter` turns a field value, a resource or a :class:`~enact.Ref` into
 a tree of :class:`PPValue` line groups, then merges the tree into indented
@@ -13,7 +14,7 @@ an arrow and the first six hex digits of the digest::
           value: 2
           next: -> LinkedList(value=1, next=None)#dd2ab0
 
-Where this differs from enact 0.4.0.dev1 (SPEC appendix, quirk 12):
+Where this differs from enact 0.4.0.dev1 (compatibility.md, difference 12):
 
 * ``bytes`` render as ``<N bytes>`` everywhere, also as list items or dict
   values, where the original printed a list of ints. A ``Bytes`` resource

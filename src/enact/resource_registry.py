@@ -1,4 +1,5 @@
-"""The type registry: the allow-list of classes that decoding may build (SPEC A6).
+"""The type registry: the allow-list of classes that decoding may build
+(docs/compatibility.md#type-registry).
 
 Stored data names its types by :meth:`ResourceBase.type_id`; decoding looks the
 id up here and builds only registered classes, never anything else.

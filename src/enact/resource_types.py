@@ -1,4 +1,4 @@
-"""Resource versions of common values (SPEC A10).
+"""Resource versions of common values (docs/compatibility.md#resource-types).
 
 ``Int``, ``Float``, ``Str`` and ``Bytes`` are their builtins as well as
 resources: ``Int(2) + 1 == 3`` and ``Str("a") == "a"``. ``NPArray`` and ``Image``

@@ -1,8 +1,8 @@
-"""Serializers: resource dicts to bytes and back (SPEC A7).
+"""Serializers: resource dicts to bytes and back (docs/compatibility.md#serializers).
 
 Stores use the canonical encoding (:class:`CanonicalSerializer`) so the stored
 bytes are exactly the bytes a digest is computed over. :class:`JsonSerializer`
-is the documented JSON layout of SPEC A7 (bytes as base85), for callers that
+is the JSON layout of enact 0.4.0.dev1 (bytes as base85), for callers that
 want it; a :class:`~enact.references.FileBackend` given one stores that format.
 """
 
@@ -107,7 +107,7 @@ class CanonicalSerializer(Serializer):
 
 
 class JsonSerializer(Serializer):
-    """The JSON layout of SPEC A7, with ``#`` as escape character.
+    """The JSON layout of enact 0.4.0.dev1, with ``#`` as escape character.
 
     Args:
         registry: Where type ids are looked up; the global registry by default.

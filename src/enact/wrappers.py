@@ -1,4 +1,5 @@
-"""Plain Python values as resources: type wrappers (SPEC B1).
+"""Plain Python values as resources: type wrappers
+(docs/compatibility.md#plain-values).
 
 A *type wrapper* is a resource that stands for a value of a non-resource type:
 ``IntWrapper(wrapped=1)`` for ``1``, ``SetWrapper(value=[1, 2])`` for
@@ -17,9 +18,9 @@ unique superclass (several candidates ->
 for it; ``@enact.register`` on a :class:`TypeWrapper` subclass registers that
 wrapper for its :meth:`~TypeWrapperBase.wrapped_type`.
 
-Part A's field values (SPEC A3) keep their own encoding inside resources: an
+The field values of enact 0.4.0.dev1 keep their own encoding inside resources: an
 ``int`` field is stored as an int, a tuple as a list. Wrappers are used in
-fields only for what Part A cannot store (sets, classes that are not
+fields only for what 0.4.0.dev1 could not store (sets, classes that are not
 resources, registered dataclasses, types with a user-registered wrapper), and
 for the whole value when a plain value is committed on its own.
 """
@@ -108,8 +109,9 @@ _R = TypeVar("_R")
 class NotRegistrable(RegistryError, TypeError):
     """``enact.register`` was given something it cannot register.
 
-    Both a :class:`RegistryError` (SPEC A6) and a ``TypeError`` (later
-    versions), so either ``except`` clause catches it (SPEC B16).
+    Both a :class:`RegistryError` (0.4.0.dev1) and a ``TypeError`` (later
+    versions), so either ``except`` clause catches it
+    (docs/compatibility.md#registering).
     """
 
 
@@ -138,8 +140,8 @@ def wrap(value: Any) -> ResourceBase:
 
 
 def wrap_field(value: Any) -> ResourceBase | None:
-    """The wrapper of a value in a resource field, or None if Part A stores it
-    as it is (or cannot store it)."""
+    """The wrapper of a value in a resource field, or None if a field stores
+    it as it is, as in 0.4.0.dev1 (or cannot store it)."""
     wrapper = field_wrapper_type(type(value))
     if wrapper is None:
         return None
@@ -200,7 +202,7 @@ def register(obj: Any = None, /, *, name: str | None = None) -> Any:
 
     - a :class:`TypeWrapper` (any :class:`TypeWrapperBase`) subclass: registered
       as a resource and as the wrapper of its wrapped type;
-    - any other resource class: registered in the type registry (SPEC A6);
+    - any other resource class: registered in the type registry;
     - a plain dataclass: a wrapper is generated and registered, so its
       instances can be committed and stored in fields.
 

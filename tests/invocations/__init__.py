@@ -1,1 +1,2 @@
-"""Tests of journaled invocations, replay and human input (SPEC A11, Part C)."""
+"""Tests of journaled invocations, replay and human input, and of the
+original examples (docs/compatibility.md#invocations)."""

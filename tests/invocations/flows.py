@@ -56,8 +56,9 @@ class AddOne(enact.Invokable):
 class Loop(enact.Invokable):
     """Applies ``fun`` ``steps`` times, starting from ``start``."""
 
-    # An invokable instance as a dataclass default (SPEC A14).
-    fun: enact.InvokableBase = AddOne()  # noqa: RUF009 - the point of A14
+    # An invokable instance as a dataclass default
+    # (docs/compatibility.md#easy-to-miss-behaviour).
+    fun: enact.InvokableBase = AddOne()  # noqa: RUF009 - the point of it
     steps: int = 10
     start: int = 0
 

@@ -1,4 +1,4 @@
-"""Async invokables (SPEC B4): journaling, replay, input and user errors."""
+"""Async invokables: journaling, replay, input and user errors."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class AsyncAddOne(enact.AsyncInvokable):
 @enact.typed_invokable(enact.NoneResource, enact.Int)
 @dataclasses.dataclass
 class AsyncLoop(enact.AsyncInvokable):
-    fun: enact.InvokableBase = AsyncAddOne()  # noqa: RUF009 - SPEC A14
+    fun: enact.InvokableBase = AsyncAddOne()  # noqa: RUF009 - allowed on 3.11+
     steps: int = 10
 
     async def call(self) -> enact.Int:

@@ -1,4 +1,4 @@
-"""``@enact.register`` on ``async def`` functions and methods (SPEC B3/B4)."""
+"""``@enact.register`` on ``async def`` functions and methods."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Type checkers see a registered function's own signature (STYLE 15).
+"""Type checkers see a registered function's own signature.
 
 Runs mypy on a small snippet; skipped when mypy is not installed.
 """

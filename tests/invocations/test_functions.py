@@ -1,4 +1,5 @@
-"""Registered plain functions and methods as journaled components (SPEC B3).
+"""Registered plain functions and methods as journaled components
+(docs/compatibility.md#functions).
 
 Tests that take ``active`` run against every store (memory, file, sqlite).
 ``CALLS`` counts real executions, to tell replayed calls from executed ones;
@@ -85,7 +86,7 @@ def nothing() -> None:
 
 @enact.register
 def calls_invokable(n: int) -> int:
-    """A function calling a Part A invokable."""
+    """A function calling an invokable."""
     return int(AddOne()(enact.Int(n))) + sample()
 
 
@@ -268,7 +269,8 @@ def test_replay_through_enact_invoke(active: enact.Store) -> None:
 def test_recorded_exception_is_reraised_on_replay(active: enact.Store) -> None:
     run = enact.invoke(catches, (1,))
     replayed = run.rewind(0).replay()
-    # The recorded exception is raised again (SPEC A11.6), not a ValueError,
+    # The recorded exception is raised again (docs/compatibility.md#replay),
+    # not a ValueError,
     # so the caller's except clause no longer matches.
     assert not replayed.successful()
     assert isinstance(replayed.get_raised(), enact.WrappedException)
@@ -278,7 +280,8 @@ def test_exception_override_replaces_a_recorded_exception(
     active: enact.Store,
 ) -> None:
     run = enact.invoke(catches, (1,))
-    # Overrides are resources (SPEC A11.6): a plain value goes in wrapped.
+    # Overrides are resources (docs/compatibility.md#replay): a plain value goes
+    # in wrapped.
     replayed = run.rewind(0).replay(exception_override=lambda _: enact.wrap(7))
     assert replayed.get_output() == "no error"
     assert replayed.get_child(0).get_output() == 7
@@ -406,7 +409,7 @@ def test_unencodable_arguments_are_named(active: enact.Store) -> None:
     def outer() -> None:
         takes(1, b=object())
 
-    # A native error inside the run is recorded (SPEC A11.5).
+    # A native error inside the run is recorded (docs/compatibility.md#invoke).
     raised = str(enact.invoke(outer).get_raised())
     assert "keyword argument 'b', a builtins.object, cannot be stored" in raised
     with pytest.raises(enact.FieldTypeError, match=r"argument 1, a builtins\.object"):

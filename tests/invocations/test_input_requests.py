@@ -1,4 +1,5 @@
-"""``request_input``, ``RequestInput`` and ``InputRequest`` (SPEC A11.8).
+"""``request_input``, ``RequestInput`` and ``InputRequest``
+(docs/compatibility.md#input-requests).
 
 Tests that take ``active`` run against every store (memory, file, sqlite).
 """
@@ -51,7 +52,8 @@ class TestContinueInvocation:
         assert not inv.get_raised_here()
         assert inv.response().raised == child.response().raised
         asker = child.request().invokable()
-        # The request comes from the RequestInput helper (SPEC quirk 19).
+        # The request comes from the RequestInput helper (compatibility.md,
+        # difference 19).
         assert asker == enact.RequestInput(enact.Int, "number 0")
         request = inv.get_raised()
         assert request.invokable == enact.commit(asker)

@@ -1,4 +1,4 @@
-"""``InvocationGenerator`` (SPEC A11.9).
+"""``InvocationGenerator`` (docs/compatibility.md#invocationgenerator).
 
 The generator answers input requests while the run waits, but what it
 produces must be what ``invoke`` plus ``InputRequest.continue_invocation``

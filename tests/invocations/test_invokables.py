@@ -1,4 +1,5 @@
-"""Invokables: input normalization, types and plain calls (SPEC A11.3, A14)."""
+"""Invokables: input normalization, types and plain calls
+(docs/compatibility.md#invokables)."""
 
 from __future__ import annotations
 
@@ -266,13 +267,13 @@ class TestTypedInvokable:
 
 
 class TestHashableInstances:
-    """SPEC A14: invokable instances can be dataclass defaults on Python 3.11+."""
+    """Invokable instances can be dataclass defaults on Python 3.11+."""
 
     def test_an_invokable_instance_as_a_dataclass_default(self) -> None:
         @enact.typed_invokable(enact.NoneResource, enact.Int)
         @dataclasses.dataclass
         class Wrapper(enact.Invokable):
-            fun: enact.InvokableBase = AddOne()  # noqa: RUF009 - SPEC A14
+            fun: enact.InvokableBase = AddOne()  # noqa: RUF009 - allowed on 3.11+
 
             def call(self) -> enact.Int:
                 return self.fun(enact.Int(41))

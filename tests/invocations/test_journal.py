@@ -1,4 +1,5 @@
-"""Journaled calls: records, ``Builder`` and ``invoke`` (SPEC A11.1-A11.2, A11.4-A11.5).
+"""Journaled calls: records, ``Builder`` and ``invoke``
+(docs/compatibility.md#invocations).
 
 Tests that take ``active`` run against every store (memory, file, sqlite).
 """
@@ -334,7 +335,8 @@ class TestInvoke:
             def call(self, value: enact.Int) -> enact.Int:
                 return value
 
-        # The top level of invoke does not check (SPEC appendix quirk 13).
+        # The top level of invoke does not check (compatibility.md, difference
+        # 13).
         assert WrongOutput().invoke(int_ref(2)).get_output() == 2
         # A nested journaled call does.
         with pytest.raises(invocations.InvokableTypeError):

@@ -1,4 +1,5 @@
-"""Replay, rewind and branching (SPEC A11.6, A11.7).
+"""Replay, rewind and branching (docs/compatibility.md#replay,
+#rewind-and-replay).
 
 Tests that take ``active`` run against every store (memory, file, sqlite).
 Executions are counted (``calls``) to tell replayed calls from executed ones.

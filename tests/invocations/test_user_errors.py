@@ -1,4 +1,4 @@
-"""Errors users run into, and what they are told (SPEC A6, A11, A14)."""
+"""Errors users run into, and what they are told."""
 
 from __future__ import annotations
 

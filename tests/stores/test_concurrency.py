@@ -145,7 +145,7 @@ def test_thread_contexts_share_one_store(store: Store) -> None:
         assert Ref(results[index].digest).checkout() == Sample(number=index)
 
     with store:
-        # Snapshots the current store for the threads (SPEC A8).
+        # Snapshots the current store for the threads.
         run_threads(enact.contexts.with_current_contexts(work), 6)
     assert {store.checkout(Ref(r.digest)).number for r in results.values()} == set(
         range(6)

@@ -1,4 +1,4 @@
-"""The conformance suite every store and every byte backend must pass (STYLE 8).
+"""The conformance suite every store and every byte backend must pass.
 
 ``store`` and ``backend`` are parametrized in ``tests/conftest.py`` over
 memory, file and SQLite; a new backend joins by adding a kind there.

@@ -1,4 +1,4 @@
-"""Each byte backend against a dict, under random sequences of calls (STYLE 19).
+"""Each byte backend against a dict, under random sequences of calls.
 
 The machine writes random bytes under their SHA-256 keys, singly and in
 batches (which the file backend turns into packs), reads them back through

@@ -1,1 +1,2 @@
-"""The Gradio GUI (SPEC A13); :mod:`enact.gradio` is its public face."""
+"""The Gradio GUI (docs/compatibility.md#gradio-app); :mod:`enact.gradio` is
+its public face."""

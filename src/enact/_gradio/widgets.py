@@ -1,4 +1,4 @@
-"""Widgets: one resource type shown as a list of Gradio components (SPEC A13).
+"""Widgets: one resource type shown as a list of Gradio components.
 
 A widget is created inside a ``gr.Blocks`` context, so its components land in
 the layout where it was created. ``set`` turns a resource into updates for the
@@ -250,7 +250,8 @@ class ImageWidget(ResourceWidget):
 class JsonFieldWidget(ResourceWidget):
     """One labelled text box per field, holding the field value as JSON.
 
-    The fallback for any resource type; the JSON is SPEC A7's ``to_json``.
+    The fallback for any resource type; the JSON is that of
+    :meth:`~enact.serialization.JsonSerializer.to_json`.
 
     Args:
         resource_type: The type shown.

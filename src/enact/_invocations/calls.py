@@ -6,7 +6,7 @@ is recorded as a child invocation whose invokable is a :class:`FunctionWrapper`
 method and holding the instance), and whose input is a :class:`CallArgs`;
 async functions have their twins, :class:`AsyncFunctionWrapper` and
 :class:`AsyncMethodWrapper`. Plain arguments and results are stored through
-their type wrappers (SPEC B1).
+their type wrappers.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class CallArgs(Resource):
     """The arguments of a journaled function call: the invocation's input.
 
     Tuples directly in ``args`` or ``kwargs`` are kept as tuples (as type
-    wrappers); other values are stored as resource fields are (SPEC B1).
+    wrappers); other values are stored as resource fields are.
     """
 
     _enact_type_name = "enact.invocations.CallArgs"

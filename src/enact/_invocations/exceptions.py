@@ -1,4 +1,5 @@
-"""Exceptions that are resources, so a journal can record them (SPEC A11.1).
+"""Exceptions that are resources, so a journal can record them
+(docs/compatibility.md#exception-resources).
 
 The input request, the one exception that continues a journal, lives in
 :mod:`enact._invocations.input_requests`, above the journal's records.

@@ -1,6 +1,6 @@
 """Plain functions as journaled components: ``@enact.register`` on a ``def``.
 
-SPEC B3 (and B4 for ``async def``). A registered function is returned as a
+See docs/compatibility.md#functions. A registered function is returned as a
 :class:`RegisteredFunction` (:class:`RegisteredAsyncFunction` for a coroutine
 function), a transparent stand-in that calls the function directly unless a
 journaled run (or a replay) is active; then the call goes through the same

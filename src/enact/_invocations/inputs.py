@@ -1,4 +1,5 @@
-"""Human (or model, or dataset) input inside journaled runs (SPEC A11.8-A11.9).
+"""Human (or model, or dataset) input inside journaled runs
+(docs/compatibility.md#input-requests, #invocationgenerator).
 
 :func:`request_input` asks for a value where a component would compute one.
 In a plain :meth:`~InvokableBase.invoke` it raises :class:`InputRequest` and the
@@ -63,7 +64,7 @@ __all__ = [
     "request_input_async",
 ]
 
-I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
+I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - the 0.4.0.dev1 name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
 
 

@@ -1,4 +1,5 @@
-"""Invokables: components whose calls are journaled and replayed (SPEC A11.3).
+"""Invokables: components whose calls are journaled and replayed
+(docs/compatibility.md#invokables).
 
 Calling an invokable just runs it. Inside :meth:`InvokableBase.invoke` every
 call of an invokable, at any depth, is journaled by a
@@ -6,7 +7,7 @@ call of an invokable, at any depth, is journaled by a
 under a :class:`~enact.invocations.ReplayContext`
 (:mod:`enact._invocations.replay`), answered from a recorded journal.
 
-Async invokables (SPEC B4, ``async def call``) are journaled like sync ones,
+Async invokables (``async def call``) are journaled like sync ones,
 over the same core: ``await invokable(arg)`` inside a journaled run records a
 child invocation, which takes its place among its parent's children when the
 call is *made*, so children started together with ``asyncio.gather`` or a
@@ -56,7 +57,7 @@ __all__ = [
     "typed_invokable",
 ]
 
-I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
+I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - the 0.4.0.dev1 name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
 C = TypeVar("C", bound=type)
 

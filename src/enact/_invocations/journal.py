@@ -1,4 +1,5 @@
-"""Journaling: ``Builder`` records one call of an invokable (SPEC A11.3-A11.4).
+"""Journaling: ``Builder`` records one call of an invokable
+(docs/compatibility.md#builder).
 
 Inside :meth:`~enact.invocations.InvokableBase.invoke` every call of an
 invokable, at any depth, runs under a :class:`Builder` that records it as an

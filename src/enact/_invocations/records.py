@@ -1,4 +1,5 @@
-"""The journal: requests, responses and invocations (SPEC A11.2)."""
+"""The journal: requests, responses and invocations
+(docs/compatibility.md#journal-records)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ __all__ = [
     "request_digest",
 ]
 
-I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
+I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - the 0.4.0.dev1 name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
 
 ExceptionOverride = Callable[[Ref[ExceptionResource]], ResourceBase | None]

@@ -1,6 +1,6 @@
 """Replay: answering calls from a recorded journal (``ReplayContext``).
 
-SPEC A11.5 to A11.6. Under a :class:`ReplayContext`, a call that matches the
+docs/compatibility.md#replay. Under a :class:`ReplayContext`, a call that matches the
 next recorded invocation is answered from the record instead of running.
 How to answer a call is a :data:`Plan`, decided by one pure core
 (:meth:`ReplayContext.answer`) for sync and async calls, journaled or not;
@@ -56,7 +56,7 @@ __all__ = [
     "store_variable",
 ]
 
-I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - SPEC's name for input types
+I = TypeVar("I", bound=ResourceBase)  # noqa: E741 - the 0.4.0.dev1 name for input types
 O = TypeVar("O", bound=ResourceBase)  # noqa: E741
 
 # -- plans: how a call is answered ---------------------------------------------

@@ -1,4 +1,4 @@
-"""Storage behind :class:`enact.Store`, as three narrow interfaces (STYLE 6, 7).
+"""Storage behind :class:`enact.Store`, as three narrow interfaces.
 
 - **objects** (:class:`Objects`): immutable bytes by key (hex digests), in
   batches; nothing of types, encodings or runs;

@@ -1,7 +1,7 @@
 """The mutable side of a store: run records, step logs, names and claims.
 
 Objects are immutable and content-addressed; everything that changes lives
-here, in a small interface apart from them (STYLE 7). Values are opaque bytes
+here, in a small interface apart from them. Values are opaque bytes
 (the run layer above encodes them as JSON), so an index knows nothing of
 types, like the objects (:mod:`enact.backends.objects`).
 
