@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from enact import runs
+from enact._runs.listing import search
 from enact.api._models import (
     AnswerBody,
     AnswerResult,
@@ -116,8 +117,8 @@ def list_runs(
         str | None,
         Query(
             max_length=500,
-            description="Search: id, name, tags, component or error contain it "
-            "(case-insensitive).",
+            description="Search: every word occurs in the run's id, name, "
+            "tags, component or error (any case).",
         ),
     ] = None,
     since: Annotated[float | None, Query(description="Started at or after.")] = None,
@@ -143,10 +144,7 @@ def list_runs(
             since=since,
             until=until,
         )
-    wanted = q.lower() if q else None
-    matching = [
-        info for info in found if wanted is None or wanted in _search_text(info)
-    ]
+    matching = search(found, q)
     start = 0
     if after is not None:
         start = next(
@@ -161,11 +159,6 @@ def list_runs(
         total=len(matching),
         damaged=[damaged_record(d) for d in found.damaged],
     )
-
-
-def _search_text(info: runs.RunInfo) -> str:
-    parts = [info.id, info.component, info.name or "", info.error or "", *info.tags]
-    return "\n".join(parts).lower()
 
 
 @router.get(
