@@ -312,3 +312,14 @@ def test_the_openapi_description_names_every_endpoint(client: Any) -> None:
     assert answer["422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }
+
+
+def test_compare_two_branches(client: Any) -> None:
+    run = runs.run(ApiPickThree(ApiPick()), enact.Str("fox"))
+    fork = run.fork(at=(1,))
+    compared = client.get(f"/api/compare?left={run.id}&right={fork.id}").json()
+    assert compared["divergence"] == [1]
+    kinds = {tuple(call["path"]): call["kind"] for call in compared["calls"]}
+    assert kinds == {(): "changed", (0,): "same", (1,): "changed", (2,): "changed"}
+    assert compared["kept"] == 1 and compared["differing"] == 3
+    assert client.get(f"/api/compare?left={run.id}&right=nope").status_code == 404

@@ -205,3 +205,18 @@ def test_pages_search_and_sort_in_the_runs_list(
     page.locator("select[name='order']").select_option("asc")
     page.get_by_role("button", name="Filter").click()
     assert page.locator("tr[data-run]").first.get_attribute("data-run") == made[0]
+
+
+def test_compare_a_fork_with_its_parent(ui: UI, page: Any) -> None:
+    random.seed(3)
+    run = runs.run(UIDrawThree(UIDraw()), enact.Str("moon"))
+    fork = run.fork(at=(2,))
+    page.goto(ui.page_url(f"/runs/{fork.id}"))
+    page.locator("a.compare-parent").click()
+    expect(page.locator("dd.divergence")).to_contain_text("call 2")
+    expect(page.locator("tr[data-kind='same']")).to_have_count(2)
+    diverging = page.locator("tr.diverges")
+    expect(diverging).to_have_count(1)
+    assert diverging.get_attribute("data-path") == "2"
+    page.get_by_role("link", name="Swap sides").click()
+    expect(page.locator("dd.left-run")).to_contain_text(fork.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import random
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -458,3 +459,30 @@ def test_time_filters_to_the_minute(ui: UI) -> None:
     assert _listed(ui, f"until={before}") == []
     assert _listed(ui, f"since={after}") == []
     assert _listed(ui, f"since={before}&until={after}") == [run.id]
+
+
+def test_compare_shows_kept_calls_and_where_a_fork_diverges(ui: UI) -> None:
+    random.seed(5)
+    run = runs.run(UIDrawThree(UIDraw()), enact.Str("x"))
+    fork = run.fork(at=(1,))
+    status, _, body = fetch(ui.server, f"/compare?left={run.id}&right={fork.id}")
+    assert status == 200
+    kinds = dict(re.findall(r'data-path="([^"]*)" data-kind="([^"]+)"', body))
+    assert kinds[""] == "changed" and kinds["0"] == "same"
+    assert kinds["1"] == "changed" and kinds["2"] == "changed"
+    assert re.search(r'class="kind-changed diverges" data-path="1"', body)
+    assert "call <code>1</code>" in body  # diverge at
+    assert "1 kept (the same in both), 3 differ" in body
+    _, _, page = fetch(ui.server, f"/runs/{fork.id}")
+    assert f"/compare?left={run.id}&amp;right={fork.id}" in page
+
+
+def test_compare_of_equal_journals_and_of_unknown_runs(ui: UI) -> None:
+    run = runs.run(UIEcho(), enact.Str("same"))
+    replay = run.replay()
+    status, _, body = fetch(ui.server, f"/compare?left={run.id}&right={replay.id}")
+    assert status == 200 and "nowhere: the journals are equal" in body
+    status, _, _ = fetch(ui.server, f"/compare?left={run.id}&right=nope")
+    assert status == 404
+    status, _, _ = fetch(ui.server, "/compare?left=%3Cscript%3E&right=x")
+    assert status == 404

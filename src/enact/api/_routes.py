@@ -17,6 +17,8 @@ from enact.api._models import (
     AnswerBody,
     AnswerResult,
     BranchBody,
+    CallDifference,
+    Comparison,
     ErrorBody,
     JobStarted,
     PendingRequest,
@@ -37,6 +39,7 @@ from enact.api._views import (
 )
 from enact.contexts import new_contexts
 from enact.references import Store
+from enact.ui._compare import compare
 from enact.ui._jobs import Jobs, wait_for_new_run
 
 __all__ = ["ApiError", "router"]
@@ -277,6 +280,39 @@ def resume_run(
     if jobs.running(run.id) is None:
         jobs.start("resuming", run.id, run.resume)
     return JobStarted(run_id=run.id, label="resuming")
+
+
+@router.get(
+    "/compare",
+    response_model=Comparison,
+    responses=_ERRORS,
+    summary="Compare two runs call by call",
+)
+def compare_runs(
+    request: Request,
+    left: Annotated[str, Query(min_length=1, max_length=128)],
+    right: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Comparison:
+    """Which calls two runs share (kept), which differ, and where they diverge."""
+    with _using(request) as store:
+        compared = compare(_run(store, left), _run(store, right))
+    return Comparison(
+        left=compared.left.id,
+        right=compared.right.id,
+        divergence=None if compared.divergence is None else list(compared.divergence),
+        kept=compared.kept,
+        differing=compared.differing,
+        calls=[
+            CallDifference(
+                path=list(row.path),
+                kind=row.kind,  # type: ignore[arg-type]
+                changes=list(row.changes),
+                left=None if row.left is None else row.left.digest,
+                right=None if row.right is None else row.right.digest,
+            )
+            for row in compared.rows
+        ],
+    )
 
 
 # -- input requests -------------------------------------------------------------

@@ -20,6 +20,7 @@ from enact.interfaces import NoneResource
 from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
 from enact.ui import _forms, _security
+from enact.ui._compare import compare
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs, wait_for_new_run
 from enact.ui._render import render
@@ -241,6 +242,21 @@ class Pages:
             job = self._jobs.start("resuming", run.id, run.resume)
             job.done.wait(0.5)
         return redirect(f"/runs/{run.id}")
+
+    def compare_page(self, request: Request) -> Response:
+        """``GET /compare?left=<id>&right=<id>``: two runs side by side."""
+        ids = [request.query.get("left", ""), request.query.get("right", "")]
+        found = []
+        for run_id in ids:
+            run = self._get_run(run_id)
+            if isinstance(run, Response):
+                return run
+            found.append(run)
+        try:
+            comparison = compare(found[0], found[1])
+        except runs.RunError as error:
+            return self.error(409, "Cannot compare yet", str(error))
+        return self._page("compare.html", nav="runs", c=comparison)
 
     # -- input requests ----------------------------------------------------
 
