@@ -10,8 +10,8 @@ import enact
 
 @enact.typed_invokable(enact.Str, enact.Str)
 @dataclasses.dataclass
-class ApiDraw(enact.Invokable[enact.Str, enact.Str]):
-    """Draws a random word about a topic."""
+class ApiPick(enact.Invokable[enact.Str, enact.Str]):
+    """Picks a random word about a topic."""
 
     def call(self, topic: enact.Str) -> enact.Str:
         return enact.Str(f"{topic}-{random.randint(0, 10**9)}")
@@ -19,13 +19,13 @@ class ApiDraw(enact.Invokable[enact.Str, enact.Str]):
 
 @enact.typed_invokable(enact.Str, enact.Str)
 @dataclasses.dataclass
-class ApiDrawThree(enact.Invokable[enact.Str, enact.Str]):
-    """Three draws, joined."""
+class ApiPickThree(enact.Invokable[enact.Str, enact.Str]):
+    """Three picks, joined."""
 
-    draw: enact.Invokable[enact.Str, enact.Str]
+    pick: enact.Invokable[enact.Str, enact.Str]
 
     def call(self, topic: enact.Str) -> enact.Str:
-        return enact.Str(" ".join(str(self.draw(topic)) for _ in range(3)))
+        return enact.Str(" ".join(str(self.pick(topic)) for _ in range(3)))
 
 
 @enact.typed_invokable(enact.Str, enact.Int)

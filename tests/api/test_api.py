@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import enact
-from api.flows import ApiAskNumber, ApiDraw, ApiDrawThree, ApiFail
+from api.flows import ApiAskNumber, ApiFail, ApiPick, ApiPickThree
 from enact import runs
 from enact.references import Store
 
@@ -20,7 +20,7 @@ def _jobs_done(client: Any) -> None:
 def _make_runs(count: int) -> list[str]:
     ids = []
     for number in range(count):
-        run = runs.run(ApiDraw(), enact.Str(f"t{number}"), tags=[f"n{number % 3}"])
+        run = runs.run(ApiPick(), enact.Str(f"t{number}"), tags=[f"n{number % 3}"])
         ids.append(run.id)
     return ids
 
@@ -31,18 +31,18 @@ def test_an_empty_store_lists_no_runs(client: Any) -> None:
 
 
 def test_runs_are_listed_newest_first_with_their_fields(client: Any) -> None:
-    first = runs.run(ApiDraw(), enact.Str("a"), name="first", tags=["x"])
+    first = runs.run(ApiPick(), enact.Str("a"), name="first", tags=["x"])
     second = runs.run(ApiFail(), enact.Str("b"))
     listed = client.get("/api/runs").json()["runs"]
     assert [r["id"] for r in listed] == [second.id, first.id]
     assert listed[1]["name"] == "first" and listed[1]["tags"] == ["x"]
     assert listed[1]["status"] == "finished" and listed[0]["status"] == "failed"
     assert "no luck with b" in listed[0]["error"]
-    assert listed[1]["component"].endswith("ApiDraw")
+    assert listed[1]["component"].endswith("ApiPick")
 
 
 def test_filters_and_search(client: Any) -> None:
-    runs.run(ApiDraw(), enact.Str("a"), name="alpha-run", tags=["keep"])
+    runs.run(ApiPick(), enact.Str("a"), name="alpha-run", tags=["keep"])
     runs.run(ApiFail(), enact.Str("b"), tags=["drop"])
     get = client.get
     assert [r["name"] for r in get("/api/runs?tag=keep").json()["runs"]] == [
@@ -93,7 +93,7 @@ def test_a_bad_cursor_or_filter_is_a_400_or_422_naming_it(client: Any) -> None:
 
 
 def test_one_run_in_detail(client: Any) -> None:
-    run = runs.run(ApiDrawThree(ApiDraw()), enact.Str("fox"))
+    run = runs.run(ApiPickThree(ApiPick()), enact.Str("fox"))
     detail = client.get(f"/api/runs/{run.id}").json()
     assert detail["id"] == run.id and detail["status"] == "finished"
     assert detail["input_text"] == "fox"
@@ -104,7 +104,7 @@ def test_one_run_in_detail(client: Any) -> None:
 
 
 def test_a_run_is_found_by_name(client: Any) -> None:
-    run = runs.run(ApiDraw(), enact.Str("a"), name="named")
+    run = runs.run(ApiPick(), enact.Str("a"), name="named")
     assert client.get("/api/runs/named").json()["id"] == run.id
 
 
@@ -118,13 +118,13 @@ def test_an_unknown_run_is_a_404_naming_it(client: Any) -> None:
 
 
 def test_the_tree_pages_through_the_calls_depth_first(client: Any) -> None:
-    run = runs.run(ApiDrawThree(ApiDraw()), enact.Str("fox"))
+    run = runs.run(ApiPickThree(ApiPick()), enact.Str("fox"))
     tree = client.get(f"/api/runs/{run.id}/tree").json()
     assert tree["total"] == 4 and tree["next_offset"] is None
     assert [node["path"] for node in tree["nodes"]] == [[], [0], [1], [2]]
     assert [node["depth"] for node in tree["nodes"]] == [0, 1, 1, 1]
     root = tree["nodes"][0]
-    assert root["name"] == "ApiDrawThree" and root["children"] == 3
+    assert root["name"] == "ApiPickThree" and root["children"] == 3
     assert all(node["start"] is not None for node in tree["nodes"])
     page = client.get(f"/api/runs/{run.id}/tree?offset=1&limit=2").json()
     assert [node["path"] for node in page["nodes"]] == [[0], [1]]
@@ -132,7 +132,7 @@ def test_the_tree_pages_through_the_calls_depth_first(client: Any) -> None:
 
 
 def test_fork_keeps_the_calls_before_the_branch_point(client: Any) -> None:
-    run = runs.run(ApiDrawThree(ApiDraw()), enact.Str("fox"))
+    run = runs.run(ApiPickThree(ApiPick()), enact.Str("fox"))
     response = client.post(f"/api/runs/{run.id}/fork", json={"at": [2]})
     assert response.status_code == 202
     _jobs_done(client)
@@ -146,7 +146,7 @@ def test_fork_keeps_the_calls_before_the_branch_point(client: Any) -> None:
 
 
 def test_replay_and_resume(client: Any) -> None:
-    run = runs.run(ApiDrawThree(ApiDraw()), enact.Str("fox"))
+    run = runs.run(ApiPickThree(ApiPick()), enact.Str("fox"))
     response = client.post(f"/api/runs/{run.id}/replay", json={})
     assert response.status_code == 202
     _jobs_done(client)
@@ -274,7 +274,7 @@ def test_a_token_is_required_when_set(api_store: Store) -> None:
 
 
 def test_changes_need_a_json_body_from_this_origin(client: Any) -> None:
-    run = runs.run(ApiDraw(), enact.Str("a"))
+    run = runs.run(ApiPick(), enact.Str("a"))
     form = client.post(
         f"/api/runs/{run.id}/replay",
         content="a=1",
@@ -312,3 +312,14 @@ def test_the_openapi_description_names_every_endpoint(client: Any) -> None:
     assert answer["422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }
+
+
+def test_compare_two_branches(client: Any) -> None:
+    run = runs.run(ApiPickThree(ApiPick()), enact.Str("fox"))
+    fork = run.fork(at=(1,))
+    compared = client.get(f"/api/compare?left={run.id}&right={fork.id}").json()
+    assert compared["divergence"] == [1]
+    kinds = {tuple(call["path"]): call["kind"] for call in compared["calls"]}
+    assert kinds == {(): "changed", (0,): "same", (1,): "changed", (2,): "changed"}
+    assert compared["kept"] == 1 and compared["differing"] == 3
+    assert client.get(f"/api/compare?left={run.id}&right=nope").status_code == 404

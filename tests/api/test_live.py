@@ -15,7 +15,7 @@ import pytest
 
 import enact
 from api.conftest import LiveAPI
-from api.flows import ApiAskNumber, ApiDraw, ApiDrawThree
+from api.flows import ApiAskNumber, ApiPick, ApiPickThree
 from enact import runs
 
 
@@ -30,7 +30,7 @@ def _schemathesis() -> list[str]:
 def test_every_endpoint_survives_fuzzing(live_api: LiveAPI) -> None:
     # Real data for the fuzzer to reach: a finished run, a failed one, a
     # waiting one, and an object.
-    runs.run(ApiDrawThree(ApiDraw()), enact.Str("fox"), name="fox")
+    runs.run(ApiPickThree(ApiPick()), enact.Str("fox"), name="fox")
     runs.run(ApiAskNumber(), enact.Str("apples"))
     enact.commit(enact.Str("an object"))
     command = [
@@ -68,7 +68,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 @pytest.mark.slow
 def test_fifty_clients_list_runs_and_answer_at_once(live_api: LiveAPI) -> None:
     for number in range(30):
-        runs.run(ApiDraw(), enact.Str(f"t{number}"))
+        runs.run(ApiPick(), enact.Str(f"t{number}"))
     waiting = [runs.run(ApiAskNumber(), enact.Str(f"q{n}")).id for n in range(20)]
     latencies: list[float] = []
     errors: list[str] = []

@@ -12,6 +12,8 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 import enact
 from enact import runs
 from ui.conftest import UI, require_playwright
@@ -162,3 +164,59 @@ def test_values_holding_script_render_as_text(ui: UI, page: Any) -> None:
     expect(page.locator("article.pending .context")).to_have_text(SCRIPT)
     assert page.locator("script").count() == 1
     assert dialogs == []
+
+
+def test_an_answer_from_the_inbox_is_confirmed(ui: UI, page: Any) -> None:
+    run = runs.run(UIAskName(), enact.Str("star"))
+    page.goto(ui.page_url("/inbox"))
+    card = page.locator("article.pending", has_text=run.id)
+    card.locator("textarea[name='a.value']").fill("Sirius")
+    card.get_by_role("button", name="Answer").click()
+    notice = page.locator("p.notice[role='status']")
+    expect(notice).to_contain_text(run.id)
+    expect(notice).to_contain_text("was taken")
+    _wait_for_status(run.id, "finished")
+
+
+def test_pages_search_and_sort_in_the_runs_list(
+    ui: UI, page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from enact.ui import _pages
+
+    monkeypatch.setattr(_pages, "MAX_RUNS", 3)
+    made = [
+        runs.run(UIEcho(), enact.Str(str(n)), name=f"echo-{n}").id for n in range(7)
+    ]
+    page.goto(ui.page_url("/"))
+    expect(page.locator("nav.pages")).to_contain_text("Runs 1\u20133 of 7")
+    page.get_by_role("link", name="Older →").click()
+    expect(page.locator("nav.pages")).to_contain_text(
+        "Runs 4\u20136 of 7 (page 2 of 3)"
+    )
+    expect(page.locator("tr[data-run]")).to_have_count(3)
+    assert page.locator("tr[data-run]").first.get_attribute("data-run") == made[3]
+    page.get_by_role("link", name="← Newer").click()
+    expect(page.locator("nav.pages")).to_contain_text("page 1 of 3")
+    page.locator("input[name='q']").fill("echo-5")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tr[data-run]")).to_have_count(1)
+    assert page.locator("tr[data-run]").get_attribute("data-run") == made[5]
+    page.goto(ui.page_url("/"))
+    page.locator("select[name='order']").select_option("asc")
+    page.get_by_role("button", name="Filter").click()
+    assert page.locator("tr[data-run]").first.get_attribute("data-run") == made[0]
+
+
+def test_compare_a_fork_with_its_parent(ui: UI, page: Any) -> None:
+    random.seed(3)
+    run = runs.run(UIDrawThree(UIDraw()), enact.Str("moon"))
+    fork = run.fork(at=(2,))
+    page.goto(ui.page_url(f"/runs/{fork.id}"))
+    page.locator("a.compare-parent").click()
+    expect(page.locator("dd.divergence")).to_contain_text("call 2")
+    expect(page.locator("tr[data-kind='same']")).to_have_count(2)
+    diverging = page.locator("tr.diverges")
+    expect(diverging).to_have_count(1)
+    assert diverging.get_attribute("data-path") == "2"
+    page.get_by_role("link", name="Swap sides").click()
+    expect(page.locator("dd.left-run")).to_contain_text(fork.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import random
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -408,3 +409,80 @@ def test_runs_list_shows_the_others_and_names_a_damaged_record(ui: UI) -> None:
     status, _, body = fetch(ui.server, f"/runs/{broken.id}")
     assert status == 500
     assert "Damaged run record" in body and broken.id in body
+
+
+def _listed(ui: UI, query: str) -> list[str]:
+    status, _, body = fetch(ui.server, "/?" + query)
+    assert status == 200
+    return re.findall(r'data-run="([^"]+)"', body)
+
+
+def test_every_run_is_reached_through_the_pages(
+    ui: UI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from enact.ui import _pages
+
+    monkeypatch.setattr(_pages, "MAX_RUNS", 4)
+    made = [runs.run(UIEcho(), enact.Str(str(n))).id for n in range(10)]
+    seen = _listed(ui, "") + _listed(ui, "page=2") + _listed(ui, "page=3")
+    assert seen == made[::-1]
+    _, _, body = fetch(ui.server, "/?page=2")
+    assert "Runs 5\u20138 of 10 (page 2 of 3)" in body
+    assert "page=1" in body and "page=3" in body  # newer and older links
+    assert _listed(ui, "page=99") == made[::-1][8:]  # past the end: the last page
+    assert _listed(ui, "page=nonsense") == made[::-1][:4]
+
+
+def test_runs_are_searched_and_sorted(ui: UI) -> None:
+    alpha = runs.run(UIEcho(), enact.Str("a"), name="alpha-one", tags=["red"]).id
+    beta = runs.run(UIFail(), enact.Str("b"), name="beta-two").id
+    gamma = runs.run(UIEcho(), enact.Str("c"), tags=["red", "blue"]).id
+    assert _listed(ui, "q=ALPHA") == [alpha]
+    assert _listed(ui, "q=red") == [gamma, alpha]
+    assert _listed(ui, "q=red+blue") == [gamma]  # every word must occur
+    assert _listed(ui, "q=no+good") == [beta]  # the failed run's error
+    assert _listed(ui, "order=asc") == [alpha, beta, gamma]
+    assert _listed(ui, "sort=name&order=asc") == [gamma, alpha, beta]
+    assert _listed(ui, "sort=component")[0] == beta  # UIFail after UIEcho
+    assert _listed(ui, "sort=bogus") == [gamma, beta, alpha]  # ignored
+
+
+def test_time_filters_to_the_minute(ui: UI) -> None:
+    import datetime
+
+    run = runs.run(UIEcho(), enact.Str("a"))
+    started = datetime.datetime.fromtimestamp(run.info().started)
+    minute = started.strftime("%Y-%m-%dT%H:%M")
+    before = (started - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    after = (started + datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    assert _listed(ui, f"since={minute}&until={minute}") == [run.id]
+    assert _listed(ui, f"until={before}") == []
+    assert _listed(ui, f"since={after}") == []
+    assert _listed(ui, f"since={before}&until={after}") == [run.id]
+
+
+def test_compare_shows_kept_calls_and_where_a_fork_diverges(ui: UI) -> None:
+    random.seed(5)
+    run = runs.run(UIDrawThree(UIDraw()), enact.Str("x"))
+    fork = run.fork(at=(1,))
+    status, _, body = fetch(ui.server, f"/compare?left={run.id}&right={fork.id}")
+    assert status == 200
+    kinds = dict(re.findall(r'data-path="([^"]*)" data-kind="([^"]+)"', body))
+    assert kinds[""] == "changed" and kinds["0"] == "same"
+    assert kinds["1"] == "changed" and kinds["2"] == "changed"
+    assert re.search(r'class="kind-changed diverges" data-path="1"', body)
+    assert "call <code>1</code>" in body  # diverge at
+    assert "1 kept (the same in both), 3 differ" in body
+    _, _, page = fetch(ui.server, f"/runs/{fork.id}")
+    assert f"/compare?left={run.id}&amp;right={fork.id}" in page
+
+
+def test_compare_of_equal_journals_and_of_unknown_runs(ui: UI) -> None:
+    run = runs.run(UIEcho(), enact.Str("same"))
+    replay = run.replay()
+    status, _, body = fetch(ui.server, f"/compare?left={run.id}&right={replay.id}")
+    assert status == 200 and "nowhere: the journals are equal" in body
+    status, _, _ = fetch(ui.server, f"/compare?left={run.id}&right=nope")
+    assert status == 404
+    status, _, _ = fetch(ui.server, "/compare?left=%3Cscript%3E&right=x")
+    assert status == 404

@@ -17,7 +17,9 @@ __all__ = [
     "AnswerBody",
     "AnswerResult",
     "BranchBody",
+    "CallDifference",
     "CallNode",
+    "Comparison",
     "DamagedRecord",
     "ErrorBody",
     "JobStarted",
@@ -165,6 +167,33 @@ class BranchBody(BaseModel):
         description="Child indices of the first call to run afresh; every call "
         "before it keeps its recorded result. Default: the last top-level call.",
     )
+
+
+class CallDifference(BaseModel):
+    """How the call at one path compares in two runs."""
+
+    path: list[int]
+    kind: Literal["same", "changed", "only-left", "only-right"]
+    changes: list[str] = Field(
+        description="For 'changed': which parts differ (invokable, input, "
+        "output, raised, state, children)."
+    )
+    left: str | None = Field(description="The left call's invocation digest.")
+    right: str | None = Field(description="The right call's invocation digest.")
+
+
+class Comparison(BaseModel):
+    """Two runs' journals compared call by call (kept calls are not descended)."""
+
+    left: str
+    right: str
+    divergence: list[int] | None = Field(
+        description="The first differing call with nothing differing below it; "
+        "null if the journals are equal."
+    )
+    kept: int
+    differing: int
+    calls: list[CallDifference]
 
 
 class JobStarted(BaseModel):

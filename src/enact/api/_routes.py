@@ -12,10 +12,13 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from enact import runs
+from enact._runs.listing import search
 from enact.api._models import (
     AnswerBody,
     AnswerResult,
     BranchBody,
+    CallDifference,
+    Comparison,
     ErrorBody,
     JobStarted,
     PendingRequest,
@@ -36,6 +39,7 @@ from enact.api._views import (
 )
 from enact.contexts import new_contexts
 from enact.references import Store
+from enact.ui._compare import compare
 from enact.ui._jobs import Jobs, wait_for_new_run
 
 __all__ = ["ApiError", "router"]
@@ -116,8 +120,8 @@ def list_runs(
         str | None,
         Query(
             max_length=500,
-            description="Search: id, name, tags, component or error contain it "
-            "(case-insensitive).",
+            description="Search: every word occurs in the run's id, name, "
+            "tags, component or error (any case).",
         ),
     ] = None,
     since: Annotated[float | None, Query(description="Started at or after.")] = None,
@@ -143,10 +147,7 @@ def list_runs(
             since=since,
             until=until,
         )
-    wanted = q.lower() if q else None
-    matching = [
-        info for info in found if wanted is None or wanted in _search_text(info)
-    ]
+    matching = search(found, q)
     start = 0
     if after is not None:
         start = next(
@@ -161,11 +162,6 @@ def list_runs(
         total=len(matching),
         damaged=[damaged_record(d) for d in found.damaged],
     )
-
-
-def _search_text(info: runs.RunInfo) -> str:
-    parts = [info.id, info.component, info.name or "", info.error or "", *info.tags]
-    return "\n".join(parts).lower()
 
 
 @router.get(
@@ -284,6 +280,39 @@ def resume_run(
     if jobs.running(run.id) is None:
         jobs.start("resuming", run.id, run.resume)
     return JobStarted(run_id=run.id, label="resuming")
+
+
+@router.get(
+    "/compare",
+    response_model=Comparison,
+    responses=_ERRORS,
+    summary="Compare two runs call by call",
+)
+def compare_runs(
+    request: Request,
+    left: Annotated[str, Query(min_length=1, max_length=128)],
+    right: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Comparison:
+    """Which calls two runs share (kept), which differ, and where they diverge."""
+    with _using(request) as store:
+        compared = compare(_run(store, left), _run(store, right))
+    return Comparison(
+        left=compared.left.id,
+        right=compared.right.id,
+        divergence=None if compared.divergence is None else list(compared.divergence),
+        kept=compared.kept,
+        differing=compared.differing,
+        calls=[
+            CallDifference(
+                path=list(row.path),
+                kind=row.kind,  # type: ignore[arg-type]
+                changes=list(row.changes),
+                left=None if row.left is None else row.left.digest,
+                right=None if row.right is None else row.right.digest,
+            )
+            for row in compared.rows
+        ],
+    )
 
 
 # -- input requests -------------------------------------------------------------

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime
 import os
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from enact import runs
+from enact._runs.listing import SORT_KEYS, search, sorted_runs
 from enact.interfaces import NoneResource
 from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
 from enact.ui import _forms, _security
+from enact.ui._compare import compare
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs, wait_for_new_run
 from enact.ui._render import render
@@ -29,8 +32,8 @@ __all__ = ["MAX_RUNS", "FormErrors", "Pages"]
 #: what was submitted (shown again).
 FormErrors = dict[str, tuple[str, Mapping[str, str]]]
 
-#: The runs list shows at most this many runs (the newest); filters narrow it.
-MAX_RUNS = 500
+#: The runs list shows this many runs a page.
+MAX_RUNS = 100
 _STATUSES = [status.value for status in runs.RunStatus]
 _ANSWER_PREFIX = "a."
 
@@ -105,19 +108,36 @@ class Pages:
             "component": query.get("component") or None,
             "tag": query.get("tag") or None,
             "parent": query.get("parent") or None,
-            "since": _day(query.get("since", "")),
-            "until": _day(query.get("until", ""), end=True),
+            "since": _moment(query.get("since", "")),
+            "until": _moment(query.get("until", ""), end=True),
         }
         listed = runs.list_runs(**filters)
+        found = search(listed, query.get("q"))
+        sort = query.get("sort", "started")
+        sort = sort if sort in SORT_KEYS else "started"
+        ascending = query.get("order") == "asc"
+        ordered = sorted_runs(found, sort, descending=not ascending)
+        pages = max(1, -(-len(ordered) // MAX_RUNS))
+        page = min(_page_number(query.get("page", "")), pages)
+        first = (page - 1) * MAX_RUNS
+        shown = ordered[first : first + MAX_RUNS]
+        kept = {key: query.get(key, "") for key in (*_FILTERS, "q", "sort", "order")}
         return self._page(
             "runs.html",
             nav="runs",
-            runs=listed[:MAX_RUNS],
-            more=max(0, len(listed) - MAX_RUNS),
+            runs=shown,
+            more=max(0, len(ordered) - first - len(shown)),
+            total=len(ordered),
+            first=first + 1,
+            page=page,
+            pages=pages,
+            newer=_page_link(kept, page - 1) if page > 1 else None,
+            older=_page_link(kept, page + 1) if page < pages else None,
             damaged=listed.damaged,
             statuses=_STATUSES,
-            query={key: query.get(key, "") for key in _FILTERS},
-            filtered=any(query.get(key) for key in _FILTERS),
+            sorts=list(SORT_KEYS),
+            query=kept,
+            filtered=any(query.get(key) for key in (*_FILTERS, "q")),
         )
 
     def run_page(
@@ -223,6 +243,21 @@ class Pages:
             job.done.wait(0.5)
         return redirect(f"/runs/{run.id}")
 
+    def compare_page(self, request: Request) -> Response:
+        """``GET /compare?left=<id>&right=<id>``: two runs side by side."""
+        ids = [request.query.get("left", ""), request.query.get("right", "")]
+        found = []
+        for run_id in ids:
+            run = self._get_run(run_id)
+            if isinstance(run, Response):
+                return run
+            found.append(run)
+        try:
+            comparison = compare(found[0], found[1])
+        except runs.RunError as error:
+            return self.error(409, "Cannot compare yet", str(error))
+        return self._page("compare.html", nav="runs", c=comparison)
+
     # -- input requests ----------------------------------------------------
 
     def _pending_items(
@@ -262,8 +297,14 @@ class Pages:
         return items
 
     def inbox(self, request: Request, errors: FormErrors | None = None) -> Response:
-        """``GET /inbox``: every pending input request, each with its form."""
-        del request
+        """``GET /inbox``: every pending input request, each with its form.
+
+        After an answer from the Inbox, ``?answered=<run id>`` names the run,
+        so the page confirms the answer was taken.
+        """
+        answered = request.query.get("answered", "")
+        if not _security.valid_run_id(answered):
+            answered = ""
         components = {
             info.id: info.component
             for info in runs.list_runs(status=runs.RunStatus.WAITING)
@@ -272,7 +313,11 @@ class Pages:
         for item in items:
             item["component"] = components.get(item["p"].run_id, "?")
         return self._page(
-            "inbox.html", status=400 if errors else 200, nav="inbox", items=items
+            "inbox.html",
+            status=400 if errors else 200,
+            nav="inbox",
+            items=items,
+            answered=answered,
         )
 
     def answer(self, request: Request, run_id: str) -> Response:
@@ -308,7 +353,7 @@ class Pages:
         if job.done.wait(0.5) and job.error is not None:
             return self.error(409, "The answer was not taken", job.error)
         if request.form.get("_from") == "inbox":
-            return redirect("/inbox")
+            return redirect(f"/inbox?answered={run.id}")
         return redirect(f"/runs/{run.id}")
 
     # -- objects -----------------------------------------------------------
@@ -449,16 +494,44 @@ def _display_location(location: str) -> str:
     return location
 
 
-def _day(text: str, end: bool = False) -> float | None:
-    """Epoch seconds of a ``YYYY-MM-DD`` date's local midnight (the next one if
-    ``end``), or None."""
+def _moment(text: str, end: bool = False) -> float | None:
+    """Epoch seconds of a local ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` time,
+    or None.
+
+    A bare date means its midnight, or with ``end`` the next midnight, so
+    ``until=2026-12-02`` takes in the whole day; a time to the minute means
+    that minute (with ``end``, up to its last second).
+    """
+    text = text.strip()
+    if "T" not in text and " " not in text:
+        try:
+            day = datetime.date.fromisoformat(text)
+        except ValueError:
+            return None
+        if end:
+            day += datetime.timedelta(days=1)
+        return datetime.datetime.combine(day, datetime.time()).timestamp()
     try:
-        day = datetime.date.fromisoformat(text)
+        moment = datetime.datetime.fromisoformat(text)
     except ValueError:
         return None
-    if end:
-        day += datetime.timedelta(days=1)
-    return datetime.datetime.combine(day, datetime.time()).timestamp()
+    if end and moment.second == 0 and moment.microsecond == 0:
+        moment += datetime.timedelta(minutes=1)
+    return moment.timestamp()
+
+
+def _page_number(text: str) -> int:
+    """A page number from a query (1 for anything that is not one)."""
+    if text.isdigit() and 0 < len(text) < 7:
+        return max(1, int(text))
+    return 1
+
+
+def _page_link(query: dict[str, str], page: int) -> str:
+    """The runs list's address with the same filters, at another page."""
+    kept = {key: value for key, value in query.items() if value}
+    kept["page"] = str(page)
+    return "/?" + urllib.parse.urlencode(kept)
 
 
 def _request_text(request: Ref[Any]) -> dict[str, str]:

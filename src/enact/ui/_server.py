@@ -57,6 +57,7 @@ def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("POST", rf"/runs/{_RUN}/fork", pages.fork),
         ("POST", rf"/runs/{_RUN}/replay", pages.replay),
         ("POST", rf"/runs/{_RUN}/resume", pages.resume),
+        ("GET", r"/compare", pages.compare_page),
         ("GET", r"/inbox", pages.inbox),
         ("GET", r"/invoke", pages.invoke_page),
         ("POST", r"/invoke", pages.invoke),
