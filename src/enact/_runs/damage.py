@@ -22,13 +22,14 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, NoReturn
 
+from enact._refs.legacy_backend import StorageBackendObjects
 from enact._runs.errors import RunDamaged, RunError
 from enact._runs.recorder import StepLog
 from enact._runs.records import RunInfo
-from enact.backends.backend import Backend
 from enact.backends.base import BackendError
 from enact.backends.gc import references
 from enact.backends.index import Index
+from enact.backends.objects import Objects
 from enact.references import Damage, Store, add_index_check
 
 __all__ = [
@@ -156,8 +157,8 @@ def check_journal(store: Store, run_id: str, roots: Iterable[Any], action: str) 
         RunDamaged: naming the run and the first object that is missing,
             damaged or not a digest.
     """
-    backend = store.backend
-    if not isinstance(backend, Backend) or getattr(backend, "serializer", None):
+    backend = store.objects
+    if _not_canonical(store):
         return  # its bytes are no canonical encoding: reads check them
     store.flush()
     frontier: list[str] = []
@@ -252,9 +253,18 @@ def index_damage(store: Store) -> list[Damage]:
     return found
 
 
+def _not_canonical(store: Store) -> bool:
+    """Whether the store's objects are not canonical bytes by digest: a
+    resource-dict backend behind its adapter, or a file store writing
+    another serializer's format."""
+    return isinstance(store.objects, StorageBackendObjects) or bool(
+        getattr(store.backend, "serializer", None)
+    )
+
+
 def _missing(store: Store, named: dict[str, str]) -> Iterator[Damage]:
-    backend = store.backend
-    if not isinstance(backend, Backend):
+    backend = store.objects
+    if isinstance(store.objects, StorageBackendObjects):
         return
     digests = list(named)
     for start in range(0, len(digests), _BATCH):
@@ -262,7 +272,7 @@ def _missing(store: Store, named: dict[str, str]) -> Iterator[Damage]:
 
 
 def _missing_in(
-    backend: Backend, digests: list[str], named: dict[str, str]
+    backend: Objects, digests: list[str], named: dict[str, str]
 ) -> Iterator[Damage]:
     try:
         present = backend.has_many(digests)
