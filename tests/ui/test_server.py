@@ -486,3 +486,13 @@ def test_compare_of_equal_journals_and_of_unknown_runs(ui: UI) -> None:
     assert status == 404
     status, _, _ = fetch(ui.server, "/compare?left=%3Cscript%3E&right=x")
     assert status == 404
+
+
+def test_invoke_refuses_an_empty_required_input(ui: UI) -> None:
+    form = {"_csrf": ui.server.csrf, "component": "ui.flows.UIRepeat", "i.value": ""}
+    status, _, body = fetch(ui.server, "/invoke", method="POST", form=form)
+    assert status == 400
+    assert "is required" in body
+    assert runs.list_runs() == []
+    _, _, page = fetch(ui.server, "/invoke?component=ui.flows.UIRepeat")
+    assert re.search(r'<textarea name="i.value" rows="2" required>', page)

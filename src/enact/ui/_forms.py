@@ -35,6 +35,7 @@ __all__ = [
     "FormField",
     "TypeForm",
     "build",
+    "check_required",
     "components",
     "form_for",
     "read_form",
@@ -140,6 +141,21 @@ def form_for(
         )
         return TypeForm(type_id, name, "fields", fields)
     return _json_form(type_id, name, prefix, submitted)
+
+
+def check_required(forms: tuple[TypeForm, ...], submitted: Mapping[str, str]) -> None:
+    """Refuses a submission that leaves a required field empty.
+
+    The Invoke page's inputs say so to the browser too, which refuses before
+    sending; this is the same rule for a client that does not check.
+
+    Raises:
+        FormError: naming the first empty required field.
+    """
+    for form in forms:
+        for field in form.fields:
+            if field.required and not submitted.get(field.name, "").strip():
+                raise FormError(f"{field.label} is required: fill it in to run.")
 
 
 def _json_form(

@@ -449,6 +449,13 @@ class Pages:
         input_type = found.get_input_type()
         assert input_type is not None
         try:
+            _forms.check_required(
+                (
+                    _forms.form_for(found.type_id(), "c."),
+                    _forms.form_for(input_type.type_id(), "i."),
+                ),
+                request.form,
+            )
             component = _forms.build(
                 found,
                 _forms.read_form(_forms.form_for(found.type_id(), "c."), request.form),
