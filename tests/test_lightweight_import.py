@@ -18,6 +18,7 @@ OPTIONAL = [
     "rich",
     "jinja2",
     "playwright",
+    "psycopg",
 ]
 
 _SCRIPT = """

@@ -6,6 +6,7 @@ name lives in the submodule SPEC A1 gives for it.
 """
 
 from enact import contexts, runs
+from enact._store_urls import open_store
 from enact.digests import resource_digest
 from enact.interfaces import (
     FieldTypeError,
@@ -138,6 +139,7 @@ __all__ = [
     "commit",
     "contexts",
     "deepcopy",
+    "open_store",
     "get",
     "invocation_summary",
     "invoke",
