@@ -21,6 +21,7 @@ import contextlib
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -143,6 +144,8 @@ class Connections:
         self._lock = threading.Lock()
         self._held = _Held()
         self._closed = False
+        # A store dropped unclosed closes its idle connections.
+        weakref.finalize(self, _close_all, self._idle)
 
     def connect(self, *, search_path: bool = True) -> psycopg.Connection[Any]:
         """A new connection, in autocommit mode, set up for the store.
@@ -303,6 +306,13 @@ class Connections:
         for connection in idle:
             with contextlib.suppress(Exception):
                 connection.close()
+
+
+def _close_all(connections: list[Any]) -> None:
+    for connection in connections:
+        with contextlib.suppress(Exception):
+            connection.close()
+    connections.clear()
 
 
 def one_line(error: BaseException) -> str:
