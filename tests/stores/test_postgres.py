@@ -24,10 +24,10 @@ import pytest
 import enact
 from enact import runs
 from enact._runs.recorder import StepLog
-from enact.backends import BackendError, StoreVersionError
+from enact.backends import BackendError, StoreVersionError, sessions
 from enact.backends.postgres import PostgresObjects
 from enact.runs import RunStatus
-from runs.flows import CALLS, Pipeline
+from runs.flows import CALLS, Greet, Pipeline
 from stores.pg_flows import PauseFlow
 from stores.postgres_server import PostgresServer
 
@@ -299,3 +299,61 @@ def test_a_waiting_run_keeps_waiting_across_a_restart(
     out, err = waiter.communicate(timeout=60)
     assert waiter.returncode == 0, err
     assert out.startswith("Ada rolled")
+
+
+def _spawn_run_child(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, RUN_CHILD, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_six_processes_answer_one_request_at_once_and_one_wins(url: str) -> None:
+    greet = _spawn_run_child("greet", url, "asked")
+    _, err = greet.communicate(timeout=120)
+    assert greet.returncode == 0, err
+    racers = [_spawn_run_child("answer", url, "asked", f"P{i}") for i in range(6)]
+    codes = []
+    for racer in racers:
+        _, err = racer.communicate(timeout=120)
+        codes.append(racer.returncode)
+        assert racer.returncode in (0, 3), err
+    assert sorted(codes) == [0] + [3] * 5
+    winner = f"P{codes.index(0)}"
+    with enact.open_store(url):
+        run = runs.resume("asked")
+        assert run.status is RunStatus.FINISHED
+        assert str(run.output()).startswith(winner + " rolled")
+
+
+@pytest.mark.slow
+def test_eight_processes_run_fork_and_collect_on_one_store(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with enact.open_store(url) as store:
+        waiting = enact.run(Greet(), name="old")  # waiting: survives every gc
+        garbage = store.commit(enact.Str("garbage")).digest
+    store.close()
+    writers = [_spawn_run_child("churn", url, f"w{i}", "4") for i in range(7)]
+    collector = _spawn_run_child("gc", url, "-", "10")
+    for process in [*writers, collector]:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    with enact.open_store(url) as store:
+        assert store.verify() == []
+        monkeypatch.setattr(sessions, "clock", lambda: time.time() + 60)
+        store.gc()
+        assert not store.has(enact.Ref(garbage))
+        infos = runs.list_runs()
+        assert len(infos) == 1 + 7 * 4 * 2
+        for info in infos:
+            if info.id == waiting.id:
+                assert info.status is RunStatus.WAITING
+                continue
+            assert info.status is RunStatus.FINISHED
+            journal = runs.get_run(info.id).journal()
+            rolls = [int(c.get_output()) for c in journal.get_children()]
+            assert journal.get_output() == sum(rolls)
+        assert store.verify() == []
