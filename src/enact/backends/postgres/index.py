@@ -61,14 +61,20 @@ class PostgresIndex(Index):
         connections: The store's connections.
         ensure_session: Registers (or renews) the backend's session; called
             before a write that may name objects.
+        noted: Told the lines of every step log read (the objects'
+            read-ahead).
     """
 
     def __init__(
-        self, connections: Connections, ensure_session: Callable[[], None]
+        self,
+        connections: Connections,
+        ensure_session: Callable[[], None],
+        noted: Callable[[Sequence[bytes]], None] | None = None,
     ) -> None:
         self._db = connections
         self.location = connections.location
         self._ensure_session = ensure_session
+        self._noted = noted
         self._writer = uuid.uuid4().hex
         self._counter = itertools.count()
         self._counter_lock = threading.Lock()
@@ -184,7 +190,10 @@ class PostgresIndex(Index):
             ).fetchall(),
             "read steps",
         )
-        return split_lines(rows)
+        lines = split_lines(rows)
+        if self._noted is not None:
+            self._noted(lines)
+        return lines
 
     # -- names ------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from enact.backends.postgres.connections import Connections, mask, one_line, spl
 from enact.backends.postgres.index import PostgresIndex
 from enact.backends.postgres.journals import UPSERT, PostgresJournals
 from enact.backends.postgres.migrations import LOCK_CLASS, lock_id, migrate
+from enact.backends.postgres.readahead import ReadAhead
 
 __all__ = ["PostgresObjects"]
 
@@ -116,7 +117,11 @@ class PostgresObjects(Backend):
             self._session_renewed,
             register=lambda: table_sessions.TableSession(self._db),
         )
-        self._index = PostgresIndex(self._db, self._sessions.ensure)
+        # Resumes read the objects their step logs name in batches.
+        self._readahead = ReadAhead(self._select)
+        self._index = PostgresIndex(
+            self._db, self._sessions.ensure, noted=self._readahead.note
+        )
         self._journals = PostgresJournals(self._db, self._index, self._rows)
 
     def _session_renewed(self, registered: float) -> None:
@@ -180,6 +185,14 @@ class PostgresObjects(Backend):
                 ) from None
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        found = self._readahead.take(keys)
+        if len(found) < len(keys):
+            found.update(self._select([key for key in keys if key not in found]))
+        return [found.get(key) for key in keys]
+
+    def _select(self, keys: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
 
         def work(db: Any) -> None:
@@ -194,7 +207,7 @@ class PostgresObjects(Backend):
 
         if keys:
             self._db.run(work, "read objects")
-        return [found.get(key) for key in keys]
+        return found
 
     def has_many(self, keys: Sequence[str]) -> list[bool]:
         found: set[str] = set()
