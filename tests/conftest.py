@@ -8,6 +8,7 @@ later process would see.
 
 from __future__ import annotations
 
+import os
 import pathlib
 from collections.abc import Callable, Iterator
 
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, settings
 from enact.backends import Backend
 from enact.references import Store
 from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
+from stores.postgres_server import PostgresServer, find_binaries
 
 # CI machines are small and shared: a property must not fail because one
 # example was slow. Example counts are set per test; only timing is relaxed.
@@ -26,16 +28,46 @@ settings.register_profile(
 settings.load_profile("enact")
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test session's own (Debian's package).
+
+    Skips where no server binary is installed, unless
+    ``ENACT_REQUIRE_POSTGRES=1`` (CI) makes that a failure.
+    """
+    binaries = find_binaries()
+    if binaries is None:
+        reason = "no PostgreSQL server binaries (apt-get install postgresql)"
+        if os.environ.get("ENACT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + ", and ENACT_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    server = PostgresServer(binaries)
+    try:
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+def _location(request: pytest.FixtureRequest, name: str, directory: str) -> str:
+    if name == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        return server.fresh_url()
+    return location_in(name, directory)
+
+
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> StoreKind:
     """Which store a test runs against (parametrized over all kinds)."""
-    return StoreKind(request.param, location_in(request.param, str(tmp_path)))
+    return StoreKind(request.param, _location(request, request.param, str(tmp_path)))
 
 
 @pytest.fixture(params=STORE_KINDS)
 def backend_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> BackendKind:
     """Which byte backend a test runs against (parametrized over all kinds)."""
-    return BackendKind(request.param, location_in(request.param, str(tmp_path)))
+    return BackendKind(request.param, _location(request, request.param, str(tmp_path)))
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("encoding and digests", ["_codec", "_decode", "digests", "serialization"]),
-    ("refs, stores and backends", ["backends", "_refs", "references"]),
+    ("refs, stores and backends", ["backends", "_refs", "references", "_store_urls"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
     ("durable runs and their tools", ["_runs", "runs", "diffs"]),
     (

@@ -21,6 +21,7 @@ OPTIONAL = [
     "rich",
     "jinja2",
     "playwright",
+    "psycopg",
 ]
 
 _SCRIPT = """

@@ -32,6 +32,8 @@ EXTRAS = {
     "request_input_async", "thread_pool_map",
     # Durable runs (issue 5).
     "Run", "RunStatus", "run", "runs",
+    # Stores by URL (issue 14).
+    "open_store",
 }  # fmt: skip
 
 # Later versions: plain values.

@@ -7,6 +7,7 @@ name lives in the submodule enact 0.4.0.dev1 has it in
 """
 
 from enact import contexts, runs
+from enact._store_urls import open_store
 from enact.digests import resource_digest
 from enact.interfaces import (
     FieldTypeError,
@@ -139,6 +140,7 @@ __all__ = [
     "commit",
     "contexts",
     "deepcopy",
+    "open_store",
     "get",
     "invocation_summary",
     "invoke",

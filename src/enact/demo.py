@@ -13,6 +13,7 @@ import random
 from typing import Any
 
 import enact
+from enact.backends.base import BackendError
 from enact.summaries import invocation_summary
 
 DEFAULT_STORE = ".enact"
@@ -104,12 +105,6 @@ def _common_prefix(
     return count
 
 
-def _open_store(path: str) -> enact.Store:
-    if path.endswith((".db", ".sqlite", ".sqlite3")):
-        return enact.SQLiteStore(path)
-    return enact.FileStore(path)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Runs the tour."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -117,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         "--store",
         default=os.environ.get("ENACT_STORE", DEFAULT_STORE),
         help=(
-            f"store directory, or a SQLite file ending in .db, .sqlite or .sqlite3 "
+            "store URL: a directory, a SQLite file ending in .db, .sqlite or "
+            ".sqlite3, sqlite:///file.db, memory: or postgresql://user@host/db "
             f"(default: $ENACT_STORE or {DEFAULT_STORE})"
         ),
     )
@@ -125,7 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     random.seed(args.seed)
 
-    with _open_store(args.store) as store:
+    try:
+        opened = enact.open_store(args.store)
+    except BackendError as error:
+        parser.exit(1, f"enact demo: {error}\n")
+    with opened as store:
         flow = WritePoem(SampleLine(), Score())
         topic = enact.commit(enact.Str("moon"))
 

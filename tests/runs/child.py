@@ -2,7 +2,8 @@
 
 Usage: python child.py MODE STORE NAME [VALUE]
 
-STORE is a SQLite database if it ends in ``.db``, else a file store.
+STORE is any store URL ``enact.open_store`` takes (a directory, a SQLite
+file ending in ``.db``, ``postgresql://...``).
 
 MODE is ``start`` (a Pipeline), ``resume``, ``greet`` (a Greet run that ends
 waiting), ``greet-live`` (a Greet run waiting in place), ``answer`` (answer
@@ -30,10 +31,9 @@ def pipeline() -> Pipeline:
 
 
 def open_store(path: str) -> enact.Store:
-    """A SQLite store for a path ending in ``.db``, else a file store."""
-    if path.endswith(".db"):
-        return enact.SQLiteStore(path)
-    return enact.FileStore(path)
+    """The store of a URL: a directory, a SQLite file ending in ``.db``, or a
+    server's."""
+    return enact.open_store(path)
 
 
 def main(mode: str, store_path: str, name: str, value: str = "") -> int:

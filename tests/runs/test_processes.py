@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -25,9 +27,22 @@ CHILD = str(pathlib.Path(__file__).with_name("child.py"))
 
 pytestmark = pytest.mark.slow
 
-# Both stores that other processes share: the file store, and SQLite (whose
-# durable runs journal each call beside the database).
-STORES = pytest.mark.parametrize("suffix", ["", ".db"], ids=["file", "sqlite"])
+# The stores that other processes share: the file store, SQLite (whose
+# durable runs journal each call beside the database) and PostgreSQL.
+STORES = pytest.mark.parametrize("kind", ["file", "sqlite", "postgres"])
+
+
+@pytest.fixture
+def locate(
+    kind: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> Callable[[str], str]:
+    """Gives each name a store of the test's kind: a path, or a URL."""
+    if kind == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        tag = uuid.uuid4().hex[:12]
+        return lambda name: server.url(schema=f"{name}_{tag}")
+    suffix = ".db" if kind == "sqlite" else ""
+    return lambda name: str(tmp_path / f"{name}{suffix}")
 
 
 def spawn(*args: str, side_log: pathlib.Path | None = None) -> subprocess.Popen[str]:
@@ -61,7 +76,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, st
     return process.returncode, err + out
 
 
-def finished_leaves(store_path: pathlib.Path, name: str) -> set[str]:
+def finished_leaves(store_path: str, name: str) -> set[str]:
     """The leaves whose calls are durable as finished in the run's step log."""
     with open_store(str(store_path)) as store:
         run = runs.get_run(name)
@@ -79,14 +94,14 @@ def side_effects(side_log: pathlib.Path) -> dict[str, int]:
 
 @STORES
 def test_sigkill_at_random_points_then_resume(
-    tmp_path: pathlib.Path, suffix: str
+    tmp_path: pathlib.Path, locate: Callable[[str], str]
 ) -> None:
     rng = random.Random(5)
     kills = 0
     trial = 0
     while kills < 50:
         trial += 1
-        store_path = tmp_path / f"store{trial}{suffix}"
+        store_path = locate(f"store{trial}")
         side_log = tmp_path / f"side{trial}.log"
         name = f"t{trial}"
         # Leaf -> how often it had run when a check found it durable: it must
@@ -136,9 +151,9 @@ def test_sigkill_at_random_points_then_resume(
 
 @STORES
 def test_an_input_request_answered_from_another_process(
-    tmp_path: pathlib.Path, suffix: str
+    locate: Callable[[str], str],
 ) -> None:
-    store_path = tmp_path / f"store{suffix}"
+    store_path = locate("store")
     # Live: the run's process waits; a second process answers; it finishes.
     live = spawn("greet-live", str(store_path), "live")
     deadline = time.monotonic() + 30
@@ -173,9 +188,9 @@ def test_an_input_request_answered_from_another_process(
 
 @STORES
 def test_four_processes_run_fork_and_collect_at_once(
-    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+    monkeypatch: pytest.MonkeyPatch, locate: Callable[[str], str]
 ) -> None:
-    store_path = tmp_path / f"store{suffix}"
+    store_path = locate("store")
     first = open_store(str(store_path))
     with first:
         old = enact.run(Greet(), name="old")  # waiting: must survive gc

@@ -22,7 +22,7 @@ PACK_ENTRY = struct.Struct(">32sQQ")
 PACK_FOOTER = struct.Struct(">QQ8s")
 
 
-STORE_KINDS = ("memory", "file", "sqlite")
+STORE_KINDS = ("memory", "file", "sqlite", "postgres")
 
 # The smallest batch of small objects a file store writes as a pack file (as
 # documented in enact.backends.files); smaller ones are appended to its log.
@@ -54,6 +54,8 @@ class StoreKind:
             return Store(self._memory)
         if self.name == "file":
             return enact.FileStore(self.path)
+        if self.name == "postgres":
+            return enact.open_store(self.path)
         return enact.SQLiteStore(self.path)
 
 
@@ -78,6 +80,10 @@ class BackendKind:
             return self._memory
         if self.name == "file":
             return FileObjects(self.path)
+        if self.name == "postgres":
+            from enact.backends.postgres import PostgresObjects
+
+            return PostgresObjects(self.path)
         return SQLiteObjects(self.path)
 
 

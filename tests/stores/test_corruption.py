@@ -20,6 +20,7 @@ import pytest
 
 import enact
 from enact.backends import BackendError, FileObjects
+from enact.backends.postgres import PostgresObjects
 from enact.errors import EnactError
 from enact.references import (
     CorruptObject,
@@ -115,6 +116,15 @@ def damage(store: Store, key: str, change: Callable[[bytes], bytes]) -> None:
                 "UPDATE objects SET data = ? WHERE digest = ?", (change(data), key)
             )
         db.close()
+    elif isinstance(backend, PostgresObjects):
+        with backend._db.connect() as pg:
+            (data,) = pg.execute(
+                "SELECT data FROM objects WHERE digest = %s", (key,)
+            ).fetchone()
+            pg.execute(
+                "UPDATE objects SET data = %s WHERE digest = %s",
+                (change(bytes(data)), key),
+            )
     else:
         # The memory backend's dict: the only way to damage it.
         objects = backend._objects  # type: ignore[union-attr]

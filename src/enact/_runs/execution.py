@@ -295,11 +295,11 @@ class _Answerer:
                 stored_status=RunStatus.WAITING, live=True, pending=(pending,)
             ),
         )
-        while True:
-            claimed = self.index.get_claim(key)
-            if claimed is not None:
-                break
-            time.sleep(self.poll_interval)
+        # The index wakes the wait when a claim is made where it can (a
+        # PostgreSQL store's NOTIFY); others poll every poll_interval.
+        claimed = self.index.get_claim(key)
+        while claimed is None:
+            claimed = self.index.wait_for_claim(key, self.poll_interval)
         update_run(
             self.index,
             self.run_id,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -180,6 +181,17 @@ class Index(abc.ABC):
     @abc.abstractmethod
     def claims(self, prefix: str = "") -> dict[str, bytes]:
         """Every claim whose key starts with ``prefix``."""
+
+    def wait_for_claim(self, key: str, timeout: float) -> bytes | None:
+        """Waits a while for ``key`` to be claimed; returns the claim or None.
+
+        A waiting run calls it in a loop. By default it sleeps ``timeout``
+        seconds and reads the claim (polling); an index that hears of claims
+        as they are made (PostgreSQL's ``LISTEN``) returns as soon as one
+        is, and may wait longer than ``timeout`` before it returns None.
+        """
+        time.sleep(timeout)
+        return self.get_claim(key)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Releases files and connections. Idempotent."""

@@ -257,14 +257,22 @@ class Keeper:
             the session counts as open: the backend then forgets what it
             knew to be stored young (copies older than the new session must
             be written again).
+        register: Makes a new session (default: a :class:`Session` file in
+            ``directory``); a store that keeps its sessions elsewhere (a
+            database table) passes its own, with the same methods.
     """
 
     def __init__(
-        self, directory: str, location: str, renewed: Callable[[float], None]
+        self,
+        directory: str,
+        location: str,
+        renewed: Callable[[float], None],
+        register: Callable[[], Session] | None = None,
     ) -> None:
         self._directory = directory
         self._location = location
         self._renewed = renewed
+        self._register = register or (lambda: Session(directory, location))
         self._lock = threading.Lock()
         self._uses = 0
         #: The active session, or None.
@@ -291,14 +299,17 @@ class Keeper:
             return
         with self._lock:
             session = self.session
-            if session is not None:
+            if session is not None and session.open:
                 session.touch()
             else:
-                session, self._idle = self._idle, None
+                # An idle session, or one that ended on its own (a database
+                # session that lost its registration), is resumed or replaced.
+                if session is None:
+                    session, self._idle = self._idle, None
                 if session is None or not session.resume():
                     if session is not None:
                         session.close()
-                    session = Session(self._directory, self._location)
+                    session = self._register()
                     self._renewed(session.registered)
                 self.session = session
             self.next_beat = time.monotonic() + HEARTBEAT_SECONDS

@@ -1,10 +1,13 @@
 """Which store a command works on, and the modules to import first.
 
-The store is ``--store PATH``, else ``$ENACT_STORE``, else the demo's embedded
-default ``./.enact``. A path ending in ``.db``, ``.sqlite`` or ``.sqlite3`` is
-a SQLite store, anything else a store directory. Only ``enact demo`` creates a
-store; every other command refuses a path where none exists, so a typo never
-litters the disk with empty stores.
+The store is ``--store URL``, else ``$ENACT_STORE``, else the demo's embedded
+default ``./.enact``. It is any URL :func:`enact.open_store` takes: a path (one
+ending in ``.db``, ``.sqlite`` or ``.sqlite3`` is a SQLite store, anything else
+a store directory), ``file:///...``, ``sqlite:///...``, ``memory:`` or
+``postgresql://...``. Only ``enact demo`` creates a local store; every other
+command refuses a path where none exists, so a typo never litters the disk
+with empty stores. (A server's store is created by the first process that
+opens it.)
 
 This module imports neither typer nor rich.
 """
@@ -19,7 +22,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-import enact
+from enact._store_urls import SQLITE_SUFFIXES, local_store, mask_password, open_store
+from enact.backends.base import BackendError
 from enact.demo import DEFAULT_STORE
 from enact.references import Store
 
@@ -38,8 +42,6 @@ __all__ = [
 STORE_VARIABLE = "ENACT_STORE"
 #: The environment variable listing modules to import (comma-separated).
 IMPORT_VARIABLE = "ENACT_IMPORT"
-#: File name endings that make a path a SQLite store.
-SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 def usage_error(ctx: Any, message: str) -> CommandError:
@@ -67,23 +69,40 @@ class CommandError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class StoreChoice:
-    """A store path and where the choice came from."""
+    """A store URL (or path) and where the choice came from."""
 
-    #: The path as given (relative paths stay relative, for messages).
+    #: The URL or path as given (relative paths stay relative, for messages).
     path: str
     #: ``"--store"``, ``"$ENACT_STORE"`` or ``"default"``.
     source: str
 
     @property
     def is_sqlite(self) -> bool:
-        """Whether the path names a SQLite store (by its file name ending)."""
-        return self.path.lower().endswith(SQLITE_SUFFIXES)
+        """Whether the URL names a SQLite store."""
+        local = self._local()
+        return local is not None and local[0] == "sqlite"
+
+    @property
+    def shown(self) -> str:
+        """The URL for messages: its password masked."""
+        return mask_password(self.path)
+
+    def _local(self) -> tuple[str, str] | None:
+        try:
+            return local_store(self.path)
+        except BackendError as error:
+            raise CommandError(str(error)) from None
 
     def exists(self) -> bool:
-        """Whether a store is at the path: a SQLite file, or a store directory."""
-        if self.is_sqlite:
-            return os.path.isfile(self.path)
-        return os.path.isdir(os.path.join(self.path, "objects"))
+        """Whether a store is there: a SQLite file, or a store directory (a
+        store on a server or in memory always counts as there)."""
+        local = self._local()
+        if local is None:
+            return True
+        kind, path = local
+        if kind == "sqlite":
+            return os.path.isfile(path)
+        return os.path.isdir(os.path.join(path, "objects"))
 
     def open(self, *, create: bool = False) -> Store:
         """Opens the store.
@@ -92,15 +111,19 @@ class StoreChoice:
             create: Create the store if there is none at the path.
 
         Raises:
-            CommandError: if there is no store and ``create`` is false.
+            CommandError: if there is no store and ``create`` is false, or
+                it cannot be opened (an unknown scheme, an unreachable
+                server).
         """
         if not create and not self.exists():
             raise CommandError(
-                f"no enact store at {self.path} (run `enact demo` or pass --store)"
+                f"no enact store at {self.shown} (run `enact demo` or pass --store)"
             )
-        if self.is_sqlite:
-            return enact.SQLiteStore(self.path)
-        return enact.FileStore(self.path)
+        try:
+            return open_store(self.path)
+        except BackendError as error:
+            # One line naming the store (the message masks its password).
+            raise CommandError(str(error)) from None
 
 
 def choose_store(option: str | None) -> StoreChoice:

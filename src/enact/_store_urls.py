@@ -1,0 +1,198 @@
+"""Opening a store from a URL: ``enact.open_store(url, **options)``.
+
+One table maps a URL scheme to the function that opens its store, so a new
+kind of store joins by one :func:`register_scheme` call:
+
+==============================================  ==================================
+URL                                             store
+==============================================  ==================================
+``memory:``                                     a new in-memory store
+``./runs``, ``/data/runs``, ``file:///data/runs``  a store directory
+``runs.db`` (ends in ``.db``, ``.sqlite``, ``.sqlite3``)  a SQLite file
+``sqlite:///runs.db``, ``sqlite:////abs/runs.db``  a SQLite file (relative, absolute)
+``postgresql://user@host:5432/db``              a PostgreSQL database
+==============================================  ==================================
+
+PostgreSQL URLs follow libpq's conventions (``?sslmode=``, a unix-socket
+directory as ``?host=/run/postgresql``, the password from ``PGPASSWORD`` or
+``~/.pgpass``); see :mod:`enact.backends.postgres`. A URL that names no
+known scheme, or a store that cannot be opened, is a
+:class:`~enact.backends.BackendError` whose one-line message names the URL,
+its password masked (:func:`mask_password`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from enact.backends.base import BackendError
+from enact.backends.urls import mask_password
+from enact.references import FileStore, InMemoryStore, SQLiteStore, Store
+
+__all__ = [
+    "SQLITE_SUFFIXES",
+    "local_store",
+    "mask_password",
+    "open_store",
+    "register_scheme",
+    "schemes",
+]
+
+#: File name endings that make a plain path a SQLite store.
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+#: Opens the store of a URL: ``opener(url, options)``.
+Opener = Callable[[str, dict[str, Any]], Store]
+
+_SCHEMES: dict[str, Opener] = {}
+# A scheme: two characters at least, so a Windows drive (C:) is a path.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+
+
+def register_scheme(scheme: str, opener: Opener) -> None:
+    """Makes :func:`open_store` open URLs of ``scheme`` with ``opener``.
+
+    Args:
+        scheme: The URL scheme, without the colon (``"s3"``).
+        opener: Called with the whole URL and the keyword options given to
+            :func:`open_store`; returns the open store, or raises
+            :class:`~enact.backends.BackendError`.
+    """
+    _SCHEMES[scheme.lower()] = opener
+
+
+def schemes() -> list[str]:
+    """The URL schemes :func:`open_store` knows, sorted."""
+    return sorted(_SCHEMES)
+
+
+def scheme_of(url: str) -> str | None:
+    """The registered scheme ``url`` starts with, or None for a plain path.
+
+    Raises:
+        BackendError: for a URL (``name://...``) of an unknown scheme.
+    """
+    match = _SCHEME.match(url)
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    if scheme in _SCHEMES:
+        return scheme
+    if url[match.end() : match.end() + 2] == "//":
+        known = ", ".join(f"{name}:" for name in schemes())
+        raise BackendError(
+            f"cannot open the store {mask_password(url)}: unknown scheme "
+            f"{scheme!r} (known: {known}, or a path)",
+            mask_password(url),
+        )
+    return None
+
+
+def local_store(url: str) -> tuple[str, str] | None:
+    """Which local store ``url`` names: ``("file" | "sqlite", path)``.
+
+    None for a store that lives elsewhere (memory, a server).
+
+    Raises:
+        BackendError: for an unknown scheme.
+    """
+    scheme = scheme_of(url)
+    if scheme is None:
+        kind = "sqlite" if url.lower().endswith(SQLITE_SUFFIXES) else "file"
+        return kind, url
+    if scheme == "file":
+        return "file", _file_path(url)
+    if scheme == "sqlite":
+        return "sqlite", _sqlite_path(url)
+    return None
+
+
+def open_store(url: str | os.PathLike[str], **options: Any) -> Store:
+    """Opens the store a URL names (see the module's table).
+
+    Args:
+        url: ``memory:``, a path, ``file:///...``, ``sqlite:///...`` or
+            ``postgresql://...`` (or any registered scheme).
+        **options: Passed to the store: ``fsync=True`` for file and SQLite
+            stores; for PostgreSQL see
+            :class:`~enact.backends.postgres.PostgresObjects`.
+
+    Raises:
+        BackendError: naming the URL (password masked) if the scheme is
+            unknown or the store cannot be opened.
+    """
+    text = os.fspath(url)
+    scheme = scheme_of(text)
+    if scheme is None:
+        return _open_path(text, options)
+    return _SCHEMES[scheme](text, options)
+
+
+def _open_path(path: str, options: dict[str, Any]) -> Store:
+    if path.lower().endswith(SQLITE_SUFFIXES):
+        return SQLiteStore(path, **options)
+    return FileStore(path, **options)
+
+
+def _file_path(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise BackendError(
+            f"cannot open the store {url}: a file URL names a local path "
+            "(file:///path), not a host",
+            url,
+        )
+    return urllib.parse.unquote(parts.path)
+
+
+def _sqlite_path(url: str) -> str:
+    # As SQLAlchemy writes them: sqlite:///relative.db, sqlite:////abs.db.
+    rest = url.split(":", 1)[1]
+    if not rest.startswith("///"):
+        raise BackendError(
+            f"cannot open the store {url}: write sqlite:///relative.db or "
+            "sqlite:////absolute/path.db",
+            url,
+        )
+    path = urllib.parse.unquote(rest[3:].split("?", 1)[0])
+    if not path:
+        raise BackendError(f"cannot open the store {url}: no file named", url)
+    return path
+
+
+def _open_memory(url: str, options: dict[str, Any]) -> Store:
+    if url.split(":", 1)[1].strip("/"):
+        raise BackendError(f"cannot open the store {url}: write just memory:", url)
+    if options:
+        raise BackendError(
+            f"a memory store takes no options (got {', '.join(sorted(options))})",
+            url,
+        )
+    return InMemoryStore()
+
+
+def _open_file(url: str, options: dict[str, Any]) -> Store:
+    return FileStore(_file_path(url), **options)
+
+
+def _open_sqlite(url: str, options: dict[str, Any]) -> Store:
+    return SQLiteStore(_sqlite_path(url), **options)
+
+
+def _open_postgres(url: str, options: dict[str, Any]) -> Store:
+    # Imported here: psycopg is an optional extra, and `import enact` must
+    # not import it.
+    from enact.backends.postgres import PostgresObjects
+
+    return Store(PostgresObjects(url, **options))
+
+
+register_scheme("memory", _open_memory)
+register_scheme("file", _open_file)
+register_scheme("sqlite", _open_sqlite)
+register_scheme("postgresql", _open_postgres)
+register_scheme("postgres", _open_postgres)

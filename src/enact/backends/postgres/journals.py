@@ -1,0 +1,99 @@
+"""Run journals in PostgreSQL: a finished call's objects and steps, one commit.
+
+A durable run's step writer sends a finished call's new objects and its
+step row in one transaction, pipelined (one round trip to the server): when
+it returns, the call is committed on the server, and the step row never
+names an object that is not stored. How durable a commit is depends on the
+store's level (``synchronous_commit``; see
+:class:`~enact.backends.postgres.objects.PostgresObjects`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from enact.backends.base import BackendError, Parts, StepWriter
+from enact.backends.index import check_run_id
+from enact.backends.journals import Journals
+from enact.backends.postgres.connections import Connections
+from enact.backends.postgres.index import PostgresIndex, join_lines
+
+__all__ = ["PostgresJournals"]
+
+#: Object rows for ``put_many``: (key, bytes, written, fresh after).
+ObjectRows = Callable[
+    [Sequence[tuple[str, Parts]]], list[tuple[str, bytes, float, float]]
+]
+
+#: Stores an object, or re-stamps a copy written before the session started.
+UPSERT = (
+    "INSERT INTO objects (digest, data, written) VALUES (%s, %b, %s) "
+    "ON CONFLICT (digest) DO UPDATE SET written = excluded.written "
+    "WHERE objects.written < %s"
+)
+
+
+class PostgresJournals(Journals):
+    """Durable runs' steps as rows of ``steps``, each with its call's objects.
+
+    Args:
+        connections: The store's connections.
+        index: The store's index (its step rows, its write tokens).
+        object_rows: Makes the rows of objects to write (and registers the
+            session).
+    """
+
+    def __init__(
+        self, connections: Connections, index: PostgresIndex, object_rows: ObjectRows
+    ) -> None:
+        self._db = connections
+        self.location = connections.location
+        self._index = index
+        self._object_rows = object_rows
+
+    def write_steps(
+        self, run_id: str, items: Sequence[tuple[str, Parts]], lines: Sequence[bytes]
+    ) -> None:
+        check_run_id(run_id, self.location)
+        for line in lines:
+            if b"\n" in line or line.startswith(b"\0"):
+                raise BackendError(
+                    f"a step line of run {run_id} holds a newline or starts with NUL",
+                    self.location,
+                )
+        self._write(run_id, items, join_lines(lines))
+
+    def step_writer(self, run_id: str) -> StepWriter:
+        check_run_id(run_id, self.location)
+
+        def write(
+            items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
+        ) -> None:
+            self._write(run_id, items, lines + recovery)
+
+        return write
+
+    def _write(
+        self, run_id: str, items: Sequence[tuple[str, Parts]], data: bytes
+    ) -> None:
+        rows = self._object_rows(items) if items else []
+        writer, n = self._index.token()
+
+        def work(db: Any) -> None:
+            with db.cursor() as cursor:
+                if rows:
+                    cursor.executemany(UPSERT, rows)
+                if data:
+                    cursor.execute(
+                        "INSERT INTO steps (run_id, writer, n, lines) "
+                        "VALUES (%s, %s, %s, %b) ON CONFLICT (writer, n) DO NOTHING",
+                        (run_id, writer, n, data),
+                    )
+
+        # Retried whole after a lost connection: objects are stored once by
+        # key, and the step row once by its token.
+        self._db.run(work, "write a finished call", transaction=True, pipeline=True)
+
+    def read_steps(self, run_id: str) -> list[bytes]:
+        return self._index.read_steps(run_id)
