@@ -32,7 +32,16 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("durable runs and their tools", ["_runs", "runs", "diffs"]),
     (
         "pretty printing, demo, CLI, UI",
-        ["pretty_print", "summaries", "demo", "cli", "ui", "gradio", "_gradio"],
+        [
+            "pretty_print",
+            "summaries",
+            "demo",
+            "cli",
+            "ui",
+            "gradio",
+            "_gradio",
+            "llm",
+        ],
     ),
 ]
 

@@ -18,6 +18,8 @@ OPTIONAL = [
     "rich",
     "jinja2",
     "playwright",
+    "openai",
+    "httpx",
 ]
 
 _SCRIPT = """
@@ -63,3 +65,9 @@ def test_data_layer_modules_import_without_optional_packages():
         "enact.references, enact.resource_types\n",
     )
     assert _top_level_modules(script).isdisjoint(OPTIONAL)
+
+
+def test_the_model_components_import_without_the_openai_sdk():
+    script = _SCRIPT.replace("import enact\n", "import enact.llm\n")
+    loaded = _top_level_modules(script)
+    assert "openai" not in loaded and "httpx" not in loaded
