@@ -22,11 +22,13 @@ from typing import Any
 
 import orjson
 
+from enact._invocations.exceptions import InvocationError
 from enact._invocations.invokables import (
     AsyncInvokable,
     Invokable,
     typed_invokable,
 )
+from enact.interfaces import NoneResource
 from enact.llm._errors import ChatModelError
 from enact.llm._messages import ChatRequest, ChatResponse, as_request
 from enact.llm._openai import (
@@ -168,7 +170,7 @@ class ChatModel(ChatSettings, Invokable[ChatRequest, ChatResponse]):
         attempt = 0
         while True:
             try:
-                response: ChatResponse = ChatAttempt(self, attempt)(request)
+                response: ChatResponse = ChatAttempt.of(self, request, attempt)()
                 return response
             except ChatModelError as error:
                 delay = retry_delay(self, attempt, error)
@@ -179,18 +181,29 @@ class ChatModel(ChatSettings, Invokable[ChatRequest, ChatResponse]):
 
 
 @register(name="enact.llm.ChatAttempt")
-@typed_invokable(ChatRequest, ChatResponse, register=False)
+@typed_invokable(NoneResource, ChatResponse, register=False)
 @dataclasses.dataclass
-class ChatAttempt(Invokable[ChatRequest, ChatResponse]):
-    """One request of a :class:`ChatModel` call to its server."""
+class ChatAttempt(Invokable[NoneResource, ChatResponse]):
+    """One request of a :class:`ChatModel` call to its server.
 
-    #: The model called.
-    model: ChatModel
+    Its record is a child of the model call's: the model and the
+    conversation are in the parent's record, so an attempt records only its
+    number, and its reply or its error.
+    """
+
     #: 0 for the first attempt, 1 for the first retry, ...
     attempt: int = 0
 
-    def call(self, request: ChatRequest) -> ChatResponse:
-        settings = self.model
+    @classmethod
+    def of(cls, model: ChatModel, request: ChatRequest, attempt: int) -> ChatAttempt:
+        """The attempt ``attempt`` of a call of ``model`` with ``request``."""
+        made = cls(attempt)
+        # Not a field: the parent's record holds both.
+        vars(made)["_call"] = (model, request)
+        return made
+
+    def call(self, nothing: NoneResource) -> ChatResponse:
+        settings, request = _call_of(self)
         callback = token_callback.get()
         try:
             client = sync_client(settings)
@@ -211,6 +224,18 @@ class ChatAttempt(Invokable[ChatRequest, ChatResponse]):
             raise
         except Exception as error:
             raise _translated(error, settings) from None
+
+
+def _call_of(attempt: Any) -> tuple[Any, ChatRequest]:
+    """The model and request an attempt was made for (see ``of``)."""
+    made = vars(attempt).get("_call")
+    if made is None:
+        raise InvocationError(
+            f"A {type(attempt).__qualname__} is made by its model's call "
+            "(the model and the conversation are in the model call's record); "
+            "call the model instead."
+        )
+    return made  # type: ignore[no-any-return]
 
 
 @register(name="enact.llm.AsyncChatModel")
@@ -235,7 +260,9 @@ class AsyncChatModel(ChatSettings, AsyncInvokable[ChatRequest, ChatResponse]):
         attempt = 0
         while True:
             try:
-                response: ChatResponse = await AsyncChatAttempt(self, attempt)(request)
+                response: ChatResponse = await AsyncChatAttempt.of(
+                    self, request, attempt
+                )()
                 return response
             except ChatModelError as error:
                 delay = retry_delay(self, attempt, error)
@@ -246,18 +273,26 @@ class AsyncChatModel(ChatSettings, AsyncInvokable[ChatRequest, ChatResponse]):
 
 
 @register(name="enact.llm.AsyncChatAttempt")
-@typed_invokable(ChatRequest, ChatResponse, register=False)
+@typed_invokable(NoneResource, ChatResponse, register=False)
 @dataclasses.dataclass
-class AsyncChatAttempt(AsyncInvokable[ChatRequest, ChatResponse]):
+class AsyncChatAttempt(AsyncInvokable[NoneResource, ChatResponse]):
     """One request of an :class:`AsyncChatModel` call to its server."""
 
-    #: The model called.
-    model: AsyncChatModel
     #: 0 for the first attempt, 1 for the first retry, ...
     attempt: int = 0
 
-    async def call(self, request: ChatRequest) -> ChatResponse:
-        settings = self.model
+    @classmethod
+    def of(
+        cls, model: AsyncChatModel, request: ChatRequest, attempt: int
+    ) -> AsyncChatAttempt:
+        """The attempt ``attempt`` of a call of ``model`` with ``request``."""
+        made = cls(attempt)
+        # Not a field: the parent's record holds both.
+        vars(made)["_call"] = (model, request)
+        return made
+
+    async def call(self, nothing: NoneResource) -> ChatResponse:
+        settings, request = _call_of(self)
         callback = token_callback.get()
         try:
             client = async_client(settings)
