@@ -188,6 +188,12 @@ def test_enact_answer_takes_the_reply_from_the_shell(
     assert listed.code == 0, listed.err
     (shown,) = listed.json()
     assert shown["context"].endswith("user: Name a colour.")
+    table = command(*where, "inputs", run.id, PYTHONPATH=path)
+    assert table.code == 0, table.err
+    assert table.out.endswith(
+        "at 0.0 it asks:\nReply as the assistant to this conversation.\n\n"
+        "user: Name a colour.\n"
+    )
     answered = command(*where, "answer", run.id, "Mauve.", PYTHONPATH=path)
     assert answered.code == 0, answered.err
     assert run.output() == enact.Str("Mauve.")
