@@ -359,3 +359,16 @@ def test_the_async_model_retries_and_streams(
     reply = asyncio.run(main())
     assert reply.text == "reply 2 to hi" == "".join(pieces)
     assert len(mock.requests) == 2
+
+
+def test_without_the_sdk_a_call_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from enact.llm import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "openai", None)  # makes `import openai` fail
+    monkeypatch.setattr(enact.llm._openai, "_clients", {})
+    with pytest.raises(MissingExtra, match=r"pip install 'enact\[llm\]'"):
+        model()("hi")

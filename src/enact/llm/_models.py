@@ -29,7 +29,7 @@ from enact._invocations.invokables import (
     typed_invokable,
 )
 from enact.interfaces import NoneResource
-from enact.llm._errors import ChatModelError
+from enact.llm._errors import ChatModelError, MissingExtra
 from enact.llm._messages import ChatRequest, ChatResponse, as_request
 from enact.llm._openai import (
     StreamAssembler,
@@ -81,8 +81,9 @@ class ChatSettings:
     stop: list[str] = dataclasses.field(default_factory=list)
     #: Tools the model may call, in the chat completions API's JSON form.
     tools: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    #: ``auto``, ``none``, ``required`` (or the server's default if None).
-    tool_choice: str | None = None
+    #: ``auto``, ``none``, ``required``, or one tool in the API's JSON form
+    #: (the server's default if None).
+    tool_choice: str | dict[str, Any] | None = None
     #: The reply's format, e.g. :func:`json_schema_format`'s result.
     response_format: dict[str, Any] | None = None
     #: Seconds to wait for a reply, per attempt.
@@ -220,7 +221,7 @@ class ChatAttempt(Invokable[NoneResource, ChatResponse]):
                     if text:
                         callback(text)
             return assembler.response()
-        except ChatModelError:
+        except (ChatModelError, MissingExtra):
             raise
         except Exception as error:
             raise _translated(error, settings) from None
@@ -314,7 +315,7 @@ class AsyncChatAttempt(AsyncInvokable[NoneResource, ChatResponse]):
                         if inspect.isawaitable(result):
                             await result
             return assembler.response()
-        except ChatModelError:
+        except (ChatModelError, MissingExtra):
             raise
         except Exception as error:
             raise _translated(error, settings) from None
