@@ -203,7 +203,7 @@ def test_replacing_a_component_the_run_does_not_hold_is_refused(
 ) -> None:
     run = enact.run(Samples(model()), enact.Int(1))
     with pytest.raises(
-        enact.runs.RunError, match="no component equal to the ChatModel"
+        enact.runs.RunError, match="holds no ChatModel equal to the one to replace"
     ):
         run.fork(replace={model(temperature=0.3): model()})
     with pytest.raises(TypeError, match="maps invokables to invokables"):

@@ -191,8 +191,8 @@ def _branch(
     component = request.invokable().deep_copy_resource()
     if replacement:
         component = replacement.apply(component)
-        branch = replacement.journal(store, branch)
         replacement.check_used(run_id)
+        branch = replacement.journal(store, branch)
     return start_run(
         store,
         component,

@@ -2,11 +2,12 @@
 
 ``run.fork(at=..., replace={old: new})`` runs the fork with ``new`` wherever
 the run's component held ``old`` (compared by content, at any depth of its
-fields). The branch journal is rewritten to match, so that the calls before
-the branch point are still answered from their records (each keeps its
-recorded result, also one that ``old`` made) and the fork's own journal is
-consistent: resuming or forking the fork again needs no replacement.
-Nothing recorded is changed; the rewritten records are new objects.
+fields: in nested components, lists and dicts). The branch journal is
+rewritten to match, so that the calls before the branch point are still
+answered from their records (each keeps its recorded result, also one that
+``old`` made) and the fork's own journal is consistent: resuming or forking
+the fork again needs no replacement. Nothing recorded is changed; the
+rewritten records are new objects.
 """
 
 from __future__ import annotations
@@ -122,8 +123,9 @@ class Replacement:
         return Invocation(new_request, store.commit(new_response))
 
     def check_used(self, run_id: str) -> None:
-        """Raises if a replaced component was in neither the component nor
-        the journal (most likely a component that differs in one field).
+        """Raises if a replaced component was not in what :meth:`apply` saw
+        (the run's component): a component the code makes as it runs, or
+        one that differs in a field, cannot be replaced.
 
         Raises:
             RunError: naming the component that was not found.
@@ -131,9 +133,10 @@ class Replacement:
         unused = [self._names[d] for d in self._new if d not in self._used]
         if unused:
             raise RunError(
-                f"Run {run_id} has no component equal to the {unused[0]} to "
-                "replace (in its component's fields or its journal): pass "
-                "the component exactly as the run had it (e.g. from "
-                "run.journal().request().invokable()).",
+                f"The component of run {run_id} holds no {unused[0]} equal to "
+                "the one to replace: replace= swaps components held in the "
+                "fields of the run's component (at any depth), given exactly "
+                "as the run had them (see run.journal().request().invokable()); "
+                "a component the code makes as it runs is not one of them.",
                 run_id,
             )
