@@ -177,6 +177,10 @@ def local_server() -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/v1"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(weights[0])]
     command += ["--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port)]
+    # One thread (on a small machine llama.cpp's spinning threads slow each
+    # other down) and one token per batch (a greedy reply then does not
+    # depend on how much of the prompt the server had cached).
+    command += ["--n_threads", "1", "--n_batch", "1", "--n_ubatch", "1"]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:

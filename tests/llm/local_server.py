@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 import pathlib
 import socket
 import subprocess
@@ -33,6 +32,14 @@ __all__ = [
 
 #: The name the server answers to (``--model_alias``).
 MODEL = "smollm2"
+#: One thread: llama.cpp's threads spin while they wait for each other, so on
+#: a small shared machine two of them run many times slower than one. One
+#: token per batch: the server reuses the part of its cache that a prompt
+#: shares with the previous one and evaluates only the rest, and a token
+#: evaluated in a batch gets slightly different logits than alone, enough to
+#: change a greedy reply. Evaluated one by one, equal requests get equal
+#: replies.
+DETERMINISTIC = ["--n_threads", "1", "--n_batch", "1", "--n_ubatch", "1"]
 
 
 def find_weights() -> pathlib.Path | None:
@@ -86,7 +93,6 @@ def start_server(log_dir: pathlib.Path, *, ready_within: float = 180.0) -> Local
     assert weights is not None
     port = free_port()
     log = log_dir / "llama-server.log"
-    threads = str(min(2, os.cpu_count() or 1))
     command = [
         sys.executable,
         "-m",
@@ -101,8 +107,7 @@ def start_server(log_dir: pathlib.Path, *, ready_within: float = 180.0) -> Local
         str(port),
         "--n_ctx",
         "2048",
-        "--n_threads",
-        threads,
+        *DETERMINISTIC,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
