@@ -137,7 +137,11 @@ def main(directory: str, base_url: str, model: str, human: bool) -> None:
         # A person in place of the critic, from the critique on: the draft
         # is kept, the critique and the revision are new.
         taken_over = run.fork(
-            at=(1,), replace={critic: HumanChat(name="you")}, tags=TAGS
+            at=(1,),
+            replace={
+                critic: HumanChat("Critique the story in one sentence.", name="you")
+            },
+            tags=TAGS,
         )
         ask_person(taken_over, human)
         show("fork: a person critiques", taken_over)

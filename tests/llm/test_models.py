@@ -44,7 +44,8 @@ def test_a_string_is_one_user_message_and_the_reply_is_typed(
         "chatcmpl-1",
     )
     assert reply.usage is not None and reply.usage.total_tokens == 8
-    assert reply.raw["choices"][0]["message"]["content"] == reply.text
+    assert reply.raw_json()["choices"][0]["message"]["content"] == reply.text
+    assert '"chatcmpl-1"' in reply.raw  # the JSON text the server sent
     (body,) = mock.bodies
     assert body == {
         "model": "mock-model",
@@ -312,7 +313,8 @@ def test_streaming_sends_the_pieces_to_the_callback_and_journals_the_reply(
     assert reply.message == Message("assistant", "reply 1 to Name a colour.")
     assert reply.finish_reason == "stop"
     assert reply.usage is not None and reply.usage.total_tokens == 6
-    assert reply.raw["streamed"] is True and len(reply.raw["chunks"]) == 8
+    chunks = reply.raw_json()
+    assert len(chunks) == 8 and chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     # A replay does not stream: the reply is recorded.
     more: list[str] = []
     with streaming(more.append):

@@ -52,7 +52,7 @@ def _question(instructions: str, request: ChatRequest) -> str:
 
 
 def _reply(name: str, text: Any) -> ChatResponse:
-    return ChatResponse(Message("assistant", str(text)), "stop", None, name, None, {})
+    return ChatResponse(Message("assistant", str(text)), "stop", None, name, None, "")
 
 
 @register(name="enact.llm.HumanChat")

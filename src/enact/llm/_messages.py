@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
+
 from enact.interfaces import ResourceBase
 from enact.resource_registry import register
 from enact.resource_types import Str
@@ -124,13 +126,18 @@ class ChatResponse(Resource):
     model: str = ""
     #: The provider's id of the response.
     response_id: str | None = None
-    #: The provider's response as JSON (for a streamed call: its chunks).
-    raw: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The provider's response, as the JSON text it sent (for a streamed
+    #: call: a JSON list of its chunks); "" if there was none (a person's).
+    raw: str = ""
 
     @property
     def text(self) -> str:
         """The reply's text ("" if it has none)."""
         return self.message.content or ""
+
+    def raw_json(self) -> Any:
+        """The provider's response, parsed (None if there was none)."""
+        return orjson.loads(self.raw) if self.raw else None
 
 
 def as_request(*args: Any, **kwargs: Any) -> ChatRequest:

@@ -20,8 +20,6 @@ import random
 import time
 from typing import Any
 
-import orjson
-
 from enact._invocations.exceptions import InvocationError
 from enact._invocations.invokables import (
     AsyncInvokable,
@@ -211,7 +209,7 @@ class ChatAttempt(Invokable[NoneResource, ChatResponse]):
             arguments = request_arguments(settings, request)
             if callback is None:
                 raw = client.chat.completions.with_raw_response.create(**arguments)
-                return from_completion(orjson.loads(raw.content))
+                return from_completion(raw.content)
             assembler = StreamAssembler()
             with client.chat.completions.create(
                 **arguments, stream=True, stream_options={"include_usage": True}
@@ -302,7 +300,7 @@ class AsyncChatAttempt(AsyncInvokable[NoneResource, ChatResponse]):
                 raw = await client.chat.completions.with_raw_response.create(
                     **arguments
                 )
-                return from_completion(orjson.loads(raw.content))
+                return from_completion(raw.content)
             assembler = StreamAssembler()
             stream = await client.chat.completions.create(
                 **arguments, stream=True, stream_options={"include_usage": True}

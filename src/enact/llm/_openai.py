@@ -190,13 +190,14 @@ def request_arguments(settings: Any, request: ChatRequest) -> dict[str, Any]:
     return arguments
 
 
-def from_completion(data: Any) -> ChatResponse:
-    """The :class:`ChatResponse` of a completion's JSON (a dict).
+def from_completion(text: bytes) -> ChatResponse:
+    """The :class:`ChatResponse` of a completion's JSON text.
 
     Raises:
-        ChatModelError: if the JSON is not a chat completion.
+        ChatModelError: if the text is not a chat completion.
     """
     try:
+        data = orjson.loads(text)
         choice = data["choices"][0]
         message = choice["message"]
         calls = [
@@ -214,10 +215,10 @@ def from_completion(data: Any) -> ChatResponse:
             _usage(data.get("usage")),
             data.get("model") or "",
             data.get("id"),
-            data,
+            text.decode("utf-8"),
         )
     except (KeyError, IndexError, TypeError, ValueError) as error:
-        shown = orjson.dumps(data)[:200].decode("utf-8", "replace")
+        shown = text[:200].decode("utf-8", "replace")
         raise ChatModelError(
             f"The server's reply is not a chat completion ({error!r}): {shown}",
             None,
@@ -287,7 +288,7 @@ class StreamAssembler:
             _usage(usage),
             last.get("model") or "",
             last.get("id"),
-            {"streamed": True, "chunks": self.chunks},
+            orjson.dumps(self.chunks).decode("utf-8"),
         )
 
 
