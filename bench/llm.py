@@ -235,8 +235,8 @@ def own_cost(calls: int, rounds: int) -> None:
             ):
                 with file_store():
                     wall, cpu = timed_both(work)
-                best[name] = min(best.get(name, wall), wall / calls)
-                best_cpu[name] = min(best_cpu.get(name, cpu), cpu / calls)
+                best[name] = min(best.get(name, wall / calls), wall / calls)
+                best_cpu[name] = min(best_cpu.get(name, cpu / calls), cpu / calls)
     finally:
         models.sync_client = real
     print(f"\n### enact's own cost ({calls} calls x {rounds} rounds, SDK stubbed)\n")
