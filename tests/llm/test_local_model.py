@@ -143,3 +143,18 @@ def test_a_timeout_is_a_clear_error_and_each_attempt_is_journaled(
     assert "within 0.001 s" in str(error)
     call = invocation.get_child(0)
     assert len(call.response().children) == 2
+
+
+def test_the_async_model_makes_its_own_client_in_each_event_loop(
+    local_model: LocalServer,
+) -> None:
+    chat = AsyncChatModel(
+        MODEL, base_url=local_model.base_url, max_tokens=4, temperature=0.0
+    )
+
+    async def ask() -> str:
+        reply: ChatResponse = await chat("Say yes.")
+        return reply.text
+
+    first = asyncio.run(ask())
+    assert asyncio.run(ask()) == first  # connections of the first loop are not reused

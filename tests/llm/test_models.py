@@ -374,3 +374,16 @@ def test_without_the_sdk_a_call_names_the_extra_to_install(
     monkeypatch.setattr(enact.llm._openai, "_clients", {})
     with pytest.raises(MissingExtra, match=r"pip install 'enact\[llm\]'"):
         model()("hi")
+
+
+def test_the_async_model_works_in_one_event_loop_after_another(
+    mock: MockChatServer,
+) -> None:
+    chat = AsyncChatModel("mock-model", base_url=URL)
+
+    async def ask() -> str:
+        reply: ChatResponse = await chat("hi")
+        return reply.text
+
+    assert asyncio.run(ask()) == "reply 1 to hi"
+    assert asyncio.run(ask()) == "reply 2 to hi"

@@ -8,12 +8,13 @@ itself, so that every attempt is a call in the journal.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import os
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -38,8 +39,9 @@ __all__ = [
     "using_http_client",
 ]
 
-#: A callable that receives the text of a streamed reply as it arrives.
-TokenCallback = Any
+#: Receives the text of a streamed reply as it arrives (for an async model
+#: it may return an awaitable, which is awaited).
+TokenCallback = Callable[[str], object]
 
 _http_client: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "enact.llm.http_client", default=None
@@ -129,7 +131,20 @@ def _api_key(settings: Any) -> str:
     return _NO_KEY
 
 
+# SDK clients by what they were made with; each keeps a connection pool, so
+# models with equal settings share one. Bounded: HTTP clients given by
+# using_http_client may come and go.
 _clients: dict[tuple[Any, ...], Any] = {}
+_MAX_CLIENTS = 64
+
+
+def _cached(cache_key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    client = _clients.get(cache_key)
+    if client is None:
+        if len(_clients) >= _MAX_CLIENTS:
+            _clients.clear()
+        client = _clients[cache_key] = make()
+    return client
 
 
 def sync_client(settings: Any) -> openai.OpenAI:
@@ -137,35 +152,36 @@ def sync_client(settings: Any) -> openai.OpenAI:
     http = _http_client.get()
     key = _api_key(settings)
     cache_key = (False, settings.base_url, key, settings.timeout, http)
-    client = _clients.get(cache_key)
-    if client is None:
-        client = _openai().OpenAI(
+    return _cached(  # type: ignore[no-any-return]
+        cache_key,
+        lambda: _openai().OpenAI(
             api_key=key,
             base_url=settings.base_url,
             timeout=settings.timeout,
             max_retries=0,
             http_client=http,
-        )
-        _clients[cache_key] = client
-    return client  # type: ignore[no-any-return]
+        ),
+    )
 
 
 def async_client(settings: Any) -> openai.AsyncOpenAI:
     """The (cached) async SDK client for a chat model's settings."""
     http = _async_http_client.get()
     key = _api_key(settings)
-    cache_key = (True, settings.base_url, key, settings.timeout, http)
-    client = _clients.get(cache_key)
-    if client is None:
-        client = _openai().AsyncOpenAI(
+    # An async client's connections belong to the event loop they were made
+    # in: one client per loop (asyncio.run makes a new loop each time).
+    loop = asyncio.get_running_loop()
+    cache_key = (loop, settings.base_url, key, settings.timeout, http)
+    return _cached(  # type: ignore[no-any-return]
+        cache_key,
+        lambda: _openai().AsyncOpenAI(
             api_key=key,
             base_url=settings.base_url,
             timeout=settings.timeout,
             max_retries=0,
             http_client=http,
-        )
-        _clients[cache_key] = client
-    return client  # type: ignore[no-any-return]
+        ),
+    )
 
 
 def request_arguments(settings: Any, request: ChatRequest) -> dict[str, Any]:
