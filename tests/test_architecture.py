@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "fastapi",
             "gradio",
             "_gradio",
+            "llm",
         ],
     ),
 ]

@@ -22,6 +22,8 @@ OPTIONAL = [
     "jinja2",
     "playwright",
     "psycopg",
+    "openai",
+    "httpx",
 ]
 
 _SCRIPT = """
@@ -67,3 +69,9 @@ def test_data_layer_modules_import_without_optional_packages():
         "enact.references, enact.resource_types\n",
     )
     assert _top_level_modules(script).isdisjoint(OPTIONAL)
+
+
+def test_the_model_components_import_without_the_openai_sdk():
+    script = _SCRIPT.replace("import enact\n", "import enact.llm\n")
+    loaded = _top_level_modules(script)
+    assert "openai" not in loaded and "httpx" not in loaded

@@ -8,7 +8,7 @@ replaying what the journal keeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from enact._invocations.records import Invocation, Request, Response
@@ -18,6 +18,7 @@ from enact._runs.errors import RunError, RunNotResumable
 from enact._runs.execution import execute, start_run
 from enact._runs.recorder import StepLog, checkpoint
 from enact._runs.records import Owner, RunInfo, RunStatus
+from enact._runs.replacing import Replacement
 from enact.references import Store
 
 __all__ = ["branch_run", "durable_journal", "resume_run", "step_log"]
@@ -124,9 +125,11 @@ def branch_run(
     tags: Iterable[str],
     relation: str,
     wait_for_input: bool,
+    replace: Mapping[Any, Any] | None = None,
 ) -> str:
     """Starts a new run in ``store`` from the journal of run ``run_id``,
-    rewound by ``num_calls`` top-level calls or cut at the path ``at``.
+    rewound by ``num_calls`` top-level calls or cut at the path ``at``, with
+    the components of ``replace`` in place of the recorded ones.
 
     Returns:
         The new run's id.
@@ -138,7 +141,16 @@ def branch_run(
     return within(
         store,
         lambda: _branch(
-            store, run_id, num_calls, at, strict, name, tags, relation, wait_for_input
+            store,
+            run_id,
+            num_calls,
+            at,
+            strict,
+            name,
+            tags,
+            relation,
+            wait_for_input,
+            Replacement(replace or {}),
         ),
     )
 
@@ -153,6 +165,7 @@ def _branch(
     tags: Iterable[str],
     relation: str,
     wait_for_input: bool,
+    replacement: Replacement,
 ) -> str:
     info = read_run(store.index, run_id)
     # Before anything is written (the branch itself is committed): a
@@ -176,6 +189,10 @@ def _branch(
         branch = _truncate(store, journal, tuple(at), run_id)
     request = journal.request()
     component = request.invokable().deep_copy_resource()
+    if replacement:
+        component = replacement.apply(component)
+        replacement.check_used(run_id)
+        branch = replacement.journal(store, branch)
     return start_run(
         store,
         component,

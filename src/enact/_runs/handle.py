@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from enact._invocations.records import Invocation
@@ -165,6 +165,7 @@ class Run:
         name: str | None = None,
         tags: Iterable[str] = (),
         wait_for_input: bool = False,
+        replace: Mapping[Any, Any] | None = None,
     ) -> Run:
         """A new run branching from this one: its journal rewound, then replayed.
 
@@ -182,15 +183,26 @@ class Run:
             name: A name for the new run.
             tags: Tags for the new run.
             wait_for_input: As for :func:`~enact.runs.run`.
+            replace: ``{old: new}`` components: the fork runs with ``new``
+                wherever the run's component held ``old`` (equal by
+                content, at any depth of its fields), e.g. another model or
+                temperature, or a person (``enact.llm.HumanChat``) in place
+                of a model. Calls before the branch point keep their
+                recorded results.
 
         Returns:
             The new run (``parent`` is this run, ``relation`` ``"fork"``).
 
         Raises:
-            RunError: for a branch point the run does not have.
+            RunError: for a branch point the run does not have, or a
+                replaced component the run does not hold.
+            TypeError: if ``replace`` maps something that is not an
+                invokable.
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
-        return self._branch(num_calls, at, strict, name, tags, "fork", wait_for_input)
+        return self._branch(
+            num_calls, at, strict, name, tags, "fork", wait_for_input, replace
+        )
 
     def replay(
         self,
@@ -211,6 +223,7 @@ class Run:
         tags: Iterable[str],
         relation: str,
         wait_for_input: bool,
+        replace: Mapping[Any, Any] | None = None,
     ) -> Run:
         new_id = branch_run(
             self._store,
@@ -222,6 +235,7 @@ class Run:
             tags=tags,
             relation=relation,
             wait_for_input=wait_for_input,
+            replace=replace,
         )
         return Run(new_id, self._store)
 

@@ -48,7 +48,10 @@ def inputs(
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """List the input requests that waiting runs wait for."""
+    """List the input requests that waiting runs wait for.
+
+    Given a run, also print what each of its requests asks, in full.
+    """
     with open_store(ctx):
         run_id = resolve_run(run).id if run else None
         pending = durable.pending_inputs(run_id)
@@ -80,6 +83,14 @@ def inputs(
                 Text(_about(each)),
             )
         out().print(table)
+        if run_id is not None:
+            # One run's requests: what each asks in full (a conversation so
+            # far, say), which the table cuts to one line.
+            for each in pending:
+                if not isinstance(each.context, str) or not each.context.strip():
+                    continue
+                out().print(Text(f"\nat {format_path(each.path)} it asks:", "bold"))
+                out().print(Text(each.context), soft_wrap=True)
 
 
 def _answered_waiting(run_id: str | None) -> list[durable.RunInfo]:
