@@ -1,0 +1,108 @@
+"""A store whose objects are in S3 and whose index and journals are elsewhere.
+
+:class:`S3Backend` bundles :class:`~enact.backends.s3.S3Objects` with the
+index (and so the step logs) of another backend: a SQLite file, a store
+directory, or any backend with an index. :func:`s3_store` builds the
+:class:`~enact.references.Store`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+from enact.backends.backend import Backend
+from enact.backends.base import BackendError, FileDamage, Parts
+from enact.backends.files import FileObjects
+from enact.backends.gc import GCReport
+from enact.backends.index import Index
+from enact.backends.s3.objects import S3Objects
+from enact.backends.sqlite import SQLiteObjects
+
+__all__ = ["S3Backend", "open_index_backend", "s3_store"]
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+class S3Backend(Backend):
+    """Objects in S3, with the index and sessions of ``beside``.
+
+    Args:
+        objects: Where the objects live.
+        beside: The backend whose index (run records, step logs, names,
+            claims) and sessions the store uses; its own objects are unused.
+    """
+
+    def __init__(self, objects: S3Objects, beside: Backend) -> None:
+        if beside.index() is None:
+            raise BackendError(f"{beside!r} keeps no run index", beside.location)
+        self.s3 = objects
+        self.beside = beside
+        self.location = f"{objects.location} (index {beside.location})"
+
+    def index(self) -> Index | None:
+        return self.beside.index()
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return self.s3.get_many(keys)
+
+    def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
+        self.s3.put_many(items)
+
+    def has_many(self, keys: Sequence[str]) -> list[bool]:
+        return self.s3.has_many(keys)
+
+    def iter_keys(self) -> Iterator[str]:
+        return self.s3.iter_keys()
+
+    def scan_damage(self) -> list[FileDamage]:
+        return self.s3.scan_damage()
+
+    def atomically(self) -> contextlib.AbstractContextManager[None]:
+        return self.beside.atomically()
+
+    def begin_use(self) -> None:
+        self.beside.begin_use()
+
+    def end_use(self) -> bool:
+        return self.beside.end_use()
+
+    def gc(
+        self,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> GCReport:
+        raise BackendError(
+            "garbage collection of a store whose every object is in S3 is not "
+            "supported yet: keep small objects beside the index and tier large "
+            "ones out (TieredObjects), whose collection covers both tiers",
+            self.location,
+        )
+
+    def close(self) -> None:
+        self.s3.close()
+        self.beside.close()
+
+
+def open_index_backend(path: str | os.PathLike[str]) -> Backend:
+    """The backend at ``path``: SQLite for ``.db``/``.sqlite``/``.sqlite3``,
+    else a store directory (created if missing)."""
+    text = os.fspath(path)
+    if text.lower().endswith(_SQLITE_SUFFIXES):
+        return SQLiteObjects(text)
+    return FileObjects(text)
+
+
+def s3_store(url: str, index: Backend | str | os.PathLike[str]) -> object:
+    """A :class:`~enact.references.Store` with objects at ``url`` and the
+    index of ``index`` (a backend, or the path of a SQLite file or store
+    directory).
+
+    Returns:
+        The store (an ``enact.Store``).
+    """
+    from enact.references import Store
+
+    beside = index if isinstance(index, Backend) else open_index_backend(index)
+    return Store(S3Backend(S3Objects(url), beside))
