@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from enact.cli import _extras, _inputs, _inspect, _maintenance, _run_commands
+from enact.cli import (
+    _exchange,
+    _extras,
+    _inputs,
+    _inspect,
+    _maintenance,
+    _run_commands,
+)
 from enact.cli._context import Session
 from enact.cli._output import error_line
 from enact.cli._stores import (
@@ -111,6 +118,8 @@ app.command("inputs")(_inputs.inputs)
 app.command("answer")(_inputs.answer)
 app.command("gc")(_maintenance.gc)
 app.command("verify")(_maintenance.verify)
+app.command("push")(_exchange.push_command)
+app.command("pull")(_exchange.pull)
 app.command("demo")(_extras.demo)
 app.command("ui")(_extras.ui)
 
