@@ -8,7 +8,12 @@ the two. boto3 is imported when an :class:`S3Objects` is made, never by
 
 from enact.backends.s3._location import S3Location, mask_url, parse_s3_url
 from enact.backends.s3.objects import S3Objects, StoredObject
-from enact.backends.s3.store import S3Backend, open_index_backend, s3_store
+from enact.backends.s3.store import (
+    S3Backend,
+    open_index_backend,
+    s3_store,
+    tiered_store,
+)
 
 __all__ = [
     "S3Backend",
@@ -19,4 +24,5 @@ __all__ = [
     "open_index_backend",
     "parse_s3_url",
     "s3_store",
+    "tiered_store",
 ]

@@ -170,6 +170,12 @@ class S3Objects(Objects):
         except self._errors as error:
             raise self._failure("listing", None, error) from None
 
+    def written_many(self, keys: Sequence[str]) -> list[float | None]:
+        """Each object's last write (Unix seconds), None where absent."""
+        unique = list(dict.fromkeys(keys))
+        found = dict(zip(unique, self._map(self._head, unique), strict=True))
+        return [found[key] for key in keys]
+
     def delete_many(self, keys: Sequence[str]) -> None:
         """Removes objects (for garbage collection); absent keys are ignored."""
         for key in keys:
@@ -313,9 +319,11 @@ class S3Objects(Objects):
             written = self._head(key)
             if written is None:
                 return
-        # LastModified has whole seconds: a copy written in the same second
-        # as the cutoff counts as old (one needless re-stamp, never a loss).
-        if written >= self._fresh_after:
+        # LastModified has whole seconds: the copy may be up to one second
+        # younger than listed. One written less than that before a collection
+        # began is not re-stamped, and still safe: a collection's cutoff is
+        # more than that (sessions.MARGIN) before it begins.
+        if written + 1.0 >= self._fresh_after:
             return
         try:
             self._client.copy_object(

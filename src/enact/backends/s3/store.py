@@ -19,8 +19,9 @@ from enact.backends.gc import GCReport
 from enact.backends.index import Index
 from enact.backends.s3.objects import S3Objects
 from enact.backends.sqlite import SQLiteObjects
+from enact.backends.tiered import TieredObjects
 
-__all__ = ["S3Backend", "open_index_backend", "s3_store"]
+__all__ = ["S3Backend", "open_index_backend", "s3_store", "tiered_store"]
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -106,3 +107,25 @@ def s3_store(url: str, index: Backend | str | os.PathLike[str]) -> object:
 
     beside = index if isinstance(index, Backend) else open_index_backend(index)
     return Store(S3Backend(S3Objects(url), beside))
+
+
+def tiered_store(
+    primary: Backend | str | os.PathLike[str],
+    blobs: str,
+    threshold: int = 1024 * 1024,
+) -> object:
+    """A :class:`~enact.references.Store` keeping small objects (and the
+    index) in ``primary`` and values of ``threshold`` bytes or more in S3.
+
+    Args:
+        primary: A backend, or the path of a SQLite file or store directory.
+        blobs: The ``s3://`` URL of the large values.
+        threshold: The size from which a value goes to S3.
+
+    Returns:
+        The store (an ``enact.Store``).
+    """
+    from enact.references import Store
+
+    inner = primary if isinstance(primary, Backend) else open_index_backend(primary)
+    return Store(TieredObjects(inner, S3Objects(blobs), threshold))
