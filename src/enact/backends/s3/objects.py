@@ -82,8 +82,8 @@ class S3Objects(Objects):
         url: str,
         *,
         client: Any = None,
-        part_size: int = 8 * MiB,
-        multipart_threshold: int = 16 * MiB,
+        part_size: int = 16 * MiB,
+        multipart_threshold: int = 32 * MiB,
     ) -> None:
         self._where = parse_s3_url(url)
         self.location = self._where.url
