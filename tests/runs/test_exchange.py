@@ -18,7 +18,7 @@ from enact.exchange import DamagedSource, PushConflict, PushProgress, push
 from enact.references import Store
 from runs.flows import Greet, Pipeline
 
-KINDS = ("memory", "file", "sqlite", "s3")
+KINDS = ("memory", "file", "sqlite", "s3", "tiered")
 
 Opener = Callable[[str], Store]
 
@@ -40,10 +40,15 @@ def open_kind(
             store = enact.SQLiteStore(f"{where}.sqlite")
         else:
             from enact.backends.s3 import S3Backend, S3Objects
+            from enact.backends.tiered import TieredObjects
 
             server = request.getfixturevalue("s3_server")
             objects = S3Objects(server.fresh_url())
-            store = Store(S3Backend(objects, SQLiteObjects(f"{where}.sqlite")))
+            index = SQLiteObjects(f"{where}.sqlite")
+            if kind == "s3":
+                store = Store(S3Backend(objects, index))
+            else:  # small objects beside the index, values of 64 bytes up in S3
+                store = Store(TieredObjects(index, objects, threshold=64))
         opened.append(store)
         return store
 

@@ -20,7 +20,7 @@ _OPTIONS = {
     "endpoint": "the service's URL (MinIO, R2, GCS, a local server)",
     "region": "the region (else the profile's or $AWS_REGION)",
     "profile": "a profile of ~/.aws/config (else $AWS_PROFILE or the default)",
-    "concurrency": "requests in flight at once (default 64)",
+    "concurrency": "requests in flight at once (default 128)",
     "conditional": "1 to write with If-None-Match (default), 0 to check first",
     "create": "1 to create the bucket if it is missing",
 }
@@ -42,7 +42,7 @@ class S3Location:
     #: The profile, or None for ``$AWS_PROFILE`` / the default chain.
     profile: str | None = None
     #: Requests in flight at once.
-    concurrency: int = 64
+    concurrency: int = 128
     #: Whether writes are conditional (``If-None-Match: *``).
     conditional: bool = True
     #: Whether a missing bucket is created.
@@ -120,7 +120,7 @@ def parse_s3_url(url: str) -> S3Location:
                 f"{shown}: unknown option {name!r}; known: {known}", shown
             )
         options[name] = value
-    concurrency_text = options.get("concurrency", "64")
+    concurrency_text = options.get("concurrency", "128")
     if not concurrency_text.isdigit() or not 1 <= int(concurrency_text) <= 1024:
         raise BackendError(
             f"{shown}: concurrency must be a number from 1 to 1024", shown

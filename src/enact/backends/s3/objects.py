@@ -63,7 +63,7 @@ class S3Objects(Objects):
         url: ``s3://bucket/prefix``, with options after ``?``: ``endpoint``
             (the service's URL; else ``$AWS_ENDPOINT_URL_S3`` or AWS),
             ``region``, ``profile``, ``concurrency`` (requests in flight,
-            default 64), ``conditional=0`` (for services without
+            default 128), ``conditional=0`` (for services without
             ``If-None-Match``: look first, then write), ``create=1`` (create
             a missing bucket).
         client: An S3 client to use instead of making one (boto3's
