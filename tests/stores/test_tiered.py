@@ -191,3 +191,24 @@ def test_tiered_store_builder(paths: tuple[str, str]) -> None:
         assert "values of 4096 bytes or more in s3://" in store.location
     finally:
         store.close()
+
+
+def test_a_writer_of_blobs_only_holds_collections_back(
+    paths: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, collector = Store(open_tiered(paths)), Store(open_tiered(paths))
+    try:
+        # Only a blob, outside any with block: the writer's session in the
+        # primary is registered all the same ...
+        held = writer.commit(enact.Bytes(os.urandom(THRESHOLD)))
+        real = time.time
+        monkeypatch.setattr(sessions, "clock", lambda: real() + 60)
+        report = collector.gc()
+        # ... so a collection elsewhere keeps what it wrote (it may still
+        # hold the ref, to name it later).
+        assert len(report.held_back_by) == 1
+        assert report.removed == 0
+        assert collector.has(held)
+    finally:
+        writer.close()
+        collector.close()

@@ -136,6 +136,7 @@ class TieredObjects(Backend):
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
         small, large = self.split(items)
         if large:
+            self.primary.keep_session()  # collections hold back for the blobs
             self.blobs.put_many(large)
         if small:
             self.primary.put_many(small)
@@ -177,6 +178,9 @@ class TieredObjects(Backend):
 
     def begin_use(self) -> None:
         self.primary.begin_use()
+
+    def keep_session(self) -> None:
+        self.primary.keep_session()
 
     def end_use(self) -> bool:
         return self.primary.end_use()
@@ -283,6 +287,7 @@ class _TieredJournals(Journals):
     def step_writer(self, run_id: str) -> StepWriter:
         inner = self._inner.step_writer(run_id)
         split, blobs = self._objects.split, self._objects.blobs
+        keep_session = self._objects.primary.keep_session
 
         def write(
             items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
@@ -290,6 +295,7 @@ class _TieredJournals(Journals):
             if items:
                 small, large = split(items)
                 if large:
+                    keep_session()
                     blobs.put_many(large)  # before the lines that name them
                 items = small
             inner(items, lines, recovery)
@@ -301,6 +307,7 @@ class _TieredJournals(Journals):
     ) -> None:
         small, large = self._objects.split(items)
         if large:
+            self._objects.primary.keep_session()
             self._objects.blobs.put_many(large)
         self._inner.write_steps(run_id, small, lines)
 

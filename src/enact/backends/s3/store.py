@@ -49,6 +49,8 @@ class S3Backend(Backend):
         return self.s3.get_many(keys)
 
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
+        if items:
+            self.beside.keep_session()
         self.s3.put_many(items)
 
     def has_many(self, keys: Sequence[str]) -> list[bool]:
@@ -65,6 +67,9 @@ class S3Backend(Backend):
 
     def begin_use(self) -> None:
         self.beside.begin_use()
+
+    def keep_session(self) -> None:
+        self.beside.keep_session()
 
     def end_use(self) -> bool:
         return self.beside.end_use()
