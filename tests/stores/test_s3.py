@@ -12,17 +12,18 @@ import dataclasses
 import hashlib
 import os
 import pathlib
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 import enact
-from enact.backends import BackendError, SQLiteObjects
+from enact.backends import BackendError, SQLiteObjects, sessions
 from enact.backends.s3 import S3Backend, S3Objects, parse_s3_url
-from enact.references import Store
+from enact.references import Ref, Store
 from s3server import S3Server
 
-from .helpers import key_of
+from .helpers import Sample, key_of
 from .test_conformance import (  # noqa: F401 - run here against S3
     test_backend_joins_parts,
     test_backend_repr_names_location,
@@ -302,3 +303,36 @@ class socket_port:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+def test_gc_of_a_store_with_every_object_in_s3(
+    s3_kind: S3Kind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, other_writer = s3_kind.open_store(), s3_kind.open_store()
+    try:
+        with store:
+            named = store.commit(
+                Sample(text="named", child=store.commit(enact.Str("c")))
+            )
+            enact.runs.name_ref("keep", named)
+            loose = store.commit(enact.Str("loose"))
+        assert store.gc().removed == 0  # everything is young
+        # Another writer, which may hold a ref to what it wrote, unnamed.
+        held = other_writer.commit(enact.Str("held by another writer"))
+        real = time.time
+        monkeypatch.setattr(sessions, "clock", lambda: real() + 60)
+        report = store.gc()
+        # Its session (registered in the index's backend by its first write)
+        # holds the collection back.
+        assert report.removed == 0 and len(report.held_back_by) == 1
+        other_writer.close()
+        dry = store.gc(dry_run=True)
+        assert dry.removed == 2 and store.has(loose)
+        report = store.gc()
+        assert (report.removed, report.missing) == (2, 0)
+        assert not store.has(loose) and not store.has(held)
+        assert store.checkout(store.checkout(Ref(named.digest)).child) == "c"
+        assert store.verify() == []
+    finally:
+        store.close()
+        other_writer.close()

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
+from enact.backends import gc as garbage
+from enact.backends import sessions
 from enact.backends.backend import Backend
 from enact.backends.base import BackendError, FileDamage, Parts
 from enact.backends.files import FileObjects
@@ -79,11 +82,29 @@ class S3Backend(Backend):
         dry_run: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> GCReport:
-        raise BackendError(
-            "garbage collection of a store whose every object is in S3 is not "
-            "supported yet: keep small objects beside the index and tier large "
-            "ones out (TieredObjects), whose collection covers both tiers",
-            self.location,
+        """Removes the S3 objects nothing in the index refers to (see
+        :mod:`enact.backends.gc`).
+
+        The cutoff is the one the index's backend computes from its live
+        sessions (every writer registers one there, see
+        :meth:`Backend.keep_session`); write times are S3's
+        ``LastModified``.
+        """
+        started = time.monotonic()
+        self.s3.begin_collection(sessions.clock())
+        # The index's backend holds no objects of this store: a dry run of
+        # its collection is only the cutoff of its sessions.
+        held = self.beside.gc(dry_run=True)
+        heap = _S3Heap(self.s3, held.cutoff)
+        return garbage.collect(
+            index=self.index(),
+            heap=heap,
+            cutoff=held.cutoff,
+            held_back_by=held.held_back_by,
+            dry_run=dry_run,
+            progress=progress,
+            started=started,
+            location=self.location,
         )
 
     def close(self) -> None:
@@ -134,3 +155,54 @@ def tiered_store(
 
     inner = primary if isinstance(primary, Backend) else open_index_backend(primary)
     return Store(TieredObjects(inner, S3Objects(blobs), threshold))
+
+
+# LastModified has whole seconds: an object may be up to this much younger.
+_TIME_RESOLUTION = 1.0
+
+
+class _S3Heap(garbage.Heap):
+    """The objects in S3 as one collection sees them."""
+
+    def __init__(self, objects: S3Objects, cutoff: float) -> None:
+        self._objects = objects
+        self._cutoff = cutoff
+        self._listed = {each.key: each for each in objects.iter_objects()}
+
+    def keys(self) -> Collection[str]:
+        return self._listed.keys()
+
+    def young(self) -> Iterable[str]:
+        cutoff = self._cutoff
+        return [
+            key
+            for key, each in self._listed.items()
+            if each.written + _TIME_RESOLUTION >= cutoff
+        ]
+
+    def read(self, keys: Sequence[str]) -> list[bytes | None]:
+        try:
+            return garbage.read_intact(self._objects, keys)
+        except BackendError:
+            if len(keys) == 1:
+                return [None]  # damaged: the collection names it
+            return [self.read([key])[0] for key in keys]
+
+    def sweep(self, marked: set[str], dry_run: bool) -> tuple[int, int]:
+        cutoff = self._cutoff
+        doomed = [
+            each
+            for key, each in self._listed.items()
+            if key not in marked and each.written + _TIME_RESOLUTION < cutoff
+        ]
+        if doomed:
+            # Looked at again: a writer may have re-stamped one meanwhile.
+            again = self._objects.written_many([each.key for each in doomed])
+            doomed = [
+                each
+                for each, written in zip(doomed, again, strict=True)
+                if written is not None and written + _TIME_RESOLUTION < cutoff
+            ]
+        if doomed and not dry_run:
+            self._objects.delete_many([each.key for each in doomed])
+        return len(doomed), sum(each.size for each in doomed)
