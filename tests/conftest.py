@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 
 from enact.backends import Backend
 from enact.references import Store
+from s3server import S3Server, require_s3, start_server
 from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
 from stores.postgres_server import PostgresServer, find_binaries
 
@@ -115,3 +116,13 @@ def active(store: Store) -> Iterator[Store]:
     """The parametrized ``store`` (memory, file, sqlite), entered."""
     with store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server on loopback, for the whole session (started on first use)."""
+    require_s3()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    server = start_server(str(log))
+    yield server
+    server.stop()

@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("encoding and digests", ["_codec", "_decode", "digests", "serialization"]),
     ("refs, stores and backends", ["backends", "_refs", "references", "_store_urls"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
-    ("durable runs and their tools", ["_runs", "runs", "diffs"]),
+    ("durable runs and their tools", ["_runs", "runs", "diffs", "exchange"]),
     (
         "pretty printing, demo, CLI, UI",
         [

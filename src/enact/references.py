@@ -36,6 +36,7 @@ from enact._refs.store import (
     get,
 )
 from enact._refs.store import add_index_check as add_index_check  # for the run layer
+from enact._refs.store import set_exchange as set_exchange  # for enact.exchange
 from enact.backends.gc import GCReport
 
 __all__ = [

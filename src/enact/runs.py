@@ -15,6 +15,7 @@ someone resumes it.
 The implementation lives in :mod:`enact._runs`; this module is its public face.
 """
 
+from enact import exchange  # noqa: F401 - gives Store.push its implementation
 from enact._runs.answers import parse_answer
 from enact._runs.api import (
     answer,

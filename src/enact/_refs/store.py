@@ -52,6 +52,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "add_index_check",
+    "set_exchange",
     "checkout",
     "commit",
     "get",
@@ -632,6 +633,32 @@ class Store(contexts.Context):
         self._known.clear()
         return collect(dry_run=dry_run, progress=progress)
 
+    def push(
+        self,
+        runs: Iterable[Any] | None = None,
+        *,
+        to: Store,
+        force: bool = False,
+        progress: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """Copies runs, and every object they reach, to the store ``to``,
+        sending only what it lacks (see :func:`enact.exchange.push`).
+
+        Args:
+            runs: Run ids, run names, ``Run`` handles, names and refs; None
+                for every run and name.
+            to: The destination store.
+            force: Replace what means something else at the destination.
+            progress: Called after each batch sent, with an
+                :class:`enact.exchange.PushProgress`.
+
+        Returns:
+            An :class:`enact.exchange.PushReport`.
+        """
+        if not _EXCHANGE:
+            raise NotImplementedError("import enact.exchange to push runs")
+        return _EXCHANGE[0](self, to, runs, force=force, progress=progress)
+
     def iter_refs(self) -> Iterator[Ref[Any]]:
         """Yields a ref for every object in the store (for maintenance)."""
         for key in self._objects.iter_keys():
@@ -652,6 +679,15 @@ set_current_store(Store.current)
 #: objects (the run layer adds the check of its records: this layer cannot
 #: read them). Each returns the damage it finds and never raises for it.
 _INDEX_CHECKS: list[Callable[[Store], Iterable[Damage]]] = []
+
+#: The run layer's push (:func:`enact.exchange.push`), which
+#: :meth:`Store.push` calls: this layer knows nothing of runs.
+_EXCHANGE: list[Callable[..., Any]] = []
+
+
+def set_exchange(push: Callable[..., Any]) -> None:
+    """Makes :meth:`Store.push` call ``push(source, destination, runs, ...)``."""
+    _EXCHANGE[:] = [push]
 
 
 def add_index_check(check: Callable[[Store], Iterable[Damage]]) -> None:

@@ -126,6 +126,13 @@ class Backend(Objects):
         the matching :meth:`end_use`. A no-op by default.
         """
 
+    def keep_session(self) -> None:
+        """Another tier is about to write objects for this store (the blobs
+        of :class:`~enact.backends.tiered.TieredObjects`): register this
+        backend's session, or touch it, as a write here would. Garbage
+        collection then holds back for what this process writes there.
+        A no-op by default."""
+
     def end_use(self) -> bool:
         """A use ends. Returns whether this backend's session turned idle (it
         was the last use): it holds garbage collection back for a while only

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from enact.cli import (
+    _exchange,
     _extras,
     _inputs,
     _inspect,
@@ -118,6 +119,8 @@ app.command("inputs")(_inputs.inputs)
 app.command("answer")(_inputs.answer)
 app.command("gc")(_maintenance.gc)
 app.command("verify")(_maintenance.verify)
+app.command("push")(_exchange.push_command)
+app.command("pull")(_exchange.pull)
 app.command("demo")(_extras.demo)
 app.command("ui")(_extras.ui)
 app.command("serve")(_serve.serve)

@@ -190,6 +190,10 @@ class FileObjects(Backend):
     def begin_use(self) -> None:
         self._sessions.begin_use()
 
+    def keep_session(self) -> None:
+        if time.monotonic() >= self._sessions.next_beat:
+            self._sessions.ensure()
+
     def end_use(self) -> bool:
         return self._sessions.end_use()
 
