@@ -33,7 +33,6 @@ from enact.digests import (
     digest_parts,
     hash_bytes,
     is_digest,
-    known_digest,
     resource_digest,
 )
 from enact.errors import EnactError
@@ -281,7 +280,7 @@ class Ref(Generic[R], ResourceBase):
                 flat = _codec.flat_encoder(type(cached))
                 data = None if flat is None else flat(cached, None)
                 if data is not None:
-                    current = known_digest(data) or hash_bytes(data)
+                    current = hash_bytes(data)
                 else:
                     parts = _codec.encode(cached)
                     current = digest_parts(parts)
@@ -681,7 +680,7 @@ class Store(contexts.Context):
                 data = None if flat is None else flat(resource, self._local_types)
                 if data is not None:
                     parts = [data]
-                    key = known_digest(data) or hash_bytes(data)
+                    key = hash_bytes(data)
                 else:
                     parts = _codec.encode(resource, self._local_types)
                     key = digest_parts(parts)

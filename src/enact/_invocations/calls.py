@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from enact import _codec
+from enact._identity import large
 from enact._invocations.invokables import AsyncInvokableBase, InvokableBase
 from enact._invocations.records import ExceptionOverride, Invocation, no_override
 from enact.interfaces import (
@@ -100,13 +101,13 @@ def _flat_call_args(call_args: CallArgs, types: _Types) -> bytes | None:
                 if types is not None:
                     types[_CALL_ARGS_ID] = CallArgs
                 return data
-    args_json = _codec.flat_field_value(args, types)
-    kwargs_json = _codec.flat_field_value(kwargs, types)
+    args_json = _codec.flat_field_pieces(args, types)
+    kwargs_json = _codec.flat_field_pieces(kwargs, types)
     if args_json is None or kwargs_json is None:
         return None
     if types is not None:
         types[_CALL_ARGS_ID] = CallArgs
-    data = b"".join((_CALL_ARGS_HEAD, args_json, b',"kwargs":', kwargs_json, b"}"))
+    data = large.join([_CALL_ARGS_HEAD, *args_json, b',"kwargs":', *kwargs_json, b"}"])
     if key is not None:
         _codec.remember_flat(key, data)
     return data
