@@ -454,11 +454,17 @@ def _flat_container(
         return [b"[]" if type(value) is list else b"{}"]
     if type(value) is dict:
         return _flat_dict(value, types)
-    pieces = [b"["]
+    items = []
     for item in value:
         encoded = _flat_value(item, types, True)
         if encoded is None:
             return None
+        items.append(encoded)
+    if max(map(len, items)) < _LARGE:
+        return [b"[" + b",".join(items) + b"]"]
+    # A large item stays a piece of its own (see enact._identity.large).
+    pieces = [b"["]
+    for encoded in items:
         pieces += (encoded, b",")
     pieces[-1] = b"]"
     return pieces

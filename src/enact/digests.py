@@ -21,6 +21,8 @@ __all__ = ["digest", "digest_parts", "is_digest", "resource_digest", "type_diges
 # encodings are remembered by identity, and hashed resuming the state after a
 # prefix hashed before (enact._identity: the memo policy and large values).
 _SMALL = memo.SMALL
+_ENTRIES = memo.ENTRIES
+_digests = memo.digests
 _known = memo.known_digest
 
 
@@ -98,5 +100,8 @@ def hash_bytes(data: bytes) -> str:
     if known is not None:
         return known
     result = hashlib.sha256(data).hexdigest()
-    memo.remember_digest(data, result)
+    # memo's policy for small entries, inlined: this runs for every new object.
+    if len(_digests) >= _ENTRIES:
+        memo.forget_all()
+    _digests[data] = result
     return result

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from enact import _codec
 from enact._identity import large, memo
 
 __all__ = [
@@ -42,8 +43,11 @@ __all__ = [
     "REFS",
     "VALUE",
     "FlatEncoder",
+    "declare",
+    "pair_encoding",
     "record_encoder",
     "ref_encoders",
+    "set_ref_type",
 ]
 
 #: Returns the canonical JSON of a value, or None (use the tree path); the
@@ -61,6 +65,8 @@ _KINDS = (REF, OPTIONAL_REF, BOOL, REFS, VALUE)
 # 0.0 == -0.0); their types are part of a key (1 and True are equal).
 _SCALARS = frozenset({str, int, bool, type(None)})
 _all_scalars = _SCALARS.issuperset
+# The memo's look-up, bound once (its dict is cleared, never replaced).
+_encoding = memo.encoding
 _SORT = orjson.OPT_SORT_KEYS
 
 
@@ -84,10 +90,10 @@ def _pieces(type_id: str, names: list[str]) -> tuple[list[bytes], bytes]:
 
 
 def ref_encoders(
-    ref_type: type, type_id: str, attribute: str
+    ref_type: Any, type_id: str
 ) -> tuple[FlatEncoder, Callable[[list[Any], Any], bytes | None]]:
-    """The flat encoders of a ref class with one str field ``digest`` (kept
-    in ``attribute``): of one ref, and of a list of refs.
+    """The flat encoders of a ref class, whose one field ``digest`` (a str)
+    is kept in the attribute ``_digest``: of one ref, and of a list of refs.
 
     The list encoder joins the digests with the JSON between two refs in
     between, in C: a journal's child lists run to thousands of refs. Both
@@ -96,10 +102,9 @@ def ref_encoders(
     """
     prefixes, tail = _pieces(type_id, ["digest"])
     (ref_head,) = prefixes
-    get_digest = operator.attrgetter(attribute)
 
     def flat_ref(ref: Any, types: Any) -> bytes | None:
-        digest = get_digest(ref)
+        digest = ref._digest
         if type(digest) is not str:
             return None
         try:
@@ -118,7 +123,7 @@ def ref_encoders(
     def flat_refs(refs: list[Any], types: Any) -> bytes | None:
         if not refs:
             return b"[]"
-        digests = [get_digest(ref) for ref in refs if type(ref) is ref_type]
+        digests = [ref._digest for ref in refs if type(ref) is ref_type]
         if len(digests) != len(refs):
             return None
         try:
@@ -136,12 +141,64 @@ def ref_encoders(
     return flat_ref, flat_refs
 
 
+class _Refs:
+    """The plain ref class and its encoders (set by :func:`set_ref_type`)."""
+
+    ref_type: Any = None
+    type_id = ""
+    flat_ref: Any = None
+    flat_refs: Any = None
+
+
+def set_ref_type(ref_type: Any) -> tuple[FlatEncoder, Any]:
+    """Makes ``ref_type`` the plain ref of the records declared with
+    :func:`declare`, and returns its flat encoders (see :func:`ref_encoders`).
+
+    Refs are defined with stores, above this layer: their module calls this.
+    """
+    _Refs.ref_type = ref_type
+    _Refs.type_id = ref_type.type_id()
+    _Refs.flat_ref, _Refs.flat_refs = ref_encoders(ref_type, _Refs.type_id)
+    return _Refs.flat_ref, _Refs.flat_refs
+
+
+def declare(cls: Any, **fields: str) -> FlatEncoder:
+    """Declares the fields of a record class and installs its flat encoder.
+
+    Args:
+        cls: The record class (registered: it has a type id).
+        fields: Field name to kind (:data:`REF`, ...), in the order of the
+            memo key.
+
+    Returns:
+        The encoder installed.
+    """
+    encoder = record_encoder(
+        cls,
+        cls.type_id(),
+        fields,
+        ref_type=_Refs.ref_type,
+        ref_type_id=_Refs.type_id,
+        flat_ref=_Refs.flat_ref,
+        flat_refs=_Refs.flat_refs,
+        field_pieces=_codec.flat_field_pieces,
+    )
+    _codec.set_flat_encoder(cls, encoder)
+    return encoder
+
+
+def pair_encoding(cls: Any, first: str, second: str) -> bytes | None:
+    """The remembered encoding of a record of two refs (declared ``REF,
+    REF``) with these digests, or None."""
+    return _encoding((cls, first, second))
+
+
 def record_encoder(
     cls: type,
     type_id: str,
     fields: dict[str, str],
     *,
-    ref_type: type,
+    ref_type: Any,
     ref_type_id: str,
     flat_ref: FlatEncoder,
     flat_refs: Callable[[list[Any], Any], bytes | None],
@@ -236,7 +293,7 @@ def record_encoder(
             key += children
         if memoizable:
             memo_key = tuple(key)
-            data = memo.encoding(memo_key)
+            data = _encoding(memo_key)
             if data is not None:
                 if types is not None:
                     _note_types(types, values)
@@ -307,7 +364,7 @@ def _ref_pair(
     names: list[str],
     plan: list[tuple[bytes, int]],
     tail: bytes,
-    ref_type: type,
+    ref_type: Any,
     ref_type_id: str,
 ) -> FlatEncoder:
     """The encoder of a record of two refs (a request, an invocation)."""
@@ -320,7 +377,7 @@ def _ref_pair(
         if type(a) is not ref_type or type(b) is not ref_type:
             return None
         key = (cls, a._digest, b._digest)
-        data = memo.encoding(key)
+        data = _encoding(key)
         if data is None:
             a_json, b_json = _digest_json(a._digest), _digest_json(b._digest)
             if a_json is None or b_json is None:
@@ -354,7 +411,7 @@ def _outcome(
     names: list[str],
     plan: list[tuple[bytes, int]],
     tail: bytes,
-    ref_type: type,
+    ref_type: Any,
     ref_type_id: str,
     flat_ref: FlatEncoder,
     flat_refs: Callable[[list[Any], Any], bytes | None],
@@ -390,9 +447,9 @@ def _outcome(
             flag,
             *digests,
         )
-        data = memo.encoding(key)
+        data = _encoding(key)
         if data is None:
-            encoded = [
+            encoded: list[Any] = [
                 flat_ref(ref, types),
                 b"null" if first is None else flat_ref(first, types),
                 b"null" if second is None else flat_ref(second, types),
@@ -404,15 +461,15 @@ def _outcome(
             data = b"".join(
                 (
                     p0,
-                    encoded[o0],  # type: ignore[arg-type]
+                    encoded[o0],
                     p1,
-                    encoded[o1],  # type: ignore[arg-type]
+                    encoded[o1],
                     p2,
-                    encoded[o2],  # type: ignore[arg-type]
+                    encoded[o2],
                     p3,
-                    encoded[o3],  # type: ignore[arg-type]
+                    encoded[o3],
                     p4,
-                    encoded[o4],  # type: ignore[arg-type]
+                    encoded[o4],
                     tail,
                 )
             )
@@ -444,14 +501,17 @@ def _value_pair(
         first, second = values
         # The memo key, written out for the common case (a list of scalars
         # and an empty dict: positional arguments only).
+        key: Any = None
         if type(first) is list and type(second) is dict and not second:
             kinds = tuple(map(type, first))
-            key: Any = (cls, kinds, *first) if _all_scalars(kinds) else None
+            if _all_scalars(kinds):
+                key = (cls, kinds, *first)
         else:
             a, b = _value_key(first), _value_key(second)
-            key = None if a is None or b is None else (cls, None, a, b)
+            if a is not None and b is not None:
+                key = (cls, None, a, b)
         if key is not None:
-            data = memo.encoding(key)
+            data = _encoding(key)
             if data is not None:
                 if types is not None:
                     types[type_id] = cls
