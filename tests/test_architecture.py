@@ -26,7 +26,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "integrations",
         ],
     ),
-    ("encoding and digests", ["_codec", "_decode", "digests", "serialization"]),
+    (
+        "encoding and digests",
+        ["_identity", "_codec", "_decode", "digests", "serialization"],
+    ),
     ("refs, stores and backends", ["backends", "_refs", "references", "_store_urls"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
     ("durable runs and their tools", ["_runs", "runs", "diffs", "exchange"]),

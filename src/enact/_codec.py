@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from enact._decode import _INT_MAX, _INT_MIN, DecodeError, decode
+from enact._identity import large, memo
 from enact.interfaces import (
     NESTING_LIMIT,
     FieldTypeError,
@@ -309,17 +310,29 @@ def _make_flat_encoder(
         return encode_constant
     attributes_list = [attribute for _, attribute in pairs]
 
+    # The JSON as constant pieces around the field values: ``{"#res":...,"a":``
+    # before the first value, ``,"b":`` before the next, ``}`` after the last
+    # (with the "#res" member, should it sort last).
+    plan: list[tuple[bytes, str]] = []
+    pending = b"{"
+    for piece, attribute in steps:
+        if attribute is None:  # the "#res" member
+            pending += piece + b","
+        else:
+            plan.append((pending + piece, attribute))
+            pending = b","
+    tail = pending[:-1] + b"}"
+
     def encode_members(value: Any, types: _Types) -> bytes | None:
-        members = []
-        for piece, attribute in steps:
-            if attribute is None:
-                members.append(piece)
-                continue
-            encoded = _flat_value(getattr(value, attribute), types)
+        pieces = []
+        for prefix, attribute in plan:
+            encoded = flat_field_pieces(getattr(value, attribute), types)
             if encoded is None:
                 return None
-            members.append(piece + encoded)
-        return b"{" + b",".join(members) + b"}"
+            pieces.append(prefix)
+            pieces += encoded
+        pieces.append(tail)
+        return large.join(pieces)
 
     # The memo key: the class and every field's type and value, when all are
     # scalars whose equality means equal JSON (not floats: 0.0 == -0.0); the
@@ -337,7 +350,7 @@ def _make_flat_encoder(
             if kind not in _MEMO_SCALARS:
                 return encode_members(value, types)
             key = (cls, kind, item)
-            data = _flat_memo.get(key)
+            data = flat_memo(key)
             if data is None:
                 data = encode_members(value, types)
                 if data is not None:
@@ -356,7 +369,7 @@ def _make_flat_encoder(
         if not all_scalars(kinds):
             return encode_members(value, types)
         key = (cls, kinds, values)
-        data = _flat_memo.get(key)
+        data = flat_memo(key)
         if data is None:
             data = encode_members(value, types)
             if data is not None:
@@ -366,53 +379,26 @@ def _make_flat_encoder(
     return encode_several
 
 
-# Encodings of small values by content: a journal encodes the same invokable
-# state, requests and responses again and again, and the same bytes object
-# makes the digest memo's look-up cheap (a bytes object caches its hash). The
-# key must determine the bytes: the class and what the encoding depends on,
-# e.g. field types and values, or Ref digests. Bounded like the digest memo.
-_flat_memo: dict[tuple[Any, ...], bytes] = {}
-_FLAT_MEMO_ENTRIES = 16384
-_FLAT_MEMO_BYTES = 2048
+# Encodings by content (enact._identity.memo): a journal encodes the same
+# invokable state, requests and responses again and again, and the same bytes
+# object makes the digest memo's look-up cheap (a bytes object caches its
+# hash). The key must determine the bytes: the class and what the encoding
+# depends on, e.g. field types and values, or Ref digests.
 _MEMO_SCALARS = frozenset({str, int, bool, type(None)})
 #: The exact types of scalars whose equality means equal JSON (for memo keys).
 MEMO_SCALARS = _MEMO_SCALARS
 
-
 #: The remembered encoding for a key (see :func:`remember_flat`), or None.
-flat_memo = _flat_memo.get
+flat_memo = memo.encoding
+#: Remembers the encoding of a value whose content a key describes (the key
+#: starts with the value's class and determines the encoding entirely).
+remember_flat = memo.remember_encoding
+# Large encodings (a parent's response with thousands of children, a call
+# with a large argument) share the memo and its bound.
+large_memo = memo.encoding
+remember_large = memo.remember_encoding
 
-
-def remember_flat(key: tuple[Any, ...], data: bytes) -> None:
-    """Remembers the encoding of a value whose content ``key`` describes.
-
-    ``key`` must start with the value's class and determine its encoding
-    entirely: equal keys, equal bytes.
-    """
-    if len(data) <= _FLAT_MEMO_BYTES:
-        if len(_flat_memo) >= _FLAT_MEMO_ENTRIES:
-            _flat_memo.clear()
-        _flat_memo[key] = data
-
-
-# A few large encodings too: a parent's response with thousands of children
-# is encoded several times by a rewind and a replay (checked out, committed,
-# checked out again), always with the same children. Few entries: each holds
-# the whole encoding (at most 2 MiB) and one digest per child in its key.
-_large_memo: dict[tuple[Any, ...], bytes] = {}
-_LARGE_MEMO_ENTRIES = 8
-_LARGE_MEMO_BYTES = 1 << 21
-
-#: The remembered large encoding for a key (see :func:`remember_large`).
-large_memo = _large_memo.get
-
-
-def remember_large(key: tuple[Any, ...], data: bytes) -> None:
-    """Remembers a large encoding, like :func:`remember_flat`."""
-    if len(data) <= _LARGE_MEMO_BYTES:
-        if len(_large_memo) >= _LARGE_MEMO_ENTRIES:
-            _large_memo.clear()
-        _large_memo[key] = data
+_LARGE = memo.LARGE
 
 
 def flat_field_value(value: Any, types: _Types) -> bytes | None:
@@ -425,6 +411,8 @@ def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | Non
     kind = type(value)
     if kind is str:
         try:
+            if len(value) >= _LARGE:
+                return large.str_json(value)
             return orjson.dumps(value)
         except orjson.JSONEncodeError:  # a lone surrogate
             return None
@@ -443,20 +431,47 @@ def _flat_value(value: Any, types: _Types, in_list: bool = False) -> bytes | Non
         # One level of lists and dicts only: orjson refuses deep nesting, and
         # this path must refuse the same values.
         return None
-    if kind is list:
-        items = []
-        for item in value:
-            encoded = _flat_value(item, types, True)
-            if encoded is None:
-                return None
-            items.append(encoded)
-        return b"[" + b",".join(items) + b"]"
-    if kind is dict:
-        return _flat_dict(value, types) if value else b"{}"
+    if kind is list or kind is dict:
+        pieces = _flat_container(value, types)
+        return None if pieces is None else large.join(pieces)
     return None
 
 
-def _flat_dict(mapping: dict[Any, Any], types: _Types) -> bytes | None:
+def flat_field_pieces(value: Any, types: _Types) -> list[bytes] | None:
+    """:func:`flat_field_value` as pieces to join (a list's or dict's items
+    unjoined, so that a large item is copied once, into the record)."""
+    kind = type(value)
+    if kind is list or kind is dict:
+        return _flat_container(value, types)
+    encoded = _flat_value(value, types)
+    return None if encoded is None else [encoded]
+
+
+def _flat_container(
+    value: list[Any] | dict[Any, Any], types: _Types
+) -> list[bytes] | None:
+    """The JSON pieces of a list or dict in field position, or None."""
+    if not value:
+        return [b"[]" if type(value) is list else b"{}"]
+    if type(value) is dict:
+        return _flat_dict(value, types)
+    items = []
+    for item in value:
+        encoded = _flat_value(item, types, True)
+        if encoded is None:
+            return None
+        items.append(encoded)
+    if max(map(len, items)) < _LARGE:
+        return [b"[" + b",".join(items) + b"]"]
+    # A large item stays a piece of its own (see enact._identity.large).
+    pieces = [b"["]
+    for encoded in items:
+        pieces += (encoded, b",")
+    pieces[-1] = b"]"
+    return pieces
+
+
+def _flat_dict(mapping: dict[Any, Any], types: _Types) -> list[bytes] | None:
     members = []
     for key, item in mapping.items():
         if type(key) is not str:
@@ -468,13 +483,13 @@ def _flat_dict(mapping: dict[Any, Any], types: _Types) -> bytes | None:
     # orjson sorts keys by their UTF-8 bytes: the order of code points.
     members.sort(key=_first_item)
     try:
-        return (
-            b"{"
-            + b",".join(orjson.dumps(key) + b":" + encoded for key, encoded in members)
-            + b"}"
-        )
+        pieces = [b"{"]
+        for key, encoded in members:
+            pieces += (orjson.dumps(key), b":", encoded, b",")
     except orjson.JSONEncodeError:  # a lone surrogate in a key
         return None
+    pieces[-1] = b"}"
+    return pieces
 
 
 def _first_item(pair: tuple[str, bytes]) -> str:
@@ -717,11 +732,17 @@ def _flat_int(value: Int, types: _Types) -> bytes | None:
 
 def _flat_str(value: Str, types: _Types) -> bytes | None:
     try:
-        text = orjson.dumps(str(value))
+        if len(value) >= _LARGE:
+            # By the Str itself: it caches its hash, a copy would not.
+            text = large.str_json(value)
+        else:
+            text = orjson.dumps(str(value))
     except orjson.JSONEncodeError:  # a lone surrogate
         return None
     if types is not None:
         types[_STR_TYPE_ID] = Str
+    if len(text) >= _LARGE:
+        return large.join((_STR_HEAD, text, b"}"))
     return _STR_HEAD + text + b"}"
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from enact import _codec
+from enact._identity import large, memo
 from enact.interfaces import ResourceBase, ResourceDict
 from enact.resources import type_digest
 
@@ -17,12 +18,13 @@ __all__ = ["digest", "digest_parts", "is_digest", "resource_digest", "type_diges
 # SHA-256 of a few hundred bytes costs ~1.5 us here, nearly all of it OpenSSL's
 # per-call setup, and a journal hashes the same small encodings again and again
 # (an unchanged invokable before and after each call, identical requests, the
-# re-check of cached refs). A dict lookup on the bytes is ~10x cheaper. Bounded
-# in entries and entry size; cleared whole when full.
-_memo: dict[bytes, str] = {}
-_MEMO_ENTRIES = 16384
-# Longer bytes are never remembered, nor looked up in hash_bytes.
-_MEMO_ENTRY_BYTES = 2048
+# re-check of cached refs). A dict lookup on the bytes is ~10x cheaper. Large
+# encodings are remembered by identity, and hashed resuming the state after a
+# prefix hashed before (enact._identity: the memo policy and large values).
+_SMALL = memo.SMALL
+_ENTRIES = memo.ENTRIES
+_digests = memo.digests
+_known = memo.known_digest
 
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -35,7 +37,7 @@ def is_digest(text: object) -> bool:
 
 
 #: The digest of recently hashed small bytes, or None (no hashing, no call).
-known_digest = _memo.get
+known_digest = memo.known_digest
 
 
 def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
@@ -52,7 +54,11 @@ def digest(resource: ResourceBase | ResourceDict[Any]) -> str:
     if flat is not None:
         data = flat(resource, None)
         if data is not None:
-            return _memo.get(data) or hash_bytes(data)
+            if len(data) <= _SMALL:
+                known = _known(data)
+                if known is not None:
+                    return known
+            return hash_bytes(data)
     return digest_parts(_codec.encode(resource))
 
 
@@ -72,44 +78,31 @@ def resource_digest(value: Any) -> str:
 
 def digest_parts(parts: Iterable[bytes]) -> str:
     """The hex SHA-256 of the concatenation of ``parts``."""
-    if type(parts) is list and len(parts) == 1:
-        return hash_bytes(parts[0])
+    if type(parts) is list:
+        if len(parts) == 1:
+            return hash_bytes(parts[0])
+        if sum(map(len, parts)) >= memo.LARGE:
+            return large.digest_pieces(parts)
     hasher = hashlib.sha256()
     for part in parts:
         hasher.update(part)
     return hasher.hexdigest()
 
 
-# The digests of a few large bytes objects, by identity: the encoding memo of
-# enact._codec hands out the same large object again (a parent's response,
-# say). An entry holds its object, so the id cannot be reused meanwhile, and
-# bytes do not change. At most 8 objects of at most 2 MiB are held.
-_large: dict[int, tuple[bytes, str]] = {}
-_LARGE_ENTRIES = 8
-_LARGE_ENTRY_BYTES = 1 << 21
-
-
 def hash_bytes(data: bytes) -> str:
-    """The hex SHA-256 of ``data``, remembered for small inputs."""
-    if len(data) > _MEMO_ENTRY_BYTES:
-        return _large_digest(data)
-    known = _memo.get(data)
+    """The hex SHA-256 of ``data``, remembered."""
+    if len(data) > _SMALL:
+        known = memo.large_digest(data)
+        if known is None:
+            known = large.digest_large(data)
+            memo.remember_large_digest(data, known)
+        return known
+    known = _known(data)
     if known is not None:
         return known
     result = hashlib.sha256(data).hexdigest()
-    if len(_memo) >= _MEMO_ENTRIES:
-        _memo.clear()
-    _memo[data] = result
-    return result
-
-
-def _large_digest(data: bytes) -> str:
-    entry = _large.get(id(data))
-    if entry is not None and entry[0] is data:
-        return entry[1]
-    result = hashlib.sha256(data).hexdigest()
-    if type(data) is bytes and len(data) <= _LARGE_ENTRY_BYTES:
-        if len(_large) >= _LARGE_ENTRIES:
-            _large.clear()
-        _large[id(data)] = (data, result)
+    # memo's policy for small entries, inlined: this runs for every new object.
+    if len(_digests) >= _ENTRIES:
+        memo.forget_all()
+    _digests[data] = result
     return result

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from enact import _codec
+from enact._identity import fields
 from enact._invocations.invokables import AsyncInvokableBase, InvokableBase
 from enact._invocations.records import ExceptionOverride, Invocation, no_override
 from enact.interfaces import (
@@ -75,44 +75,9 @@ class CallArgs(Resource):
         )
 
 
-_Types = dict[str, type[ResourceBase]] | None
-_CALL_ARGS_HEAD = _codec.flat_head(CallArgs) + b'"args":'
-_CALL_ARGS_ID = CallArgs.type_id()
-
-
-def _flat_call_args(call_args: CallArgs, types: _Types) -> bytes | None:
-    """The flat encoder of CallArgs, remembering calls with scalar arguments.
-
-    The memo key is that of a flat resource (see enact._codec): the types and
-    values of the positional arguments, when all are scalars and there are
-    no keyword arguments; other calls are encoded field by field.
-    """
-    args, kwargs = call_args.args, call_args.kwargs
-    if type(args) is not list or type(kwargs) is not dict:
-        return None
-    key = None
-    if not kwargs:
-        kinds = tuple(map(type, args))
-        if _codec.MEMO_SCALARS.issuperset(kinds):
-            key = (CallArgs, kinds, *args)
-            data = _codec.flat_memo(key)
-            if data is not None:
-                if types is not None:
-                    types[_CALL_ARGS_ID] = CallArgs
-                return data
-    args_json = _codec.flat_field_value(args, types)
-    kwargs_json = _codec.flat_field_value(kwargs, types)
-    if args_json is None or kwargs_json is None:
-        return None
-    if types is not None:
-        types[_CALL_ARGS_ID] = CallArgs
-    data = b"".join((_CALL_ARGS_HEAD, args_json, b',"kwargs":', kwargs_json, b"}"))
-    if key is not None:
-        _codec.remember_flat(key, data)
-    return data
-
-
-_codec.set_flat_encoder(CallArgs, _flat_call_args)
+# Declared for its flat encoder (enact._identity), which remembers calls
+# whose arguments are scalars.
+fields.declare(CallArgs, args=fields.VALUE, kwargs=fields.VALUE)
 
 
 def _freeze(value: Any) -> Any:

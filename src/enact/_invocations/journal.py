@@ -405,8 +405,18 @@ class Builder(contexts.Context):
                 # Calls still running (or never awaited) have no record yet.
                 self._abandon_pending()
                 children = [c for c in children if type(c) is not Builder]
+            invokable = self.invokable
+            before = self._invokable_ref
+            if type(before) is Ref and getattr(
+                type(invokable), "_enact_immutable", False
+            ):
+                # It cannot have changed (a function's wrapper): the object
+                # committed before the call, in a new ref.
+                after: Ref[Any] = Ref(before._digest, invokable)
+            else:
+                after = store.commit(invokable)
             response: Response[Any, Any] = Response(
-                store.commit(self.invokable),
+                after,
                 output_ref,
                 raised_ref,
                 raised_here,

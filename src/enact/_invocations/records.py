@@ -7,11 +7,11 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from enact import _codec
+from enact._identity import fields
 from enact._invocations.exceptions import ExceptionResource, InvocationError
-from enact.digests import digest, hash_bytes, known_digest
+from enact.digests import digest, hash_bytes
 from enact.interfaces import ResourceBase
-from enact.references import Ref, commit, flat_ref, flat_refs
+from enact.references import Ref, commit
 from enact.resource_registry import register
 from enact.resources import Resource
 
@@ -219,56 +219,20 @@ class Invocation(Generic[I, O], Resource):
         return replayed
 
 
-# Flat encoders (see enact._codec) for the three records, written out: every
-# journaled call commits one of each, and a replay re-checks the recorded ones.
-# They handle plain Refs (a Ref subclass makes the record take the tree path),
-# write keys in sorted order ("#res" first: the names start with letters), and
-# remember small encodings by the digests they hold.
-_Types = dict[str, type[ResourceBase]] | None
-_REF_ID = Ref.type_id()
-
-
-def _ref_json(value: Any, types: _Types) -> bytes | None:
-    if type(value) is Ref:
-        return flat_ref(value, types)
-    return b"null" if value is None else None
-
-
-def _flat_pair(
-    cls: type[ResourceBase], first: str, second: str
-) -> Callable[[Any, _Types], bytes | None]:
-    """The flat encoder of a record made of two refs (Request, Invocation).
-
-    ``first`` and ``second`` are the fields in declaration order, which is
-    also the order of the memo key (:func:`request_digest` looks requests up
-    by it); the JSON has them in key order.
-    """
-    names = sorted((first, second))
-    head = _codec.flat_head(cls) + b'"%s":' % names[0].encode()
-    middle = b',"%s":' % names[1].encode()
-    type_id = cls.type_id()
-    swap = names[0] != first
-
-    def encode(record: Any, types: _Types) -> bytes | None:
-        a, b = getattr(record, first), getattr(record, second)
-        if type(a) is not Ref or type(b) is not Ref:
-            return None
-        key = (cls, a._digest, b._digest)
-        data = _codec.flat_memo(key)
-        if data is None:
-            a_json, b_json = flat_ref(a, None), flat_ref(b, None)
-            if a_json is None or b_json is None:
-                return None
-            if swap:
-                a_json, b_json = b_json, a_json
-            data = b"".join((head, a_json, middle, b_json, b"}"))
-            _codec.remember_flat(key, data)
-        if types is not None:
-            types[type_id] = cls
-            types[_REF_ID] = Ref
-        return data
-
-    return encode
+# The records' fields, declared for their flat encoders (enact._identity:
+# every journaled call commits one of each, and a replay re-checks the
+# recorded ones). The order is that of the memo key; request_digest looks
+# requests up by theirs.
+fields.declare(Request, invokable=fields.REF, input=fields.REF)
+fields.declare(Invocation, request=fields.REF, response=fields.REF)
+fields.declare(
+    Response,
+    invokable=fields.REF,
+    output=fields.OPTIONAL_REF,
+    raised=fields.OPTIONAL_REF,
+    raised_here=fields.BOOL,
+    children=fields.REFS,
+)
 
 
 def request_digest(invokable: Ref[Any], input: Ref[Any]) -> str:
@@ -278,96 +242,10 @@ def request_digest(invokable: Ref[Any], input: Ref[Any]) -> str:
     it journaled before, so the encoding is remembered.
     """
     if type(invokable) is Ref and type(input) is Ref:
-        data = _codec.flat_memo((Request, invokable._digest, input._digest))
+        data = fields.pair_encoding(Request, invokable._digest, input._digest)
         if data is not None:
-            return known_digest(data) or hash_bytes(data)
+            return hash_bytes(data)
     return digest(Request(invokable, input))
-
-
-_RESPONSE_HEAD = _codec.flat_head(Response) + b'"children":'
-_RESPONSE_ID = Response.type_id()
-# Responses with more children are remembered among a few large ones.
-_MEMO_CHILDREN = 8
-
-
-def _flat_response(response: Response[Any, Any], types: _Types) -> bytes | None:
-    children = response.children
-    raised_here = response.raised_here
-    invokable, output, raised = response.invokable, response.output, response.raised
-    if (
-        type(children) is not list
-        or type(raised_here) is not bool
-        or type(invokable) is not Ref
-        or (output is not None and type(output) is not Ref)
-        or (raised is not None and type(raised) is not Ref)
-    ):
-        return None
-    # (No list comprehension for a leaf call's empty list: it costs a frame.)
-    digests = (
-        [child._digest for child in children if type(child) is Ref]
-        if children
-        else children
-    )
-    if len(digests) != len(children):
-        return None  # not all plain Refs: the tree path
-    key = (
-        Response,
-        invokable._digest,
-        None if output is None else output._digest,
-        None if raised is None else raised._digest,
-        raised_here,
-        *digests,
-    )
-    # A parent's response with many children is among the few large ones.
-    small = len(children) <= _MEMO_CHILDREN
-    data = _codec.flat_memo(key) if small else _codec.large_memo(key)
-    if data is None:
-        data = _encode_response(response, children, raised_here, types)
-        if data is not None:
-            if small:
-                _codec.remember_flat(key, data)
-            else:
-                _codec.remember_large(key, data)
-    elif types is not None:
-        types[_RESPONSE_ID] = Response
-        types[_REF_ID] = Ref
-    return data
-
-
-def _encode_response(
-    response: Response[Any, Any],
-    children: list[Any],
-    raised_here: bool,
-    types: _Types,
-) -> bytes | None:
-    children_json = flat_refs(children, types)
-    if children_json is None:
-        return None
-    invokable_json = _ref_json(response.invokable, types)
-    output_json = _ref_json(response.output, types)
-    raised_json = _ref_json(response.raised, types)
-    if invokable_json is None or output_json is None or raised_json is None:
-        return None
-    if types is not None:
-        types[_RESPONSE_ID] = Response
-    return b"".join(
-        (
-            _RESPONSE_HEAD,
-            children_json,
-            b',"invokable":',
-            invokable_json,
-            b',"output":',
-            output_json,
-            b',"raised":',
-            raised_json,
-            b',"raised_here":true}' if raised_here else b',"raised_here":false}',
-        )
-    )
-
-
-_codec.set_flat_encoder(Request, _flat_pair(Request, "invokable", "input"))
-_codec.set_flat_encoder(Invocation, _flat_pair(Invocation, "request", "response"))
-_codec.set_flat_encoder(Response, _flat_response)
 
 
 def _replayable(request: Request[Any, Any], is_async: bool) -> Any:

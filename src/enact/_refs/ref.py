@@ -21,13 +21,13 @@ from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar
 import orjson
 
 from enact import _codec
+from enact._identity import fields
 from enact.contexts import NoActiveContext
 from enact.digests import (
     digest,
     digest_parts,
     hash_bytes,
     is_digest,
-    known_digest,
     resource_digest,
 )
 from enact.errors import EnactError
@@ -235,7 +235,7 @@ class Ref(Generic[R], ResourceBase):
                 flat = _codec.flat_encoder(type(cached))
                 data = None if flat is None else flat(cached, None)
                 if data is not None:
-                    current = known_digest(data) or hash_bytes(data)
+                    current = hash_bytes(data)
                 else:
                     parts = _codec.encode(cached)
                     current = digest_parts(parts)
@@ -335,51 +335,10 @@ def _encode_ref(ref: Ref[Any], sink: Any) -> dict[str, Any]:
 
 _codec.set_encoder(Ref, _encode_ref)
 
-_REF_HEAD = _codec.flat_head(Ref) + b'"digest":'
-
-
-def flat_ref(ref: Ref[Any], types: dict[str, Any] | None) -> bytes | None:
-    """The canonical JSON of a plain :class:`Ref` (its flat encoder)."""
-    digest = ref._digest
-    if type(digest) is not str:
-        return None
-    try:
-        text = orjson.dumps(digest)
-    except orjson.JSONEncodeError:  # a lone surrogate: the tree path says so
-        return None
-    if types is not None:
-        types[_REF_TYPE_ID] = Ref
-    return _REF_HEAD + text + b"}"
-
-
+# Its flat encoders, generated from its field (enact._identity): of one ref,
+# and of a list of refs (a journal's child lists).
+flat_ref, flat_refs = fields.set_ref_type(Ref)
 _codec.set_flat_encoder(Ref, flat_ref)
-# Between two digests in a list of Refs: "},{"#res":...,"digest":"
-_REF_SEPARATOR = (b'"},' + _REF_HEAD + b'"').decode()
-
-
-def flat_refs(refs: list[Any], types: dict[str, Any] | None) -> bytes | None:
-    """The canonical JSON of a list of plain Refs, or None.
-
-    A journal's child lists run to thousands of refs: the digests are joined
-    with the Ref wrappers in between, in C. Falls back (None) on anything but
-    plain Refs with str digests that need no JSON escape.
-    """
-    if not refs:
-        return b"[]"
-    digests = [ref._digest for ref in refs if type(ref) is Ref]
-    if len(digests) != len(refs):
-        return None
-    try:
-        joined = _REF_SEPARATOR.join(digests)  # TypeError unless all are str
-        # orjson writes a str as is (UTF-8) unless it escapes a character,
-        # so the joined digests are its bytes when no backslash shows.
-        if b"\\" in orjson.dumps(digests):
-            return None
-    except (TypeError, orjson.JSONEncodeError):  # a lone surrogate
-        return None
-    if types is not None:
-        types[_REF_TYPE_ID] = Ref
-    return b"".join((b"[", _REF_HEAD, b'"', joined.encode(), b'"}]'))
 
 
 def digest_for(ref_type: type[Ref[Any]], resource: Any) -> str:

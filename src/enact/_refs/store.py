@@ -40,7 +40,7 @@ from enact.backends.gc import GCReport
 from enact.backends.index import Index
 from enact.backends.journals import IndexJournals, Journals
 from enact.backends.objects import Objects
-from enact.digests import digest_parts, hash_bytes, known_digest
+from enact.digests import digest_parts, hash_bytes
 from enact.interfaces import ResourceBase
 from enact.resource_registry import Registry, ResourceNotFound
 from enact.serialization import DeserializationError
@@ -340,7 +340,7 @@ class Store(contexts.Context):
                 data = None if flat is None else flat(resource, self._local_types)
                 if data is not None:
                     parts = [data]
-                    key = known_digest(data) or hash_bytes(data)
+                    key = hash_bytes(data)
                 else:
                     parts = _codec.encode(resource, self._local_types)
                     key = digest_parts(parts)

@@ -146,6 +146,11 @@ class FileObjects(Backend):
         self._fresh_after = math.inf
         self._index: FileIndex | None = None
         self._journals: FileJournals | None = None
+        # Whether a loose copy of a small object may exist: None until the
+        # first small write looks (loose objects in the store then, or one
+        # written through this object since). Without any, a durable run's
+        # few new objects per call are appended without a stat each.
+        self._loose_possible: bool | None = None
 
     # -- paths -------------------------------------------------------------
 
@@ -497,6 +502,18 @@ class FileObjects(Backend):
         self._mtimes[path] = mtime
         return mtime >= self._fresh_after
 
+    def _any_loose(self) -> bool:
+        """Whether the store holds any loose object (a fan-out directory)."""
+        try:
+            with os.scandir(self._objects) as entries:
+                return any(len(e.name) == 2 and e.is_dir() for e in entries)
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            raise BackendError(
+                f"cannot list {self._objects}: {error}", self.location
+            ) from None
+
     def _fresh_loose(self, key: str) -> bool:
         """Whether a loose copy exists, written since this session started."""
         try:
@@ -538,6 +555,13 @@ class FileObjects(Backend):
         if len(small) >= _PACK_MIN_OBJECTS:
             self._write_pack(small, young)
         elif small:
+            if self._loose_possible is None:
+                self._loose_possible = self._any_loose()
+            if not self._loose_possible:
+                # No loose copy can exist: a put with the right bytes is
+                # loose only from 256 KiB, and there were none when we looked.
+                self._append_to_log(small, young)
+                return
             # A few objects: a stat each is cheap next to the write saved.
             fresh = [item for item in small if not self._fresh_loose(item[0])]
             if fresh:
@@ -609,6 +633,7 @@ class FileObjects(Backend):
         return path, fd
 
     def _write_loose(self, key: str, parts: Parts) -> None:
+        self._loose_possible = True
         path = self.path_of(key)
         directory = os.path.dirname(path)
         if directory not in self._made_dirs:

@@ -1,0 +1,1 @@
+"""Tests of a value's identity: encodings, digests and what is remembered."""
