@@ -83,7 +83,7 @@ class PushConflict(ExchangeError):
     destination.
 
     Attributes:
-        what: ``"run"``, ``"run name"`` or ``"name"``.
+        what: ``"run"``, ``"run name"``, ``"name"`` or ``"answer"``.
         name: The run id or name concerned.
     """
 
@@ -356,6 +356,16 @@ def _plan(
     by_name = {info.name: info.id for info in read_runs(index)[0] if info.name}
     for copy in copies:
         _plan_run(copy, index, journals, force)
+        for key, value in copy.claims.items():
+            there = index.get_claim(key)
+            if there is not None and there != value:
+                raise PushConflict(
+                    f"the answer {key} at {index.location} differs from the "
+                    "pushed one (answers are written once and never replaced, "
+                    "even with --force)",
+                    "answer",
+                    key,
+                )
         name = copy.info.name
         holder = by_name.get(name) if name else None
         if holder is not None and holder != copy.run_id:

@@ -273,3 +273,20 @@ class SQLiteObjects_connection:
     def __exit__(self, *exc: object) -> None:
         self._db.commit()
         self._db.close()
+
+
+def test_a_different_answer_at_the_destination_is_a_conflict(
+    open_kind: Opener,
+) -> None:
+    source, destination = open_kind("file"), open_kind("sqlite")
+    with source:
+        waiting = enact.run(Greet())
+    push(source, destination, [waiting.id])
+    with source:
+        enact.runs.answer(waiting.id, "Ada")
+    with destination:
+        enact.runs.answer(waiting.id, "Bob")
+    for force in (False, True):
+        with pytest.raises(PushConflict, match="never replaced") as caught:
+            push(source, destination, [waiting.id], force=force)
+        assert caught.value.what == "answer"
