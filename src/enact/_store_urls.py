@@ -11,6 +11,8 @@ URL                                             store
 ``runs.db`` (ends in ``.db``, ``.sqlite``, ``.sqlite3``)  a SQLite file
 ``sqlite:///runs.db``, ``sqlite:////abs/runs.db``  a SQLite file (relative, absolute)
 ``postgresql://user@host:5432/db``              a PostgreSQL database
+``s3://bucket/prefix?index=sqlite:///runs.db``  objects in S3, runs in the index store
+``<any of these>?blobs=s3://bucket/blobs``      large values in S3, the rest there
 ==============================================  ==================================
 
 PostgreSQL URLs follow libpq's conventions (``?sslmode=``, a unix-socket
@@ -125,11 +127,105 @@ def open_store(url: str | os.PathLike[str], **options: Any) -> Store:
         BackendError: naming the URL (password masked) if the scheme is
             unknown or the store cannot be opened.
     """
-    text = os.fspath(url)
+    text, given = _take_query(os.fspath(url), ("blobs", "blob_threshold", "index"))
+    options = {**given, **options}
+    blobs = options.pop("blobs", None)
+    threshold = options.pop("blob_threshold", None)
+    if blobs is not None:
+        return _tiered(text, str(blobs), threshold, options)
+    if threshold is not None:
+        raise BackendError(
+            f"cannot open the store {mask_password(text)}: blob_threshold "
+            "needs blobs=s3://...",
+            mask_password(text),
+        )
     scheme = scheme_of(text)
     if scheme is None:
         return _open_path(text, options)
     return _SCHEMES[scheme](text, options)
+
+
+def _take_query(url: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """Splits the store options ``names`` off a URL's query.
+
+    So ``sqlite:///runs.db?blobs=s3://bucket/blobs`` works where only a URL
+    can be given (``--store``, ``$ENACT_STORE``). The rest of the query is
+    left for the store (libpq's ``sslmode``, S3's ``endpoint``).
+    """
+    if "?" not in url or _SCHEME.match(url) is None:
+        return url, {}
+    base, _, query = url.partition("?")
+    kept: list[tuple[str, str]] = []
+    taken: dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if key in names:
+            taken[key] = value
+        else:
+            kept.append((key, value))
+    if not taken:
+        return url, {}
+    rest = urllib.parse.urlencode(kept, safe=":/")
+    return (f"{base}?{rest}" if rest else base), taken
+
+
+def _backend_of(url: str, options: dict[str, Any]) -> Any:
+    """The byte backend (objects, index, journals) of the store at ``url``."""
+    from enact.backends.backend import Backend
+
+    backend = open_store(url, **options).backend
+    if not isinstance(backend, Backend):
+        raise BackendError(
+            f"cannot use {mask_password(url)} here: it is not a store of runs",
+            mask_password(url),
+        )
+    return backend
+
+
+def _tiered(url: str, blobs: str, threshold: Any, options: dict[str, Any]) -> Store:
+    """Small objects and the index at ``url``, large values at ``blobs``."""
+    from enact.backends.s3 import tiered_store
+
+    size = 1024 * 1024 if threshold is None else _size(url, threshold)
+    store = tiered_store(_backend_of(url, options), blobs, size)
+    assert isinstance(store, Store)
+    return store
+
+
+def _size(url: str, value: Any) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = -1
+    if size < 1:
+        raise BackendError(
+            f"cannot open the store {mask_password(url)}: blob_threshold must be "
+            f"a positive number of bytes, not {value!r}",
+            mask_password(url),
+        )
+    return size
+
+
+def _open_s3(url: str, options: dict[str, Any]) -> Store:
+    # Imported here: boto3 is an optional extra.
+    from enact.backends.s3 import s3_store
+
+    index = options.pop("index", None)
+    if index is None:
+        raise BackendError(
+            f"cannot open the store {mask_password(url)}: objects in S3 need a "
+            "store for the runs beside them: index=sqlite:///runs.db or "
+            "index=postgresql://... (in the URL's query, or as an option)",
+            mask_password(url),
+        )
+    if options:
+        raise BackendError(
+            f"an s3:// store takes no options but index (got "
+            f"{', '.join(sorted(options))})",
+            mask_password(url),
+        )
+    store = s3_store(url, _backend_of(str(index), {}))
+    assert isinstance(store, Store)
+    return store
 
 
 def _open_path(path: str, options: dict[str, Any]) -> Store:
@@ -196,3 +292,4 @@ register_scheme("file", _open_file)
 register_scheme("sqlite", _open_sqlite)
 register_scheme("postgresql", _open_postgres)
 register_scheme("postgres", _open_postgres)
+register_scheme("s3", _open_s3)
