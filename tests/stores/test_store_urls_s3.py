@@ -20,7 +20,7 @@ def test_objects_in_s3_and_runs_in_sqlite(
 ) -> None:
     index = f"sqlite:///{tmp_path / 'runs.db'}"
     url = s3_server.fresh_url() + f"&index={index}"
-    with enact.open_store(url) as store:
+    with enact.open_store(url):
         run = enact.run(Pipeline(stages=1, width=2), enact.Int(0))
         assert run.output() == 2
         digest = run.info().request.digest
