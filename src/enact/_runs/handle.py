@@ -15,7 +15,13 @@ from enact._runs.access import (
     within,
 )
 from enact._runs.answering import answer_request
-from enact._runs.branches import branch_run, durable_journal, resume_run, step_log
+from enact._runs.branches import (
+    branch_run,
+    durable_journal,
+    resume_run,
+    resume_run_async,
+    step_log,
+)
 from enact._runs.errors import RunError
 from enact._runs.recorder import StepLog
 from enact._runs.records import PendingInput, RunInfo, RunStatus
@@ -77,6 +83,16 @@ class Run:
     def status(self) -> RunStatus:
         """The run's status now (``crashed`` if its process died running it)."""
         return self.info().status
+
+    @property
+    def batch_id(self) -> str | None:
+        """The id of the batch this run is a sample of (None if it is not)."""
+        return self.info().batch
+
+    @property
+    def sample_index(self) -> int | None:
+        """The run's index in its batch, from 0 (None if it is not a sample)."""
+        return self.info().sample
 
     def invocation(self) -> Invocation[Any, Any] | None:
         """The top-level :class:`~enact.invocations.Invocation` once the run has
@@ -154,6 +170,19 @@ class Run:
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
         resume_run(self._store, self.id, wait_for_input=wait_for_input, strict=strict)
+        return self
+
+    async def resume_async(
+        self, *, wait_for_input: bool = False, strict: bool = True
+    ) -> Run:
+        """The async :meth:`resume`: an async run continues on the caller's
+        event loop (a sync one in a worker thread).
+
+        Args, Returns and Raises: as for :meth:`resume`.
+        """
+        await resume_run_async(
+            self._store, self.id, wait_for_input=wait_for_input, strict=strict
+        )
         return self
 
     def fork(

@@ -180,6 +180,8 @@ class RunInfo:
         live: Whether that process is waiting for an answer in place (the
             run then continues there as soon as it is answered).
         resumed: How many times the run was resumed.
+        batch: The batch the run is a sample of, if any.
+        sample: Its index in that batch (from 0).
     """
 
     id: str
@@ -198,6 +200,8 @@ class RunInfo:
     owner: Owner | None = None
     live: bool = False
     resumed: int = 0
+    batch: str | None = None
+    sample: int | None = None
 
     @property
     def status(self) -> RunStatus:
@@ -223,31 +227,31 @@ class RunInfo:
     def to_bytes(self) -> bytes:
         """The record's JSON form, as stored in the index."""
         owner = self.owner
-        return orjson.dumps(
-            {
-                "v": _VERSION,
-                "id": self.id,
-                "component": self.component,
-                "status": self.stored_status.value,
-                "started": self.started,
-                "ended": self.ended,
-                "request": self.request.digest,
-                "invocation": None
-                if self.invocation is None
-                else self.invocation.digest,
-                "parent": self.parent,
-                "relation": self.relation,
-                "name": self.name,
-                "tags": list(self.tags),
-                "pending": [pending.to_json() for pending in self.pending],
-                "error": self.error,
-                "owner": None
-                if owner is None
-                else {"host": owner.host, "pid": owner.pid, "start": owner.start},
-                "live": self.live,
-                "resumed": self.resumed,
-            }
-        )
+        record: dict[str, Any] = {
+            "v": _VERSION,
+            "id": self.id,
+            "component": self.component,
+            "status": self.stored_status.value,
+            "started": self.started,
+            "ended": self.ended,
+            "request": self.request.digest,
+            "invocation": None if self.invocation is None else self.invocation.digest,
+            "parent": self.parent,
+            "relation": self.relation,
+            "name": self.name,
+            "tags": list(self.tags),
+            "pending": [pending.to_json() for pending in self.pending],
+            "error": self.error,
+            "owner": None
+            if owner is None
+            else {"host": owner.host, "pid": owner.pid, "start": owner.start},
+            "live": self.live,
+            "resumed": self.resumed,
+        }
+        if self.batch is not None:  # only samples carry these: older records stay
+            record["batch"] = self.batch
+            record["sample"] = self.sample
+        return orjson.dumps(record)
 
     @classmethod
     def from_bytes(
@@ -304,6 +308,8 @@ class RunInfo:
                 else Owner(str(owner["host"]), int(owner["pid"]), int(owner["start"])),
                 live=bool(raw.get("live", False)),
                 resumed=int(raw.get("resumed", 0)),
+                batch=_optional_text(raw.get("batch"), "batch"),
+                sample=_optional_index(raw.get("sample")),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             what = "a run record" if run_id is None else f"the record of run {run_id}"
@@ -319,7 +325,7 @@ class RunInfo:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (for command-line and web output)."""
-        return {
+        summary: dict[str, Any] = {
             "id": self.id,
             "component": self.component,
             "status": self.status.value,
@@ -338,6 +344,18 @@ class RunInfo:
             "pid": None if self.owner is None else self.owner.pid,
             "resumed": self.resumed,
         }
+        if self.batch is not None:
+            summary["batch"] = self.batch
+            summary["sample"] = self.sample
+        return summary
+
+
+def _optional_index(value: Any) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or value < 0:
+        raise TypeError("its sample index is not a whole number")
+    return value
 
 
 def _digest(value: Any) -> str:
