@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("refs, stores and backends", ["backends", "references"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
     ("durable runs and their tools", ["_runs", "runs", "diffs"]),
+    ("batches of runs and their executors", ["_batches", "batches", "ray"]),
     (
         "pretty printing, demo, CLI, UI",
         ["pretty_print", "summaries", "demo", "cli", "ui", "gradio", "_gradio"],

@@ -31,6 +31,8 @@ EXTRAS = {
     "request_input_async", "thread_pool_map",
     # Durable runs (issue 5).
     "Run", "RunStatus", "run", "runs",
+    # Batches (issue 15).
+    "Batch", "batches", "sample",
 }  # fmt: skip
 
 # Later versions (SPEC B1, B11): plain values.

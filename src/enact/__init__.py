@@ -5,7 +5,8 @@ then rewind, replay and branch what ran. This module only re-exports; each
 name lives in the submodule SPEC A1 gives for it.
 """
 
-from enact import contexts, runs
+from enact import batches, contexts, runs
+from enact.batches import Batch, sample
 from enact.digests import resource_digest
 from enact.interfaces import (
     FieldTypeError,
@@ -87,6 +88,10 @@ __all__ = [
     "RunStatus",
     "run",
     "runs",
+    # Batches (enact.batches): many runs, sampled, forked and resumed.
+    "Batch",
+    "batches",
+    "sample",
     "Bytes",
     "DeserializationError",
     "ExceptionResource",

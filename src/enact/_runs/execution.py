@@ -44,6 +44,7 @@ from enact.references import Ref, Store
 
 __all__ = [
     "as_invokable",
+    "component_name",
     "create_run",
     "execute",
     "execute_async",
@@ -58,7 +59,8 @@ def _new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
 
 
-def _component_name(component: Any) -> str:
+def component_name(component: Any) -> str:
+    """The qualified name of a component's class, as run records keep it."""
     cls = type(component)
     name = getattr(cls, "type_name", None)
     return str(name()) if callable(name) else f"{cls.__module__}.{cls.__qualname__}"
@@ -106,6 +108,7 @@ def create_run(
     run_id: str | None = None,
     batch: str | None = None,
     sample: int | None = None,
+    check_types: bool = True,
 ) -> tuple[RunInfo, InvokableBase[Any, Any], Ref[Any]]:
     """Records a new run of ``component`` on ``arg`` in ``store``, not started.
 
@@ -117,7 +120,8 @@ def create_run(
         RunError: if the name or the id is taken.
     """
     invokable, arg = as_invokable(component, arg)
-    warn_unimportable(invokable, arg)
+    if check_types:  # a batch checks its component and inputs once
+        warn_unimportable(invokable, arg)
     index = store.index
     if arg is None:
         input_ref: Ref[Any] = store.commit(NoneResource())
@@ -130,7 +134,7 @@ def create_run(
     store.flush()
     info = RunInfo(
         id=_new_run_id() if run_id is None else run_id,
-        component=_component_name(invokable),
+        component=component_name(invokable),
         stored_status=RunStatus.RUNNING,
         started=now(),
         ended=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from enact._invocations.records import Invocation
@@ -28,7 +28,11 @@ from enact._runs.records import PendingInput, RunInfo, RunStatus
 from enact.backends.memory import MemoryObjects
 from enact.references import Store
 
-__all__ = ["Run"]
+__all__ = ["Run", "fork_batch_starter"]
+
+#: Starts a batch of forks for ``Run.fork(n=...)``: installed by the batches
+#: layer above this one when it is imported (``import enact`` imports it).
+fork_batch_starter: Callable[..., Any] | None = None
 
 
 class Run:
@@ -194,12 +198,16 @@ class Run:
         name: str | None = None,
         tags: Iterable[str] = (),
         wait_for_input: bool = False,
-    ) -> Run:
+        n: int | None = None,
+        executor: Any = None,
+        concurrency: int | None = None,
+    ) -> Any:
         """A new run branching from this one: its journal rewound, then replayed.
 
         Calls from the branch point on run afresh (a random component
         resamples); every call before it keeps its recorded result. The new
-        run is in this run's store.
+        run is in this run's store. With ``n``, ``n`` branches from the same
+        point grow at once, as a batch (see :func:`enact.sample`).
 
         Args:
             num_calls: How many of the last top-level child calls to drop
@@ -211,14 +219,34 @@ class Run:
             name: A name for the new run.
             tags: Tags for the new run.
             wait_for_input: As for :func:`~enact.runs.run`.
+            n: Grow this many branches as a :class:`~enact.batches.Batch`
+                (running when it is returned; ``name`` and ``tags`` are the
+                batch's) instead of one run.
+            executor: With ``n``: where the branches run (as for
+                :func:`enact.sample`).
+            concurrency: With ``n``: the most branches running at once.
 
         Returns:
-            The new run (``parent`` is this run, ``relation`` ``"fork"``).
+            The new run (``parent`` is this run, ``relation`` ``"fork"``), or
+            with ``n`` the batch of branches (each such a run).
 
         Raises:
             RunError: for a branch point the run does not have.
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
+        if n is not None:
+            if fork_batch_starter is None:  # pragma: no cover - enact imports it
+                raise RunError("Batches are not loaded: import enact.batches.")
+            return fork_batch_starter(
+                self,
+                num_calls,
+                at,
+                n,
+                name=name,
+                tags=tags,
+                executor=executor,
+                concurrency=concurrency,
+            )
         return self._branch(num_calls, at, strict, name, tags, "fork", wait_for_input)
 
     def replay(
