@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import collections
 import concurrent.futures
 import ctypes
 import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from enact._batches.samples import run_sample, run_sample_async, run_sample_at
@@ -132,10 +133,13 @@ def dispatcher_for(executor: Any, job: Job, is_async: bool) -> Dispatcher:
         return ThreadsDispatcher(job)
     if executor == "processes":
         workers = job.concurrency or os.cpu_count() or 1
-        pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context(_START_METHOD)
-        )
-        return FuturesDispatcher(job, pool, owned=True)
+
+        def make_pool() -> concurrent.futures.Executor:
+            return concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context(_START_METHOD)
+            )
+
+        return FuturesDispatcher(job, make_pool(), owned=True, remake=make_pool)
     if isinstance(executor, str):
         raise ValueError(
             f"Unknown executor {executor!r}: use 'asyncio', 'threads', "
@@ -155,11 +159,10 @@ def dispatcher_for(executor: Any, job: Job, is_async: bool) -> Dispatcher:
     )
 
 
-# Fork would copy the driver's threads' locks mid-use; a fork server starts
-# clean workers quickly, which import the component by its module.
-_START_METHOD = (
-    "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-)
+# Fork would copy the driver's threads' locks mid-use, and a fork server
+# keeps the environment of its first use: fresh interpreters import the
+# component by its module, with the environment of now.
+_START_METHOD = "spawn"
 
 
 class AsyncioDispatcher(Dispatcher):
@@ -238,7 +241,13 @@ class ThreadsDispatcher(Dispatcher):
     def run(self, indices: list[int], report: Report) -> None:
         workers = self.job.concurrency or min(32, (os.cpu_count() or 1) + 4)
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            _window(pool.submit, self._one, indices, workers, report, self._stopped)
+            _window(
+                lambda index: pool.submit(self._one, index),
+                collections.deque(indices),
+                workers,
+                report,
+                self._stopped,
+            )
 
     def stop(self) -> None:
         with self._lock:
@@ -253,7 +262,14 @@ class ThreadsDispatcher(Dispatcher):
 
 class FuturesDispatcher(Dispatcher):
     """Samples submitted to a :class:`concurrent.futures.Executor`: a process
-    pool (workers open the store by its address) or a thread pool."""
+    pool (workers open the store by its address) or a thread pool.
+
+    A process pool this dispatcher made itself is made again when a worker
+    dies (killed, out of memory), and the samples it had are run again: a
+    crashed one resumes from its journal, so no finished call is lost or
+    repeated. After :data:`MAX_RESTARTS` such deaths the rest are reported
+    as errors.
+    """
 
     def __init__(
         self,
@@ -262,11 +278,13 @@ class FuturesDispatcher(Dispatcher):
         *,
         owned: bool,
         local: bool = False,
+        remake: Callable[[], concurrent.futures.Executor] | None = None,
     ) -> None:
         self.job = job
         self.executor = executor
         self.owned = owned
         self.local = local
+        self.remake = remake
         self._stopped = threading.Event()
 
     def _submit(self, index: int) -> concurrent.futures.Future[Any]:
@@ -279,15 +297,36 @@ class FuturesDispatcher(Dispatcher):
 
     def run(self, indices: list[int], report: Report) -> None:
         limit = self.job.concurrency or getattr(self.executor, "_max_workers", 0) or 8
+        pending = collections.deque(indices)
+        restarts = 0
         try:
-            _window(
-                lambda _, index: self._submit(index),
-                None,
-                indices,
-                limit,
-                report,
-                self._stopped,
-            )
+            while pending and not self._stopped.is_set():
+                lost: list[int] = []
+                can_restart = self.remake is not None and restarts < MAX_RESTARTS
+
+                def noted(
+                    index: int,
+                    outcome: str | BaseException,
+                    lost: list[int] = lost,
+                    can_restart: bool = can_restart,
+                ) -> None:
+                    broken = isinstance(outcome, concurrent.futures.BrokenExecutor)
+                    if broken and can_restart:
+                        lost.append(index)
+                    else:
+                        report(index, outcome)
+
+                broken = _window(self._submit, pending, limit, noted, self._stopped)
+                if not (broken or lost):
+                    continue
+                pending.extendleft(reversed(lost))
+                if not can_restart or self.remake is None:
+                    while pending:
+                        report(pending.popleft(), _broken(self.executor))
+                    return
+                self.executor.shutdown(wait=True, cancel_futures=True)
+                self.executor = self.remake()
+                restarts += 1
         finally:
             if self.owned:
                 self.executor.shutdown(wait=True, cancel_futures=True)
@@ -306,6 +345,16 @@ class FuturesDispatcher(Dispatcher):
                     pass
 
 
+#: How many times a drive makes its process pool again after a worker died.
+MAX_RESTARTS = 3
+
+
+def _broken(executor: Any) -> BaseException:
+    return concurrent.futures.BrokenExecutor(
+        f"the workers of {type(executor).__name__} died"
+    )
+
+
 def _remote_status(
     address: StoreAddress, spec_digest: str, modules: list[str], index: int
 ) -> str:
@@ -314,24 +363,32 @@ def _remote_status(
 
 
 def _window(
-    submit: Callable[[Any, int], concurrent.futures.Future[Any]],
-    work: Any,
-    indices: list[int],
+    submit: Callable[[int], concurrent.futures.Future[Any]],
+    pending: collections.deque[int],
     limit: int,
     report: Report,
     stopped: threading.Event,
-) -> None:
-    """Keeps at most ``limit`` samples submitted at once, reporting each as
-    its future ends, until all have ended or ``stopped`` is set."""
-    pending: Iterator[int] = iter(indices)
+) -> bool:
+    """Keeps at most ``limit`` samples of ``pending`` submitted at once,
+    reporting each as its future ends, until all have ended or ``stopped`` is
+    set.
+
+    Returns:
+        True if the executor broke (a submit was refused): the samples not
+        submitted are left in ``pending``.
+    """
     running: dict[concurrent.futures.Future[Any], int] = {}
+    broken = False
 
     def top_up() -> None:
-        while len(running) < limit and not stopped.is_set():
-            index = next(pending, None)
-            if index is None:
-                return
-            running[submit(work, index)] = index
+        nonlocal broken
+        while len(running) < limit and pending and not (broken or stopped.is_set()):
+            index = pending.popleft()
+            try:
+                running[submit(index)] = index
+            except concurrent.futures.BrokenExecutor:
+                pending.appendleft(index)
+                broken = True
 
     top_up()
     while running:
@@ -348,3 +405,4 @@ def _window(
             for future in running:
                 future.cancel()
         top_up()
+    return broken
