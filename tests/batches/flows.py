@@ -66,7 +66,7 @@ class Draw(enact.Invokable[enact.Int, enact.Float]):
             while True:  # until killed, or interrupted (Ctrl-C, stop)
                 time.sleep(0.05)
         value = int(center) + random.random()
-        side_effect(f"draw-{value!r}")
+        side_effect(f"draw-{int(center)}")
         return enact.Float(value)
 
 

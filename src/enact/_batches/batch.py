@@ -12,6 +12,7 @@ from typing import Any
 from enact._batches.driver import Driver
 from enact._batches.executors import Job, dispatcher_for, needs_address
 from enact._batches.progress import ProgressBar
+from enact._batches.samples import import_modules
 from enact._batches.shipping import NotShippable
 from enact._batches.spec import NAME_PREFIX, BatchSpec, store_address
 from enact._runs.access import current_store, within
@@ -265,6 +266,7 @@ class Batch:
         """The outputs of the finished samples, in sample order."""
         samples = self._samples()
         store = self._store
+        import_modules(self._spec.modules)
 
         def read() -> list[Any]:
             outputs = []
@@ -393,6 +395,7 @@ class Batch:
         driver.start()
 
     def _is_async(self) -> bool:
+        import_modules(self._spec.modules)
         component = within(self._store, self._spec.component)
         return is_async_component(component)
 

@@ -74,22 +74,31 @@ class Owner:
             return False
         except PermissionError:
             pass  # it exists, owned by another user
-        start = _start_time(self.pid)
+        fields = _stat_fields(self.pid)
+        if fields[:1] in ([b"Z"], [b"X"]):
+            return False  # dead, not yet reaped (a zombie)
+        start = _start_time(self.pid, fields)
         return start == 0 or self.start == 0 or start == self.start
 
 
 _THIS: Owner | None = None
 
 
-def _start_time(pid: int) -> int:
-    """The process start time in clock ticks since boot (0 where unknown)."""
+def _stat_fields(pid: int) -> list[bytes]:
+    """The fields of ``/proc/<pid>/stat`` after the command name, from the
+    state on (empty where unknown)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             data = stat.read()
     except OSError:
-        return 0
+        return []
     # The command name (field 2) is in parentheses and may contain spaces.
-    fields = data[data.rfind(b")") + 2 :].split()
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def _start_time(pid: int, fields: list[bytes] | None = None) -> int:
+    """The process start time in clock ticks since boot (0 where unknown)."""
+    fields = _stat_fields(pid) if fields is None else fields
     try:
         return int(fields[19])
     except (IndexError, ValueError):
