@@ -162,3 +162,28 @@ class Burn(enact.Invokable[enact.Int, enact.Int]):
         while time.process_time() < end:
             count += 1
         return enact.Int(int(value))
+
+
+@enact.typed_invokable(enact.Int, enact.Str)
+@dataclasses.dataclass
+class WhereAmI(enact.Invokable[enact.Int, enact.Str]):
+    """Notes the Ray node it runs on. The first ``meet`` samples wait until
+    all of them have started (so they run at once, on different workers)."""
+
+    meet: int = 0
+
+    def call(self, value: enact.Int) -> enact.Str:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        side_effect(f"node-{node}")
+        if int(value) < self.meet:
+            side_effect("meet")
+            path = os.environ["ENACT_SIDE_LOG"]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with open(path) as log:
+                    if sum(line.startswith("meet ") for line in log) >= self.meet:
+                        break
+                time.sleep(0.01)
+        return enact.Str(node)

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "Dispatcher",
     "Job",
+    "Report",
     "SampleExecutor",
     "dispatcher_for",
     "needs_address",
