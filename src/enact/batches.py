@@ -26,6 +26,7 @@ from enact._batches.executors import (
     SampleExecutor,
 )
 from enact._batches.shipping import NotShippable
+from enact._batches.summary import Distribution, Report
 
 __all__ = [
     "sample",
@@ -36,6 +37,8 @@ __all__ = [
     "get_batch",
     "BatchNotFound",
     "NotShippable",
+    "Report",
+    "Distribution",
     "SampleExecutor",
     "Dispatcher",
     "Job",

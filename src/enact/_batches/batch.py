@@ -15,6 +15,7 @@ from enact._batches.progress import ProgressBar
 from enact._batches.samples import import_modules
 from enact._batches.shipping import NotShippable
 from enact._batches.spec import NAME_PREFIX, BatchSpec, store_address
+from enact._batches.summary import Report, report
 from enact._runs.access import current_store, within
 from enact._runs.damage import read_runs
 from enact._runs.errors import RunError, RunNotFound
@@ -27,6 +28,8 @@ __all__ = ["Batch", "BatchInfo", "BatchNotFound", "BatchStatus"]
 
 #: The count of samples no run has been started for yet.
 NOT_STARTED = "not started"
+# The order counts are given in.
+_ORDER = (*(status.value for status in RunStatus), NOT_STARTED)
 
 
 class BatchNotFound(RunError):
@@ -122,7 +125,7 @@ def summarize(
         name=spec.name,
         component=spec.component_name,
         size=spec.size,
-        counts={key: value for key, value in counts.items() if value},
+        counts={key: counts[key] for key in _ORDER if counts[key]},
         status=status,
         started=spec.created,
         ended=ended,
@@ -340,6 +343,12 @@ class Batch:
             driver.stop()
             driver.wait()
 
+    def report(self, slowest: int = 5) -> Report:
+        """What the samples came to: the distribution of the finished ones'
+        outputs (a histogram for numbers, else counts per distinct output),
+        the failures with their errors, and the ``slowest`` slowest samples."""
+        return report(self, slowest)
+
     def errors(self) -> dict[int, str]:
         """Why samples could not run in this process's last drive (an error
         outside the run itself, such as a worker process that died), by
@@ -394,8 +403,12 @@ class Batch:
         self._driver = driver
         driver.start()
 
-    def _is_async(self) -> bool:
+    def _load_modules(self) -> None:
+        """Imports the modules of the component and inputs (to read them)."""
         import_modules(self._spec.modules)
+
+    def _is_async(self) -> bool:
+        self._load_modules()
         component = within(self._store, self._spec.component)
         return is_async_component(component)
 

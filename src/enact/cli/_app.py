@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from enact.cli import _extras, _inputs, _inspect, _maintenance, _run_commands
+from enact.cli import (
+    _batches,
+    _extras,
+    _inputs,
+    _inspect,
+    _maintenance,
+    _run_commands,
+)
 from enact.cli._context import Session
 from enact.cli._output import error_line
 from enact.cli._stores import (
@@ -107,6 +114,9 @@ app.command("replay")(_run_commands.replay)
 app.command("rewind")(_run_commands.rewind)
 app.command("fork")(_run_commands.fork)
 app.command("resume")(_run_commands.resume)
+app.command("sample")(_batches.sample)
+app.command("batches")(_batches.batches)
+app.command("batch")(_batches.batch)
 app.command("inputs")(_inputs.inputs)
 app.command("answer")(_inputs.answer)
 app.command("gc")(_maintenance.gc)
