@@ -52,13 +52,13 @@ class Noise(enact.Invokable[enact.Int, enact.Float]):
     """A random number near its input: one child call (a draw)."""
 
     def call(self, center: enact.Int) -> enact.Float:
-        value = float(Draw()(center))
+        value = float(Jitter()(center))
         return enact.Float(value)
 
 
 @enact.typed_invokable(enact.Int, enact.Float)
 @dataclasses.dataclass
-class Draw(enact.Invokable[enact.Int, enact.Float]):
+class Jitter(enact.Invokable[enact.Int, enact.Float]):
     """The draw of :class:`Noise`; sample ``ENACT_HANG_AT`` hangs here."""
 
     def call(self, center: enact.Int) -> enact.Float:
@@ -102,14 +102,14 @@ class AsyncNoise(enact.AsyncInvokable[enact.Int, enact.Float]):
     """The async :class:`Noise`: two draws awaited together."""
 
     async def call(self, center: enact.Int) -> enact.Float:
-        draw = AsyncDraw()
+        draw = AsyncJitter()
         first, second = await asyncio.gather(draw(center), draw(center))
         return enact.Float((float(first) + float(second)) / 2)
 
 
 @enact.typed_invokable(enact.Int, enact.Float)
 @dataclasses.dataclass
-class AsyncDraw(enact.AsyncInvokable[enact.Int, enact.Float]):
+class AsyncJitter(enact.AsyncInvokable[enact.Int, enact.Float]):
     async def call(self, center: enact.Int) -> enact.Float:
         await asyncio.sleep(0)
         value = int(center) + random.random()
