@@ -82,7 +82,8 @@ class RayExecutor(SampleExecutor):
             if self._remote is None:
                 ray = _ray()
                 if not ray.is_initialized():
-                    ray.init(address=self.address, **self.init_options)
+                    # "local": a cluster of its own, never a stale address.
+                    ray.init(address=self.address or "local", **self.init_options)
                 options: dict[str, Any] = {"max_retries": 3}
                 if self.runtime_env is not None:
                     options["runtime_env"] = self.runtime_env

@@ -50,7 +50,7 @@ def local_ray() -> Iterator[None]:
     """A local Ray cluster of 2 CPUs for this module's tests."""
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
