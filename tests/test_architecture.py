@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("refs, stores and backends", ["backends", "_refs", "references", "_store_urls"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
     ("durable runs and their tools", ["_runs", "runs", "diffs", "exchange"]),
+    ("batches of runs and their executors", ["_batches", "batches", "ray"]),
     (
         "pretty printing, demo, CLI, UI",
         [

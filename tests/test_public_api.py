@@ -34,6 +34,8 @@ EXTRAS = {
     "Run", "RunStatus", "run", "runs",
     # Stores by URL (issue 14).
     "open_store",
+    # Batches (issue 15).
+    "Batch", "batches", "sample",
 }  # fmt: skip
 
 # Later versions: plain values.

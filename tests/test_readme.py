@@ -99,3 +99,21 @@ def test_readme_durable_runs_example_runs(tmp_path: pathlib.Path) -> None:
         exec(example.replace("/tmp/dice", str(tmp_path / "dice")), namespace)
     status, total = output.getvalue().split()[-2:]
     assert status == "finished" and 3 <= int(total) <= 18
+
+
+def test_readme_batches_example_runs(tmp_path: pathlib.Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    twenty = readme[readme.index("## In 20 lines") :]
+    (definitions,) = python_blocks(twenty[: twenty.index("\n## ", 1)])
+    section = readme[readme.index("## Batches") :]
+    (example,) = python_blocks(section[: section.index("\n## ", 1)])
+    output = io.StringIO()
+    namespace: dict[str, object] = {}
+    with contextlib.redirect_stdout(output):
+        exec(definitions.replace("/tmp/dice", str(tmp_path / "dice")), namespace)
+        exec(example.replace("/tmp/dice", str(tmp_path / "dice")), namespace)
+    counts, rows = output.getvalue().splitlines()[-2:]
+    assert counts == "{'finished': 100}"
+    assert rows.startswith("[(")
+    branches = namespace["branches"]
+    assert branches.info().counts == {"finished": 10}  # type: ignore[attr-defined]

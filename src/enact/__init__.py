@@ -6,8 +6,9 @@ name lives in the submodule enact 0.4.0.dev1 has it in
 (docs/compatibility.md#public-modules-and-names).
 """
 
-from enact import contexts, runs
+from enact import batches, contexts, runs
 from enact._store_urls import open_store
+from enact.batches import Batch, sample
 from enact.digests import resource_digest
 from enact.interfaces import (
     FieldTypeError,
@@ -89,6 +90,10 @@ __all__ = [
     "RunStatus",
     "run",
     "runs",
+    # Batches (enact.batches): many runs, sampled, forked and resumed.
+    "Batch",
+    "batches",
+    "sample",
     "Bytes",
     "DeserializationError",
     "ExceptionResource",

@@ -26,6 +26,7 @@ from enact._runs.api import (
     pending_inputs,
     resume,
     run,
+    run_async,
 )
 from enact._runs.damage import DamagedRun, RunList
 from enact._runs.errors import (
@@ -43,6 +44,7 @@ from enact._runs.records import Owner, PendingInput, RunInfo, RunStatus
 
 __all__ = [
     "run",
+    "run_async",
     "Run",
     "RunInfo",
     "RunStatus",

@@ -15,7 +15,7 @@ from typing import Any
 from enact._runs.access import current_store, find_run_id, read_run, unanswered
 from enact._runs.answering import answer_request
 from enact._runs.damage import RunList, read_runs
-from enact._runs.execution import start_run
+from enact._runs.execution import start_run, start_run_async
 from enact._runs.handle import Run
 from enact._runs.records import PendingInput, RunStatus
 from enact.references import Ref, Store
@@ -29,6 +29,7 @@ __all__ = [
     "pending_inputs",
     "resume",
     "run",
+    "run_async",
 ]
 
 
@@ -46,11 +47,15 @@ def run(
     Like :meth:`~enact.InvokableBase.invoke`, but every finished call is
     durable as soon as it ends, and the run is listed in the store's index.
     The run ends finished, failed (its exception is recorded, not raised) or
-    waiting for input.
+    waiting for input. An async component (an async invokable or a
+    registered ``async def``) runs on an event loop of its own; inside a
+    coroutine, ``await`` :func:`run_async` instead.
 
     Args:
-        component: The invokable to call.
-        arg: Its input: a ref, a resource (or plain value), or None.
+        component: The invokable or registered function to call.
+        arg: Its input: a ref, a resource (or plain value), or None. For a
+            registered function, its arguments: None for none, a tuple for
+            several, anything else as its one argument.
         name: A unique name for the run.
         tags: Labels for the run.
         wait_for_input: At an input request, wait in place for an answer from
@@ -65,9 +70,39 @@ def run(
         NoActiveContext: if no store is active.
         TypeError: if ``component`` is not an invokable.
         RunError: if the name is taken.
+        RuntimeError: for an async component called inside a running event
+            loop (use :func:`run_async`).
     """
     store = current_store()
     run_id = start_run(
+        store,
+        component,
+        arg,
+        name=name,
+        tags=tags,
+        wait_for_input=wait_for_input,
+        poll_interval=poll_interval,
+    )
+    return Run(run_id, store)
+
+
+async def run_async(
+    component: Any,
+    arg: Any = None,
+    *,
+    name: str | None = None,
+    tags: Iterable[str] = (),
+    wait_for_input: bool = False,
+    poll_interval: float = 0.05,
+) -> Run:
+    """The async :func:`run`: an async component runs on the caller's event
+    loop (a sync one in a worker thread), with the same durability, resume
+    and input requests.
+
+    Args and Raises: as for :func:`run`.
+    """
+    store = current_store()
+    run_id = await start_run_async(
         store,
         component,
         arg,

@@ -15,13 +15,21 @@ from enact._invocations.records import Invocation, Request, Response
 from enact._runs.access import read_run, update_run, within
 from enact._runs.damage import check_journal, journal_roots
 from enact._runs.errors import RunError, RunNotResumable
-from enact._runs.execution import execute, start_run
+from enact._runs.execution import execute, execute_async, start_run
 from enact._runs.recorder import StepLog, checkpoint
 from enact._runs.records import Owner, RunInfo, RunStatus
 from enact._runs.replacing import Replacement
-from enact.references import Store
+from enact.references import Ref, Store
 
-__all__ = ["branch_run", "durable_journal", "resume_run", "step_log"]
+__all__ = [
+    "branch_point",
+    "branch_run",
+    "durable_journal",
+    "resume_run",
+    "resume_run_async",
+    "step_log",
+    "take_run",
+]
 
 _ENDED = (RunStatus.FINISHED, RunStatus.FAILED)
 
@@ -62,7 +70,37 @@ def resume_run(
     within(store, lambda: _resume(store, run_id, wait_for_input, strict))
 
 
+async def resume_run_async(
+    store: Store, run_id: str, *, wait_for_input: bool, strict: bool
+) -> None:
+    """The async :func:`resume_run`: an async run continues on the caller's
+    event loop."""
+    taken = within(store, lambda: take_run(store, run_id))
+    await execute_async(store, *taken, wait_for_input=wait_for_input, strict=strict)
+
+
 def _resume(store: Store, run_id: str, wait_for_input: bool, strict: bool) -> None:
+    execute(
+        store, *take_run(store, run_id), wait_for_input=wait_for_input, strict=strict
+    )
+
+
+def take_run(
+    store: Store, run_id: str
+) -> tuple[RunInfo, Any, Any, Invocation[Any, Any], StepLog]:
+    """Takes a crashed or waiting run over for this process, to execute it.
+
+    Reads refs: call it with ``store`` current.
+
+    Returns:
+        What :func:`~enact._runs.execution.execute` takes after the store: the
+        run's new record, its component, its input, the journal to replay and
+        the step log.
+
+    Raises:
+        RunNotResumable: if the run is finished, failed, or live elsewhere.
+        RunDamaged: if an object its journal reaches is missing or damaged.
+    """
     index = store.index
     owner = Owner.this_process()
 
@@ -102,16 +140,7 @@ def _resume(store: Store, run_id: str, wait_for_input: bool, strict: bool) -> No
     request: Request[Any, Any] = previous.request.checkout()
     component = request.invokable().deep_copy_resource()
     info = update_run(index, run_id, take)
-    execute(
-        store,
-        info,
-        component,
-        request.input,
-        journal,
-        log,
-        wait_for_input=wait_for_input,
-        strict=strict,
-    )
+    return info, component, request.input, journal, log
 
 
 def branch_run(
@@ -173,20 +202,7 @@ def _branch(
     log = None if _has_ended(info) else step_log(store, run_id)
     check_journal(store, run_id, journal_roots(info, log), relation)
     journal = durable_journal(store, info, log)
-    if at is None:
-        if num_calls < 0:
-            raise RunError("num_calls must be 0 or more.", run_id)
-        made = len(journal.response().children)
-        if num_calls > made:
-            raise RunError(
-                f"Run {run_id} made {made} top-level "
-                f"{'call' if made == 1 else 'calls'}, so it cannot drop the "
-                f"last {num_calls}: give at most {made} (0 replays it whole).",
-                run_id,
-            )
-        branch = journal.rewind(num_calls)
-    else:
-        branch = _truncate(store, journal, tuple(at), run_id)
+    branch = _cut(store, journal, run_id, num_calls, at)
     request = journal.request()
     component = request.invokable().deep_copy_resource()
     if replacement:
@@ -205,6 +221,50 @@ def _branch(
         strict=strict,
         wait_for_input=wait_for_input,
     )
+
+
+def branch_point(
+    store: Store, run_id: str, num_calls: int, at: tuple[int, ...] | None
+) -> tuple[Any, Ref[Any], Invocation[Any, Any]]:
+    """What a branch of run ``run_id`` starts from: its component, its input
+    and the journal to replay (rewound by ``num_calls`` top-level calls, or
+    cut at the path ``at``), each object the journal reaches checked first.
+
+    Reads refs: call it with ``store`` current.
+
+    Raises:
+        RunError: for a branch point the run does not have.
+        RunDamaged: if an object its journal reaches is missing or damaged.
+    """
+    info = read_run(store.index, run_id)
+    log = None if _has_ended(info) else step_log(store, run_id)
+    check_journal(store, run_id, journal_roots(info, log), "fork")
+    journal = durable_journal(store, info, log)
+    branch = _cut(store, journal, run_id, num_calls, at)
+    request = journal.request()
+    return request.invokable().deep_copy_resource(), request.input, branch
+
+
+def _cut(
+    store: Store,
+    journal: Invocation[Any, Any],
+    run_id: str,
+    num_calls: int,
+    at: tuple[int, ...] | None,
+) -> Invocation[Any, Any]:
+    if at is not None:
+        return _truncate(store, journal, tuple(at), run_id)
+    if num_calls < 0:
+        raise RunError("num_calls must be 0 or more.", run_id)
+    made = len(journal.response().children)
+    if num_calls > made:
+        raise RunError(
+            f"Run {run_id} made {made} top-level "
+            f"{'call' if made == 1 else 'calls'}, so it cannot drop the "
+            f"last {num_calls}: give at most {made} (0 replays it whole).",
+            run_id,
+        )
+    return journal.rewind(num_calls)
 
 
 def _truncate(

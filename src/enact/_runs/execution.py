@@ -9,16 +9,20 @@ ended.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from enact._invocations.answerers import offered_answerer
+from enact._invocations.answerers import async_offered_answerer, offered_answerer
+from enact._invocations.calls import CallArgs, make_call_args
 from enact._invocations.exceptions import InvocationError
+from enact._invocations.functions import RegisteredFunction
 from enact._invocations.input_requests import InputRequest
-from enact._invocations.invokables import InvokableBase
+from enact._invocations.invokables import AsyncInvokableBase, InvokableBase
 from enact._invocations.journal import Builder, offered_recorder
 from enact._invocations.records import Invocation, Request
 from enact._runs.access import check_name_free, update_run, within
@@ -38,7 +42,16 @@ from enact.backends.index import Index
 from enact.interfaces import NoneResource, ResourceBase
 from enact.references import Ref, Store
 
-__all__ = ["execute", "start_run"]
+__all__ = [
+    "as_invokable",
+    "component_name",
+    "create_run",
+    "execute",
+    "execute_async",
+    "is_async_component",
+    "start_run",
+    "start_run_async",
+]
 
 
 def _new_run_id() -> str:
@@ -46,10 +59,103 @@ def _new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
 
 
-def _component_name(component: Any) -> str:
+def component_name(component: Any) -> str:
+    """The qualified name of a component's class, as run records keep it."""
     cls = type(component)
     name = getattr(cls, "type_name", None)
     return str(name()) if callable(name) else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def is_async_component(component: Any) -> bool:
+    """Whether ``component`` is an async invokable or registered async function."""
+    return bool(getattr(component, "_enact_async", False))
+
+
+def as_invokable(component: Any, arg: Any) -> tuple[InvokableBase[Any, Any], Any]:
+    """The invokable a run calls and its input.
+
+    A registered function (sync or async) runs as its function invokable,
+    with ``arg`` as its arguments: None for none, a tuple for several, a
+    :class:`~enact.invocations.CallArgs` as it is, anything else as the one
+    positional argument.
+
+    Raises:
+        TypeError: if ``component`` is neither an invokable nor registered.
+    """
+    if isinstance(component, InvokableBase):
+        return component, arg
+    if isinstance(component, RegisteredFunction):
+        if isinstance(arg, CallArgs):
+            return component._split(arg.args)[0], arg
+        args = () if arg is None else arg if isinstance(arg, tuple) else (arg,)
+        invokable, rest = component._split(args)
+        return invokable, make_call_args(rest, {})
+    raise TypeError(
+        "enact.run needs an invokable or a function registered with "
+        f"@enact.register, got {type(component).__qualname__}."
+    )
+
+
+def create_run(
+    store: Store,
+    component: Any,
+    arg: Any,
+    *,
+    name: str | None,
+    tags: Iterable[str],
+    parent: str | None = None,
+    relation: str | None = None,
+    run_id: str | None = None,
+    batch: str | None = None,
+    sample: int | None = None,
+    check_types: bool = True,
+) -> tuple[RunInfo, InvokableBase[Any, Any], Ref[Any]]:
+    """Records a new run of ``component`` on ``arg`` in ``store``, not started.
+
+    Returns:
+        The run's record, the invokable to execute and its input's ref.
+
+    Raises:
+        TypeError: if ``component`` is not an invokable.
+        RunError: if the name or the id is taken.
+    """
+    invokable, arg = as_invokable(component, arg)
+    if check_types:  # a batch checks its component and inputs once
+        warn_unimportable(invokable, arg)
+    index = store.index
+    if arg is None:
+        input_ref: Ref[Any] = store.commit(NoneResource())
+    elif isinstance(arg, Ref):
+        input_ref = arg
+    else:
+        input_ref = store.commit(arg)
+    request: Request[Any, Any] = Request(store.commit(invokable), input_ref)
+    request_ref = store.commit(request)
+    store.flush()
+    info = RunInfo(
+        id=_new_run_id() if run_id is None else run_id,
+        component=component_name(invokable),
+        stored_status=RunStatus.RUNNING,
+        started=now(),
+        ended=None,
+        request=request_ref,
+        parent=parent,
+        relation=relation,
+        name=name,
+        tags=tuple(dict.fromkeys(tags)),
+        owner=Owner.this_process(),
+        batch=batch,
+        sample=sample,
+    )
+
+    def create(old: bytes | None) -> bytes:
+        if old is not None:
+            raise RunError(f"Run id {info.id} is taken.", info.id)
+        check_name_free(index, name, info.id)
+        return info.to_bytes()
+
+    index.update_run(info.id, create)
+    return info, invokable, input_ref
 
 
 def start_run(
@@ -68,57 +174,56 @@ def start_run(
 ) -> str:
     """Records a new run of ``component`` on ``arg`` in ``store`` and executes it.
 
+    An async component runs on an event loop of its own, so this must not be
+    called from a coroutine (use :func:`start_run_async` there).
+
     Returns:
         The new run's id.
 
     Raises:
-        TypeError: if ``component`` is not a sync invokable.
+        TypeError: if ``component`` is not an invokable.
         RunError: if the name is taken.
     """
-    if not isinstance(component, InvokableBase):
-        raise TypeError(
-            f"enact.run needs an invokable, got {type(component).__qualname__}."
-        )
-    if getattr(component, "_enact_async", False):
-        raise TypeError(
-            "enact.run runs sync invokables; async ones are not durable yet."
-        )
-    warn_unimportable(component, arg)
-    index = store.index
-    if arg is None:
-        input_ref: Ref[Any] = store.commit(NoneResource())
-    elif isinstance(arg, Ref):
-        input_ref = arg
-    else:
-        input_ref = store.commit(arg)
-    request: Request[Any, Any] = Request(store.commit(component), input_ref)
-    request_ref = store.commit(request)
-    store.flush()
-    info = RunInfo(
-        id=_new_run_id(),
-        component=_component_name(component),
-        stored_status=RunStatus.RUNNING,
-        started=now(),
-        ended=None,
-        request=request_ref,
-        parent=parent,
-        relation=relation,
-        name=name,
-        tags=tuple(dict.fromkeys(tags)),
-        owner=Owner.this_process(),
+    info, invokable, input_ref = create_run(
+        store, component, arg, name=name, tags=tags, parent=parent, relation=relation
     )
-
-    def create(old: bytes | None) -> bytes:
-        if old is not None:  # pragma: no cover - ids are random
-            raise RunError(f"Run id {info.id} is taken.", info.id)
-        check_name_free(index, name, info.id)
-        return info.to_bytes()
-
-    index.update_run(info.id, create)
     execute(
         store,
         info,
-        component,
+        invokable,
+        input_ref,
+        replay_from,
+        None,
+        wait_for_input=wait_for_input,
+        strict=strict,
+        poll_interval=poll_interval,
+    )
+    return info.id
+
+
+async def start_run_async(
+    store: Store,
+    component: Any,
+    arg: Any,
+    *,
+    name: str | None,
+    tags: Iterable[str],
+    parent: str | None = None,
+    relation: str | None = None,
+    replay_from: Invocation[Any, Any] | None = None,
+    strict: bool = True,
+    wait_for_input: bool = False,
+    poll_interval: float = 0.05,
+) -> str:
+    """The async :func:`start_run`: an async component runs on the caller's
+    event loop; a sync one in a worker thread."""
+    info, invokable, input_ref = create_run(
+        store, component, arg, name=name, tags=tags, parent=parent, relation=relation
+    )
+    await execute_async(
+        store,
+        info,
+        invokable,
         input_ref,
         replay_from,
         None,
@@ -147,11 +252,67 @@ def execute(
     its journaled calls commit there. The store is in use (entered) until
     then: its session, which keeps what the run committed but has not
     recorded yet from garbage collection, lasts at least as long as the run,
-    whatever ``with`` blocks exit meanwhile.
+    whatever ``with`` blocks exit meanwhile. An async component runs on an
+    event loop of its own (see :func:`execute_async` for the caller's loop).
+
+    Raises:
+        RuntimeError: for an async component, if an event loop is running in
+            this thread.
     """
+    if not is_async_component(component):
+        within(
+            store,
+            lambda: _run_to_end(
+                store,
+                info,
+                component,
+                input_ref,
+                replay_from,
+                log,
+                wait_for_input=wait_for_input,
+                strict=strict,
+                poll_interval=poll_interval,
+            ),
+        )
+        return
+    _refuse_running_loop(info.id)
     within(
         store,
-        lambda: _run_to_end(
+        lambda: asyncio.run(
+            _run_to_end_async(
+                store,
+                info,
+                component,
+                input_ref,
+                replay_from,
+                log,
+                wait_for_input=wait_for_input,
+                strict=strict,
+                poll_interval=poll_interval,
+            )
+        ),
+    )
+
+
+async def execute_async(
+    store: Store,
+    info: RunInfo,
+    component: InvokableBase[Any, Any],
+    input_ref: Ref[Any],
+    replay_from: Invocation[Any, Any] | None,
+    log: StepLog | None,
+    *,
+    wait_for_input: bool,
+    strict: bool,
+    poll_interval: float = 0.05,
+) -> None:
+    """The async :func:`execute`: an async component runs on the caller's
+    event loop, a sync one in a worker thread (with this task's contexts)."""
+    if not is_async_component(component):
+        context = contextvars.copy_context()
+        await asyncio.to_thread(
+            context.run,
+            execute,
             store,
             info,
             component,
@@ -161,7 +322,31 @@ def execute(
             wait_for_input=wait_for_input,
             strict=strict,
             poll_interval=poll_interval,
-        ),
+        )
+        return
+    with store:
+        await _run_to_end_async(
+            store,
+            info,
+            component,
+            input_ref,
+            replay_from,
+            log,
+            wait_for_input=wait_for_input,
+            strict=strict,
+            poll_interval=poll_interval,
+        )
+
+
+def _refuse_running_loop(run_id: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"Run {run_id} is of an async component and an event loop is running "
+        "in this thread: use `await enact.runs.run_async(...)` (or "
+        "`await run.resume_async()`) instead."
     )
 
 
@@ -177,9 +362,8 @@ def _run_to_end(
     strict: bool,
     poll_interval: float,
 ) -> None:
-    index = store.index
     recorder = Recorder(store, info.id, log)
-    answerer = _Answerer(store, index, info.id, wait_for_input, poll_interval)
+    answerer = _Answerer(store, store.index, info.id, wait_for_input, poll_interval)
     recorder_token = offered_recorder.set(recorder)
     answerer_token = offered_answerer.set(answerer)
     try:
@@ -191,30 +375,76 @@ def _run_to_end(
             commit=False,  # committed once, below, for its ref
         )
     except BaseException as interrupt:
-        # Interrupted (KeyboardInterrupt, SystemExit): resumable later.
-        reason = f"interrupted: {type(interrupt).__name__}"
-        with contextlib.suppress(BackendError):
-            store.settle_steps(info.id)  # its steps are durable either way
-        update_run(
-            index,
-            info.id,
-            lambda old: old.replace(
-                stored_status=RunStatus.CRASHED,
-                ended=now(),
-                error=reason,
-                live=False,
-            ),
-        )
+        _record_interrupt(store, info.id, interrupt)
         raise
     finally:
         offered_answerer.reset(answerer_token)
         offered_recorder.reset(recorder_token)
+    _record_end(store, info.id, recorder, invocation)
+
+
+async def _run_to_end_async(
+    store: Store,
+    info: RunInfo,
+    component: InvokableBase[Any, Any],
+    input_ref: Ref[Any],
+    replay_from: Invocation[Any, Any] | None,
+    log: StepLog | None,
+    *,
+    wait_for_input: bool,
+    strict: bool,
+    poll_interval: float,
+) -> None:
+    assert isinstance(component, AsyncInvokableBase)
+    recorder = Recorder(store, info.id, log)
+    answerer = _Answerer(store, store.index, info.id, wait_for_input, poll_interval)
+    recorder_token = offered_recorder.set(recorder)
+    answerer_token = async_offered_answerer.set(answerer.answer_async)
+    try:
+        invocation = await component.ainvoke(
+            input_ref,
+            replay_from=replay_from,
+            strict=strict,
+            raise_on_invocation_error=False,
+            commit=False,  # committed once, below, for its ref
+        )
+    except BaseException as interrupt:  # KeyboardInterrupt, CancelledError
+        _record_interrupt(store, info.id, interrupt)
+        raise
+    finally:
+        async_offered_answerer.reset(answerer_token)
+        offered_recorder.reset(recorder_token)
+    _record_end(store, info.id, recorder, invocation)
+
+
+def _record_interrupt(store: Store, run_id: str, interrupt: BaseException) -> None:
+    """Records an interrupted run (KeyboardInterrupt, SystemExit, a cancelled
+    task) as crashed: resumable later."""
+    reason = f"interrupted: {type(interrupt).__name__}"
+    with contextlib.suppress(BackendError):
+        store.settle_steps(run_id)  # its steps are durable either way
+    update_run(
+        store.index,
+        run_id,
+        lambda old: old.replace(
+            stored_status=RunStatus.CRASHED,
+            ended=now(),
+            error=reason,
+            live=False,
+        ),
+    )
+
+
+def _record_end(
+    store: Store, run_id: str, recorder: Recorder, invocation: Invocation[Any, Any]
+) -> None:
+    """Records how a run ended: finished, failed or waiting for input."""
     invocation_ref = store.commit(invocation)
     store.flush()
     # Recovery lines only spare a resume some reads. A run that ended
     # waiting is resumed from its recorded journal; if the process dies
     # before the record below, resume reads what the lines name instead.
-    store.settle_steps(info.id, ended=True)
+    store.settle_steps(run_id, ended=True)
     response = invocation.response()
     pending: tuple[PendingInput, ...] = ()
     error: str | None = None
@@ -239,7 +469,7 @@ def _run_to_end(
             live=False,
         )
 
-    update_run(index, info.id, end)
+    update_run(store.index, run_id, end)
 
 
 def _describe(raised: Any) -> str:
@@ -278,12 +508,35 @@ class _Answerer:
         if claimed is None and not self.wait:
             raise request
         if claimed is None:
-            claimed = self._wait(builder.path, request, key)
+            self._mark_waiting(builder.path, request)
+            # The index wakes the wait when a claim is made where it can (a
+            # PostgreSQL store's NOTIFY); others poll every poll_interval.
+            while claimed is None:
+                claimed = self.index.wait_for_claim(key, self.poll_interval)
+            self._mark_running()
+        return self._answer(claimed)
+
+    async def answer_async(self, request: InputRequest) -> ResourceBase:
+        """The async twin of a call: waits for an answer without blocking
+        the event loop."""
+        builder = Builder.current()
+        key = answer_key(self.run_id, builder.path)
+        claimed = self.index.get_claim(key)
+        if claimed is None and not self.wait:
+            raise request
+        if claimed is None:
+            self._mark_waiting(builder.path, request)
+            while (claimed := self.index.get_claim(key)) is None:
+                await asyncio.sleep(self.poll_interval)
+            self._mark_running()
+        return self._answer(claimed)
+
+    def _answer(self, claimed: bytes) -> ResourceBase:
         # From the run's store, even if the run's code entered another.
         value: ResourceBase = self.store.checkout(Ref(claimed.decode("ascii")))
         return value
 
-    def _wait(self, path: tuple[int, ...], request: InputRequest, key: str) -> bytes:
+    def _mark_waiting(self, path: tuple[int, ...], request: InputRequest) -> None:
         store = self.store
         request_ref = store.commit(request)
         store.flush()
@@ -295,11 +548,8 @@ class _Answerer:
                 stored_status=RunStatus.WAITING, live=True, pending=(pending,)
             ),
         )
-        # The index wakes the wait when a claim is made where it can (a
-        # PostgreSQL store's NOTIFY); others poll every poll_interval.
-        claimed = self.index.get_claim(key)
-        while claimed is None:
-            claimed = self.index.wait_for_claim(key, self.poll_interval)
+
+    def _mark_running(self) -> None:
         update_run(
             self.index,
             self.run_id,
@@ -307,4 +557,3 @@ class _Answerer:
                 stored_status=RunStatus.RUNNING, live=False, pending=()
             ),
         )
-        return claimed

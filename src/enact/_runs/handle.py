@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from enact._invocations.records import Invocation
@@ -15,14 +15,24 @@ from enact._runs.access import (
     within,
 )
 from enact._runs.answering import answer_request
-from enact._runs.branches import branch_run, durable_journal, resume_run, step_log
+from enact._runs.branches import (
+    branch_run,
+    durable_journal,
+    resume_run,
+    resume_run_async,
+    step_log,
+)
 from enact._runs.errors import RunError
 from enact._runs.recorder import StepLog
 from enact._runs.records import PendingInput, RunInfo, RunStatus
 from enact.backends.memory import MemoryObjects
 from enact.references import Store
 
-__all__ = ["Run"]
+__all__ = ["Run", "fork_batch_starter"]
+
+#: Starts a batch of forks for ``Run.fork(n=...)``: installed by the batches
+#: layer above this one when it is imported (``import enact`` imports it).
+fork_batch_starter: Callable[..., Any] | None = None
 
 
 class Run:
@@ -77,6 +87,16 @@ class Run:
     def status(self) -> RunStatus:
         """The run's status now (``crashed`` if its process died running it)."""
         return self.info().status
+
+    @property
+    def batch_id(self) -> str | None:
+        """The id of the batch this run is a sample of (None if it is not)."""
+        return self.info().batch
+
+    @property
+    def sample_index(self) -> int | None:
+        """The run's index in its batch, from 0 (None if it is not a sample)."""
+        return self.info().sample
 
     def invocation(self) -> Invocation[Any, Any] | None:
         """The top-level :class:`~enact.invocations.Invocation` once the run has
@@ -156,6 +176,19 @@ class Run:
         resume_run(self._store, self.id, wait_for_input=wait_for_input, strict=strict)
         return self
 
+    async def resume_async(
+        self, *, wait_for_input: bool = False, strict: bool = True
+    ) -> Run:
+        """The async :meth:`resume`: an async run continues on the caller's
+        event loop (a sync one in a worker thread).
+
+        Args, Returns and Raises: as for :meth:`resume`.
+        """
+        await resume_run_async(
+            self._store, self.id, wait_for_input=wait_for_input, strict=strict
+        )
+        return self
+
     def fork(
         self,
         num_calls: int = 1,
@@ -166,12 +199,16 @@ class Run:
         tags: Iterable[str] = (),
         wait_for_input: bool = False,
         replace: Mapping[Any, Any] | None = None,
-    ) -> Run:
+        n: int | None = None,
+        executor: Any = None,
+        concurrency: int | None = None,
+    ) -> Any:
         """A new run branching from this one: its journal rewound, then replayed.
 
         Calls from the branch point on run afresh (a random component
         resamples); every call before it keeps its recorded result. The new
-        run is in this run's store.
+        run is in this run's store. With ``n``, ``n`` branches from the same
+        point grow at once, as a batch (see :func:`enact.sample`).
 
         Args:
             num_calls: How many of the last top-level child calls to drop
@@ -189,9 +226,16 @@ class Run:
                 temperature, or a person (``enact.llm.HumanChat``) in place
                 of a model. Calls before the branch point keep their
                 recorded results.
+            n: Grow this many branches as a :class:`~enact.batches.Batch`
+                (running when it is returned; ``name`` and ``tags`` are the
+                batch's) instead of one run.
+            executor: With ``n``: where the branches run (as for
+                :func:`enact.sample`).
+            concurrency: With ``n``: the most branches running at once.
 
         Returns:
-            The new run (``parent`` is this run, ``relation`` ``"fork"``).
+            The new run (``parent`` is this run, ``relation`` ``"fork"``), or
+            with ``n`` the batch of branches (each such a run).
 
         Raises:
             RunError: for a branch point the run does not have, or a
@@ -200,6 +244,25 @@ class Run:
                 invokable.
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
+        if n is not None:
+            if replace:
+                raise RunError(
+                    "fork(n=...) with replace= is not supported yet: fork once "
+                    "with replace=, then fork that run with n=.",
+                    self.id,
+                )
+            if fork_batch_starter is None:  # pragma: no cover - enact imports it
+                raise RunError("Batches are not loaded: import enact.batches.")
+            return fork_batch_starter(
+                self,
+                num_calls,
+                at,
+                n,
+                name=name,
+                tags=tags,
+                executor=executor,
+                concurrency=concurrency,
+            )
         return self._branch(
             num_calls, at, strict, name, tags, "fork", wait_for_input, replace
         )

@@ -74,22 +74,31 @@ class Owner:
             return False
         except PermissionError:
             pass  # it exists, owned by another user
-        start = _start_time(self.pid)
+        fields = _stat_fields(self.pid)
+        if fields[:1] in ([b"Z"], [b"X"]):
+            return False  # dead, not yet reaped (a zombie)
+        start = _start_time(self.pid, fields)
         return start == 0 or self.start == 0 or start == self.start
 
 
 _THIS: Owner | None = None
 
 
-def _start_time(pid: int) -> int:
-    """The process start time in clock ticks since boot (0 where unknown)."""
+def _stat_fields(pid: int) -> list[bytes]:
+    """The fields of ``/proc/<pid>/stat`` after the command name, from the
+    state on (empty where unknown)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             data = stat.read()
     except OSError:
-        return 0
+        return []
     # The command name (field 2) is in parentheses and may contain spaces.
-    fields = data[data.rfind(b")") + 2 :].split()
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def _start_time(pid: int, fields: list[bytes] | None = None) -> int:
+    """The process start time in clock ticks since boot (0 where unknown)."""
+    fields = _stat_fields(pid) if fields is None else fields
     try:
         return int(fields[19])
     except (IndexError, ValueError):
@@ -180,6 +189,8 @@ class RunInfo:
         live: Whether that process is waiting for an answer in place (the
             run then continues there as soon as it is answered).
         resumed: How many times the run was resumed.
+        batch: The batch the run is a sample of, if any.
+        sample: Its index in that batch (from 0).
     """
 
     id: str
@@ -198,6 +209,8 @@ class RunInfo:
     owner: Owner | None = None
     live: bool = False
     resumed: int = 0
+    batch: str | None = None
+    sample: int | None = None
 
     @property
     def status(self) -> RunStatus:
@@ -223,31 +236,31 @@ class RunInfo:
     def to_bytes(self) -> bytes:
         """The record's JSON form, as stored in the index."""
         owner = self.owner
-        return orjson.dumps(
-            {
-                "v": _VERSION,
-                "id": self.id,
-                "component": self.component,
-                "status": self.stored_status.value,
-                "started": self.started,
-                "ended": self.ended,
-                "request": self.request.digest,
-                "invocation": None
-                if self.invocation is None
-                else self.invocation.digest,
-                "parent": self.parent,
-                "relation": self.relation,
-                "name": self.name,
-                "tags": list(self.tags),
-                "pending": [pending.to_json() for pending in self.pending],
-                "error": self.error,
-                "owner": None
-                if owner is None
-                else {"host": owner.host, "pid": owner.pid, "start": owner.start},
-                "live": self.live,
-                "resumed": self.resumed,
-            }
-        )
+        record: dict[str, Any] = {
+            "v": _VERSION,
+            "id": self.id,
+            "component": self.component,
+            "status": self.stored_status.value,
+            "started": self.started,
+            "ended": self.ended,
+            "request": self.request.digest,
+            "invocation": None if self.invocation is None else self.invocation.digest,
+            "parent": self.parent,
+            "relation": self.relation,
+            "name": self.name,
+            "tags": list(self.tags),
+            "pending": [pending.to_json() for pending in self.pending],
+            "error": self.error,
+            "owner": None
+            if owner is None
+            else {"host": owner.host, "pid": owner.pid, "start": owner.start},
+            "live": self.live,
+            "resumed": self.resumed,
+        }
+        if self.batch is not None:  # only samples carry these: older records stay
+            record["batch"] = self.batch
+            record["sample"] = self.sample
+        return orjson.dumps(record)
 
     @classmethod
     def from_bytes(
@@ -304,6 +317,8 @@ class RunInfo:
                 else Owner(str(owner["host"]), int(owner["pid"]), int(owner["start"])),
                 live=bool(raw.get("live", False)),
                 resumed=int(raw.get("resumed", 0)),
+                batch=_optional_text(raw.get("batch"), "batch"),
+                sample=_optional_index(raw.get("sample")),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             what = "a run record" if run_id is None else f"the record of run {run_id}"
@@ -319,7 +334,7 @@ class RunInfo:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (for command-line and web output)."""
-        return {
+        summary: dict[str, Any] = {
             "id": self.id,
             "component": self.component,
             "status": self.status.value,
@@ -338,6 +353,18 @@ class RunInfo:
             "pid": None if self.owner is None else self.owner.pid,
             "resumed": self.resumed,
         }
+        if self.batch is not None:
+            summary["batch"] = self.batch
+            summary["sample"] = self.sample
+        return summary
+
+
+def _optional_index(value: Any) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or value < 0:
+        raise TypeError("its sample index is not a whole number")
+    return value
 
 
 def _digest(value: Any) -> str:

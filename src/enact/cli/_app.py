@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from enact.cli import (
+    _batches,
     _exchange,
     _extras,
     _inputs,
@@ -115,6 +116,9 @@ app.command("replay")(_run_commands.replay)
 app.command("rewind")(_run_commands.rewind)
 app.command("fork")(_run_commands.fork)
 app.command("resume")(_run_commands.resume)
+app.command("sample")(_batches.sample)
+app.command("batches")(_batches.batches)
+app.command("batch")(_batches.batch)
 app.command("inputs")(_inputs.inputs)
 app.command("answer")(_inputs.answer)
 app.command("gc")(_maintenance.gc)

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from enact.contexts import with_new_contexts
 from enact.references import Store
 from enact.ui import _security
+from enact.ui._batch_pages import BatchPages
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs
 from enact.ui._pages import Pages
@@ -45,11 +46,13 @@ _HEADERS = [
 
 _RUN = r"(?P<run_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})"
 _DIGEST = r"(?P<digest>[0-9a-f]{64})"
+_BATCH = r"(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})"
 
 Handler = Callable[..., Response]
 
 
 def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
+    batch_pages = BatchPages(pages)
     table: list[tuple[str, str, Handler]] = [
         ("GET", r"/", pages.runs_list),
         ("GET", rf"/runs/{_RUN}", pages.run_page),
@@ -58,6 +61,8 @@ def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("POST", rf"/runs/{_RUN}/replay", pages.replay),
         ("POST", rf"/runs/{_RUN}/resume", pages.resume),
         ("GET", r"/compare", pages.compare_page),
+        ("GET", r"/batches", batch_pages.batches_list),
+        ("GET", rf"/batches/{_BATCH}", batch_pages.batch_page),
         ("GET", r"/inbox", pages.inbox),
         ("GET", r"/invoke", pages.invoke_page),
         ("POST", r"/invoke", pages.invoke),

@@ -1,0 +1,1 @@
+"""Batches of durable runs (the implementation of :mod:`enact.batches`)."""
