@@ -29,7 +29,10 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("encoding and digests", ["_codec", "_decode", "digests", "serialization"]),
     ("refs, stores and backends", ["backends", "references"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
-    ("durable runs and their tools", ["_runs", "runs", "diffs"]),
+    (
+        "durable runs and their tools",
+        ["_runs", "runs", "diffs", "_datasets", "feedback", "datasets", "evaluations"],
+    ),
     (
         "pretty printing, demo, CLI, UI",
         ["pretty_print", "summaries", "demo", "cli", "ui", "gradio", "_gradio"],

@@ -31,6 +31,8 @@ EXTRAS = {
     "request_input_async", "thread_pool_map",
     # Durable runs (issue 5).
     "Run", "RunStatus", "run", "runs",
+    # Executions as training data (issue 17).
+    "datasets", "evaluate", "evaluations", "feedback",
 }  # fmt: skip
 
 # Later versions (SPEC B1, B11): plain values.

@@ -5,8 +5,9 @@ then rewind, replay and branch what ran. This module only re-exports; each
 name lives in the submodule SPEC A1 gives for it.
 """
 
-from enact import contexts, runs
+from enact import contexts, datasets, evaluations, feedback, runs
 from enact.digests import resource_digest
+from enact.evaluations import evaluate
 from enact.interfaces import (
     FieldTypeError,
     FieldValue,
@@ -87,6 +88,11 @@ __all__ = [
     "RunStatus",
     "run",
     "runs",
+    # Executions as training data: feedback, evaluations, dataset export.
+    "datasets",
+    "evaluate",
+    "evaluations",
+    "feedback",
     "Bytes",
     "DeserializationError",
     "ExceptionResource",

@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from enact.cli import _extras, _inputs, _inspect, _maintenance, _run_commands
+from enact.cli import (
+    _data_commands,
+    _extras,
+    _inputs,
+    _inspect,
+    _maintenance,
+    _run_commands,
+)
 from enact.cli._context import Session
 from enact.cli._output import error_line
 from enact.cli._stores import (
@@ -109,6 +116,10 @@ app.command("fork")(_run_commands.fork)
 app.command("resume")(_run_commands.resume)
 app.command("inputs")(_inputs.inputs)
 app.command("answer")(_inputs.answer)
+app.command("rate")(_data_commands.rate)
+app.command("feedback")(_data_commands.feedback)
+app.command("eval")(_data_commands.evaluate)
+app.command("export")(_data_commands.export)
 app.command("gc")(_maintenance.gc)
 app.command("verify")(_maintenance.verify)
 app.command("demo")(_extras.demo)
