@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from enact._datasets.calls import call_at
+from enact._datasets.calls import call_at, check_path
 from enact._runs.access import current_store, find_run_id, within
 from enact._runs.handle import Run
 from enact._runs.records import RunInfo
@@ -47,6 +47,7 @@ from enact.wrappers import wrap
 
 __all__ = [
     "Feedback",
+    "FeedbackConflict",
     "FeedbackError",
     "add",
     "all_feedback",
@@ -68,6 +69,18 @@ _UNSET: Any = object()
 
 class FeedbackError(EnactError, ValueError):
     """Feedback that cannot be given, found or changed, with the reason."""
+
+
+class FeedbackConflict(FeedbackError):
+    """An edit that expected a revision another change has replaced.
+
+    Attributes:
+        latest: The revision the feedback is at now.
+    """
+
+    def __init__(self, message: str, latest: int) -> None:
+        super().__init__(message)
+        self.latest = latest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,7 +278,7 @@ def add(
         raise FeedbackError(
             "feedback needs a score, a label, a comment or a correction"
         )
-    call_at(handle, where)  # the call must exist
+    check_path(handle, where)  # the call must exist
     fixed = (
         None if correction is None else _commit_correction(handle, where, correction)
     )
@@ -358,22 +371,27 @@ def edit(
     comment: str | None = _UNSET,
     correction: Any = _UNSET,
     source: str | None = None,
+    expect_revision: int | None = None,
     store: Store | None = None,
 ) -> Feedback:
     """Changes some fields of a feedback (None clears a field).
 
     The change is a new revision; an edit that meets another process's edit
-    of the same feedback is applied on top of it.
+    of the same feedback is applied on top of it, unless ``expect_revision``
+    says which revision the change was computed from.
 
     Args:
         source: Who makes the change (by default this process's user); the
             feedback's ``source`` stays who gave it.
+        expect_revision: Change it only if it is still at this revision
+            (read, compute, write without losing a concurrent change).
 
     Returns:
         The feedback as changed.
 
     Raises:
         FeedbackError: for a bad value, or if there is no such feedback.
+        FeedbackConflict: if it is no longer at ``expect_revision``.
     """
     handle = _handle(run, store)
     changes: dict[str, Any] = {}
@@ -390,7 +408,9 @@ def edit(
             if correction is None
             else _commit_correction(handle, latest.path, correction)
         )
-    return _change(handle, feedback_id, changes, source, deleted=False)
+    return _change(
+        handle, feedback_id, changes, source, deleted=False, expect=expect_revision
+    )
 
 
 def delete(
@@ -418,6 +438,7 @@ def _change(
     source: str | None,
     *,
     deleted: bool,
+    expect: int | None = None,
 ) -> Feedback:
     who = default_source() if source is None else _source(source)
     index = run.store.index
@@ -425,6 +446,12 @@ def _change(
         latest = history(run, feedback_id)[-1]
         if latest.deleted:
             raise FeedbackError(f"feedback {feedback_id} was deleted")
+        if expect is not None and latest.revision != expect:
+            raise FeedbackConflict(
+                f"feedback {feedback_id} is at revision {latest.revision}, "
+                f"not {expect}: read it again",
+                latest.revision,
+            )
         new = dataclasses.replace(
             latest,
             **changes,
@@ -443,6 +470,7 @@ def _change(
             )
         if index.claim(_key(run.id, feedback_id, new.revision), _encode(new)):
             return new
+        # Another change took this revision: apply ours on top of it.
     raise FeedbackError(
         f"feedback {feedback_id} changes too often to edit "
         f"(tried {_MAX_ATTEMPTS} times)"

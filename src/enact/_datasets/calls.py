@@ -20,7 +20,7 @@ from enact._runs.handle import Run
 from enact.errors import EnactError
 from enact.references import Ref, Store
 
-__all__ = ["Call", "call_at", "children_of", "walk"]
+__all__ = ["Call", "call_at", "check_path", "children_of", "walk"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,3 +168,37 @@ def children_of(run: Run, call: Call) -> Iterator[Call]:
     """The calls ``call`` made (its children, not their children), in order."""
     for index, digest in enumerate(call.children):
         yield _read_in(run.store, run.id, (*call.path, index), digest, call.input)
+
+
+def _children(digest: str) -> tuple[str, ...]:
+    invocation: Invocation[Any, Any] = Ref(digest).checkout()
+    response: Response[Any, Any] = Ref(invocation.response.digest).checkout()
+    return tuple(child.digest for child in response.children)
+
+
+def check_path(run: Run, path: tuple[int, ...]) -> str:
+    """The invocation digest of the call at ``path``, read without its values.
+
+    Only journal records are read (not the component, input or output), so
+    this works in a process that has not imported the run's types.
+
+    Raises:
+        RunError: if the run has not ended or has no call at ``path``.
+    """
+    digest = _top_digest(run)
+
+    def follow() -> str:
+        current = digest
+        for depth, index in enumerate(path):
+            children = _children(current)
+            if type(index) is not int or not 0 <= index < len(children):
+                where = ".".join(map(str, path[:depth])) or "the top-level call"
+                raise RunError(
+                    f"Run {run.id} has no call at path {list(path)}: {where} made "
+                    f"{len(children)} calls.",
+                    run.id,
+                )
+            current = children[index]
+        return current
+
+    return within(run.store, follow)
