@@ -8,8 +8,8 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-import enact  # noqa: E402
-from enact import feedback  # noqa: E402
+import enact
+from enact import feedback
 
 ROUNDS = 20
 
