@@ -120,7 +120,7 @@ def test_two_processes_give_and_edit_feedback_at_once(
                 pass
     go.touch()
     for child in children:
-        out, err = child.communicate(timeout=300)
+        _, err = child.communicate(timeout=300)
         assert child.returncode == 0, err
     store = enact.SQLiteStore(location) if suffix else enact.FileStore(location)
     with store:

@@ -66,11 +66,26 @@ class Call:
         return str(name()) if callable(name) else type(self.invokable).__qualname__
 
 
+# Components recur in every call of theirs: decode each once (a few, small).
+_COMPONENTS: dict[str, Any] = {}
+_COMPONENTS_KEPT = 256
+
+
+def _component(digest: str) -> Any:
+    found = _COMPONENTS.get(digest)
+    if found is None:
+        found = Ref[Any](digest).checkout()
+        if len(_COMPONENTS) >= _COMPONENTS_KEPT:
+            _COMPONENTS.clear()
+        _COMPONENTS[digest] = found
+    return found
+
+
 def _read(run_id: str, path: tuple[int, ...], digest: str, parent_input: Any) -> Call:
     invocation: Invocation[Any, Any] = Ref(digest).checkout()
     request: Request[Any, Any] = Ref(invocation.request.digest).checkout()
     response: Response[Any, Any] = Ref(invocation.response.digest).checkout()
-    invokable: Any = Ref(request.invokable.digest).checkout()
+    invokable = _component(request.invokable.digest)
     value: Any = Ref(request.input.digest).checkout()
     output: Any = None
     output_digest = None

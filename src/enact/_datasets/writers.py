@@ -46,6 +46,9 @@ _BUILDERS = {
 #: Columns of a generic row that Parquet and ``datasets`` keep as JSON text.
 GENERIC_JSON_COLUMNS = ("input", "output", "context", "label", "correction", "feedback")
 _BATCH_ROWS = 2048
+# A batch is also written once its rows hold this much text: a store of
+# large values is exported in the memory of a few of them.
+_BATCH_BYTES = 8 << 20
 
 
 def require(module: str) -> Any:
@@ -112,12 +115,16 @@ def write_jsonl(rows: Iterator[dict[str, Any]], out: str) -> int:
     try:
         with open(temp, "wb") as file:
             chunk: list[bytes] = []
+            size = 0
             for row in rows:
-                chunk.append(orjson.dumps(row))
+                line = orjson.dumps(row)
+                chunk.append(line)
+                size += len(line)
                 count += 1
-                if len(chunk) >= _BATCH_ROWS:
+                if len(chunk) >= _BATCH_ROWS or size >= _BATCH_BYTES:
                     file.write(b"\n".join(chunk) + b"\n")
                     chunk.clear()
+                    size = 0
             if chunk:
                 file.write(b"\n".join(chunk) + b"\n")
         os.replace(temp, out)
@@ -169,15 +176,17 @@ def arrow_batches(rows: Iterator[dict[str, Any]]) -> Iterator[Any]:
     names = schema.names
     columns: dict[str, list[Any]] = {name: [] for name in names}
     size = 0
+    text = 0
     for row in rows:
         flat = arrow_row(row)
         for name in names:
             columns[name].append(flat[name])
         size += 1
-        if size >= _BATCH_ROWS:
+        text += sum(len(flat[column]) for column in GENERIC_JSON_COLUMNS)
+        if size >= _BATCH_ROWS or text >= _BATCH_BYTES:
             yield pa.RecordBatch.from_pydict(columns, schema=schema)
             columns = {name: [] for name in names}
-            size = 0
+            size = text = 0
     if size:
         yield pa.RecordBatch.from_pydict(columns, schema=schema)
 
