@@ -1,10 +1,11 @@
-"""The calls of a run, one at a time: what feedback, scorers and exports read.
+"""The calls of a run: what feedback, scorers and exports read.
 
 A run's journal is a tree of :class:`~enact.invocations.Invocation` records.
-:func:`walk` visits it depth first, in call order, and reads each record
-through a fresh ref (never the cached one inside its parent), so a walk holds
-only the calls on the way from the top to the current one: a run of a
-million calls is read in the memory of one branch.
+:func:`walk` visits it depth first, in call order, reading sibling calls a
+batch at a time (:mod:`enact._datasets.records`) and never through the refs
+cached inside their parents, so a walk holds a batch of calls per level on
+the way from the top to the current call: a run of a million calls is read
+in the memory of one branch.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from enact._invocations.records import Invocation, Request, Response, invokable_name
+from enact._datasets.records import CallParts, RecordReader
+from enact._invocations.records import Invocation, Response, invokable_name
 from enact._runs.access import within
 from enact._runs.errors import RunError
 from enact._runs.handle import Run
-from enact.errors import EnactError
-from enact.references import Ref, Store
+from enact.references import Ref
 
 __all__ = ["Call", "call_at", "check_path", "children_of", "walk"]
 
@@ -66,49 +67,22 @@ class Call:
         return str(name()) if callable(name) else type(self.invokable).__qualname__
 
 
-# Components recur in every call of theirs: decode each once (a few, small).
-_COMPONENTS: dict[str, Any] = {}
-_COMPONENTS_KEPT = 256
-
-
-def _component(digest: str) -> Any:
-    found = _COMPONENTS.get(digest)
-    if found is None:
-        found = Ref[Any](digest).checkout()
-        if len(_COMPONENTS) >= _COMPONENTS_KEPT:
-            _COMPONENTS.clear()
-        _COMPONENTS[digest] = found
-    return found
-
-
-def _read(run_id: str, path: tuple[int, ...], digest: str, parent_input: Any) -> Call:
-    invocation: Invocation[Any, Any] = Ref(digest).checkout()
-    request: Request[Any, Any] = Ref(invocation.request.digest).checkout()
-    response: Response[Any, Any] = Ref(invocation.response.digest).checkout()
-    invokable = _component(request.invokable.digest)
-    value: Any = Ref(request.input.digest).checkout()
-    output: Any = None
-    output_digest = None
-    error = None
-    if response.output is not None:
-        output_digest = response.output.digest
-        output = Ref[Any](output_digest).checkout()
-    if response.raised is not None:
-        raised: Any = Ref(response.raised.digest).checkout()
-        error = " ".join(str(raised).split())[:500] or type(raised).__name__
+def _call(
+    run_id: str, path: tuple[int, ...], parts: CallParts, parent_input: Any
+) -> Call:
     return Call(
         run_id=run_id,
         path=path,
-        invocation=digest,
-        request=invocation.request.digest,
-        invokable=invokable,
-        invokable_digest=request.invokable.digest,
-        input=value,
-        input_digest=request.input.digest,
-        output=output,
-        output_digest=output_digest,
-        error=error,
-        children=tuple(child.digest for child in response.children),
+        invocation=parts.invocation,
+        request=parts.request,
+        invokable=parts.invokable,
+        invokable_digest=parts.invokable_digest,
+        input=parts.input,
+        input_digest=parts.input_digest,
+        output=parts.output,
+        output_digest=parts.output_digest,
+        error=parts.error,
+        children=parts.children,
         parent_input=parent_input,
     )
 
@@ -124,46 +98,54 @@ def _top_digest(run: Run) -> str:
     return info.invocation.digest
 
 
-def walk(run: Run) -> Iterator[Call]:
+def walk(run: Run, reader: RecordReader | None = None) -> Iterator[Call]:
     """Every call of an ended run, depth first in call order (parents first).
 
-    Reads through the run's store, whichever store is current.
+    Reads through the run's store, whichever store is current: sibling calls
+    a batch at a time, so the walk holds a batch of calls per level of the
+    tree on the way to the current call.
+
+    Args:
+        run: The run.
+        reader: Reads the calls (and keeps shared objects decoded); give one
+            reader to the walks of one export.
 
     Raises:
         RunError: if the run has not ended.
     """
     top = _top_digest(run)
-    store = run.store
-    stack: list[tuple[tuple[int, ...], str, Any]] = [((), top, None)]
+    reader = reader or RecordReader(run.store)
+    (first,) = reader.read([top])
+    stack: list[Iterator[Call]] = [iter([_call(run.id, (), first, None)])]
     while stack:
-        path, digest, parent_input = stack.pop()
-        call = _read_in(store, run.id, path, digest, parent_input)
+        call = next(stack[-1], None)
+        if call is None:
+            stack.pop()
+            continue
         yield call
-        for index in range(len(call.children) - 1, -1, -1):
-            stack.append(((*path, index), call.children[index], call.input))
+        if call.children:
+            stack.append(_children_read(reader, run.id, call))
 
 
-def _read_in(
-    store: Store, run_id: str, path: tuple[int, ...], digest: str, parent_input: Any
+def _children_read(reader: RecordReader, run_id: str, call: Call) -> Iterator[Call]:
+    number = 0
+    for batch in reader.batches(call.children):
+        for parts in batch:
+            yield _call(run_id, (*call.path, number), parts, call.input)
+            number += 1
+
+
+def call_at(
+    run: Run, path: tuple[int, ...], reader: RecordReader | None = None
 ) -> Call:
-    try:
-        current = Store.get_current()
-    except EnactError:  # a thread whose contexts were never set up
-        current = None
-    if current is store:
-        return _read(run_id, path, digest, parent_input)
-    return within(store, lambda: _read(run_id, path, digest, parent_input))
-
-
-def call_at(run: Run, path: tuple[int, ...]) -> Call:
     """The call at ``path`` of an ended run.
 
     Raises:
         RunError: if the run has not ended or has no call at ``path``.
     """
     digest = _top_digest(run)
-    parent_input = None
-    call = _read_in(run.store, run.id, (), digest, None)
+    reader = reader or RecordReader(run.store)
+    call = _call(run.id, (), reader.read([digest])[0], None)
     for depth, index in enumerate(path):
         if type(index) is not int or not 0 <= index < len(call.children):
             where = ".".join(map(str, path[:depth])) or "the top-level call"
@@ -172,17 +154,14 @@ def call_at(run: Run, path: tuple[int, ...]) -> Call:
                 f"{len(call.children)} calls.",
                 run.id,
             )
-        parent_input = call.input
-        call = _read_in(
-            run.store, run.id, path[: depth + 1], call.children[index], parent_input
-        )
+        (parts,) = reader.read([call.children[index]])
+        call = _call(run.id, path[: depth + 1], parts, call.input)
     return call
 
 
 def children_of(run: Run, call: Call) -> Iterator[Call]:
     """The calls ``call`` made (its children, not their children), in order."""
-    for index, digest in enumerate(call.children):
-        yield _read_in(run.store, run.id, (*call.path, index), digest, call.input)
+    return _children_read(RecordReader(run.store), run.id, call)
 
 
 def _children(digest: str) -> tuple[str, ...]:

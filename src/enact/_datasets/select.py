@@ -18,6 +18,7 @@ import orjson
 
 from enact import feedback as feedback_api
 from enact._datasets.calls import Call, call_at, walk
+from enact._datasets.records import RecordReader
 from enact._datasets.values import DatasetError
 from enact._runs.access import find_run_id
 from enact._runs.errors import RunError, RunNotFound
@@ -248,25 +249,37 @@ def selected_calls(selection: Selection, store: Store) -> Iterator[Selected]:
         else parse_feedback_filter(selection.feedback)
     )
     notes_by_call = feedback_api.all_feedback(store)
+    unrated = feedback_api.summary(())
+    reader = RecordReader(store)  # components and requests recur across runs
+    # A component's names, and whether it is the one selected, by digest.
+    names: dict[str, tuple[str, str, bool]] = {}
     for info, raw in _runs_of(store, selection):
         run = Run(info.id, store)
         batch = _extra(raw, "batch", str)
         sample = _extra(raw, "sample", int)
-        for call in _calls(run, selection):
-            if selection.component is not None and not _matches_component(
-                call, selection.component
-            ):
+        for call in _calls(run, selection, reader):
+            named = names.get(call.invokable_digest)
+            if named is None:
+                named = names[call.invokable_digest] = (
+                    call.component,
+                    call.component_type,
+                    selection.component is None
+                    or _matches_component(call, selection.component),
+                )
+            component, component_type, wanted = named
+            if not wanted:
                 continue
-            notes = tuple(notes_by_call.get((info.id, call.path), ()))
-            summary = feedback_api.summary(notes)
+            found = notes_by_call.get((info.id, call.path))
+            notes = tuple(found) if found else ()
+            summary = feedback_api.summary(notes) if notes else dict(unrated)
             if condition is not None and not condition(summary, notes):
                 continue
             lineage = Lineage(
                 run=info.id,
                 path=call.path,
                 invocation=call.invocation,
-                component=call.component,
-                component_type=call.component_type,
+                component=component,
+                component_type=component_type,
                 component_digest=call.invokable_digest,
                 parent_run=info.parent,
                 batch=batch,
@@ -275,11 +288,10 @@ def selected_calls(selection: Selection, store: Store) -> Iterator[Selected]:
             yield Selected(call, lineage, notes, summary, run, notes_by_call)
 
 
-def _calls(run: Run, selection: Selection) -> Iterable[Call]:
+def _calls(run: Run, selection: Selection, reader: RecordReader) -> Iterable[Call]:
     if selection.at is None:
-        return walk(run)
-
+        return walk(run, reader)
     try:
-        return [call_at(run, selection.at)]
+        return [call_at(run, selection.at, reader)]
     except RunError:
         return []  # this run has no call there

@@ -8,6 +8,7 @@ an export that fails leaves no half-written file behind.
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -54,7 +55,7 @@ _BATCH_BYTES = 8 << 20
 def require(module: str) -> Any:
     """Imports an optional package of the ``datasets`` extra, or says how to."""
     try:
-        return __import__(module, fromlist=["_"])
+        return importlib.import_module(module)
     except ImportError:
         raise ImportError(
             f"This needs the optional package {module.split('.')[0]!r}: "
@@ -161,34 +162,47 @@ def generic_schema() -> Any:
     )
 
 
-def arrow_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A generic row with its JSON columns as JSON text."""
+def _json_line(row: dict[str, Any]) -> bytes:
+    """A generic row as one JSON line, its JSON columns as JSON text."""
     flat = dict(row)
     for column in GENERIC_JSON_COLUMNS:
         flat[column] = orjson.dumps(row[column]).decode()
-    return flat
+    return orjson.dumps(flat)
 
 
-def arrow_batches(rows: Iterator[dict[str, Any]]) -> Iterator[Any]:
-    """Generic rows as Arrow record batches."""
+def arrow_tables(rows: Iterator[dict[str, Any]]) -> Iterator[Any]:
+    """Generic rows as Arrow tables of a batch of rows each.
+
+    A batch is gathered as JSON lines and parsed by Arrow's JSON reader
+    against the generic schema: that is faster than building Arrow arrays
+    from Python lists, and it does not import pandas (which pyarrow does to
+    look at Python lists), which keeps an export's memory small.
+    """
     pa = require("pyarrow")
+    json = require("pyarrow.json")
     schema = generic_schema()
-    names = schema.names
-    columns: dict[str, list[Any]] = {name: [] for name in names}
+    parse = json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    lines: list[bytes] = []
     size = 0
-    text = 0
+
+    def table() -> Any:
+        data = b"\n".join(lines)
+        read = json.ReadOptions(use_threads=False, block_size=len(data) + 1)
+        found = json.read_json(
+            pa.BufferReader(data), read_options=read, parse_options=parse
+        )
+        return found.select(schema.names).cast(schema)
+
     for row in rows:
-        flat = arrow_row(row)
-        for name in names:
-            columns[name].append(flat[name])
-        size += 1
-        text += sum(len(flat[column]) for column in GENERIC_JSON_COLUMNS)
-        if size >= _BATCH_ROWS or text >= _BATCH_BYTES:
-            yield pa.RecordBatch.from_pydict(columns, schema=schema)
-            columns = {name: [] for name in names}
-            size = text = 0
-    if size:
-        yield pa.RecordBatch.from_pydict(columns, schema=schema)
+        line = _json_line(row)
+        lines.append(line)
+        size += len(line)
+        if len(lines) >= _BATCH_ROWS or size >= _BATCH_BYTES:
+            yield table()
+            lines.clear()
+            size = 0
+    if lines:
+        yield table()
 
 
 def write_parquet(rows: Iterator[dict[str, Any]], out: str) -> int:
@@ -200,9 +214,9 @@ def write_parquet(rows: Iterator[dict[str, Any]], out: str) -> int:
         with parquet.ParquetWriter(
             temp, generic_schema(), compression="zstd"
         ) as writer:
-            for batch in arrow_batches(rows):
-                writer.write_batch(batch)
-                count += batch.num_rows
+            for table in arrow_tables(rows):
+                writer.write_table(table)
+                count += table.num_rows
         os.replace(temp, out)
     finally:
         if os.path.exists(temp):
