@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+
+import orjson
 
 from enact import feedback as feedback_api
 from enact._datasets.calls import Call
@@ -53,7 +57,13 @@ __all__ = [
     "ScorerSummary",
     "confidence_interval",
     "evaluate",
+    "get_evaluation",
+    "list_evaluations",
 ]
+
+# Each evaluation is kept in the store's index, a write-once claim per id.
+_KEY = "ev:"
+_ID = re.compile(r"[0-9a-f]{12}")
 
 #: Two-sided 95% quantiles of Student's t for 1 to 30 degrees of freedom.
 _T95 = (
@@ -159,6 +169,41 @@ class Evaluation:
     scorers: tuple[str, ...]
     #: One row per (sample, scorer), in sample order.
     scores: tuple[SampleScore, ...]
+    #: When it was made (seconds since the epoch).
+    created: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The evaluation as JSON (what the store keeps of it)."""
+        return {
+            "id": self.id,
+            "scorers": list(self.scorers),
+            "created": self.created,
+            "scores": [
+                {**dataclasses.asdict(each), "path": list(each.path)}
+                for each in self.scores
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evaluation:
+        """An evaluation from :meth:`to_json`.
+
+        Raises:
+            EvaluationError: if ``data`` is not one.
+        """
+        try:
+            scores = tuple(
+                SampleScore(**{**each, "path": tuple(each["path"])})
+                for each in data["scores"]
+            )
+            return cls(
+                str(data["id"]),
+                tuple(str(name) for name in data["scorers"]),
+                scores,
+                float(data.get("created", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise EvaluationError(f"not an evaluation record: {error}") from None
 
     def summary(self) -> list[ScorerSummary]:
         """Each scorer's mean score with its 95% confidence interval."""
@@ -308,7 +353,44 @@ def evaluate(
             scores.append(_score(store, call, name, run_id, feedback))
     if not scores:
         raise EvaluationError("no call to score: the selection has no finished call")
-    return Evaluation(evaluation_id, names, tuple(scores))
+    result = Evaluation(evaluation_id, names, tuple(scores), time.time())
+    store.index.claim(_KEY + evaluation_id, orjson.dumps(result.to_json()))
+    return result
+
+
+def list_evaluations(store: Store | None = None) -> list[Evaluation]:
+    """The evaluations made in a store, newest first.
+
+    A record that cannot be read (damaged) is left out.
+    """
+    store = current_store() if store is None else store
+    found = []
+    for data in store.index.claims(_KEY).values():
+        try:
+            found.append(Evaluation.from_json(orjson.loads(data)))
+        except (EvaluationError, orjson.JSONDecodeError):
+            continue
+    return sorted(found, key=lambda each: (-each.created, each.id))
+
+
+def get_evaluation(evaluation_id: str, store: Store | None = None) -> Evaluation:
+    """One evaluation of a store, by id.
+
+    Raises:
+        EvaluationError: if the store has none of that id (or it is damaged).
+    """
+    store = current_store() if store is None else store
+    data = None
+    if _ID.fullmatch(evaluation_id):
+        data = store.index.get_claim(_KEY + evaluation_id)
+    if data is None:
+        raise EvaluationError(f"no evaluation {evaluation_id!r} in {store.location}")
+    try:
+        return Evaluation.from_json(orjson.loads(data))
+    except orjson.JSONDecodeError as error:
+        raise EvaluationError(
+            f"the record of evaluation {evaluation_id} is damaged: {error}"
+        ) from None
 
 
 def _selection(
@@ -325,14 +407,43 @@ def _selection(
             return Selection(component=component, at=path, batch=runs, store=store)
         runs = [runs]
     if runs is None:  # every run but the scorings of earlier evaluations
-        ids = tuple(
-            info.id for info in read_runs(store.index)[0] if "eval" not in info.tags
-        )
+        ids = tuple(_not_scorings(read_runs(store.index)[0]))
     else:
         ids = tuple(
             each.id if isinstance(each, (Run, RunInfo)) else str(each) for each in runs
         )
     return Selection(component=component, runs=ids, at=path, store=store)
+
+
+def _not_scorings(infos: Iterable[RunInfo]) -> Iterator[str]:
+    """The ids of runs that are no scoring: neither tagged ``eval`` nor made
+    from one (a replay or fork of a scoring run is a scoring too)."""
+    by_id = {info.id: info for info in infos}
+    known: dict[str, bool] = {}
+
+    def scoring(run_id: str) -> bool:
+        chain = []
+        current: str | None = run_id
+        found = False
+        while current is not None and current in by_id:
+            if current in known:
+                found = known[current]
+                break
+            info = by_id[current]
+            chain.append(current)
+            if "eval" in info.tags:
+                found = True
+                break
+            current = info.parent
+            if current in chain:  # a damaged record naming itself
+                break
+        for each in chain:
+            known[each] = found
+        return found
+
+    for run_id in by_id:
+        if not scoring(run_id):
+            yield run_id
 
 
 def _score(

@@ -89,3 +89,34 @@ def test_what_is_not_a_scorer(store: enact.Store) -> None:
         with pytest.raises(EvaluationError, match="at least one scorer"):
             enact.evaluate([run], [])
         assert evaluations.Evaluation("x", (), ()).samples() == []
+
+
+def test_replays_of_scorings_are_not_scored_later(store: enact.Store) -> None:
+    random.seed(12)
+    with store:
+        runs = [enact.run(Ask(), enact.Str(f"q{n}")) for n in range(2)]
+        first = enact.evaluate(runs, exact, at="Ask")
+        scoring = enact.runs.get_run(first.scores[0].scoring_run)
+        replayed = scoring.replay()
+        scoring.fork(0)  # a fork of a scoring is a scoring too
+        again = enact.evaluate(None, exact)
+        scored = {each.run_id for each in again.scores}
+        assert scored == {run.id for run in runs}
+        assert replayed.id not in scored
+
+
+def test_evaluations_are_kept_and_listed(store: enact.Store) -> None:
+    random.seed(13)
+    with store:
+        runs = [enact.run(Ask(), enact.Str(f"q{n}")) for n in range(3)]
+        first = enact.evaluate(runs, [exact, Length()], at="Ask")
+        second = enact.evaluate(runs[:1], exact, at="Ask")
+        listed = evaluations.list_evaluations()
+        assert [each.id for each in listed] == [second.id, first.id]
+        kept = evaluations.get_evaluation(first.id)
+        assert kept == first
+        assert kept.summary() == first.summary()
+        with pytest.raises(evaluations.EvaluationError, match="no evaluation"):
+            evaluations.get_evaluation("0" * 12)
+        with pytest.raises(evaluations.EvaluationError, match="no evaluation"):
+            evaluations.get_evaluation("../x")

@@ -49,7 +49,7 @@ GENERIC_JSON_COLUMNS = ("input", "output", "context", "label", "correction", "fe
 _BATCH_ROWS = 2048
 # A batch is also written once its rows hold this much text: a store of
 # large values is exported in the memory of a few of them.
-_BATCH_BYTES = 8 << 20
+_BATCH_BYTES = 2 << 20
 
 
 def require(module: str) -> Any:
@@ -191,7 +191,7 @@ def arrow_tables(rows: Iterator[dict[str, Any]]) -> Iterator[Any]:
         found = json.read_json(
             pa.BufferReader(data), read_options=read, parse_options=parse
         )
-        return found.select(schema.names).cast(schema)
+        return found.select(schema.names)
 
     for row in rows:
         line = _json_line(row)
