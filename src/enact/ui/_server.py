@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from enact.contexts import with_new_contexts
 from enact.references import Store
 from enact.ui import _security
+from enact.ui._feedback import EVALUATION_ID, FEEDBACK_ID, FeedbackPages
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs
 from enact.ui._pages import Pages
@@ -50,6 +51,7 @@ Handler = Callable[..., Response]
 
 
 def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
+    rated = FeedbackPages(pages)
     table: list[tuple[str, str, Handler]] = [
         ("GET", r"/", pages.runs_list),
         ("GET", rf"/runs/{_RUN}", pages.run_page),
@@ -62,6 +64,11 @@ def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("POST", r"/invoke", pages.invoke),
         ("GET", rf"/invocations/{_DIGEST}", pages.invocation_page),
         ("GET", rf"/objects/{_DIGEST}", pages.object_page),
+        ("POST", rf"/runs/{_RUN}/feedback", rated.add),
+        ("POST", rf"/runs/{_RUN}/feedback/{FEEDBACK_ID}/edit", rated.edit),
+        ("POST", rf"/runs/{_RUN}/feedback/{FEEDBACK_ID}/delete", rated.delete),
+        ("GET", r"/evaluations", rated.evaluations_list),
+        ("GET", rf"/evaluations/{EVALUATION_ID}", rated.evaluation_page),
     ]
     return [(method, re.compile(path), handler) for method, path, handler in table]
 
