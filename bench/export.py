@@ -85,9 +85,11 @@ def _export(path: str, out: str, component: str) -> None:
     """In the child: export, then print rows, seconds and peak RSS (KiB)."""
     with enact.FileStore(path):
         start = time.perf_counter()
+        cpu = time.process_time()
         rows = datasets.export(out, component=component)
         seconds = time.perf_counter() - start
-    print(rows, seconds, _peak_kib())
+        cpu = time.process_time() - cpu
+    print(rows, seconds, cpu, _peak_kib())
 
 
 def _peak_kib() -> int:
@@ -107,7 +109,7 @@ def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _measure(path: str, out: str, component: str) -> tuple[int, float, int]:
+def _measure(path: str, out: str, component: str) -> tuple[int, float, float, int]:
     result = subprocess.run(
         [sys.executable, __file__, "--child", path, out, component],
         capture_output=True,
@@ -115,8 +117,8 @@ def _measure(path: str, out: str, component: str) -> tuple[int, float, int]:
     )
     if result.returncode:
         raise SystemExit(f"the export failed:\n{result.stderr}")
-    rows, seconds, peak = result.stdout.split()
-    return int(rows), float(seconds), int(peak)
+    rows, seconds, cpu, peak = result.stdout.split()
+    return int(rows), float(seconds), float(cpu), int(peak)
 
 
 def main() -> None:
@@ -133,21 +135,23 @@ def main() -> None:
         start = time.perf_counter()
         _fill_calls(calls, args.calls)
         print(f"journaled {args.calls} calls in {time.perf_counter() - start:.1f} s")
-        rows, seconds, peak = _measure(
+        rows, seconds, cpu, peak = _measure(
             calls, os.path.join(scratch, "c.parquet"), "Leaf"
         )
         print(
             f"exported {rows} calls to Parquet in {seconds:.2f} s: "
-            f"{rows / seconds:,.0f} rows/s (peak RSS {peak / 1024:.0f} MiB)"
+            f"{rows / seconds:,.0f} rows/s; {cpu:.2f} s of CPU: "
+            f"{rows / cpu:,.0f} rows per CPU second (peak RSS {peak / 1024:.0f} MiB)"
         )
         if args.values_mb:
             values = os.path.join(scratch, "values")
             _fill_values(values, args.values_mb)
             out = os.path.join(scratch, "v.parquet")
-            rows, seconds, peak = _measure(values, out, "Big")
+            rows, seconds, _, peak = _measure(values, out, "Big")
             print(
                 f"exported {rows} calls holding {args.values_mb} MiB of values "
                 f"in {seconds:.1f} s: peak RSS {peak / 1024:.0f} MiB "
+                f"({peak * 1024 / 1e6:.0f} MB) "
                 f"(Parquet file {os.path.getsize(out) / 2**20:.0f} MiB)"
             )
 

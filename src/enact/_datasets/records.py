@@ -56,8 +56,14 @@ def _maybe_ref(node: Any) -> str | None:
     return None if node is None else _ref(node)
 
 
+_TYPE_IDS: dict[type[ResourceBase], str] = {}
+
+
 def _fields(tree: Any, cls: type[ResourceBase], names: frozenset[str]) -> Any:
-    if type(tree) is not dict or tree.get("#res") != cls.type_id():
+    type_id = _TYPE_IDS.get(cls)
+    if type_id is None:
+        type_id = _TYPE_IDS[cls] = cls.type_id()
+    if type(tree) is not dict or tree.get("#res") != type_id:
         raise _OtherLayout
     if tree.keys() - {"#res"} != names:
         raise _OtherLayout
