@@ -32,7 +32,19 @@ LAYERS: list[tuple[str, list[str]]] = [
     ),
     ("refs, stores and backends", ["backends", "_refs", "references", "_store_urls"]),
     ("invocations, replay and human input", ["_invocations", "invocations"]),
-    ("durable runs and their tools", ["_runs", "runs", "diffs", "exchange"]),
+    (
+        "durable runs and their tools",
+        [
+            "_runs",
+            "runs",
+            "diffs",
+            "exchange",
+            "_datasets",
+            "feedback",
+            "datasets",
+            "evaluations",
+        ],
+    ),
     ("batches of runs and their executors", ["_batches", "batches", "ray"]),
     (
         "pretty printing, demo, CLI, UI",

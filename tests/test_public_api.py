@@ -36,6 +36,8 @@ EXTRAS = {
     "open_store",
     # Batches (issue 15).
     "Batch", "batches", "sample",
+    # Executions as training data (issue 17).
+    "datasets", "evaluate", "evaluations", "feedback",
 }  # fmt: skip
 
 # Later versions: plain values.

@@ -6,10 +6,11 @@ name lives in the submodule enact 0.4.0.dev1 has it in
 (docs/compatibility.md#public-modules-and-names).
 """
 
-from enact import batches, contexts, runs
+from enact import batches, contexts, datasets, evaluations, feedback, runs
 from enact._store_urls import open_store
 from enact.batches import Batch, sample
 from enact.digests import resource_digest
+from enact.evaluations import evaluate
 from enact.interfaces import (
     FieldTypeError,
     FieldValue,
@@ -94,6 +95,11 @@ __all__ = [
     "Batch",
     "batches",
     "sample",
+    # Executions as training data: feedback, evaluations, dataset export.
+    "datasets",
+    "evaluate",
+    "evaluations",
+    "feedback",
     "Bytes",
     "DeserializationError",
     "ExceptionResource",

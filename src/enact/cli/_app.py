@@ -16,6 +16,7 @@ import typer
 
 from enact.cli import (
     _batches,
+    _data_commands,
     _exchange,
     _extras,
     _inputs,
@@ -121,6 +122,10 @@ app.command("batches")(_batches.batches)
 app.command("batch")(_batches.batch)
 app.command("inputs")(_inputs.inputs)
 app.command("answer")(_inputs.answer)
+app.command("rate")(_data_commands.rate)
+app.command("feedback")(_data_commands.feedback)
+app.command("eval")(_data_commands.evaluate)
+app.command("export")(_data_commands.export)
 app.command("gc")(_maintenance.gc)
 app.command("verify")(_maintenance.verify)
 app.command("push")(_exchange.push_command)

@@ -21,6 +21,7 @@ from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
 from enact.ui import _forms, _security
 from enact.ui._compare import compare
+from enact.ui._feedback import feedback_panels
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs, wait_for_new_run
 from enact.ui._render import render
@@ -141,7 +142,11 @@ class Pages:
         )
 
     def run_page(
-        self, request: Request, run_id: str, errors: FormErrors | None = None
+        self,
+        request: Request,
+        run_id: str,
+        errors: FormErrors | None = None,
+        feedback_errors: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
     ) -> Response:
         """``GET /runs/<id>``: one run, its tree, its pending requests."""
         run = self._get_run(run_id)
@@ -167,9 +172,10 @@ class Pages:
         status = info.status.value
         return self._page(
             "run.html",
-            status=400 if errors else 200,
+            status=400 if errors or feedback_errors else 200,
             nav="runs",
             info=info,
+            feedback=feedback_panels(run.id, tree, *(feedback_errors or (None, None))),
             run_status=status,
             tree=tree,
             problem=problem,

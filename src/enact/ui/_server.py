@@ -24,6 +24,7 @@ from enact.contexts import with_new_contexts
 from enact.references import Store
 from enact.ui import _security
 from enact.ui._batch_pages import BatchPages
+from enact.ui._feedback import EVALUATION_ID, FEEDBACK_ID, FeedbackPages
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs
 from enact.ui._pages import Pages
@@ -53,6 +54,7 @@ Handler = Callable[..., Response]
 
 def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
     batch_pages = BatchPages(pages)
+    rated = FeedbackPages(pages)
     table: list[tuple[str, str, Handler]] = [
         ("GET", r"/", pages.runs_list),
         ("GET", rf"/runs/{_RUN}", pages.run_page),
@@ -68,6 +70,11 @@ def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("POST", r"/invoke", pages.invoke),
         ("GET", rf"/invocations/{_DIGEST}", pages.invocation_page),
         ("GET", rf"/objects/{_DIGEST}", pages.object_page),
+        ("POST", rf"/runs/{_RUN}/feedback", rated.add),
+        ("POST", rf"/runs/{_RUN}/feedback/{FEEDBACK_ID}/edit", rated.edit),
+        ("POST", rf"/runs/{_RUN}/feedback/{FEEDBACK_ID}/delete", rated.delete),
+        ("GET", r"/evaluations", rated.evaluations_list),
+        ("GET", rf"/evaluations/{EVALUATION_ID}", rated.evaluation_page),
     ]
     return [(method, re.compile(path), handler) for method, path, handler in table]
 

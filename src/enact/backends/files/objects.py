@@ -89,6 +89,12 @@ _LOOSE_MIN_BYTES = 256 * 1024
 _MAX_OPEN_PACKS = 64
 
 
+# get_many reads neighbouring packed objects in one read of at most _SPAN
+# bytes, skipping gaps of at most _SPAN_GAP between them.
+_SPAN = 1 << 20
+_SPAN_GAP = 16 << 10
+
+
 class FileObjects(Backend):
     """Objects stored as files under ``root``.
 
@@ -223,10 +229,48 @@ class FileObjects(Backend):
     # -- reading -----------------------------------------------------------
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        return [self._get(key) for key in keys]
+        # Packed objects read together are often stored together (a run's
+        # journal is appended in order): each stretch of a pack holding
+        # several of them is read with one pread. Anything else (loose
+        # objects, a pack gone or damaged) is read one object at a time.
+        found: list[bytes | None] = [None] * len(keys)
+        by_pack: dict[str, list[tuple[int, int, int]]] = {}
+        alone = []
+        for number, key in enumerate(keys):
+            location = self._packed.get(key)
+            if location is None or location[1] < 0:
+                alone.append(number)
+            else:
+                pack, offset, length = location
+                by_pack.setdefault(pack, []).append((offset, length, number))
+        for pack, places in by_pack.items():
+            places.sort()
+            first = 0
+            while first < len(places):
+                start = places[first][0]
+                last = first
+                end = start + places[first][1]
+                while (
+                    last + 1 < len(places)
+                    and places[last + 1][0] - end <= _SPAN_GAP
+                    and places[last + 1][0] + places[last + 1][1] - start <= _SPAN
+                ):
+                    last += 1
+                    end = max(end, places[last][0] + places[last][1])
+                data = self._read_packed(
+                    keys[places[first][2]], pack, start, end - start
+                )
+                for offset, length, number in places[first : last + 1]:
+                    if data is None or offset + length - start > len(data):
+                        alone.append(number)
+                    else:
+                        found[number] = data[offset - start : offset - start + length]
+                first = last + 1
+        for number in alone:
+            found[number] = self._get(keys[number])
+        return found
 
     def _get(self, key: str) -> bytes | None:
-        path = self.path_of(key)
         location = self._packed.get(key)
         if location is not None:  # most objects of a journal are packed
             data = self._read_packed(key, *location)
@@ -234,7 +278,7 @@ class FileObjects(Backend):
                 return data
             # A garbage collection replaced the file: index everything again.
             self._reindex()
-        data = self._read_loose(path, key)
+        data = self._read_loose(self.path_of(key), key)
         if data is not None:
             return data
         location = self._packed.get(key)

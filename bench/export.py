@@ -1,0 +1,160 @@
+"""Dataset export: rows per second to Parquet, and peak memory while exporting.
+
+    python bench/export.py                      # 100,000 calls, 1 GiB of values
+    python bench/export.py --calls 20000 --values-mb 200
+
+Two measurements, each export in a fresh process (so its peak resident
+memory is the export's own):
+
+1. ``--calls`` journaled calls (10 runs of a component making small leaf
+   calls) exported to Parquet: rows per second (target: 50,000).
+2. Runs whose outputs add up to ``--values-mb`` MiB of stored text (1 MiB
+   each), exported to Parquet: the exporting process's peak resident memory
+   (target: at most 200 MB), which stays near one row batch whatever the
+   size of the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "src"))
+
+import enact
+from enact import datasets
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class Leaf(enact.Invokable[enact.Int, enact.Int]):
+    _enact_type_name = "bench.export.Leaf"
+
+    def call(self, value: enact.Int) -> enact.Int:
+        return enact.Int(int(value) + 1)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class Many(enact.Invokable[enact.Int, enact.Int]):
+    """Calls ``Leaf`` ``count`` times, on ``start``, ``start + 1``, ..."""
+
+    _enact_type_name = "bench.export.Many"
+    count: int = 0
+
+    def call(self, start: enact.Int) -> enact.Int:
+        first = int(start)
+        return enact.Int(
+            sum(int(Leaf()(enact.Int(n))) for n in range(first, first + self.count))
+        )
+
+
+@enact.typed_invokable(enact.Int, enact.Str)
+@dataclasses.dataclass
+class Big(enact.Invokable[enact.Int, enact.Str]):
+    _enact_type_name = "bench.export.Big"
+
+    def call(self, seed: enact.Int) -> enact.Str:
+        block = f"{int(seed):08d}".encode().hex()
+        return enact.Str((block * (1 << 20))[: 1 << 20])
+
+
+def _fill_calls(path: str, calls: int) -> None:
+    # Every run's calls are distinct (inputs, outputs, records): an export
+    # reads each call's own objects, none shared with another run.
+    per_run = max(1, calls // 10)
+    with enact.FileStore(path):
+        for number in range(calls // per_run):
+            enact.run(Many(per_run), enact.Int(number * per_run))
+
+
+def _fill_values(path: str, megabytes: int) -> None:
+    with enact.FileStore(path):
+        for seed in range(megabytes):
+            enact.run(Big(), enact.Int(seed))
+
+
+def _export(path: str, out: str, component: str) -> None:
+    """In the child: export, then print rows, seconds and peak RSS (KiB)."""
+    with enact.FileStore(path):
+        start = time.perf_counter()
+        cpu = time.process_time()
+        rows = datasets.export(out, component=component)
+        seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+    print(rows, seconds, cpu, _peak_kib())
+
+
+def _peak_kib() -> int:
+    """This process's peak resident memory in KiB.
+
+    Linux's ``VmHWM`` is the peak of this program alone: ``ru_maxrss`` of a
+    child also counts what its parent held when it forked (the parent here
+    has just written the store), which is not the export's.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _measure(path: str, out: str, component: str) -> tuple[int, float, float, int]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", path, out, component],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        raise SystemExit(f"the export failed:\n{result.stderr}")
+    rows, seconds, cpu, peak = result.stdout.split()
+    return int(rows), float(seconds), float(cpu), int(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--values-mb", type=int, default=1024)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _export(*args.child)
+        return
+    with tempfile.TemporaryDirectory(prefix="enact-bench-export-") as scratch:
+        calls = os.path.join(scratch, "calls")
+        start = time.perf_counter()
+        _fill_calls(calls, args.calls)
+        print(f"journaled {args.calls} calls in {time.perf_counter() - start:.1f} s")
+        rows, seconds, cpu, peak = _measure(
+            calls, os.path.join(scratch, "c.parquet"), "Leaf"
+        )
+        print(
+            f"exported {rows} calls to Parquet in {seconds:.2f} s: "
+            f"{rows / seconds:,.0f} rows/s; {cpu:.2f} s of CPU: "
+            f"{rows / cpu:,.0f} rows per CPU second (peak RSS {peak / 1024:.0f} MiB)"
+        )
+        if args.values_mb:
+            values = os.path.join(scratch, "values")
+            _fill_values(values, args.values_mb)
+            out = os.path.join(scratch, "v.parquet")
+            rows, seconds, _, peak = _measure(values, out, "Big")
+            print(
+                f"exported {rows} calls holding {args.values_mb} MiB of values "
+                f"in {seconds:.1f} s: peak RSS {peak / 1024:.0f} MiB "
+                f"({peak * 1024 / 1e6:.0f} MB) "
+                f"(Parquet file {os.path.getsize(out) / 2**20:.0f} MiB)"
+            )
+
+
+if __name__ == "__main__":
+    main()
