@@ -9,12 +9,13 @@ later process would see.
 from __future__ import annotations
 
 import pathlib
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from enact.backends import Backend
+from enact.backends import Backend, chunked
 from enact.references import Store
 from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
 
@@ -83,3 +84,9 @@ def active(store: Store) -> Iterator[Store]:
     """The parametrized ``store`` (memory, file, sqlite), entered."""
     with store:
         yield store
+
+
+@pytest.fixture
+def unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large objects are stored whole, as in stores written before chunking."""
+    monkeypatch.setattr(chunked, "THRESHOLD", sys.maxsize)

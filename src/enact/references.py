@@ -22,6 +22,7 @@ import orjson
 from enact import _codec, contexts
 from enact.backends.backend import Backend
 from enact.backends.base import BackendError, Parts
+from enact.backends.chunked import ChunkedObjects
 from enact.backends.files import FileObjects
 from enact.backends.gc import GCReport
 from enact.backends.index import Index
@@ -571,6 +572,9 @@ class Store(contexts.Context):
             isinstance(objects, Backend)
             and getattr(objects, "serializer", None) is None
         ):
+            # Large objects are kept as shared chunks (enact.backends.chunked).
+            objects = ChunkedObjects(objects)
+            self._journals = objects.journals()
             self._objects: Backend | None = objects
         else:
             self._objects = None
@@ -611,6 +615,13 @@ class Store(contexts.Context):
     def backend(self) -> StorageBackend | Backend:
         """The backend this store writes to."""
         return self._backend
+
+    @property
+    def objects(self) -> Backend | None:
+        """The objects this store reads and writes: the backend's, with large
+        values kept as shared chunks (:mod:`enact.backends.chunked`); None
+        for a backend storing no canonical bytes (a resource-dict level one)."""
+        return self._objects
 
     @property
     def ref_type(self) -> type[Ref[Any]]:

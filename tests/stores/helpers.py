@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import pathlib
 import struct
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import enact
-from enact.backends import Backend, FileObjects, MemoryObjects, SQLiteObjects
+from enact.backends import Backend, FileObjects, MemoryObjects, SQLiteObjects, chunked
 from enact.references import Damage, InMemoryBackend, Store
 
 # The pack format, as documented in enact.backends.files. Parsed here
@@ -102,6 +104,18 @@ class Sample(enact.Resource):
     items: list[Any] = dataclasses.field(default_factory=list)
     mapping: dict[str, Any] = dataclasses.field(default_factory=dict)
     child: Any = None
+
+
+@contextlib.contextmanager
+def whole_objects() -> Iterator[None]:
+    """Stores large objects whole inside the block, as stores written before
+    chunking hold them (a file store: a large one as a loose file)."""
+    saved = chunked.THRESHOLD
+    chunked.THRESHOLD = sys.maxsize
+    try:
+        yield
+    finally:
+        chunked.THRESHOLD = saved
 
 
 def key_of(data: bytes) -> str:

@@ -156,8 +156,8 @@ def check_journal(store: Store, run_id: str, roots: Iterable[Any], action: str) 
         RunDamaged: naming the run and the first object that is missing,
             damaged or not a digest.
     """
-    backend = store.backend
-    if not isinstance(backend, Backend) or getattr(backend, "serializer", None):
+    backend = store.objects
+    if backend is None:
         return  # its bytes are no canonical encoding: reads check them
     store.flush()
     frontier: list[str] = []
@@ -253,7 +253,7 @@ def index_damage(store: Store) -> list[Damage]:
 
 
 def _missing(store: Store, named: dict[str, str]) -> Iterator[Damage]:
-    backend = store.backend
+    backend = store.objects or store.backend
     if not isinstance(backend, Backend):
         return
     digests = list(named)
