@@ -17,7 +17,13 @@ from hypothesis import HealthCheck, settings
 
 from enact.backends import Backend, chunked
 from enact.references import Store
-from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
+from stores.helpers import (
+    BACKEND_KINDS,
+    STORE_KINDS,
+    BackendKind,
+    StoreKind,
+    location_in,
+)
 
 # CI machines are small and shared: a property must not fail because one
 # example was slow. Example counts are set per test; only timing is relaxed.
@@ -33,9 +39,10 @@ def store_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> StoreK
     return StoreKind(request.param, location_in(request.param, str(tmp_path)))
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=BACKEND_KINDS)
 def backend_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> BackendKind:
-    """Which byte backend a test runs against (parametrized over all kinds)."""
+    """Which byte backend a test runs against (parametrized over all kinds,
+    and each under the chunking layer)."""
     return BackendKind(request.param, location_in(request.param, str(tmp_path)))
 
 
@@ -90,3 +97,4 @@ def active(store: Store) -> Iterator[Store]:
 def unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Large objects are stored whole, as in stores written before chunking."""
     monkeypatch.setattr(chunked, "THRESHOLD", sys.maxsize)
+    monkeypatch.setattr(chunked, "LONG_VALUE_THRESHOLD", sys.maxsize)

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import os
 import pathlib
+import random
 import struct
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ PACK_FOOTER = struct.Struct(">QQ8s")
 
 
 STORE_KINDS = ("memory", "file", "sqlite")
+# Byte backends: each family's, and each under the chunking layer that every
+# store puts over it (enact.backends.chunked).
+BACKEND_KINDS = (*STORE_KINDS, *(f"{kind}, chunked" for kind in STORE_KINDS))
 
 # The smallest batch of small objects a file store writes as a pack file (as
 # documented in enact.backends.files); smaller ones are appended to its log.
@@ -71,21 +75,30 @@ class BackendKind:
 
     @property
     def persistent(self) -> bool:
-        return self.name != "memory"
+        return self.family != "memory"
+
+    @property
+    def family(self) -> str:
+        """memory, file or sqlite."""
+        return self.name.split(",")[0]
 
     def open(self) -> Backend:
-        if self.name == "memory":
+        backend = self._open_family()
+        return chunked.ChunkedObjects(backend) if "chunked" in self.name else backend
+
+    def _open_family(self) -> Backend:
+        if self.family == "memory":
             if self._memory is None:
                 self._memory = MemoryObjects()
             return self._memory
-        if self.name == "file":
+        if self.family == "file":
             return FileObjects(self.path)
         return SQLiteObjects(self.path)
 
 
 def location_in(name: str, directory: str) -> str:
     """Where a store of kind ``name`` lives inside ``directory``."""
-    if name == "file":
+    if name.split(",")[0] == "file":
         return os.path.join(directory, "store")
     return os.path.join(directory, "store.sqlite")
 
@@ -111,11 +124,25 @@ def whole_objects() -> Iterator[None]:
     """Stores large objects whole inside the block, as stores written before
     chunking hold them (a file store: a large one as a loose file)."""
     saved = chunked.THRESHOLD
-    chunked.THRESHOLD = sys.maxsize
+    saved_floor = chunked.LONG_VALUE_THRESHOLD
+    chunked.THRESHOLD = chunked.LONG_VALUE_THRESHOLD = sys.maxsize
     try:
         yield
     finally:
-        chunked.THRESHOLD = saved
+        chunked.THRESHOLD, chunked.LONG_VALUE_THRESHOLD = saved, saved_floor
+
+
+def large_text(seed: int, size: int = 100_000) -> str:
+    """Prose-like text of ``size`` characters, the same for the same seed."""
+    rng = random.Random(seed)
+    words = ["the", "of", "and", "a", "to", "in", "is", "payload", "chunk"]
+    out: list[str] = []
+    length = 0
+    while length < size:
+        word = rng.choice(words) if rng.random() < 0.5 else str(rng.random())[2:9]
+        out.append(word)
+        length += len(word) + 1
+    return " ".join(out)[:size]
 
 
 def key_of(data: bytes) -> str:

@@ -42,15 +42,26 @@ from enact.backends.chunk_format import (
     node_parts,
     parse_manifest,
 )
-from enact.backends.chunking import cut_points
+from enact.backends.chunking import cut_points, has_long_run
 from enact.backends.index import Index
 from enact.backends.journals import Journals
 from enact.backends.objects import Objects
 
-__all__ = ["THRESHOLD", "ChunkedJournals", "ChunkedObjects", "split_large"]
+__all__ = [
+    "LONG_VALUE_THRESHOLD",
+    "THRESHOLD",
+    "ChunkedJournals",
+    "ChunkedObjects",
+    "split_large",
+]
 
 #: Objects of at least this many bytes are stored as chunks.
 THRESHOLD = 16 * 1024
+#: Smaller objects of at least this many bytes are stored as chunks too if
+#: they hold a long string (see :data:`enact.backends.chunking.RUN`): a
+#: model's reply, stored as a call's output, is then the same chunk as the
+#: reply inside every later call's history.
+LONG_VALUE_THRESHOLD = 2 * 1024
 # A manifest with more parts than this groups the middle ones into nodes.
 _FLAT_PARTS = 8
 # About one part in this many ends a node (by its digest), and no node is
@@ -69,22 +80,26 @@ def split_large(items: Sequence[tuple[str, Parts]]) -> tuple[Items, Items] | Non
     """The chunk and node entries of the large items, and what to store after
     them (the other items and the manifests), in order; None if no item is
     large (the common case: store ``items`` as they are)."""
-    large = False
+    floor = LONG_VALUE_THRESHOLD
     for _, parts in items:
-        if (len(parts[0]) if len(parts) == 1 else sum(map(len, parts))) >= THRESHOLD:
-            large = True
+        if (len(parts[0]) if len(parts) == 1 else sum(map(len, parts))) >= floor:
             break
-    if not large:
+    else:
         return None
     internal: Items = []
     rest: Items = []
     for key, parts in items:
         size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
-        if size < THRESHOLD:
+        if size < floor:
             rest.append((key, parts))
             continue
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        rest.append((key, [_manifest(key, bytes(data), internal)]))
+        data = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
+        if size < THRESHOLD and not has_long_run(data):
+            rest.append((key, parts))
+            continue
+        rest.append((key, [_manifest(key, data, internal)]))
+    if not internal:
+        return None
     return internal, rest
 
 
