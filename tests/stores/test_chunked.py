@@ -83,7 +83,7 @@ def chunks_of(store: Store, key: str) -> set[str]:
     manifest = parse_manifest(entries[key], key)
     assert manifest is not None, "not stored as chunks"
     found: set[str] = set()
-    for part in manifest.parts:
+    for part in manifest.keys():
         data = entries[part]
         if data.startswith(NODE_MAGIC):
             found.update(node_parts(data))

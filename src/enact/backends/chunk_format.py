@@ -12,9 +12,10 @@ they are:
   share (the middle of a payload, the old messages of a chat history) is
   named once, by one node;
 - a **manifest**: ``MANIFEST_MAGIC``, the object's own digest, its size,
-  the digests of its parts (chunks and nodes, in order), the digests of the
-  objects it refers to, and a SHA-256 of all that, under the object's own
-  digest (the SHA-256 of its whole bytes, as for every object).
+  its parts in order (the digests of chunks and nodes, and a short first or
+  last stretch of its bytes in place), the digests of the objects it refers
+  to, and a SHA-256 of all that, under the object's own digest (the SHA-256
+  of its whole bytes, as for every object).
 
 Chunks and nodes hash to their keys like any stored object; a manifest is
 the one entry that does not, so every check that an entry is intact asks
@@ -35,6 +36,7 @@ from typing import NamedTuple
 
 __all__ = [
     "CHUNK_MAGIC",
+    "INLINE_MAX",
     "MANIFEST_MAGIC",
     "NODE_MAGIC",
     "Manifest",
@@ -63,24 +65,40 @@ class Manifest(NamedTuple):
     key: str
     #: The object's size in bytes.
     size: int
-    #: The keys of its parts in order (chunks and nodes), as hex.
-    parts: list[str]
+    #: Its parts in order: the keys of chunks and nodes (hex), and bytes
+    #: kept in the manifest itself (a short first or last piece, which only
+    #: this object holds: a stored entry of its own would cost more).
+    parts: list[str | bytes]
     #: The keys of the objects its bytes refer to, as hex.
     references: list[str]
 
+    def keys(self) -> list[str]:
+        """The keys of the stored parts (chunks and nodes), in order."""
+        return [part for part in self.parts if isinstance(part, str)]
+
+
+# Each part: a tag, then a 32-byte key or a 2-byte length and the bytes.
+_KEY_PART = b"\x00"
+_INLINE_PART = b"\x01"
+#: Bytes kept in a manifest, at most, per inline part.
+INLINE_MAX = 0xFFFF
+
 
 def encode_manifest(
-    key: str, size: int, parts: Sequence[str], references: Sequence[str]
+    key: str, size: int, parts: Sequence[str | bytes], references: Sequence[str]
 ) -> bytes:
     """The stored bytes of a manifest (see the module docstring)."""
-    body = b"".join(
-        [
-            MANIFEST_MAGIC,
-            _HEADER.pack(bytes.fromhex(key), size, len(parts), len(references)),
-            *(bytes.fromhex(part) for part in parts),
-            *(bytes.fromhex(ref) for ref in references),
-        ]
-    )
+    pieces = [
+        MANIFEST_MAGIC,
+        _HEADER.pack(bytes.fromhex(key), size, len(parts), len(references)),
+    ]
+    for part in parts:
+        if isinstance(part, bytes):
+            pieces += [_INLINE_PART, len(part).to_bytes(2, "big"), part]
+        else:
+            pieces += [_KEY_PART, bytes.fromhex(part)]
+    pieces += [bytes.fromhex(ref) for ref in references]
+    body = b"".join(pieces)
     return body + hashlib.sha256(body).digest()
 
 
@@ -93,24 +111,35 @@ def parse_manifest(data: bytes, key: str | None = None) -> Manifest | None:
     """
     if not data.startswith(MANIFEST_MAGIC):
         return None
-    start = len(MANIFEST_MAGIC)
-    if len(data) < start + _HEADER.size + _DIGEST:
+    at = len(MANIFEST_MAGIC)
+    end = len(data) - _DIGEST
+    if end < at + _HEADER.size:
         return None
-    body = memoryview(data)[:-_DIGEST]
-    if hashlib.sha256(body).digest() != data[-_DIGEST:]:
+    if hashlib.sha256(memoryview(data)[:end]).digest() != data[end:]:
         return None
-    raw_key, size, count, refs = _HEADER.unpack_from(data, start)
-    start += _HEADER.size
-    if start + (count + refs) * _DIGEST != len(body):
-        return None
+    raw_key, size, count, refs = _HEADER.unpack_from(data, at)
     hex_key = raw_key.hex()
     if key is not None and hex_key != key:
         return None
-    digests = [
-        data[at : at + _DIGEST].hex()
-        for at in range(start, start + (count + refs) * _DIGEST, _DIGEST)
+    at += _HEADER.size
+    parts: list[str | bytes] = []
+    for _ in range(count):
+        tag = data[at : at + 1]
+        if tag == _KEY_PART:
+            parts.append(data[at + 1 : at + 1 + _DIGEST].hex())
+            at += 1 + _DIGEST
+        elif tag == _INLINE_PART:
+            length = int.from_bytes(data[at + 1 : at + 3], "big")
+            parts.append(data[at + 3 : at + 3 + length])
+            at += 3 + length
+        else:
+            return None
+    if at + refs * _DIGEST != end:
+        return None
+    references = [
+        data[place : place + _DIGEST].hex() for place in range(at, end, _DIGEST)
     ]
-    return Manifest(hex_key, size, digests[:count], digests[count:])
+    return Manifest(hex_key, size, parts, references)
 
 
 def encode_node(parts: Sequence[str]) -> bytes:
@@ -156,7 +185,7 @@ def stored_references(data: bytes) -> Iterator[str] | None:
         manifest = parse_manifest(data)
         if manifest is None:
             return iter(())
-        return iter([*manifest.parts, *manifest.references])
+        return iter([*manifest.keys(), *manifest.references])
     if data.startswith(NODE_MAGIC) and is_internal(data):
         return iter(node_parts(data))
     if data.startswith(CHUNK_MAGIC):

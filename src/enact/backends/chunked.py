@@ -68,6 +68,9 @@ _FLAT_PARTS = 8
 # longer than _NODE_MAX parts.
 _NODE_FANOUT = 16
 _NODE_MAX = 64
+# A first or last piece shorter than this is kept in the manifest: its bytes
+# cost no more than a reference to a chunk would.
+_INLINE = 64
 # Internal keys remembered as written in this session, at most.
 _KNOWN_LIMIT = 200_000
 # Objects read per batch while listing.
@@ -105,18 +108,26 @@ def split_large(items: Sequence[tuple[str, Parts]]) -> tuple[Items, Items] | Non
 
 def _manifest(key: str, data: bytes, internal: Items) -> bytes:
     """The manifest of ``data``; its chunks and nodes go to ``internal``."""
-    chunks: list[str] = []
-    start = 0
     base = hashlib.sha256(CHUNK_MAGIC)
-    for end in cut_points(data):
-        piece = data[start:end]
+
+    def chunk(piece: bytes) -> str:
         hasher = base.copy()
         hasher.update(piece)
-        chunk = hasher.hexdigest()
-        internal.append((chunk, [CHUNK_MAGIC, piece]))
-        chunks.append(chunk)
-        start = end
-    parts = _grouped(chunks, internal)
+        digest = hasher.hexdigest()
+        internal.append((digest, [CHUNK_MAGIC, piece]))
+        return digest
+
+    cuts = cut_points(data)
+    pieces = [data[start:end] for start, end in zip([0, *cuts[:-1]], cuts, strict=True)]
+    # The first and last pieces hold what is this object's own (a record's
+    # fields before and after its long values): kept in the manifest if short.
+    first = pieces[0] if len(pieces[0]) < _INLINE else chunk(pieces[0])
+    if len(pieces) == 1:
+        parts: list[str | bytes] = [first]
+    else:
+        middle = _grouped([chunk(piece) for piece in pieces[1:-1]], internal)
+        last = pieces[-1] if len(pieces[-1]) < _INLINE else chunk(pieces[-1])
+        parts = [first, *middle, last]
     references = sorted(_references(data))
     return encode_manifest(key, len(data), parts, references)
 
@@ -137,19 +148,18 @@ def _references(data: bytes) -> set[str]:
 
 
 def _grouped(chunks: list[str], internal: Items) -> list[str]:
-    """The manifest's parts: the first and last chunk, and the middle ones in
-    nodes whose ends are content defined (by the digests of the two chunks
-    at the end), so objects sharing a run of chunks share its nodes."""
+    """The chunks, with runs of them in nodes whose ends are content defined
+    (by the digests of the two chunks at the end), so objects sharing a run
+    of chunks share its nodes."""
     if len(chunks) <= _FLAT_PARTS:
         return chunks
-    parts = [chunks[0]]
+    parts: list[str] = []
     group: list[str] = []
-    middle = chunks[1:-1]
-    for number, chunk in enumerate(middle):
+    for number, chunk in enumerate(chunks):
         group.append(chunk)
-        ends = number + 1 == len(middle) or len(group) >= _NODE_MAX
+        ends = number + 1 == len(chunks) or len(group) >= _NODE_MAX
         if not ends and number:
-            mixed = int(middle[number - 1][:8], 16) + int(chunk[8:16], 16)
+            mixed = int(chunks[number - 1][:8], 16) + int(chunk[8:16], 16)
             ends = mixed % _NODE_FANOUT == 0
         if ends:
             if len(group) == 1:
@@ -160,7 +170,6 @@ def _grouped(chunks: list[str], internal: Items) -> list[str]:
                 internal.append((node, [stored]))
                 parts.append(node)
             group = []
-    parts.append(chunks[-1])
     return parts
 
 
@@ -253,17 +262,21 @@ class ChunkedObjects(Backend):
             )
         return whole
 
-    def _read_parts(self, key: str, parts: list[str]) -> list[bytes]:
-        stored = self._checked(key, parts)
+    def _read_parts(self, key: str, parts: list[str | bytes]) -> list[bytes]:
+        keys = [part for part in parts if isinstance(part, str)]
+        stored = iter(self._checked(key, keys))
         pieces: list[bytes] = []
-        for part, data in zip(parts, stored, strict=True):
+        for part in parts:
+            if isinstance(part, bytes):
+                pieces.append(part)
+                continue
+            data = next(stored)
             if data.startswith(CHUNK_MAGIC):
                 pieces.append(data[len(CHUNK_MAGIC) :])
             elif data.startswith(NODE_MAGIC) and is_internal(data):
                 chunks = node_parts(data)
-                for chunk, inner in zip(
-                    chunks, self._checked(key, chunks), strict=True
-                ):
+                checked = self._checked(key, chunks)
+                for chunk, inner in zip(chunks, checked, strict=True):
                     if not inner.startswith(CHUNK_MAGIC):
                         raise self._damaged(key, chunk, "is no chunk")
                     pieces.append(inner[len(CHUNK_MAGIC) :])
