@@ -42,7 +42,7 @@ from enact.backends.chunk_format import (
     node_parts,
     parse_manifest,
 )
-from enact.backends.chunking import cut_points, has_long_run
+from enact.backends.chunking import MAX_CHUNK, cut_segment, has_long_run, segments
 from enact.backends.index import Index
 from enact.backends.journals import Journals
 from enact.backends.objects import Objects
@@ -68,6 +68,8 @@ _FLAT_PARTS = 8
 # longer than _NODE_MAX parts.
 _NODE_FANOUT = 16
 _NODE_MAX = 64
+#: A ``bytes`` value of at least this size is a chunk of its own.
+BLOB_CHUNK = 64 * 1024
 # A first or last piece shorter than this is kept in the manifest: its bytes
 # cost no more than a reference to a chunk would.
 _INLINE = 64
@@ -96,40 +98,129 @@ def split_large(items: Sequence[tuple[str, Parts]]) -> tuple[Items, Items] | Non
         if size < floor:
             rest.append((key, parts))
             continue
-        data = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
-        if size < THRESHOLD and not has_long_run(data):
+        if size < THRESHOLD and not has_long_run(b"".join(parts)):
             rest.append((key, parts))
             continue
-        rest.append((key, [_manifest(key, data, internal)]))
+        rest.append((key, [_manifest(key, parts, size, internal)]))
     if not internal:
         return None
     return internal, rest
 
 
-def _manifest(key: str, data: bytes, internal: Items) -> bytes:
-    """The manifest of ``data``; its chunks and nodes go to ``internal``."""
-    base = hashlib.sha256(CHUNK_MAGIC)
-
-    def chunk(piece: bytes) -> str:
-        hasher = base.copy()
-        hasher.update(piece)
-        digest = hasher.hexdigest()
-        internal.append((digest, [CHUNK_MAGIC, piece]))
-        return digest
-
-    cuts = cut_points(data)
-    pieces = [data[start:end] for start, end in zip([0, *cuts[:-1]], cuts, strict=True)]
+def _manifest(key: str, parts: Parts, size: int, internal: Items) -> bytes:
+    """The manifest of the object ``parts`` make up (``size`` bytes); its
+    chunks and nodes go to ``internal``."""
+    pieces: list[tuple[bytes, str]] = []  # each piece's bytes and chunk key
+    references: set[str] = set()
+    for text, blob in _regions(parts):
+        if blob is not None:
+            pieces.append((blob, _chunk(blob, internal)))
+            continue
+        references |= _references(text)
+        cut: list[tuple[int, int, str | None]] = []
+        _cut_text(text, 0, len(text), cut)
+        for start, end, chunk in cut:
+            piece = text[start:end]
+            if chunk is None:
+                pieces.append((piece, _chunk(piece, internal)))
+            else:  # known from a segment seen before: no hashing
+                internal.append((chunk, [CHUNK_MAGIC, piece]))
+                pieces.append((piece, chunk))
+    chunks = [chunk for _, chunk in pieces]
     # The first and last pieces hold what is this object's own (a record's
     # fields before and after its long values): kept in the manifest if short.
-    first = pieces[0] if len(pieces[0]) < _INLINE else chunk(pieces[0])
+    head, tail = pieces[0][0], pieces[-1][0]
+    first: str | bytes = head if len(head) < _INLINE else chunks[0]
     if len(pieces) == 1:
-        parts: list[str | bytes] = [first]
+        listed = [first]
     else:
-        middle = _grouped([chunk(piece) for piece in pieces[1:-1]], internal)
-        last = pieces[-1] if len(pieces[-1]) < _INLINE else chunk(pieces[-1])
-        parts = [first, *middle, last]
-    references = sorted(_references(data))
-    return encode_manifest(key, len(data), parts, references)
+        last: str | bytes = tail if len(tail) < _INLINE else chunks[-1]
+        listed = [first, *_grouped(chunks[1:-1], internal), last]
+    return encode_manifest(key, size, listed, sorted(references))
+
+
+def _chunk(piece: bytes, internal: Items) -> str:
+    hasher = _CHUNK_HASH.copy()
+    hasher.update(piece)
+    digest = hasher.hexdigest()
+    internal.append((digest, [CHUNK_MAGIC, piece]))
+    return digest
+
+
+_CHUNK_HASH = hashlib.sha256(CHUNK_MAGIC)
+
+
+def _regions(parts: Parts) -> list[tuple[bytes, bytes | None]]:
+    """The object's bytes as text regions ``(text, None)`` and large
+    ``bytes`` values ``(b"", blob)``, in order.
+
+    A large ``bytes`` value (a part of its own after the JSON) is one chunk:
+    opaque bytes are shared whole, at the speed of hashing (a picture in
+    many records is stored once), and hold no references (the canonical
+    encoding writes refs in its JSON). The text is cut by the rules of
+    :mod:`enact.backends.chunking`.
+    """
+    regions: list[tuple[bytes, bytes | None]] = []
+    text: list[bytes] = []
+    for number, part in enumerate(parts):
+        if number and len(part) >= BLOB_CHUNK:
+            if text:
+                regions.append((b"".join(text), None))
+                text = []
+            regions.append((b"", part))
+        elif part:
+            text.append(part)
+    if text:
+        regions.append((text[0] if len(text) == 1 else b"".join(text), None))
+    return regions
+
+
+def _cut_text(
+    data: bytes, start: int, end: int, pieces: list[tuple[int, int, str | None]]
+) -> None:
+    if start >= end:
+        return
+    view = data[start:end] if start or end != len(data) else data
+    begin = 0
+    for stop in segments(view):
+        if stop - begin <= MAX_CHUNK:
+            pieces.append((start + begin, start + stop, None))
+        else:
+            pieces += [
+                (start + begin + a, start + begin + b, chunk)
+                for a, b, chunk in _cut_long(view, begin, stop)
+            ]
+        begin = stop
+
+
+# Long segments seen lately, by their SHA-256: where they were cut and their
+# chunks' keys. The same payload in the next record is then cut and named
+# without a scan or a hash of its chunks (one hash of the segment instead).
+_SEGMENTS: dict[bytes, list[tuple[int, int, str]]] = {}
+_SEGMENTS_LIMIT = 256
+_SEGMENTS_LOCK = threading.Lock()
+
+
+def _cut_long(view: bytes, begin: int, stop: int) -> list[tuple[int, int, str | None]]:
+    """The chunks of one long segment, relative to it."""
+    digest = hashlib.sha256(memoryview(view)[begin:stop]).digest()
+    known = _SEGMENTS.get(digest)
+    if known is not None:
+        return list(known)
+    segment = view[begin:stop]
+    cuts = cut_segment(segment)
+    found: list[tuple[int, int, str]] = []
+    start = 0
+    for end in cuts:
+        hasher = _CHUNK_HASH.copy()
+        hasher.update(memoryview(segment)[start:end])
+        found.append((start, end, hasher.hexdigest()))
+        start = end
+    with _SEGMENTS_LOCK:
+        if len(_SEGMENTS) >= _SEGMENTS_LIMIT:
+            _SEGMENTS.clear()
+        _SEGMENTS[digest] = found
+    return list(found)
 
 
 def _references(data: bytes) -> set[str]:

@@ -30,7 +30,16 @@ from __future__ import annotations
 
 import random
 
-__all__ = ["MAX_CHUNK", "MIN_CHUNK", "RUN", "WINDOW", "cut_points", "has_long_run"]
+__all__ = [
+    "MAX_CHUNK",
+    "MIN_CHUNK",
+    "RUN",
+    "WINDOW",
+    "cut_points",
+    "cut_segment",
+    "has_long_run",
+    "segments",
+]
 
 #: A run of at least this many bytes without a quote is a segment of its own.
 RUN = 1024
@@ -81,20 +90,28 @@ def cut_points(data: bytes) -> list[int]:
     The last one is ``len(data)``; every chunk is at most ``MAX_CHUNK``
     bytes long and non-empty.
     """
-    size = len(data)
-    segments = _segments(data)
-    classes: bytes | None = None
     cuts: list[int] = []
     start = 0
-    for end in segments:
+    for end in segments(data):
         if end - start > MAX_CHUNK:
-            if classes is None:
-                classes = data.translate(_TABLE)
-            _cut_segment(classes, start, end, cuts)
-        cuts.append(end)
+            cuts += [start + cut for cut in cut_segment(data[start:end])]
+        else:
+            cuts.append(end)
         start = end
-    if not cuts or cuts[-1] != size:
-        cuts.append(size)
+    return cuts or [0]
+
+
+def segments(data: bytes) -> list[int]:
+    """The ends of the segments of rule 1 (the last is ``len(data)``)."""
+    return _segments(data)
+
+
+def cut_segment(segment: bytes) -> list[int]:
+    """The cuts of rule 2 inside one segment: the ends of its chunks (the
+    last is ``len(segment)``)."""
+    cuts: list[int] = []
+    _cut_segment(segment.translate(_TABLE), 0, len(segment), cuts)
+    cuts.append(len(segment))
     return cuts
 
 
