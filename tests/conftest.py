@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from enact.backends import Backend
+from enact.backends import Backend, chunked
 from enact.references import Store
 from s3server import S3Server, require_s3, start_server
-from stores.helpers import STORE_KINDS, BackendKind, StoreKind, location_in
+from stores.helpers import (
+    BACKEND_KINDS,
+    STORE_KINDS,
+    BackendKind,
+    StoreKind,
+    location_in,
+)
 from stores.postgres_server import PostgresServer, find_binaries
 
 # CI machines are small and shared: a property must not fail because one
@@ -53,7 +60,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 def _location(request: pytest.FixtureRequest, name: str, directory: str) -> str:
-    if name == "postgres":
+    if name.split(",")[0] == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         return server.fresh_url()
     return location_in(name, directory)
@@ -65,9 +72,10 @@ def store_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> StoreK
     return StoreKind(request.param, _location(request, request.param, str(tmp_path)))
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=BACKEND_KINDS)
 def backend_kind(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> BackendKind:
-    """Which byte backend a test runs against (parametrized over all kinds)."""
+    """Which byte backend a test runs against (parametrized over all kinds,
+    and each under the chunking layer)."""
     return BackendKind(request.param, _location(request, request.param, str(tmp_path)))
 
 
@@ -126,3 +134,10 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     server = start_server(str(log))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large objects are stored whole, as in stores written before chunking."""
+    monkeypatch.setattr(chunked, "THRESHOLD", sys.maxsize)
+    monkeypatch.setattr(chunked, "LONG_VALUE_THRESHOLD", sys.maxsize)

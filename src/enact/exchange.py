@@ -678,8 +678,11 @@ def _drop_name(index: Index, run_id: str) -> None:
 
 
 def _backend_of(store: Store) -> Backend:
-    backend = store.backend
-    if not isinstance(backend, Backend) or getattr(backend, "serializer", None):
+    # The store's objects as its reads see them: whole objects, however the
+    # backend keeps them (large ones as chunks), so each is verified by its
+    # digest on the way and kept the destination's way on arrival.
+    backend = store.objects
+    if not isinstance(backend, Backend) or getattr(store.backend, "serializer", None):
         raise BackendError(
             f"the store {store.location} keeps no canonical objects to exchange",
             store.location,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from enact._refs.errors import CorruptObject, Damage, NotFound
 from enact._refs.families import FileBackend, InMemoryBackend, SQLiteBackend
+from enact._refs.hooks import add_index_check as add_index_check  # for the run layer
+from enact._refs.hooks import set_exchange as set_exchange  # for enact.exchange
 from enact._refs.legacy_backend import StorageBackend
 from enact._refs.ref import (
     InvalidRefId,
@@ -35,8 +37,6 @@ from enact._refs.store import (
     commit,
     get,
 )
-from enact._refs.store import add_index_check as add_index_check  # for the run layer
-from enact._refs.store import set_exchange as set_exchange  # for enact.exchange
 from enact.backends.gc import GCReport
 
 __all__ = [

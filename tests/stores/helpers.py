@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import pathlib
+import random
 import struct
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import enact
-from enact.backends import Backend, FileObjects, MemoryObjects, SQLiteObjects
+from enact.backends import Backend, FileObjects, MemoryObjects, SQLiteObjects, chunked
 from enact.references import Damage, InMemoryBackend, Store
 
 # The pack format, as documented in enact.backends.files. Parsed here
@@ -23,6 +26,9 @@ PACK_FOOTER = struct.Struct(">QQ8s")
 
 
 STORE_KINDS = ("memory", "file", "sqlite", "postgres")
+# Byte backends: each family's, and each under the chunking layer that every
+# store puts over it (enact.backends.chunked).
+BACKEND_KINDS = (*STORE_KINDS, *(f"{kind}, chunked" for kind in STORE_KINDS))
 
 # The smallest batch of small objects a file store writes as a pack file (as
 # documented in enact.backends.files); smaller ones are appended to its log.
@@ -71,16 +77,25 @@ class BackendKind:
 
     @property
     def persistent(self) -> bool:
-        return self.name != "memory"
+        return self.family != "memory"
+
+    @property
+    def family(self) -> str:
+        """memory, file or sqlite."""
+        return self.name.split(",")[0]
 
     def open(self) -> Backend:
-        if self.name == "memory":
+        backend = self._open_family()
+        return chunked.ChunkedObjects(backend) if "chunked" in self.name else backend
+
+    def _open_family(self) -> Backend:
+        if self.family == "memory":
             if self._memory is None:
                 self._memory = MemoryObjects()
             return self._memory
-        if self.name == "file":
+        if self.family == "file":
             return FileObjects(self.path)
-        if self.name == "postgres":
+        if self.family == "postgres":
             from enact.backends.postgres import PostgresObjects
 
             return PostgresObjects(self.path)
@@ -89,7 +104,7 @@ class BackendKind:
 
 def location_in(name: str, directory: str) -> str:
     """Where a store of kind ``name`` lives inside ``directory``."""
-    if name == "file":
+    if name.split(",")[0] == "file":
         return os.path.join(directory, "store")
     return os.path.join(directory, "store.sqlite")
 
@@ -108,6 +123,32 @@ class Sample(enact.Resource):
     items: list[Any] = dataclasses.field(default_factory=list)
     mapping: dict[str, Any] = dataclasses.field(default_factory=dict)
     child: Any = None
+
+
+@contextlib.contextmanager
+def whole_objects() -> Iterator[None]:
+    """Stores large objects whole inside the block, as stores written before
+    chunking hold them (a file store: a large one as a loose file)."""
+    saved = chunked.THRESHOLD
+    saved_floor = chunked.LONG_VALUE_THRESHOLD
+    chunked.THRESHOLD = chunked.LONG_VALUE_THRESHOLD = sys.maxsize
+    try:
+        yield
+    finally:
+        chunked.THRESHOLD, chunked.LONG_VALUE_THRESHOLD = saved, saved_floor
+
+
+def large_text(seed: int, size: int = 100_000) -> str:
+    """Prose-like text of ``size`` characters, the same for the same seed."""
+    rng = random.Random(seed)
+    words = ["the", "of", "and", "a", "to", "in", "is", "payload", "chunk"]
+    out: list[str] = []
+    length = 0
+    while length < size:
+        word = rng.choice(words) if rng.random() < 0.5 else str(rng.random())[2:9]
+        out.append(word)
+        length += len(word) + 1
+    return " ".join(out)[:size]
 
 
 def key_of(data: bytes) -> str:

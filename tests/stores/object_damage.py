@@ -31,7 +31,7 @@ from enact.errors import EnactError
 from enact.references import Damage, Ref, Store
 
 from .damage import EVERY_BYTE, Accounted, CopyOutcome
-from .helpers import PACK_MIN, Sample
+from .helpers import PACK_MIN, Sample, whole_objects
 
 # Positions tried in a file larger than this are sampled (see positions()).
 _EVERY_BYTE_UP_TO = 2048
@@ -73,7 +73,8 @@ def _fill_pack(store: Store) -> dict[str, object]:
 
 def _fill_loose(store: Store) -> dict[str, object]:
     value = Sample(text="large", blob=bytes(range(256)) * 1100)
-    return {store.commit(value).digest: value}
+    with whole_objects():  # a store from before chunking: a loose file
+        return {store.commit(value).digest: value}
 
 
 def _pack_index_at(data: bytes) -> int:

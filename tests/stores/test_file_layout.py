@@ -32,6 +32,7 @@ from .helpers import (
     files_under,
     key_of,
     read_pack,
+    whole_objects,
 )
 
 KiB = 1024
@@ -49,15 +50,24 @@ def test_loose_object_path_and_content(tmp_path) -> None:
     root = tmp_path / "store"
     store = enact.FileStore(root)
     value = Sample(text="on disk", blob=b"\x00raw\n" * 60_000)  # large: loose
-    ref = store.commit(value)
+    with whole_objects():  # as before chunking
+        ref = store.commit(value)
     path = root / "objects" / ref.digest[:2] / ref.digest[2:]
     assert path.read_bytes() == encoded(value)
     assert key_of(path.read_bytes()) == ref.digest
     assert store.backend.path_of(ref.digest) == str(path)  # type: ignore[union-attr]
     # Besides the object, only this writer's session file (removed on close).
     files = {p for p in files_under(str(root)) if not p.startswith("sessions")}
-    assert files == {os.path.join("objects", ref.digest[:2], ref.digest[2:])}
-    assert sorted(os.listdir(root)) == ["logs", "objects", "packs", "sessions", "tmp"]
+    loose = os.path.join("objects", ref.digest[:2], ref.digest[2:])
+    assert files == {loose, "layout-version"}
+    assert sorted(os.listdir(root)) == [
+        "layout-version",
+        "logs",
+        "objects",
+        "packs",
+        "sessions",
+        "tmp",
+    ]
     store.close()
     assert os.listdir(root / "sessions") == []
 
@@ -194,6 +204,7 @@ def test_small_batches_are_written_loose_and_large_ones_packed(tmp_path) -> None
     assert sorted(fresh.iter_keys()) == sorted(key_of(b) for b in blobs)
 
 
+@pytest.mark.usefixtures("unchunked")
 def test_existing_objects_are_not_rewritten(tmp_path) -> None:
     root = tmp_path / "store"
     store = enact.FileStore(root)

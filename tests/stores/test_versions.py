@@ -37,7 +37,7 @@ def test_an_unversioned_sqlite_store_is_migrated_and_keeps_its_objects(
     again = enact.SQLiteStore(path)
     assert again.checkout(ref) == enact.Str("kept")
     again.close()
-    assert user_version(path) == 1
+    assert user_version(path) == sqlite_migrations.MIGRATIONS[-1].version
 
 
 def test_a_newer_sqlite_store_is_refused_naming_both_versions(
@@ -50,17 +50,32 @@ def test_a_newer_sqlite_store_is_refused_naming_both_versions(
     with pytest.raises(StoreVersionError) as caught:
         SQLiteObjects(path)
     error = caught.value
-    assert (error.found, error.supported, error.location) == (99, 1, str(path))
-    assert str(path) in str(error) and "99" in str(error) and "version 1" in str(error)
+    newest = sqlite_migrations.MIGRATIONS[-1].version
+    assert (error.found, error.supported, error.location) == (99, newest, str(path))
+    assert str(path) in str(error) and "99" in str(error)
+    assert f"version {newest}" in str(error)
     assert user_version(path) == 99  # left as it was
 
 
-def test_a_file_store_of_todays_layout_records_no_version_file(
+def test_a_file_store_records_the_chunked_layout(tmp_path: pathlib.Path) -> None:
+    FileObjects(tmp_path / "f").close()
+    assert file_migrations.version_of(str(tmp_path / "f")) == 2
+    assert (tmp_path / "f" / file_migrations.LAYOUT_FILE).read_text() == "2\n"
+
+
+def test_a_file_store_without_a_version_file_is_version_1_and_migrates(
     tmp_path: pathlib.Path,
 ) -> None:
-    FileObjects(tmp_path / "f").close()
-    assert file_migrations.version_of(str(tmp_path / "f")) == 1
-    assert not (tmp_path / "f" / file_migrations.LAYOUT_FILE).exists()
+    root = tmp_path / "f"
+    store = enact.FileStore(root)
+    ref = store.commit(enact.Str("kept"))
+    store.close()
+    (root / file_migrations.LAYOUT_FILE).unlink()  # as a store from before
+    assert file_migrations.version_of(str(root)) == 1
+    again = enact.FileStore(root)
+    assert again.checkout(ref) == enact.Str("kept")
+    again.close()
+    assert file_migrations.version_of(str(root)) == 2
 
 
 def test_a_newer_file_store_is_refused_naming_both_versions(
@@ -71,7 +86,7 @@ def test_a_newer_file_store_is_refused_naming_both_versions(
     (root / file_migrations.LAYOUT_FILE).write_text("7\n")
     with pytest.raises(StoreVersionError) as caught:
         enact.FileStore(root)
-    assert (caught.value.found, caught.value.supported) == (7, 1)
+    assert (caught.value.found, caught.value.supported) == (7, 2)
     assert str(root) in str(caught.value)
 
 

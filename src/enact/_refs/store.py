@@ -26,6 +26,7 @@ from typing import Any, Self, TypeVar, cast
 from enact import _codec, contexts
 from enact._refs.errors import CorruptObject, Damage, NotFound
 from enact._refs.families import FileBackend, InMemoryBackend, SQLiteBackend
+from enact._refs.hooks import exchange, index_checks
 from enact._refs.legacy_backend import StorageBackend, StorageBackendObjects
 from enact._refs.ref import (
     PackedResource,
@@ -36,6 +37,7 @@ from enact._refs.ref import (
 )
 from enact.backends.backend import Backend
 from enact.backends.base import BackendError, Parts
+from enact.backends.chunked import ChunkedObjects
 from enact.backends.gc import GCReport
 from enact.backends.index import Index
 from enact.backends.journals import IndexJournals, Journals
@@ -51,8 +53,6 @@ __all__ = [
     "InMemoryStore",
     "SQLiteStore",
     "Store",
-    "add_index_check",
-    "set_exchange",
     "checkout",
     "commit",
     "get",
@@ -99,16 +99,21 @@ class Store(contexts.Context):
             isinstance(backend, Backend)
             and getattr(backend, "serializer", None) is None
         ):
+            # Large objects are kept as shared chunks (enact.backends.chunked):
+            # the layer hands on the backend's index, sessions and gc.
+            parts: Backend = (
+                ChunkedObjects(backend) if backend.chunks_large_objects else backend
+            )
             self._assemble(
                 backend,
-                backend,
-                backend.index(),
-                backend.journals(),
+                parts,
+                parts.index(),
+                parts.journals(),
                 registry,
                 ref_type,
                 {},
-                whole=backend,
-                user=backend,
+                whole=parts,
+                user=parts,
                 closers=closers,
             )
             return
@@ -693,9 +698,8 @@ class Store(contexts.Context):
         Returns:
             An :class:`enact.exchange.PushReport`.
         """
-        if not _EXCHANGE:
-            raise NotImplementedError("import enact.exchange to push runs")
-        return _EXCHANGE[0](self, to, runs, force=force, progress=progress)
+        push = exchange()
+        return push(self, to, runs, force=force, progress=progress)
 
     def iter_refs(self) -> Iterator[Ref[Any]]:
         """Yields a ref for every object in the store (for maintenance)."""
@@ -713,32 +717,11 @@ class Store(contexts.Context):
 set_current_store(Store.current)
 
 
-#: Checks of what the run index holds, run by :meth:`Store.verify` after the
-#: objects (the run layer adds the check of its records: this layer cannot
-#: read them). Each returns the damage it finds and never raises for it.
-_INDEX_CHECKS: list[Callable[[Store], Iterable[Damage]]] = []
-
-#: The run layer's push (:func:`enact.exchange.push`), which
-#: :meth:`Store.push` calls: this layer knows nothing of runs.
-_EXCHANGE: list[Callable[..., Any]] = []
-
-
-def set_exchange(push: Callable[..., Any]) -> None:
-    """Makes :meth:`Store.push` call ``push(source, destination, runs, ...)``."""
-    _EXCHANGE[:] = [push]
-
-
-def add_index_check(check: Callable[[Store], Iterable[Damage]]) -> None:
-    """Has every :meth:`Store.verify` run ``check`` too (once per check)."""
-    if check not in _INDEX_CHECKS:
-        _INDEX_CHECKS.append(check)
-
-
 def _index_damage(store: Store) -> list[Damage]:
     """What the index checks find."""
     found: list[Damage] = []
     if store._index is not None:
-        for check in _INDEX_CHECKS:
+        for check in index_checks():
             found.extend(check(store))
     return found
 

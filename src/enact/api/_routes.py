@@ -422,13 +422,7 @@ def get_object(
 
 
 def _read_object(store: Store, digest: str) -> bytes:
-    backend: Any = store.backend
-    objects = getattr(backend, "objects", None)
-    if objects is None:
-        raise ApiError(
-            404, "not found", f"Store {store.location} cannot serve raw objects."
-        )
-    found = objects.get_many([digest])[0]
+    found = store.objects.get_many([digest])[0]
     if found is None:
         raise ApiError(404, "not found", f"No object {digest} in this store.")
     data = bytes(found)

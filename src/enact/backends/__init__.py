@@ -14,8 +14,10 @@ Each family keeps its three in a subpackage (:mod:`~enact.backends.memory`,
 read and caches.
 """
 
+from enact.backends import chunked
 from enact.backends.backend import Backend
 from enact.backends.base import BackendError, FileDamage, Parts
+from enact.backends.chunked import ChunkedObjects
 from enact.backends.files import FileObjects
 from enact.backends.index import Index
 from enact.backends.journals import Journals
@@ -27,6 +29,7 @@ from enact.backends.sqlite import SQLiteObjects
 __all__ = [
     "Backend",
     "BackendError",
+    "ChunkedObjects",
     "FileDamage",
     "FileObjects",
     "Index",
@@ -36,4 +39,5 @@ __all__ = [
     "Parts",
     "SQLiteObjects",
     "StoreVersionError",
+    "chunked",
 ]

@@ -30,6 +30,12 @@ class Backend(Objects):
     Implementations must be safe across threads.
     """
 
+    #: Whether a store over this backend keeps large objects as shared
+    #: content-defined chunks (:mod:`enact.backends.chunked`). Backends that
+    #: are meant to hold big values whole (objects in S3, a tier of blobs)
+    #: say no: thousands of small requests would cost more than they save.
+    chunks_large_objects: bool = True
+
     @property
     def objects(self) -> Objects:
         """The objects part (the bundle is its own objects)."""

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import hashlib
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from enact.backends.base import BackendError
+from enact.backends.chunk_format import stored_intact, stored_references
 from enact.backends.index import Index
 from enact.backends.objects import Objects
 from enact.backends.sessions import LINGER_SECONDS, SessionInfo
@@ -53,7 +53,7 @@ __all__ = [
 _HEX_RUN = re.compile(rb"[0-9a-f]{64,}")
 # A reference inside an object: a JSON member "digest": "<64 hex>". In the
 # canonical (compact) encoding there is no space; other serializers may add one.
-_REFERENCE = re.compile(rb'"digest"\s*:\s*"([0-9a-f]{64})"')
+REFERENCE = re.compile(rb'"digest"\s*:\s*"([0-9a-f]{64})"')
 # Objects read per batch while marking.
 _READ_BATCH = 512
 
@@ -149,8 +149,10 @@ class Heap(abc.ABC):
 
 
 def intact(key: str, data: bytes | None) -> bool:
-    """Whether ``data`` is present and hashes to ``key``."""
-    return data is not None and hashlib.sha256(data).hexdigest() == key
+    """Whether ``data`` is present and undamaged: it hashes to ``key``, or it
+    is the intact manifest of the chunked object ``key``
+    (:mod:`enact.backends.chunk_format`)."""
+    return stored_intact(key, data)
 
 
 def read_intact(backend: Objects, keys: Sequence[str]) -> list[bytes | None]:
@@ -189,9 +191,14 @@ def references(data: bytes) -> Iterator[str]:
 
     The whole object is scanned, blob bytes included: a serializer other than
     the canonical one may put newlines inside its JSON, and a false match only
-    keeps an object longer.
+    keeps an object longer. A chunked object's manifest refers to its chunks
+    and nodes and to what its whole bytes refer to; a node to its chunks.
     """
-    for match in _REFERENCE.finditer(data):
+    chunked = stored_references(data)
+    if chunked is not None:
+        yield from chunked
+        return
+    for match in REFERENCE.finditer(data):
         yield match.group(1).decode("ascii")
 
 

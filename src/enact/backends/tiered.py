@@ -86,6 +86,8 @@ class TieredObjects(Backend):
             other object is tiered out.
     """
 
+    chunks_large_objects = False  # it holds large values whole
+
     def __init__(
         self, primary: Backend, blobs: Objects, threshold: int = 1 * MiB
     ) -> None:

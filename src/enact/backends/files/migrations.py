@@ -1,9 +1,9 @@
 """The layout versions of a file store, and its migrations.
 
 The store records its layout version in the file ``layout-version`` at its
-root, written from version 2 on: version 1, today's layout (the one every
-store so far was written in), is the layout without the file, so stores
-stay readable and writable by the versions of enact that came before.
+root, written from version 2 on: version 1, the first layout, is the
+layout without the file, so stores written before versions were recorded
+read as they are. Version 2 keeps large objects as shared chunks.
 Opening runs the migrations from the recorded version on, in order; each
 one is idempotent, so two processes opening a store at once both succeed.
 """
@@ -30,9 +30,17 @@ def _layout_1(root: str) -> None:
         os.makedirs(os.path.join(root, name), exist_ok=True)
 
 
+def _chunks_2(root: str) -> None:
+    """Nothing to move: objects stored before stay as they are. From version
+    2 on, large objects may be stored as chunks and a manifest
+    (:mod:`enact.backends.chunked`), which an enact of version 1 cannot read:
+    the recorded version keeps it from opening the store."""
+
+
 #: The layout's versions, in order: each step takes the store one further.
 MIGRATIONS: list[Migration[str]] = [
     Migration(1, "objects/, packs/, logs/ and tmp/ (no version file)", _layout_1),
+    Migration(2, "large objects as shared chunks and a manifest", _chunks_2),
 ]
 
 

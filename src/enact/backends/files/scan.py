@@ -20,6 +20,7 @@ import io
 import os
 
 from enact.backends.base import BackendError, FileDamage
+from enact.backends.chunk_format import MANIFEST_MAGIC, parse_manifest
 from enact.backends.files.format import (
     ENTRY,
     FOOTER,
@@ -108,7 +109,7 @@ def _scan_pack(path: str, data: bytes, location: str) -> list[FileDamage]:
             )
             continue
         digest = hashlib.sha256(memoryview(data)[offset : offset + length]).digest()
-        if digest == raw:
+        if digest == raw or _is_manifest(data, offset, length, key):
             continue
         if near_digest(digest, raw):
             # The entry's digest is damaged, not the object: the object is
@@ -177,7 +178,7 @@ def _scan_log(path: str, data: bytes, location: str) -> list[FileDamage]:
         found.append(FileDamage(problem, path, gap.start))
     for key, offset, length in log.entries:
         digest = hashlib.sha256(memoryview(data)[offset : offset + length]).hexdigest()
-        if digest == key:
+        if digest == key or _is_manifest(data, offset, length, key):
             continue
         found.append(
             FileDamage(
@@ -202,3 +203,11 @@ def _scan_log(path: str, data: bytes, location: str) -> list[FileDamage]:
                 )
             )
     return found
+
+
+def _is_manifest(data: bytes, offset: int, length: int, key: str) -> bool:
+    """Whether the bytes are the intact manifest of the chunked object ``key``
+    (the one stored entry that does not hash to its key)."""
+    if data[offset : offset + 1] != MANIFEST_MAGIC[:1]:
+        return False
+    return parse_manifest(data[offset : offset + length], key) is not None

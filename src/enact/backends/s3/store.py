@@ -38,6 +38,8 @@ class S3Backend(Backend):
             claims) and sessions the store uses; its own objects are unused.
     """
 
+    chunks_large_objects = False  # it holds large values whole
+
     def __init__(self, objects: S3Objects, beside: Backend) -> None:
         if beside.index() is None:
             raise BackendError(f"{beside!r} keeps no run index", beside.location)

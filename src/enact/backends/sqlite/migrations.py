@@ -80,11 +80,19 @@ def _schema_1(db: sqlite3.Connection) -> None:
     db.execute(_STEPS_INDEX)
 
 
+def _chunks_2(db: sqlite3.Connection) -> None:
+    """Nothing to change: rows stored before stay as they are. From version
+    2 on, large objects may be stored as chunks and a manifest
+    (:mod:`enact.backends.chunked`), which an enact of version 1 cannot read:
+    the recorded version keeps it from opening the database."""
+
+
 #: The schema's versions, in order: each step takes the database one further.
 MIGRATIONS: list[Migration[sqlite3.Connection]] = [
     Migration(
         1, "the objects, runs, steps, names, claims and journal_folds tables", _schema_1
     ),
+    Migration(2, "large objects as shared chunks and a manifest", _chunks_2),
 ]
 
 

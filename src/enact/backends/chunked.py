@@ -1,0 +1,545 @@
+"""Large objects stored once: content-defined chunks over any objects.
+
+:class:`ChunkedObjects` sits on any :class:`~enact.backends.Objects` (a
+family's backend bundle, or objects of any other kind) and keeps every
+object of at least :data:`THRESHOLD` bytes as chunks, each named by its
+content and shared by every object that holds it, plus a manifest under the
+object's own key (:mod:`enact.backends.chunk_format`). So the same payload
+in 50 call records, two runs or two branches is stored once, and a value
+that shares most of its bytes with an earlier one (a grown chat history, an
+edited document) costs only the chunks that differ. The cuts are content
+defined (:mod:`enact.backends.chunking`): the same bytes are cut the same
+way inside different records.
+
+Nothing changes for whoever reads and writes: a key is still the SHA-256 of
+the object's whole bytes, :meth:`ChunkedObjects.get_many` returns the whole
+bytes (checking every chunk against its digest on the way: a damaged chunk
+raises :class:`~enact.backends.BackendError` naming the object and the
+chunk, it is never read back as wrong data), :meth:`ChunkedObjects.iter_keys`
+lists objects, not chunks, and smaller objects are stored as before, so
+stores written before chunking read as they are. A large write stores its
+chunks first and its manifest after them: a writer killed in between leaves
+unreferenced chunks (collected later), never a half-visible object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+from enact.backends import gc as garbage
+from enact.backends.backend import Backend
+from enact.backends.base import BackendError, FileDamage, Parts, StepWriter
+from enact.backends.chunk_format import (
+    CHUNK_MAGIC,
+    MANIFEST_MAGIC,
+    NODE_MAGIC,
+    encode_manifest,
+    encode_node,
+    is_internal,
+    node_parts,
+    parse_manifest,
+)
+from enact.backends.chunking import MAX_CHUNK, cut_segment, has_long_run, segments
+from enact.backends.index import Index
+from enact.backends.journals import Journals
+from enact.backends.objects import Objects
+
+__all__ = [
+    "LONG_VALUE_THRESHOLD",
+    "THRESHOLD",
+    "ChunkedJournals",
+    "ChunkedObjects",
+    "split_large",
+]
+
+#: Objects of at least this many bytes are stored as chunks.
+THRESHOLD = 16 * 1024
+#: Smaller objects of at least this many bytes are stored as chunks too if
+#: they hold a long string (see :data:`enact.backends.chunking.RUN`): a
+#: model's reply, stored as a call's output, is then the same chunk as the
+#: reply inside every later call's history.
+LONG_VALUE_THRESHOLD = 2 * 1024
+# A manifest with more parts than this groups the middle ones into nodes.
+_FLAT_PARTS = 8
+# About one part in this many ends a node (by its digest), and no node is
+# longer than _NODE_MAX parts.
+_NODE_FANOUT = 16
+_NODE_MAX = 64
+#: A ``bytes`` value of at least this size is a chunk of its own.
+BLOB_CHUNK = 64 * 1024
+# A first or last piece shorter than this is kept in the manifest: its bytes
+# cost no more than a reference to a chunk would.
+_INLINE = 64
+# Internal keys remembered as written in this session, at most.
+_KNOWN_LIMIT = 200_000
+# Objects read per batch while listing.
+_LIST_BATCH = 256
+
+Items = list[tuple[str, Parts]]
+
+
+def split_large(items: Sequence[tuple[str, Parts]]) -> tuple[Items, Items] | None:
+    """The chunk and node entries of the large items, and what to store after
+    them (the other items and the manifests), in order; None if no item is
+    large (the common case: store ``items`` as they are)."""
+    floor = LONG_VALUE_THRESHOLD
+    for _, parts in items:
+        if (len(parts[0]) if len(parts) == 1 else sum(map(len, parts))) >= floor:
+            break
+    else:
+        return None
+    internal: Items = []
+    rest: Items = []
+    for key, parts in items:
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        if size < floor:
+            rest.append((key, parts))
+            continue
+        if size < THRESHOLD and not has_long_run(b"".join(parts)):
+            rest.append((key, parts))
+            continue
+        rest.append((key, [_manifest(key, parts, size, internal)]))
+    if not internal:
+        return None
+    return internal, rest
+
+
+def _manifest(key: str, parts: Parts, size: int, internal: Items) -> bytes:
+    """The manifest of the object ``parts`` make up (``size`` bytes); its
+    chunks and nodes go to ``internal``."""
+    pieces: list[tuple[bytes, str]] = []  # each piece's bytes and chunk key
+    references: set[str] = set()
+    for text, blob in _regions(parts):
+        if blob is not None:
+            pieces.append((blob, _chunk(blob, internal)))
+            continue
+        references |= _references(text)
+        cut: list[tuple[int, int, str | None]] = []
+        _cut_text(text, 0, len(text), cut)
+        for start, end, chunk in cut:
+            piece = text[start:end]
+            if chunk is None:
+                pieces.append((piece, _chunk(piece, internal)))
+            else:  # known from a segment seen before: no hashing
+                internal.append((chunk, [CHUNK_MAGIC, piece]))
+                pieces.append((piece, chunk))
+    chunks = [chunk for _, chunk in pieces]
+    # The first and last pieces hold what is this object's own (a record's
+    # fields before and after its long values): kept in the manifest if short.
+    head, tail = pieces[0][0], pieces[-1][0]
+    first: str | bytes = head if len(head) < _INLINE else chunks[0]
+    if len(pieces) == 1:
+        listed = [first]
+    else:
+        last: str | bytes = tail if len(tail) < _INLINE else chunks[-1]
+        listed = [first, *_grouped(chunks[1:-1], internal), last]
+    return encode_manifest(key, size, listed, sorted(references))
+
+
+def _chunk(piece: bytes, internal: Items) -> str:
+    hasher = _CHUNK_HASH.copy()
+    hasher.update(piece)
+    digest = hasher.hexdigest()
+    internal.append((digest, [CHUNK_MAGIC, piece]))
+    return digest
+
+
+_CHUNK_HASH = hashlib.sha256(CHUNK_MAGIC)
+
+
+def _regions(parts: Parts) -> list[tuple[bytes, bytes | None]]:
+    """The object's bytes as text regions ``(text, None)`` and large
+    ``bytes`` values ``(b"", blob)``, in order.
+
+    A large ``bytes`` value (a part of its own after the JSON) is one chunk:
+    opaque bytes are shared whole, at the speed of hashing (a picture in
+    many records is stored once), and hold no references (the canonical
+    encoding writes refs in its JSON). The text is cut by the rules of
+    :mod:`enact.backends.chunking`.
+    """
+    regions: list[tuple[bytes, bytes | None]] = []
+    text: list[bytes] = []
+    for number, part in enumerate(parts):
+        if number and len(part) >= BLOB_CHUNK:
+            if text:
+                regions.append((b"".join(text), None))
+                text = []
+            regions.append((b"", part))
+        elif part:
+            text.append(part)
+    if text:
+        regions.append((text[0] if len(text) == 1 else b"".join(text), None))
+    return regions
+
+
+def _cut_text(
+    data: bytes, start: int, end: int, pieces: list[tuple[int, int, str | None]]
+) -> None:
+    if start >= end:
+        return
+    view = data[start:end] if start or end != len(data) else data
+    begin = 0
+    for stop in segments(view):
+        if stop - begin <= MAX_CHUNK:
+            pieces.append((start + begin, start + stop, None))
+        else:
+            pieces += [
+                (start + begin + a, start + begin + b, chunk)
+                for a, b, chunk in _cut_long(view, begin, stop)
+            ]
+        begin = stop
+
+
+# Long segments seen lately, by their SHA-256: where they were cut and their
+# chunks' keys. The same payload in the next record is then cut and named
+# without a scan or a hash of its chunks (one hash of the segment instead).
+_SEGMENTS: dict[bytes, list[tuple[int, int, str]]] = {}
+_SEGMENTS_LIMIT = 256
+_SEGMENTS_LOCK = threading.Lock()
+
+
+def _cut_long(view: bytes, begin: int, stop: int) -> list[tuple[int, int, str | None]]:
+    """The chunks of one long segment, relative to it."""
+    digest = hashlib.sha256(memoryview(view)[begin:stop]).digest()
+    known = _SEGMENTS.get(digest)
+    if known is not None:
+        return list(known)
+    segment = view[begin:stop]
+    cuts = cut_segment(segment)
+    found: list[tuple[int, int, str]] = []
+    start = 0
+    for end in cuts:
+        hasher = _CHUNK_HASH.copy()
+        hasher.update(memoryview(segment)[start:end])
+        found.append((start, end, hasher.hexdigest()))
+        start = end
+    with _SEGMENTS_LOCK:
+        if len(_SEGMENTS) >= _SEGMENTS_LIMIT:
+            _SEGMENTS.clear()
+        _SEGMENTS[digest] = found
+    return list(found)
+
+
+def _references(data: bytes) -> set[str]:
+    """What :func:`enact.backends.gc.references` finds in ``data``, searched
+    for by the literal ``"digest"`` that every match starts with (a search
+    in C, where the pattern would run the regular expression everywhere)."""
+    found: set[str] = set()
+    find = data.find
+    at = find(b'"digest"')
+    while at >= 0:
+        match = garbage.REFERENCE.match(data, at)
+        if match is not None:
+            found.add(match.group(1).decode("ascii"))
+        at = find(b'"digest"', at + 8)
+    return found
+
+
+def _grouped(chunks: list[str], internal: Items) -> list[str]:
+    """The chunks, with runs of them in nodes whose ends are content defined
+    (by the digests of the two chunks at the end), so objects sharing a run
+    of chunks share its nodes."""
+    if len(chunks) <= _FLAT_PARTS:
+        return chunks
+    parts: list[str] = []
+    group: list[str] = []
+    for number, chunk in enumerate(chunks):
+        group.append(chunk)
+        ends = number + 1 == len(chunks) or len(group) >= _NODE_MAX
+        if not ends and number:
+            mixed = int(chunks[number - 1][:8], 16) + int(chunk[8:16], 16)
+            ends = mixed % _NODE_FANOUT == 0
+        if ends:
+            if len(group) == 1:
+                parts.append(group[0])
+            else:
+                stored = encode_node(group)
+                node = hashlib.sha256(stored).hexdigest()
+                internal.append((node, [stored]))
+                parts.append(node)
+            group = []
+    return parts
+
+
+class ChunkedObjects(Backend):
+    """Objects that keep large values as shared chunks, over any objects.
+
+    A family's bundle handed in keeps its index, journals, sessions and
+    garbage collection: this layer hands them on (the run journals with a
+    writer that splits large objects too), so a store built on it works as
+    one built on the bundle, with large values stored once.
+
+    Args:
+        inner: Where the chunks, nodes, manifests and small objects live.
+    """
+
+    chunks_large_objects = False  # it is the chunking layer
+
+    def __init__(self, inner: Objects) -> None:
+        self.inner = inner
+        self.location = inner.location
+        # Chunks and nodes written through this layer since its session (or
+        # the last collection) began: not handed to the objects again.
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+        self._journals: ChunkedJournals | None = None
+
+    # -- writing -----------------------------------------------------------
+
+    def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
+        split = split_large(items)
+        if split is None:
+            self.inner.put_many(items)
+            return
+        internal, rest = split
+        fresh = self._fresh(internal)
+        if fresh:
+            # First the chunks and nodes, then the manifests: a reader never
+            # finds a manifest whose chunks are not stored yet.
+            self.inner.put_many(fresh)
+        self.inner.put_many(rest)
+        self._remember(fresh)
+
+    def _fresh(self, internal: Items) -> Items:
+        known = self._known
+        seen: set[str] = set()
+        fresh: Items = []
+        for key, parts in internal:
+            if key not in known and key not in seen:
+                seen.add(key)
+                fresh.append((key, parts))
+        return fresh
+
+    def _remember(self, written: Items) -> None:
+        with self._lock:
+            if len(self._known) + len(written) > _KNOWN_LIMIT:
+                self._known.clear()
+            self._known.update(key for key, _ in written)
+
+    def _forget_written(self) -> None:
+        """Stored copies may now be old or gone: hand chunks on again."""
+        with self._lock:
+            self._known.clear()
+
+    # -- reading -----------------------------------------------------------
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        found = self.inner.get_many(keys)
+        for number, data in enumerate(found):
+            if (
+                data is not None
+                and data[:1] == b"\x00"
+                and data.startswith(MANIFEST_MAGIC)
+            ):
+                found[number] = self._assemble(keys[number], data)
+        return found
+
+    def _assemble(self, key: str, data: bytes) -> bytes:
+        manifest = parse_manifest(data, key)
+        if manifest is None:
+            # A damaged manifest, or an object that only looks like one: the
+            # digest check above says which.
+            return data
+        pieces = self._read_parts(key, manifest.parts)
+        whole = b"".join(pieces)
+        if len(whole) != manifest.size:
+            raise BackendError(
+                f"object {key} in {self.location} has a damaged manifest (its "
+                f"chunks hold {len(whole)} bytes, not {manifest.size}); "
+                "store.verify() lists damage",
+                self.location,
+                key,
+            )
+        return whole
+
+    def _read_parts(self, key: str, parts: list[str | bytes]) -> list[bytes]:
+        keys = [part for part in parts if isinstance(part, str)]
+        stored = iter(self._checked(key, keys))
+        pieces: list[bytes] = []
+        for part in parts:
+            if isinstance(part, bytes):
+                pieces.append(part)
+                continue
+            data = next(stored)
+            if data.startswith(CHUNK_MAGIC):
+                pieces.append(data[len(CHUNK_MAGIC) :])
+            elif data.startswith(NODE_MAGIC) and is_internal(data):
+                chunks = node_parts(data)
+                checked = self._checked(key, chunks)
+                for chunk, inner in zip(chunks, checked, strict=True):
+                    if not inner.startswith(CHUNK_MAGIC):
+                        raise self._damaged(key, chunk, "is no chunk")
+                    pieces.append(inner[len(CHUNK_MAGIC) :])
+            else:
+                raise self._damaged(key, part, "is no chunk or node")
+        return pieces
+
+    def _checked(self, key: str, parts: list[str]) -> list[bytes]:
+        """The stored bytes of ``parts``, each checked against its digest."""
+        stored = self.inner.get_many(parts)
+        result: list[bytes] = []
+        for part, data in zip(parts, stored, strict=True):
+            if data is None:
+                raise self._damaged(key, part, "is missing (was it removed by hand?)")
+            if hashlib.sha256(data).hexdigest() != part:
+                raise self._damaged(key, part, "is damaged (its bytes do not match it)")
+            result.append(data)
+        return result
+
+    def _damaged(self, key: str, part: str, problem: str) -> BackendError:
+        return BackendError(
+            f"object {key} in {self.location} cannot be read: its chunk {part} "
+            f"{problem}; store.verify() lists damage",
+            self.location,
+            key,
+        )
+
+    def has_many(self, keys: Sequence[str]) -> list[bool]:
+        return self.inner.has_many(keys)
+
+    def iter_keys(self) -> Iterator[str]:
+        """Yields every object's key; the chunks and nodes are not listed."""
+        batch: list[str] = []
+        for key in self.inner.iter_keys():
+            batch.append(key)
+            if len(batch) >= _LIST_BATCH:
+                yield from self._objects_in(batch)
+                batch = []
+        yield from self._objects_in(batch)
+
+    def _objects_in(self, keys: list[str]) -> Iterator[str]:
+        try:
+            found = self.inner.get_many(keys)
+        except BackendError:
+            found = []
+            for key in keys:
+                try:
+                    found.extend(self.inner.get_many([key]))
+                except BackendError:
+                    found.append(None)  # listed: a read reports the damage
+        for key, data in zip(keys, found, strict=True):
+            if data is None or not is_internal(data):
+                yield key
+            elif hashlib.sha256(data).hexdigest() != key:
+                yield key  # looks internal but damaged: a read reports it
+
+    def scan_damage(self) -> list[FileDamage]:
+        return self.inner.scan_damage()
+
+    # -- the rest of the bundle ----------------------------------------------
+
+    def _bundle(self) -> Backend | None:
+        inner = self.inner
+        return inner if isinstance(inner, Backend) else None
+
+    def index(self) -> Index | None:
+        bundle = self._bundle()
+        return bundle.index() if bundle is not None else None
+
+    def journals(self) -> Journals | None:
+        if self._journals is None:
+            bundle = self._bundle()
+            inner = bundle.journals() if bundle is not None else None
+            if inner is None:
+                return None
+            self._journals = ChunkedJournals(inner, self._fresh, self._remember)
+        return self._journals
+
+    def atomically(self) -> contextlib.AbstractContextManager[None]:
+        bundle = self._bundle()
+        return bundle.atomically() if bundle is not None else contextlib.nullcontext()
+
+    def gc(
+        self,
+        dry_run: bool = False,
+        progress: garbage.Progress | None = None,
+    ) -> garbage.GCReport:
+        self._forget_written()
+        bundle = self._bundle()
+        if bundle is None:
+            return super().gc(dry_run, progress)
+        return bundle.gc(dry_run=dry_run, progress=progress)
+
+    def begin_use(self) -> None:
+        bundle = self._bundle()
+        if bundle is not None:
+            bundle.begin_use()
+
+    def end_use(self) -> bool:
+        bundle = self._bundle()
+        idle = bundle.end_use() if bundle is not None else False
+        if idle:
+            self._forget_written()
+        return idle
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return f"ChunkedObjects({self.inner!r})"
+
+
+class ChunkedJournals(Journals):
+    """Run journals whose writers split large objects like :class:`ChunkedObjects`.
+
+    The chunks and nodes go before the other objects and the manifests, in
+    the same write (one append or transaction), before the step lines.
+    """
+
+    def __init__(
+        self,
+        inner: Journals,
+        fresh: Callable[[Items], Items],
+        remember: Callable[[Items], None],
+    ) -> None:
+        self.inner = inner
+        self.location = inner.location
+        self._fresh = fresh
+        self._remember = remember
+
+    def _items(self, items: Sequence[tuple[str, Parts]]) -> tuple[Items, Items]:
+        split = split_large(items)
+        if split is None:
+            return [], list(items)
+        internal, rest = split
+        fresh = self._fresh(internal)
+        return fresh, [*fresh, *rest]
+
+    def step_writer(self, run_id: str) -> StepWriter:
+        sink = self.inner.step_writer(run_id)
+
+        def write(
+            items: Sequence[tuple[str, Parts]], lines: bytes, recovery: bytes
+        ) -> None:
+            if not items:
+                sink(items, lines, recovery)
+                return
+            fresh, ordered = self._items(items)
+            sink(ordered, lines, recovery)
+            if fresh:
+                self._remember(fresh)
+
+        return write
+
+    def write_steps(
+        self, run_id: str, items: Sequence[tuple[str, Parts]], lines: Sequence[bytes]
+    ) -> None:
+        fresh, ordered = self._items(items)
+        self.inner.write_steps(run_id, ordered, lines)
+        if fresh:
+            self._remember(fresh)
+
+    def read_steps(self, run_id: str) -> list[bytes]:
+        return self.inner.read_steps(run_id)
+
+    def settle_steps(self, run_id: str, ended: bool = False) -> None:
+        self.inner.settle_steps(run_id, ended)
+
+    def scan_damage(self) -> list[FileDamage]:
+        return self.inner.scan_damage()
+
+    def close(self) -> None:
+        self.inner.close()

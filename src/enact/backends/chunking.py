@@ -1,0 +1,181 @@
+"""Content-defined chunking: where to cut a large object's bytes.
+
+The cuts depend only on the bytes around them, never on where they are in
+the object, so the same stretch of bytes inside two different objects (a
+100 KB payload in the records of 50 calls; the first 40 messages of a chat
+history in the 41st record and the 42nd) is cut the same way and stored
+once, and an edit changes only the chunks around it.
+
+Two rules make the cuts, both at the speed of the bytes primitives that run
+in C (``split``, ``translate``, ``find``), never a Python loop per byte:
+
+1. **Long runs stand alone.** A canonical encoding is JSON: its long values
+   are long strings between quotes. Every run of at least ``RUN`` bytes
+   without a ``"`` starts and ends a segment, so a long string value (a
+   document, a message, a payload) is cut at its own edges, whatever the
+   record around it holds; the glue between long values is a segment of
+   its own, small and usually shared too.
+2. **Inside a segment, a rolling condition.** A segment longer than
+   ``MAX_CHUNK`` is cut where a window of ``WINDOW`` bytes all fall in one
+   half of the byte values (a fixed table, balanced for the byte
+   frequencies of text, JSON and binary data alike: about one position in
+   ``2 ** WINDOW`` qualifies), at least ``MIN_CHUNK`` bytes after the
+   previous cut, or after ``MAX_CHUNK`` bytes if no window qualifies. This
+   is the gear-hash rule of FastCDC with one-bit gear values: the
+   condition reads only the last ``WINDOW`` bytes, so it is found by one
+   ``find`` of a pattern in the translated bytes.
+"""
+
+from __future__ import annotations
+
+import random
+
+__all__ = [
+    "MAX_CHUNK",
+    "MIN_CHUNK",
+    "RUN",
+    "WINDOW",
+    "cut_points",
+    "cut_segment",
+    "has_long_run",
+    "segments",
+]
+
+#: A run of at least this many bytes without a quote is a segment of its own.
+RUN = 1024
+#: No content-defined cut closer than this to the previous cut.
+MIN_CHUNK = 512
+#: No chunk longer than this: a chunk then fits in one page of a SQLite store
+#: (4 KiB; a longer row spills into overflow pages, half of one wasted).
+MAX_CHUNK = 4000
+#: Bytes in the rolling window: about one position in 2 ** WINDOW is a cut.
+WINDOW = 11
+
+
+def _class_table() -> bytes:
+    """Maps every byte value to 0 or 1, half each.
+
+    Text bytes are assigned alternately in order of how common they are in
+    prose and JSON, so the common ones split evenly (a fixed random
+    assignment could put most of a text's bytes on one side, and its cuts
+    would come far too often or never); the other byte values are assigned
+    by a fixed pseudo-random shuffle.
+    """
+    common = (
+        b" etaoinsrhldcumfpgwybvkxjqz"
+        b"\"ETAOINSRHLDCUMFPGWYBVKXJQZ0123456789,.:{}[]-_'\n/\\"
+    )
+    table = bytearray(256)
+    seen = set()
+    for rank, value in enumerate(common):
+        table[value] = rank % 2
+        seen.add(value)
+    rest = [value for value in range(256) if value not in seen]
+    random.Random(20261202).shuffle(rest)
+    for rank, value in enumerate(rest):
+        table[value] = rank % 2
+    return bytes(table)
+
+
+_TABLE = _class_table()
+# A window qualifies when its bytes' classes read this pattern. A mixed one,
+# not all ones: a text's most common byte (the space) sits on one side, and a
+# pattern of one side only would almost never match prose.
+_PATTERN = bytes([1, 1, 0, 1, 0, 0, 0, 1, 1, 0, 1])
+
+
+def cut_points(data: bytes) -> list[int]:
+    """The offsets at which ``data`` is cut into chunks, in order.
+
+    The last one is ``len(data)``; every chunk is at most ``MAX_CHUNK``
+    bytes long and non-empty.
+    """
+    cuts: list[int] = []
+    start = 0
+    for end in segments(data):
+        if end - start > MAX_CHUNK:
+            cuts += [start + cut for cut in cut_segment(data[start:end])]
+        else:
+            cuts.append(end)
+        start = end
+    return cuts or [0]
+
+
+def segments(data: bytes) -> list[int]:
+    """The ends of the segments of rule 1 (the last is ``len(data)``)."""
+    return _segments(data)
+
+
+def cut_segment(segment: bytes) -> list[int]:
+    """The cuts of rule 2 inside one segment: the ends of its chunks (the
+    last is ``len(segment)``)."""
+    cuts: list[int] = []
+    _cut_segment(segment.translate(_TABLE), 0, len(segment), cuts)
+    cuts.append(len(segment))
+    return cuts
+
+
+def _segments(data: bytes) -> list[int]:
+    """The ends of the segments of rule 1 (the last is ``len(data)``)."""
+    ends: list[int] = []
+    size = len(data)
+    if data.count(b'"') * RUN > 4 * size:
+        # Many quotes (binary data, or short strings only): one pass in C,
+        # then a step per piece.
+        runs = []
+        position = 0
+        for piece in data.split(b'"'):
+            length = len(piece)
+            if length >= RUN:
+                runs.append((position, position + length))
+            position += length + 1
+    else:
+        runs = _long_runs(data)
+    for begin, stop in runs:
+        if begin and (not ends or ends[-1] != begin):
+            ends.append(begin)
+        ends.append(stop)
+    if not ends or ends[-1] != size:
+        ends.append(size)
+    return ends
+
+
+def _long_runs(data: bytes) -> list[tuple[int, int]]:
+    """The [start, end) of every run of at least ``RUN`` bytes without a
+    quote, found quote by quote (few quotes: few steps)."""
+    runs = []
+    find = data.find
+    begin = 0
+    while True:
+        quote = find(b'"', begin)
+        stop = len(data) if quote < 0 else quote
+        if stop - begin >= RUN:
+            runs.append((begin, stop))
+        if quote < 0:
+            return runs
+        begin = quote + 1
+
+
+def has_long_run(data: bytes) -> bool:
+    """Whether ``data`` holds a run of at least ``RUN`` bytes without a quote."""
+    find = data.find
+    begin = 0
+    size = len(data)
+    while size - begin >= RUN:
+        quote = find(b'"', begin)
+        if quote < 0:
+            return True
+        if quote - begin >= RUN:
+            return True
+        begin = quote + 1
+    return False
+
+
+def _cut_segment(classes: bytes, start: int, end: int, cuts: list[int]) -> None:
+    """Appends the cuts inside the segment [start, end) (not ``end`` itself)."""
+    find = classes.find
+    position = start
+    while end - position > MAX_CHUNK:
+        found = find(_PATTERN, position + MIN_CHUNK - WINDOW, position + MAX_CHUNK)
+        position = found + WINDOW if found >= 0 else position + MAX_CHUNK
+        cuts.append(position)
