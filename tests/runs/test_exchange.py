@@ -3,6 +3,7 @@ digest, across every pair of store kinds."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import signal
@@ -290,3 +291,40 @@ def test_a_different_answer_at_the_destination_is_a_conflict(
         with pytest.raises(PushConflict, match="never replaced") as caught:
             push(source, destination, [waiting.id], force=force)
         assert caught.value.what == "answer"
+
+
+@enact.typed_invokable(enact.Str, enact.Int)
+@dataclasses.dataclass
+class _Measure(enact.Invokable[enact.Str, enact.Int]):
+    """The length of a long text (the text goes into every record)."""
+
+    def call(self, text: enact.Str) -> enact.Int:
+        return enact.Int(len(str(text)))
+
+
+@enact.typed_invokable(enact.Str, enact.Int)
+@dataclasses.dataclass
+class _MeasureFiveTimes(enact.Invokable[enact.Str, enact.Int]):
+    def call(self, text: enact.Str) -> enact.Int:
+        return enact.Int(sum(int(_Measure()(text)) for _ in range(5)))
+
+
+@pytest.mark.parametrize(
+    ("source_kind", "destination_kind"), [("file", "sqlite"), ("sqlite", "memory")]
+)
+def test_push_of_large_values_kept_as_chunks(
+    open_kind: Opener, source_kind: str, destination_kind: str
+) -> None:
+    source, destination = open_kind(source_kind), open_kind(destination_kind)
+    text = " ".join(f"word{n}" for n in range(20_000))  # ~130 KB, chunked
+    with source:
+        run = enact.run(_MeasureFiveTimes(), enact.Str(text))
+    assert run.output() == 5 * len(text)
+    report = source.push([run.id], to=destination)
+    assert report.runs_written == (run.id,)
+    with destination:
+        copy = enact.runs.get_run(run.id)
+        assert copy.output() == run.output()
+        assert journal_digest(copy) == journal_digest(run)
+        assert copy.info().request.checkout().input() == text
+    assert destination.verify() == []
