@@ -41,6 +41,12 @@ _CALL = (
     "INSERT INTO steps (run_id, writer, n, lines) VALUES (%s, %s, %s, %b) "
     "ON CONFLICT (writer, n) DO NOTHING"
 )
+#: One object (a large one: no array to build on the server).
+UPSERT_ONE = (
+    "INSERT INTO objects (digest, data, written) VALUES (%s, %b, %s) "
+    "ON CONFLICT (digest) DO UPDATE SET written = excluded.written "
+    "WHERE objects.written < %s"
+)
 _STEPS = (
     "INSERT INTO steps (run_id, writer, n, lines) VALUES (%s, %s, %s, %b) "
     "ON CONFLICT (writer, n) DO NOTHING"

@@ -25,6 +25,7 @@ from enact.backends.postgres.connections import Connections, mask, one_line, spl
 from enact.backends.postgres.index import PostgresIndex
 from enact.backends.postgres.journals import (
     UPSERT,
+    UPSERT_ONE,
     PostgresJournals,
     upsert_params,
 )
@@ -173,7 +174,10 @@ class PostgresObjects(Backend):
 
         def work(db: Any) -> None:
             for chunk in chunks:
-                db.execute(UPSERT, upsert_params(chunk))
+                if len(chunk) == 1:
+                    db.execute(UPSERT_ONE, chunk[0])
+                else:
+                    db.execute(UPSERT, upsert_params(chunk))
 
         # One statement (one round trip) for a batch of up to 32 MiB; several
         # in one transaction for more.
