@@ -118,6 +118,9 @@ class PostgresObjects(Backend):
         finally:
             connection.close()
         self._fresh_after = 0.0
+        # The process's beat thread runs from the first store on (not from a
+        # first write in the middle of a user's work).
+        table_sessions.start_beating()
         self._sessions = sessions.Keeper(
             "sessions",
             self.location,
