@@ -11,7 +11,6 @@ store's level (``synchronous_commit``; see
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from enact.backends.base import BackendError, Parts, StepWriter
 from enact.backends.index import check_run_id
@@ -26,12 +25,46 @@ ObjectRows = Callable[
     [Sequence[tuple[str, Parts]]], list[tuple[str, bytes, float, float]]
 ]
 
-#: Stores an object, or re-stamps a copy written before the session started.
+#: Stores objects (arrays of keys, bytes, write times), or re-stamps copies
+#: written before the session started (the fourth parameter): one statement,
+#: so one round trip, atomic on its own.
 UPSERT = (
+    "INSERT INTO objects (digest, data, written) "
+    "SELECT * FROM unnest(%s::text[], %b::bytea[], %s::float8[]) "
+    "ON CONFLICT (digest) DO UPDATE SET written = excluded.written "
+    "WHERE objects.written < %s"
+)
+#: A finished call: its objects and its step row in one statement (a
+#: data-modifying WITH runs whether or not the rest reads it).
+_CALL = (
+    "WITH stored AS (" + UPSERT + " RETURNING 1) "
+    "INSERT INTO steps (run_id, writer, n, lines) VALUES (%s, %s, %s, %b) "
+    "ON CONFLICT (writer, n) DO NOTHING"
+)
+#: One object (a large one: no array to build on the server).
+UPSERT_ONE = (
     "INSERT INTO objects (digest, data, written) VALUES (%s, %b, %s) "
     "ON CONFLICT (digest) DO UPDATE SET written = excluded.written "
     "WHERE objects.written < %s"
 )
+_STEPS = (
+    "INSERT INTO steps (run_id, writer, n, lines) VALUES (%s, %s, %s, %b) "
+    "ON CONFLICT (writer, n) DO NOTHING"
+)
+
+
+def upsert_params(
+    rows: Sequence[tuple[str, bytes, float, float]],
+) -> tuple[list[str], list[bytes], list[float], float]:
+    """The parameters of :data:`UPSERT` for object rows (one per key)."""
+    unique = {row[0]: row for row in rows}
+    keys = sorted(unique)
+    return (
+        keys,
+        [unique[key][1] for key in keys],
+        [unique[key][2] for key in keys],
+        rows[0][3] if rows else 0.0,
+    )
 
 
 class PostgresJournals(Journals):
@@ -80,20 +113,21 @@ class PostgresJournals(Journals):
         rows = self._object_rows(items) if items else []
         writer, n = self._index.token()
 
-        def work(db: Any) -> None:
-            with db.cursor() as cursor:
-                if rows:
-                    cursor.executemany(UPSERT, rows)
-                if data:
-                    cursor.execute(
-                        "INSERT INTO steps (run_id, writer, n, lines) "
-                        "VALUES (%s, %s, %s, %b) ON CONFLICT (writer, n) DO NOTHING",
-                        (run_id, writer, n, data),
-                    )
+        step = (run_id, writer, n, data)
+        params: tuple[object, ...]
+        if rows and data:
+            statement, params = _CALL, (*upsert_params(rows), *step)
+        elif rows:
+            statement, params = UPSERT, upsert_params(rows)
+        elif data:
+            statement, params = _STEPS, step
+        else:
+            return
 
-        # Retried whole after a lost connection: objects are stored once by
-        # key, and the step row once by its token.
-        self._db.run(work, "write a finished call", transaction=True, pipeline=True)
+        # One statement: one round trip, and atomic (objects, then the step
+        # row that names them). Retried whole after a lost connection:
+        # objects are stored once by key, the step row once by its token.
+        self._db.run(lambda db: db.execute(statement, params), "write a finished call")
 
     def read_steps(self, run_id: str) -> list[bytes]:
         return self._index.read_steps(run_id)

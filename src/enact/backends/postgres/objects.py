@@ -23,7 +23,12 @@ from enact.backends.base import BackendError, FileDamage, Parts, check_key
 from enact.backends.postgres import sessions as table_sessions
 from enact.backends.postgres.connections import Connections, mask, one_line, split_url
 from enact.backends.postgres.index import PostgresIndex
-from enact.backends.postgres.journals import UPSERT, PostgresJournals
+from enact.backends.postgres.journals import (
+    UPSERT,
+    UPSERT_ONE,
+    PostgresJournals,
+    upsert_params,
+)
 from enact.backends.postgres.migrations import LOCK_CLASS, lock_id, migrate
 from enact.backends.postgres.readahead import ReadAhead
 
@@ -31,6 +36,8 @@ __all__ = ["PostgresObjects"]
 
 # Keys per SELECT or DELETE.
 _CHUNK = 2000
+# Bytes of objects per INSERT.
+_CHUNK_BYTES = 32 << 20
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -111,6 +118,9 @@ class PostgresObjects(Backend):
         finally:
             connection.close()
         self._fresh_after = 0.0
+        # The process's beat thread runs from the first store on (not from a
+        # first write in the middle of a user's work).
+        table_sessions.start_beating()
         self._sessions = sessions.Keeper(
             "sessions",
             self.location,
@@ -156,12 +166,25 @@ class PostgresObjects(Backend):
         if not items:
             return
         rows = self._rows(items)
-        self._db.run(
-            lambda db: db.cursor().executemany(UPSERT, rows),
-            "write objects",
-            transaction=True,
-            pipeline=True,
-        )
+        chunks: list[list[tuple[str, bytes, float, float]]] = [[]]
+        size = 0
+        for row in rows:
+            if size >= _CHUNK_BYTES or len(chunks[-1]) >= _CHUNK * 5:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(row)
+            size += len(row[1])
+
+        def work(db: Any) -> None:
+            for chunk in chunks:
+                if len(chunk) == 1:
+                    db.execute(UPSERT_ONE, chunk[0])
+                else:
+                    db.execute(UPSERT, upsert_params(chunk))
+
+        # One statement (one round trip) for a batch of up to 32 MiB; several
+        # in one transaction for more.
+        self._db.run(work, "write objects", transaction=len(chunks) > 1)
 
     @contextlib.contextmanager
     def atomically(self) -> Iterator[None]:

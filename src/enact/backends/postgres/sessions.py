@@ -3,9 +3,10 @@
 Writers on many machines share the store, so a session cannot be a locked
 file: it is a row (id, process id, host, start, last write, idle state),
 and its backend holds a session-level advisory lock named in the row on a
-connection of its own. A thread beats every :data:`BEAT_SECONDS` (the row's
-``beat``); when the connection is lost (a server restart), it reconnects and
-takes the lock again.
+connection of its own. One thread per process (started when the first store
+opens) beats every session every :data:`BEAT_SECONDS` (the row's
+``beat``); when a session's connection is lost (a server restart), it
+reconnects and takes the lock again.
 
 A collection counts a session as dead, and removes its row, only when its
 lock is free *and* its beat is older than :data:`DEAD_AFTER_SECONDS`: a
@@ -36,7 +37,13 @@ from enact.backends import sessions
 from enact.backends.base import BackendError
 from enact.backends.postgres.connections import Connections, one_line
 
-__all__ = ["BEAT_SECONDS", "DEAD_AFTER_SECONDS", "TableSession", "live_sessions"]
+__all__ = [
+    "BEAT_SECONDS",
+    "DEAD_AFTER_SECONDS",
+    "TableSession",
+    "live_sessions",
+    "start_beating",
+]
 
 #: Seconds between a session's beats.
 BEAT_SECONDS = 5.0
@@ -96,13 +103,9 @@ class TableSession(sessions.Session):
         #: When registration completed: every object written later is younger.
         self.registered = sessions.clock()
         self._stop = threading.Event()
-        self._beater = threading.Thread(
-            target=_beat,
-            args=(weakref.ref(self), self._stop),
-            daemon=True,
-            name=f"enact-session-{self.name[:12]}",
-        )
-        self._beater.start()
+        start_beating()
+        with _BEATING_LOCK:
+            _BEATING.add(self)
         self._finalizer = weakref.finalize(
             self, _end, self._stop, self._connection_box()
         )
@@ -220,13 +223,35 @@ class TableSession(sessions.Session):
         self._finalizer.detach()
 
 
-def _beat(ref: weakref.ref[TableSession], stop: threading.Event) -> None:
-    while not stop.wait(BEAT_SECONDS):
-        session = ref()
-        if session is None or not session.open:
+# The sessions of this process that the beat thread keeps alive. One thread
+# for all (started when the first store opens), not one per session.
+_BEATING: weakref.WeakSet[TableSession] = weakref.WeakSet()
+_BEATING_LOCK = threading.Lock()
+_BEATER: list[tuple[int, threading.Thread]] = []
+
+
+def start_beating() -> None:
+    """Starts this process's beat thread, if it does not run yet (a forked
+    child starts its own)."""
+    with _BEATING_LOCK:
+        if _BEATER and _BEATER[0][0] == os.getpid() and _BEATER[0][1].is_alive():
             return
-        session.beat()
-        del session
+        thread = threading.Thread(
+            target=_beat, daemon=True, name="enact-postgres-sessions"
+        )
+        _BEATER[:] = [(os.getpid(), thread)]
+        thread.start()
+
+
+def _beat() -> None:
+    while True:
+        threading.Event().wait(BEAT_SECONDS)
+        with _BEATING_LOCK:
+            beating = [session for session in _BEATING if session.open]
+        for session in beating:
+            with contextlib.suppress(Exception):  # never end the thread
+                session.beat()
+        del beating
 
 
 def _end(stop: threading.Event, box: list[Any]) -> None:
