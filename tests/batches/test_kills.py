@@ -9,6 +9,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -81,6 +82,31 @@ def draws(side_log: pathlib.Path) -> collections.Counter[int]:
     )
 
 
+def wait_until_group_dead(group: int, timeout: float = 120.0) -> None:
+    """Waits until every process of a process group is gone or a zombie.
+
+    SIGKILL is delivered asynchronously: a worker can still be running for a
+    moment after ``killpg`` returns, and would then count as a live owner.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
+                alive.append(int(entry))
+        if not alive:
+            return
+        time.sleep(0.01)  # polling a condition, not ordering threads
+    raise AssertionError(f"process group {group} still runs after {timeout} s")
+
+
 @STORES
 def test_sigkill_of_a_worker_mid_batch(tmp_path: pathlib.Path, suffix: str) -> None:
     store_path = tmp_path / f"store{suffix}"
@@ -118,6 +144,7 @@ def test_sigkill_of_the_whole_batch_then_resume(
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the driver and its workers
         process.communicate()
+        wait_until_group_dead(process.pid)
     monkeypatch.setenv("ENACT_SIDE_LOG", str(side_log))
     with open_store(store_path):
         batch = batches.get_batch("killed-all")

@@ -19,7 +19,7 @@ from enact.exchange import DamagedSource, PushConflict, PushProgress, push
 from enact.references import Store
 from runs.flows import Greet, Pipeline
 
-KINDS = ("memory", "file", "sqlite", "s3", "tiered")
+KINDS = ("memory", "file", "sqlite", "postgres", "s3", "tiered")
 
 Opener = Callable[[str], Store]
 
@@ -28,7 +28,8 @@ Opener = Callable[[str], Store]
 def open_kind(
     request: pytest.FixtureRequest, tmp_path: pathlib.Path
 ) -> Iterator[Opener]:
-    """Opens a new, empty store of a kind (an S3 one on moto's server)."""
+    """Opens a new, empty store of a kind (an S3 one on moto's server, a
+    PostgreSQL one on a throwaway server)."""
     opened: list[Store] = []
 
     def open_kind(kind: str) -> Store:
@@ -39,6 +40,9 @@ def open_kind(
             store = enact.FileStore(where)
         elif kind == "sqlite":
             store = enact.SQLiteStore(f"{where}.sqlite")
+        elif kind == "postgres":
+            server = request.getfixturevalue("postgres_server")
+            store = enact.open_store(server.fresh_url())
         else:
             from enact.backends.s3 import S3Backend, S3Objects
             from enact.backends.tiered import TieredObjects
