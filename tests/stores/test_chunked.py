@@ -282,6 +282,20 @@ def damage_entry(kind: StoreKind, store: Store, key: str) -> None:
         with sqlite3.connect(kind.path) as db:
             db.execute("UPDATE objects SET data = ? WHERE digest = ?", (damaged, key))
         return
+    if kind.name == "postgres":
+        import urllib.parse
+
+        import psycopg
+
+        store.close()
+        base, _, query = kind.path.partition("?")
+        schema = urllib.parse.parse_qs(query)["schema"][0]
+        with psycopg.connect(base, autocommit=True) as db:
+            db.execute(
+                f'UPDATE "{schema}".objects SET data = %s WHERE digest = %s',
+                (damaged, key),
+            )
+        return
     store.close()
     for path in pathlib.Path(kind.path).rglob("*"):
         if path.is_file() and path.suffix in (".log", ".pack"):

@@ -12,7 +12,7 @@ import pytest
 import enact
 from enact import runs
 from enact._refs.legacy_backend import StorageBackendObjects
-from enact.backends import BackendError
+from enact.backends import BackendError, ChunkedObjects
 from enact.backends.journals import IndexJournals
 from enact.backends.memory import MemoryIndex, MemoryObjects
 from enact.references import FileBackend, Ref, StorageBackend, Store
@@ -30,7 +30,7 @@ def test_objects_and_index_of_different_backends(tmp_path: pathlib.Path) -> None
     objects = FileBackend(tmp_path / "objects")
     index = MemoryIndex()
     store = Store.compose(objects, index)
-    assert store.objects is objects
+    assert store.objects.inner is objects  # large objects kept as chunks
     assert store.backend is objects
     assert store.index is index
     ref = store.commit(Note("kept"))
@@ -74,7 +74,10 @@ def test_a_backend_with_its_own_index_is_one_store(tmp_path: pathlib.Path) -> No
     backend = enact.SQLiteBackend(tmp_path / "db.sqlite")
     store = Store.compose(backend, backend.index())
     plain = Store(backend)
-    assert store._journals is plain._journals is backend.journals()
+    # Both keep large objects as chunks over the backend, with its journals.
+    assert type(store.objects) is type(plain.objects) is ChunkedObjects
+    assert store.objects.inner is plain.objects.inner is backend
+    assert type(store._journals) is type(plain._journals)
     with store:
         run = enact.run(Stage(Leaf(), width=2), enact.Int(3))
     assert runs.get_run(run.id, store=plain).output() == enact.Int(2 * 7)

@@ -175,8 +175,17 @@ class Store(contexts.Context):
         :meth:`close` closes the three parts.
         """
         whole = None
-        if isinstance(objects, Backend) and (index is None or index is objects.index()):
-            whole = objects
+        own_index = isinstance(objects, Backend) and (
+            index is None or index is objects.index()
+        )
+        given = objects
+        if getattr(objects, "chunks_large_objects", True):
+            # As every store keeps them: large objects as shared chunks, so
+            # stores composed and built over the same objects read each
+            # other's writes.
+            objects = ChunkedObjects(objects)
+        if own_index:
+            whole = cast("Backend", objects)
         if journals is None and index is not None:
             if whole is not None:
                 journals = whole.journals()
@@ -184,7 +193,7 @@ class Store(contexts.Context):
                 journals = IndexJournals(objects.put_many, index)
         store = cls.__new__(cls)
         store._assemble(
-            objects,
+            given,
             objects,
             index,
             journals,
