@@ -224,18 +224,10 @@ def _cut_long(view: bytes, begin: int, stop: int) -> list[tuple[int, int, str | 
 
 
 def _references(data: bytes) -> set[str]:
-    """What :func:`enact.backends.gc.references` finds in ``data``, searched
-    for by the literal ``"digest"`` that every match starts with (a search
-    in C, where the pattern would run the regular expression everywhere)."""
-    found: set[str] = set()
-    find = data.find
-    at = find(b'"digest"')
-    while at >= 0:
-        match = garbage.REFERENCE.match(data, at)
-        if match is not None:
-            found.add(match.group(1).decode("ascii"))
-        at = find(b'"digest"', at + 8)
-    return found
+    """What :func:`enact.backends.gc.references` finds in ``data`` (one pass
+    of its pattern in C: the pattern starts with a literal, which the
+    regular expression engine searches for first)."""
+    return {match.decode("ascii") for match in garbage.REFERENCE.findall(data)}
 
 
 def _grouped(chunks: list[str], internal: Items) -> list[str]:
