@@ -34,8 +34,8 @@ from enact._datasets.writers import (
     check_file,
     iter_rows,
     require,
+    write_generic_parquet,
     write_jsonl,
-    write_parquet,
 )
 from enact._runs.access import current_store
 from enact._runs.handle import Run
@@ -137,16 +137,20 @@ def export(
     Raises:
         DatasetError: for a Parquet export of a training format.
     """
-    stream = rows(
-        selection, format=format, by_reference=by_reference, lineage=lineage, **criteria
-    )
     if out.endswith(".parquet"):
         if format != "generic":
             raise DatasetError(
                 f"{format} rows are written as JSON lines (name the file .jsonl); "
                 "Parquet holds generic rows"
             )
-        return write_parquet(stream, out)
+        chosen = select(selection, **criteria)
+        assert chosen.store is not None
+        return write_generic_parquet(
+            chosen, chosen.store, out, by_reference=by_reference
+        )
+    stream = rows(
+        selection, format=format, by_reference=by_reference, lineage=lineage, **criteria
+    )
     return write_jsonl(stream, out)
 
 

@@ -21,7 +21,18 @@ from enact._runs.errors import RunError
 from enact._runs.handle import Run
 from enact.references import Ref
 
-__all__ = ["Call", "call_at", "check_path", "children_of", "walk"]
+__all__ = [
+    "Call",
+    "PartsAt",
+    "call_at",
+    "call_of",
+    "check_path",
+    "children_of",
+    "component_type_of",
+    "parts_at",
+    "walk",
+    "walk_parts",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,11 +74,16 @@ class Call:
     @property
     def component_type(self) -> str:
         """The registered type name of the component's class."""
-        name = getattr(type(self.invokable), "type_name", None)
-        return str(name()) if callable(name) else type(self.invokable).__qualname__
+        return component_type_of(self.invokable)
 
 
-def _call(
+def component_type_of(invokable: Any) -> str:
+    """The registered type name of a component's class."""
+    name = getattr(type(invokable), "type_name", None)
+    return str(name()) if callable(name) else type(invokable).__qualname__
+
+
+def call_of(
     run_id: str, path: tuple[int, ...], parts: CallParts, parent_input: Any
 ) -> Call:
     return Call(
@@ -98,6 +114,42 @@ def _top_digest(run: Run) -> str:
     return info.invocation.digest
 
 
+#: A call as a walk reads it: its path, its records and values, and those
+#: of the call that made it (None for the top-level call).
+PartsAt = tuple[tuple[int, ...], CallParts, CallParts | None]
+
+
+def walk_parts(run: Run, reader: RecordReader) -> Iterator[PartsAt]:
+    """What :func:`walk` reads, as the reader gives it (no :class:`Call` built).
+
+    Raises:
+        RunError: if the run has not ended.
+    """
+    top = _top_digest(run)
+    (first,) = reader.read([top])
+    start: PartsAt = ((), first, None)
+    stack: list[Iterator[PartsAt]] = [iter([start])]
+    while stack:
+        found = next(stack[-1], None)
+        if found is None:
+            stack.pop()
+            continue
+        yield found
+        path, parts, _ = found
+        if parts.children:
+            stack.append(_children_parts(reader, path, parts))
+
+
+def _children_parts(
+    reader: RecordReader, path: tuple[int, ...], parent: CallParts
+) -> Iterator[PartsAt]:
+    number = 0
+    for batch in reader.batches(parent.children):
+        for parts in batch:
+            yield (*path, number), parts, parent
+            number += 1
+
+
 def walk(run: Run, reader: RecordReader | None = None) -> Iterator[Call]:
     """Every call of an ended run, depth first in call order (parents first).
 
@@ -113,26 +165,38 @@ def walk(run: Run, reader: RecordReader | None = None) -> Iterator[Call]:
     Raises:
         RunError: if the run has not ended.
     """
-    top = _top_digest(run)
-    reader = reader or RecordReader(run.store)
-    (first,) = reader.read([top])
-    stack: list[Iterator[Call]] = [iter([_call(run.id, (), first, None)])]
-    while stack:
-        call = next(stack[-1], None)
-        if call is None:
-            stack.pop()
-            continue
-        yield call
-        if call.children:
-            stack.append(_children_read(reader, run.id, call))
+    for path, parts, parent in walk_parts(run, reader or RecordReader(run.store)):
+        yield call_of(run.id, path, parts, None if parent is None else parent.input)
 
 
 def _children_read(reader: RecordReader, run_id: str, call: Call) -> Iterator[Call]:
     number = 0
     for batch in reader.batches(call.children):
         for parts in batch:
-            yield _call(run_id, (*call.path, number), parts, call.input)
+            yield call_of(run_id, (*call.path, number), parts, call.input)
             number += 1
+
+
+def parts_at(run: Run, path: tuple[int, ...], reader: RecordReader) -> PartsAt:
+    """What :func:`call_at` reads, as the reader gives it.
+
+    Raises:
+        RunError: if the run has not ended or has no call at ``path``.
+    """
+    digest = _top_digest(run)
+    parts = reader.read([digest])[0]
+    parent: CallParts | None = None
+    for depth, index in enumerate(path):
+        if type(index) is not int or not 0 <= index < len(parts.children):
+            where = ".".join(map(str, path[:depth])) or "the top-level call"
+            raise RunError(
+                f"Run {run.id} has no call at path {list(path)}: {where} made "
+                f"{len(parts.children)} calls.",
+                run.id,
+            )
+        parent = parts
+        (parts,) = reader.read([parts.children[index]])
+    return path, parts, parent
 
 
 def call_at(
@@ -143,20 +207,8 @@ def call_at(
     Raises:
         RunError: if the run has not ended or has no call at ``path``.
     """
-    digest = _top_digest(run)
-    reader = reader or RecordReader(run.store)
-    call = _call(run.id, (), reader.read([digest])[0], None)
-    for depth, index in enumerate(path):
-        if type(index) is not int or not 0 <= index < len(call.children):
-            where = ".".join(map(str, path[:depth])) or "the top-level call"
-            raise RunError(
-                f"Run {run.id} has no call at path {list(path)}: {where} made "
-                f"{len(call.children)} calls.",
-                run.id,
-            )
-        (parts,) = reader.read([call.children[index]])
-        call = _call(run.id, path[: depth + 1], parts, call.input)
-    return call
+    _, parts, parent = parts_at(run, path, reader or RecordReader(run.store))
+    return call_of(run.id, path, parts, None if parent is None else parent.input)
 
 
 def children_of(run: Run, call: Call) -> Iterator[Call]:

@@ -26,12 +26,12 @@ of the call(s) it comes from, unless the export leaves lineage out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from enact._datasets.calls import Call
 from enact._datasets.calls import children_of as walk_children
-from enact._datasets.select import Selected
+from enact._datasets.select import Lineage, Selected
 from enact._datasets.values import (
     DatasetError,
     UnencodableValue,
@@ -41,7 +41,7 @@ from enact._datasets.values import (
 )
 from enact._invocations.calls import CallArgs
 from enact._runs.access import within
-from enact.feedback import summary
+from enact.feedback import Feedback, summary
 from enact.references import Ref
 
 __all__ = [
@@ -50,6 +50,8 @@ __all__ = [
     "chat_input",
     "chat_output",
     "encode",
+    "encode_at",
+    "feedback_json",
     "generic_row",
     "kto_row",
     "prompt_of",
@@ -83,10 +85,16 @@ def encode(
     value: Any, selected: Selected, row: int, field: str, by_reference: bool
 ) -> Any:
     """The JSON form of a value of a selected call, or a clear error."""
+    return encode_at(value, selected.lineage, row, field, by_reference)
+
+
+def encode_at(
+    value: Any, call: Lineage, row: int, field: str, by_reference: bool
+) -> Any:
+    """The JSON form of a value of the call ``call`` names, or a clear error."""
     try:
         return to_json(value, by_reference=by_reference, where=field)
     except _Unencodable as error:
-        call = selected.lineage
         raise UnencodableValue(
             f"row {row} (run {call.run}, call at {list(call.path)}, "
             f"{call.component}): {error.where}: {error.reason}",
@@ -117,22 +125,25 @@ def generic_row(selected: Selected, row: int, by_reference: bool) -> dict[str, A
         "score": selected.summary["score"],
         "label": selected.summary["label"],
         "correction": fixed,
-        "feedback": [
-            {
-                "id": note.id,
-                "score": note.score,
-                "label": note.label,
-                "comment": note.comment,
-                "correction": None
-                if note.correction is None
-                else note.correction.digest,
-                "source": note.source,
-                "created": note.created,
-                "updated": note.updated,
-            }
-            for note in selected.feedback
-        ],
+        "feedback": feedback_json(selected.feedback),
     }
+
+
+def feedback_json(notes: Iterable[Feedback]) -> list[dict[str, Any]]:
+    """The ``feedback`` cell of a generic row: each feedback's fields."""
+    return [
+        {
+            "id": note.id,
+            "score": note.score,
+            "label": note.label,
+            "comment": note.comment,
+            "correction": None if note.correction is None else note.correction.digest,
+            "source": note.source,
+            "created": note.created,
+            "updated": note.updated,
+        }
+        for note in notes
+    ]
 
 
 def read_ref(selected: Selected, ref: Ref[Any]) -> Any:

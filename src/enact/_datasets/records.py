@@ -18,12 +18,14 @@ and a decode each; an export reads them for many sibling calls at once:
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
+from enact._datasets.values import stored_json_text
 from enact._invocations.records import Invocation, Request, Response
 from enact._refs.legacy_backend import StorageBackendObjects
 from enact.interfaces import ResourceBase
@@ -33,6 +35,10 @@ __all__ = ["CallParts", "RecordReader"]
 
 _REF = Ref.type_id()
 _KEPT = 4096
+# JSON texts of values kept by digest: those up to _KEPT_TEXT characters,
+# _KEPT_TEXT_BYTES in all.
+_KEPT_TEXT = 1 << 16
+_KEPT_TEXT_BYTES = 8 << 20
 # A batch of sibling calls starts small and doubles while its values stay
 # small: a store of large values is read a few of them at a time.
 _FIRST_BATCH = 8
@@ -97,6 +103,91 @@ def _response(tree: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
     )
 
 
+class _Patterns:
+    """The three records of the layout enact writes, as patterns of their text.
+
+    A record's canonical JSON has one spelling: its type id, then its fields
+    in key order, each ref ``{"#res": <ref type id>, "digest": "<hex>"}``.
+    Matching that text picks the digests out without building the JSON
+    tree; a record the patterns do not match is parsed as JSON (and a match
+    gives what that parse would give).
+    """
+
+    def __init__(self, ref_type: str) -> None:
+        self.ref_type = ref_type
+        esc = re.escape
+
+        def head(type_id: str) -> str:
+            return esc('{"#res":' + orjson.dumps(type_id).decode() + ",")
+
+        def ref(capture: bool) -> str:
+            digest = "([0-9a-f]{64})" if capture else "[0-9a-f]{64}"
+            return head(ref_type) + esc('"digest":"') + digest + esc('"}')
+
+        def record(cls: type[ResourceBase], *parts: str) -> re.Pattern[str]:
+            return re.compile(head(cls.type_id()) + "".join(parts) + esc("}"))
+
+        plain = ref(False)
+        self.invocation = record(
+            Invocation,
+            esc('"request":'),
+            ref(True),
+            esc(',"response":'),
+            ref(True),
+        )
+        self.request = record(
+            Request, esc('"input":'), ref(True), esc(',"invokable":'), ref(True)
+        )
+        self.response = record(
+            Response,
+            esc('"children":['),
+            f"((?:{plain}(?:,{plain})*)?)",
+            esc('],"invokable":'),
+            plain,
+            esc(',"output":'),
+            f"(?:{ref(True)}|null)",
+            esc(',"raised":'),
+            f"(?:{ref(True)}|null)",
+            esc(',"raised_here":'),
+            "(?:true|false)",
+        )
+        self.digest = re.compile(esc('"digest":"') + "([0-9a-f]{64})")
+
+
+_PATTERNS: list[_Patterns] = []
+
+
+def _patterns() -> _Patterns:
+    if not _PATTERNS or _PATTERNS[0].ref_type != _REF:
+        _PATTERNS[:] = [_Patterns(_REF)]
+    return _PATTERNS[0]
+
+
+def _parsed_invocation(text: str) -> tuple[str, str]:
+    match = _patterns().invocation.fullmatch(text)
+    if match is None:
+        return _invocation(orjson.loads(text))
+    request, response = match.groups()
+    return request, response
+
+
+def _parsed_request(text: str) -> tuple[str, str]:
+    match = _patterns().request.fullmatch(text)
+    if match is None:
+        return _request(orjson.loads(text))
+    given, invokable = match.groups()
+    return invokable, given
+
+
+def _parsed_response(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
+    patterns = _patterns()
+    match = patterns.response.fullmatch(text)
+    if match is None:
+        return _response(orjson.loads(text))
+    children, output, raised = match.groups()
+    return output, raised, tuple(patterns.digest.findall(children))
+
+
 def _decoded_invocation(record: Any) -> tuple[str, str]:
     return record.request.digest, record.response.digest
 
@@ -119,11 +210,13 @@ class CallParts:
         "error",
         "input",
         "input_digest",
+        "input_text",
         "invocation",
         "invokable",
         "invokable_digest",
         "output",
         "output_digest",
+        "output_text",
         "request",
     )
 
@@ -138,6 +231,16 @@ class CallParts:
         self.output_digest: str | None = None
         self.error: str | None = None
         self.children: tuple[str, ...] = ()
+        # The JSON text of the input and output (a reader of texts only).
+        self.input_text: str | None = None
+        self.output_text: str | None = None
+
+
+_Parse = Callable[[str], Any]
+_Decoded = Callable[[Any], Any]
+_INVOCATION_KIND = (_parsed_invocation, _decoded_invocation)
+_REQUEST_KIND = (_parsed_request, _decoded_request)
+_RESPONSE_KIND = (_parsed_response, _decoded_response)
 
 
 class RecordReader:
@@ -145,9 +248,13 @@ class RecordReader:
 
     Args:
         store: The store the calls are in.
+        texts: Give inputs and outputs as JSON text (``input_text``,
+            ``output_text``) where a value's stored form is one of the plain
+            kinds read without building it (:func:`~enact._datasets.values.
+            stored_json_text`); other values are decoded as usual.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, texts: bool = False) -> None:
         self.store = store
         # The store's objects (what its reads see: whole objects, however
         # they are kept), unless they are not canonical bytes by digest.
@@ -157,33 +264,48 @@ class RecordReader:
         self._raw = store.objects.get_many if canonical else None
         self._requests: dict[str, tuple[str, str]] = {}
         self._components: dict[str, Any] = {}
+        self._texts = texts and self._raw is not None
+        # JSON texts of values by digest, a bounded number of bytes of them.
+        self._kept_texts: dict[str, str] = {}
+        self._kept_text_bytes = 0
         self._batch = _FIRST_BATCH
         self._value_bytes = 0  # of the values the last read decoded
 
-    def _records(self, digests: Sequence[str], parse: Any, decoded: Any) -> list[Any]:
+    def _checked(self, digests: list[str]) -> list[bytes | None]:
+        """The stored bytes of ``digests`` (None where not readable raw),
+        each checked against its digest."""
+        if self._raw is None:
+            return [None] * len(digests)
+        raw = self._raw(digests)
+        sha256 = hashlib.sha256
+        for digest, data in zip(digests, raw, strict=True):
+            if data is not None:
+                actual = sha256(data).hexdigest()
+                if actual != digest:
+                    raise CorruptObject(Ref(digest), self.store.location, actual)
+        return raw
+
+    def _records(
+        self, digests: list[str], kinds: Sequence[tuple[_Parse, _Decoded]]
+    ) -> list[Any]:
         """Each record's digests: parsed from plain JSON, or decoded in full."""
-        raw: list[bytes | None] = (
-            self._raw(list(digests)) if self._raw is not None else [None] * len(digests)
-        )
         results: list[Any] = []
         others: list[int] = []
-        for number, (digest, data) in enumerate(zip(digests, raw, strict=True)):
+        raw = self._checked(digests)
+        for number, data in enumerate(raw):
             if data is None:  # not written yet (pending), or a backend of values
                 others.append(number)
                 results.append(None)
                 continue
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != digest:
-                raise CorruptObject(Ref(digest), self.store.location, actual)
             try:
-                results.append(parse(orjson.loads(data)))
-            except (_OtherLayout, orjson.JSONDecodeError):
+                results.append(kinds[number][0](data.decode()))
+            except (_OtherLayout, orjson.JSONDecodeError, UnicodeDecodeError):
                 others.append(number)
                 results.append(None)
         if others:
             records = self.store.checkout_many([Ref(digests[n]) for n in others])
             for number, record in zip(others, records, strict=True):
-                results[number] = decoded(record)
+                results[number] = kinds[number][1](record)
         return results
 
     @staticmethod
@@ -200,21 +322,54 @@ class RecordReader:
                 kept[key] = found[key] = value
         return found
 
+    def _value_texts(self, keys: list[str]) -> tuple[dict[str, str], list[str]]:
+        """The JSON texts of the values ``keys`` that have a plain stored
+        form, and the keys of the others (to be decoded)."""
+        kept = self._kept_texts
+        texts: dict[str, str] = {}
+        unknown: list[str] = []
+        for key in keys:
+            text = kept.get(key)
+            if text is None:
+                unknown.append(key)
+            else:
+                texts[key] = text
+        rest: list[str] = []
+        if unknown:
+            for key, data in zip(unknown, self._checked(unknown), strict=True):
+                text = None if data is None else stored_json_text(data)
+                if text is None:
+                    rest.append(key)
+                    continue
+                texts[key] = text
+                if len(text) <= _KEPT_TEXT:
+                    if self._kept_text_bytes + len(text) > _KEPT_TEXT_BYTES:
+                        kept.clear()
+                        self._kept_text_bytes = 0
+                    kept[key] = text
+                    self._kept_text_bytes += len(text)
+        return texts, rest
+
     def read(self, digests: Sequence[str]) -> list[CallParts]:
         """The calls whose invocation records have these digests, in order."""
-        invocations = self._records(digests, _invocation, _decoded_invocation)
+        invocations = self._records(list(digests), [_INVOCATION_KIND] * len(digests))
         parts = [
             CallParts(digest, request)
             for digest, (request, _) in zip(digests, invocations, strict=True)
         ]
-        requests = self._kept(
-            self._requests,
-            {p.request for p in parts},
-            lambda unknown: self._records(unknown, _request, _decoded_request),
+        # The requests not kept and the responses: one read.
+        requests = self._requests
+        wanted = {p.request for p in parts}
+        unknown = sorted(key for key in wanted if key not in requests)
+        if len(requests) + len(unknown) > _KEPT:
+            requests.clear()
+        responses_wanted = [response for _, response in invocations]
+        both = self._records(
+            unknown + responses_wanted,
+            [_REQUEST_KIND] * len(unknown) + [_RESPONSE_KIND] * len(responses_wanted),
         )
-        responses = self._records(
-            [response for _, response in invocations], _response, _decoded_response
-        )
+        requests.update(zip(unknown, both[: len(unknown)], strict=True))
+        responses = both[len(unknown) :]
         values: dict[str, Any] = {}
         raised: dict[str, Any] = {}
         for part, (output, error, children) in zip(parts, responses, strict=True):
@@ -232,6 +387,9 @@ class RecordReader:
             lambda unknown: self.store.checkout_many([Ref(d) for d in unknown]),
         )
         keys = list(values)
+        texts: dict[str, str] = {}
+        if self._texts:
+            texts, keys = self._value_texts(keys)
         for key, value in zip(
             keys, self.store.checkout_many([Ref(k) for k in keys]), strict=True
         ):
@@ -245,14 +403,20 @@ class RecordReader:
         )
         for part in parts:
             part.invokable = components[part.invokable_digest]
+            if texts:
+                part.input_text = texts.get(part.input_digest)
             part.input = values[part.input_digest]
             if part.output_digest is not None:
                 part.output = values[part.output_digest]
+                if texts:
+                    part.output_text = texts.get(part.output_digest)
             exception = errors.get(part.invocation)
             if exception is not None:
                 text = " ".join(str(exception).split())[:500]
                 part.error = text or type(exception).__name__
-        self._value_bytes = sum(_size(value) for value in values.values())
+        self._value_bytes = sum(_size(values[key]) for key in keys) + sum(
+            len(text) for text in texts.values()
+        )
         return parts
 
     def batches(self, digests: Sequence[str]) -> Iterator[list[CallParts]]:

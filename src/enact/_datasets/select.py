@@ -12,14 +12,22 @@ import dataclasses
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from enact import feedback as feedback_api
-from enact._datasets.calls import Call, call_at, walk
-from enact._datasets.records import RecordReader
+from enact._datasets.calls import (
+    Call,
+    PartsAt,
+    call_of,
+    component_type_of,
+    parts_at,
+    walk_parts,
+)
+from enact._datasets.records import CallParts, RecordReader
 from enact._datasets.values import DatasetError
+from enact._invocations.records import invokable_name
 from enact._runs.access import find_run_id
 from enact._runs.errors import RunError, RunNotFound
 from enact._runs.handle import Run
@@ -29,10 +37,14 @@ from enact.references import Store
 
 __all__ = [
     "Lineage",
+    "Picked",
     "Selected",
     "Selection",
+    "lineage_of",
     "parse_feedback_filter",
+    "picked_calls",
     "selected_calls",
+    "selected_of",
 ]
 
 _CONDITION = re.compile(
@@ -191,11 +203,11 @@ def _condition(field: str, sign: str, text: str) -> Condition:
     )
 
 
-def _matches_component(call: Call, component: str) -> bool:
-    if component in (call.component, call.component_type):
+def _matches_component(name: str, type_name: str, component: str) -> bool:
+    if component in (name, type_name):
         return True
-    return call.component_type.rpartition(".")[2] == component or (
-        call.component.rpartition(".")[2] == component
+    return type_name.rpartition(".")[2] == component or (
+        name.rpartition(".")[2] == component
     )
 
 
@@ -241,57 +253,127 @@ def _extra(raw: dict[str, Any], key: str, kind: type) -> Any:
     return None if value is None else str(value)
 
 
-def selected_calls(selection: Selection, store: Store) -> Iterator[Selected]:
-    """The selected calls, in the export's order."""
+class Picked(NamedTuple):
+    """A selected call as the reader gave it, with what the export adds."""
+
+    info: RunInfo
+    batch: str | None
+    sample: int | None
+    path: tuple[int, ...]
+    parts: CallParts
+    #: The call that made it (None for a run's top-level call).
+    parent: CallParts | None
+    component: str
+    component_type: str
+    #: Live feedback on the call, oldest first.
+    notes: tuple[Feedback, ...]
+    #: :func:`enact.feedback.summary` of the notes (None when there are none).
+    summary: dict[str, Any] | None
+
+
+def picked_calls(
+    selection: Selection,
+    store: Store,
+    reader: RecordReader,
+    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+) -> Iterator[Picked]:
+    """The selected calls, in the export's order, as the reader gives them."""
     condition = (
         None
         if selection.feedback is None
         else parse_feedback_filter(selection.feedback)
     )
-    notes_by_call = feedback_api.all_feedback(store)
     unrated = feedback_api.summary(())
-    reader = RecordReader(store)  # components and requests recur across runs
     # A component's names, and whether it is the one selected, by digest.
     names: dict[str, tuple[str, str, bool]] = {}
     for info, raw in _runs_of(store, selection):
         run = Run(info.id, store)
         batch = _extra(raw, "batch", str)
         sample = _extra(raw, "sample", int)
-        for call in _calls(run, selection, reader):
-            named = names.get(call.invokable_digest)
+        for path, parts, parent in _calls(run, selection, reader):
+            named = names.get(parts.invokable_digest)
             if named is None:
-                named = names[call.invokable_digest] = (
-                    call.component,
-                    call.component_type,
+                name = invokable_name(parts.invokable)
+                type_name = component_type_of(parts.invokable)
+                named = names[parts.invokable_digest] = (
+                    name,
+                    type_name,
                     selection.component is None
-                    or _matches_component(call, selection.component),
+                    or _matches_component(name, type_name, selection.component),
                 )
             component, component_type, wanted = named
             if not wanted:
                 continue
-            found = notes_by_call.get((info.id, call.path))
+            found = notes_by_call.get((info.id, path)) if notes_by_call else None
             notes = tuple(found) if found else ()
-            summary = feedback_api.summary(notes) if notes else dict(unrated)
-            if condition is not None and not condition(summary, notes):
+            summary = feedback_api.summary(notes) if notes else None
+            if condition is not None and not condition(summary or unrated, notes):
                 continue
-            lineage = Lineage(
-                run=info.id,
-                path=call.path,
-                invocation=call.invocation,
-                component=component,
-                component_type=component_type,
-                component_digest=call.invokable_digest,
-                parent_run=info.parent,
-                batch=batch,
-                sample=sample,
+            yield Picked(
+                info,
+                batch,
+                sample,
+                path,
+                parts,
+                parent,
+                component,
+                component_type,
+                notes,
+                summary,
             )
-            yield Selected(call, lineage, notes, summary, run, notes_by_call)
 
 
-def _calls(run: Run, selection: Selection, reader: RecordReader) -> Iterable[Call]:
+def lineage_of(picked: Picked) -> Lineage:
+    """The lineage columns of a picked call."""
+    return Lineage(
+        run=picked.info.id,
+        path=picked.path,
+        invocation=picked.parts.invocation,
+        component=picked.component,
+        component_type=picked.component_type,
+        component_digest=picked.parts.invokable_digest,
+        parent_run=picked.info.parent,
+        batch=picked.batch,
+        sample=picked.sample,
+    )
+
+
+def selected_of(
+    picked: Picked,
+    store: Store,
+    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+) -> Selected:
+    """A picked call as a :class:`Selected` (its :class:`Call` built)."""
+    parent = picked.parent
+    call = call_of(
+        picked.info.id,
+        picked.path,
+        picked.parts,
+        None if parent is None else parent.input,
+    )
+    summary = picked.summary
+    return Selected(
+        call,
+        lineage_of(picked),
+        picked.notes,
+        feedback_api.summary(()) if summary is None else summary,
+        Run(picked.info.id, store),
+        notes_by_call,
+    )
+
+
+def selected_calls(selection: Selection, store: Store) -> Iterator[Selected]:
+    """The selected calls, in the export's order."""
+    notes_by_call = feedback_api.all_feedback(store)
+    reader = RecordReader(store)  # components and requests recur across runs
+    for picked in picked_calls(selection, store, reader, notes_by_call):
+        yield selected_of(picked, store, notes_by_call)
+
+
+def _calls(run: Run, selection: Selection, reader: RecordReader) -> Iterable[PartsAt]:
     if selection.at is None:
-        return walk(run, reader)
+        return walk_parts(run, reader)
     try:
-        return [call_at(run, selection.at, reader)]
+        return [parts_at(run, selection.at, reader)]
     except RunError:
         return []  # this run has no call there

@@ -11,17 +11,27 @@ field, or, when the export asks for it, are written by reference as
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
+
+import orjson
 
 from enact.digests import resource_digest
 from enact.errors import EnactError
 from enact.interfaces import NoneResource, ResourceBase
 from enact.references import Ref
-from enact.resource_types import Bytes, Image, NPArray
+from enact.resource_types import Bytes, Float, Image, Int, NPArray, Str
 from enact.wrappers import unwrap, wrap
 
-__all__ = ["DatasetError", "UnencodableValue", "text_of", "to_json"]
+__all__ = [
+    "DatasetError",
+    "UnencodableValue",
+    "require",
+    "stored_json_text",
+    "text_of",
+    "to_json",
+]
 
 
 class DatasetError(EnactError, ValueError):
@@ -55,6 +65,17 @@ class _Unencodable(Exception):
         super().__init__(reason)
         self.where = where
         self.reason = reason
+
+
+def require(module: str) -> Any:
+    """Imports an optional package of the ``datasets`` extra, or says how to."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(
+            f"This needs the optional package {module.split('.')[0]!r}: "
+            "pip install 'enact[datasets]'"
+        ) from None
 
 
 _BLOBS = (bytes, bytearray, memoryview, Bytes, Image, NPArray)
@@ -168,3 +189,36 @@ def text_of(value: Any) -> str:
     if isinstance(data, str):
         return data
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+
+
+_PLAIN_KINDS: dict[str, type] = {}
+
+
+def stored_json_text(data: bytes) -> str | None:
+    """The JSON text of the value stored as ``data``, if it is plain.
+
+    Plain: an ``Int``, ``Float`` or ``Str`` resource in canonical form, whose
+    JSON form (:func:`to_json`) is its one field. The text is what encoding
+    that JSON form gives, read without decoding the value; None for any
+    other value (decode it, then :func:`to_json`).
+    """
+    if not _PLAIN_KINDS:
+        _PLAIN_KINDS.update({cls.type_id(): cls._builtin for cls in (Int, Float, Str)})
+    if b"\n" in data:  # binary data follows the JSON
+        return None
+    try:
+        tree = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if type(tree) is not dict or len(tree) != 2:
+        return None
+    kind = _PLAIN_KINDS.get(tree.get("#res"))  # type: ignore[arg-type]
+    if kind is None:
+        return None
+    value = tree.get("value")
+    if (
+        type(value) is not kind
+        or orjson.dumps(tree, option=orjson.OPT_SORT_KEYS) != data
+    ):
+        return None
+    return orjson.dumps(value).decode()

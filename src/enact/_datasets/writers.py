@@ -8,7 +8,6 @@ an export that fails leaves no half-written file behind.
 
 from __future__ import annotations
 
-import importlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,11 @@ from typing import Any
 
 import orjson
 
+from enact._datasets.columns import (
+    GENERIC_JSON_COLUMNS,
+    generic_batches,
+    generic_schema,
+)
 from enact._datasets.formats import (
     FORMATS,
     generic_row,
@@ -26,7 +30,7 @@ from enact._datasets.formats import (
 )
 from enact._datasets.pairs import pair_row, preference_pairs
 from enact._datasets.select import Selection, selected_calls
-from enact._datasets.values import DatasetError
+from enact._datasets.values import DatasetError, require
 from enact.references import Store
 
 __all__ = [
@@ -34,9 +38,13 @@ __all__ = [
     "check_file",
     "iter_rows",
     "require",
+    "write_generic_parquet",
     "write_jsonl",
     "write_parquet",
 ]
+# A Parquet row group is written once it holds this many rows or bytes.
+_GROUP_ROWS = 1 << 16
+_GROUP_BYTES = 8 << 20
 
 _BUILDERS = {
     "generic": generic_row,
@@ -44,23 +52,10 @@ _BUILDERS = {
     "kto": kto_row,
     "stepwise": stepwise_row,
 }
-#: Columns of a generic row that Parquet and ``datasets`` keep as JSON text.
-GENERIC_JSON_COLUMNS = ("input", "output", "context", "label", "correction", "feedback")
 _BATCH_ROWS = 2048
 # A batch is also written once its rows hold this much text: a store of
 # large values is exported in the memory of a few of them.
 _BATCH_BYTES = 2 << 20
-
-
-def require(module: str) -> Any:
-    """Imports an optional package of the ``datasets`` extra, or says how to."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(
-            f"This needs the optional package {module.split('.')[0]!r}: "
-            "pip install 'enact[datasets]'"
-        ) from None
 
 
 def iter_rows(
@@ -135,33 +130,6 @@ def write_jsonl(rows: Iterator[dict[str, Any]], out: str) -> int:
     return count
 
 
-def generic_schema() -> Any:
-    """The Arrow schema of generic rows."""
-    pa = require("pyarrow")
-    text = pa.large_string()
-    return pa.schema(
-        [
-            ("run", pa.string()),
-            ("path", pa.list_(pa.int64())),
-            ("invocation", pa.string()),
-            ("component", pa.string()),
-            ("component_type", pa.string()),
-            ("component_digest", pa.string()),
-            ("parent_run", pa.string()),
-            ("batch", pa.string()),
-            ("sample", pa.int64()),
-            ("input", text),
-            ("output", text),
-            ("error", text),
-            ("context", text),
-            ("score", pa.float64()),
-            ("label", pa.string()),
-            ("correction", text),
-            ("feedback", text),
-        ]
-    )
-
-
 def _json_line(row: dict[str, Any]) -> bytes:
     """A generic row as one JSON line, its JSON columns as JSON text."""
     flat = dict(row)
@@ -217,6 +185,45 @@ def write_parquet(rows: Iterator[dict[str, Any]], out: str) -> int:
             for table in arrow_tables(rows):
                 writer.write_table(table)
                 count += table.num_rows
+        os.replace(temp, out)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return count
+
+
+def write_generic_parquet(
+    selection: Selection, store: Store, out: str, *, by_reference: bool = False
+) -> int:
+    """Writes the generic rows of the selected calls to a Parquet file.
+
+    Rows are built a column at a time (:mod:`enact._datasets.columns`) and
+    written in row groups of up to 65,536 rows or 8 MiB. Returns how many.
+    """
+    pa = require("pyarrow")
+    parquet = require("pyarrow.parquet")
+    temp = _replace_when_done(out)
+    count = 0
+    try:
+        with parquet.ParquetWriter(
+            temp, generic_schema(), compression="zstd"
+        ) as writer:
+            group: list[Any] = []
+            rows = size = 0
+            for batch in generic_batches(selection, store, by_reference=by_reference):
+                group.append(batch)
+                rows += batch.num_rows
+                size += batch.nbytes
+                if rows >= _GROUP_ROWS or size >= _GROUP_BYTES:
+                    writer.write_table(
+                        pa.Table.from_batches(group), row_group_size=rows
+                    )
+                    count += rows
+                    group.clear()
+                    rows = size = 0
+            if group:
+                writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
+                count += rows
         os.replace(temp, out)
     finally:
         if os.path.exists(temp):

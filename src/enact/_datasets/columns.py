@@ -1,0 +1,253 @@
+"""Generic rows as Arrow record batches, built a column at a time.
+
+What a Parquet export of generic rows is made of. The selected calls are
+read with a :class:`~enact._datasets.records.RecordReader` that gives plain
+values (numbers, text) as their JSON text straight from their stored bytes,
+and each row's cells are appended to one Python list per column; a batch of
+rows becomes Arrow arrays from those lists' bytes (offsets and data
+buffers), not from Python objects one by one. That builds the same columns
+as the rows of :func:`enact._datasets.formats.generic_row` written as JSON
+text, in the same order, and imports neither pandas nor ``pyarrow.compute``.
+
+A row is valid generic by construction (every lineage column present, the
+path a list of numbers): the checks of
+:func:`~enact._datasets.formats.validate` hold for every row built here.
+"""
+
+from __future__ import annotations
+
+import array
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from enact import feedback as feedback_api
+from enact._datasets.formats import encode_at, feedback_json
+from enact._datasets.records import RecordReader
+from enact._datasets.select import Picked, Selection, lineage_of, picked_calls
+from enact._datasets.values import require
+from enact._runs.access import within
+from enact.references import Ref, Store
+
+__all__ = ["GENERIC_JSON_COLUMNS", "generic_batches", "generic_schema"]
+
+#: Columns of a generic row that Parquet and ``datasets`` keep as JSON text.
+GENERIC_JSON_COLUMNS = ("input", "output", "context", "label", "correction", "feedback")
+_BATCH_ROWS = 2048
+# A batch is also made once its rows hold this much text: a store of large
+# values is exported in the memory of a few of them.
+_BATCH_BYTES = 2 << 20
+_NULL = "null"
+
+
+def generic_schema() -> Any:
+    """The Arrow schema of generic rows."""
+    pa = require("pyarrow")
+    text = pa.large_string()
+    return pa.schema(
+        [
+            ("run", pa.string()),
+            ("path", pa.list_(pa.int64())),
+            ("invocation", pa.string()),
+            ("component", pa.string()),
+            ("component_type", pa.string()),
+            ("component_digest", pa.string()),
+            ("parent_run", pa.string()),
+            ("batch", pa.string()),
+            ("sample", pa.int64()),
+            ("input", text),
+            ("output", text),
+            ("error", text),
+            ("context", text),
+            ("score", pa.float64()),
+            ("label", pa.string()),
+            ("correction", text),
+            ("feedback", text),
+        ]
+    )
+
+
+class _Columns:
+    """A batch of generic rows, one list per column."""
+
+    def __init__(self) -> None:
+        self.run: list[str] = []
+        self.path: list[tuple[int, ...]] = []
+        self.invocation: list[str] = []
+        self.component: list[str] = []
+        self.component_type: list[str] = []
+        self.component_digest: list[str] = []
+        self.parent_run: list[str | None] = []
+        self.batch: list[str | None] = []
+        self.sample: list[int | None] = []
+        self.input: list[str] = []
+        self.output: list[str] = []
+        self.error: list[str | None] = []
+        self.context: list[str] = []
+        self.score: list[float | None] = []
+        self.label: list[str] = []
+        self.correction: list[str] = []
+        self.feedback: list[str] = []
+        self.size = 0  # characters of value text held
+
+    def arrays(self) -> list[Any]:
+        """The columns as Arrow arrays, in the schema's order."""
+        pa = require("pyarrow")
+        text, large = pa.string(), pa.large_string()
+        return [
+            _strings(pa, text, self.run),
+            _paths(pa, self.path),
+            _strings(pa, text, self.invocation),
+            _strings(pa, text, self.component),
+            _strings(pa, text, self.component_type),
+            _strings(pa, text, self.component_digest),
+            _strings(pa, text, self.parent_run),
+            _strings(pa, text, self.batch),
+            _numbers(pa, pa.int64(), "q", self.sample),
+            _strings(pa, large, self.input),
+            _strings(pa, large, self.output),
+            _strings(pa, large, self.error),
+            _strings(pa, large, self.context),
+            _numbers(pa, pa.float64(), "d", self.score),
+            _strings(pa, text, self.label),
+            _strings(pa, large, self.correction),
+            _strings(pa, large, self.feedback),
+        ]
+
+
+def _validity(pa: Any, values: list[Any]) -> Any:
+    """The validity bitmap of ``values`` (None if none is None)."""
+    if None not in values:
+        return None
+    # Bit i of the bitmap is row i: the bits of one integer, little-endian.
+    bits = "".join("0" if value is None else "1" for value in reversed(values))
+    return pa.py_buffer(int(bits, 2).to_bytes((len(values) + 7) // 8, "little"))
+
+
+def _strings(pa: Any, kind: Any, values: list[Any]) -> Any:
+    data = [b"" if value is None else value.encode() for value in values]
+    offsets = array.array("q" if kind == pa.large_string() else "i", [0])
+    offsets.extend(itertools.accumulate(map(len, data)))
+    return pa.Array.from_buffers(
+        kind,
+        len(values),
+        [_validity(pa, values), pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
+    )
+
+
+def _numbers(pa: Any, kind: Any, code: str, values: list[Any]) -> Any:
+    data = array.array(code, [0 if value is None else value for value in values])
+    return pa.Array.from_buffers(
+        kind, len(values), [_validity(pa, values), pa.py_buffer(data)]
+    )
+
+
+def _paths(pa: Any, paths: list[tuple[int, ...]]) -> Any:
+    offsets = array.array("i", [0])
+    offsets.extend(itertools.accumulate(map(len, paths)))
+    flat = array.array("q", itertools.chain.from_iterable(paths))
+    items = pa.Array.from_buffers(pa.int64(), len(flat), [None, pa.py_buffer(flat)])
+    return pa.Array.from_buffers(
+        pa.list_(pa.int64()),
+        len(paths),
+        [None, pa.py_buffer(offsets)],
+        children=[items],
+    )
+
+
+class _Row:
+    """Makes the cells of one row that need more than a stored text."""
+
+    __slots__ = ("by_reference", "number", "picked", "store")
+
+    def __init__(
+        self, picked: Picked, number: int, store: Store, by_reference: bool
+    ) -> None:
+        self.picked = picked
+        self.number = number
+        self.store = store
+        self.by_reference = by_reference
+
+    def cell(self, value: Any, field: str) -> str:
+        found = encode_at(
+            value, lineage_of(self.picked), self.number, field, self.by_reference
+        )
+        return orjson.dumps(found).decode()
+
+
+def generic_batches(
+    selection: Selection, store: Store, *, by_reference: bool = False
+) -> Iterator[Any]:
+    """The generic rows of the selected calls as Arrow record batches.
+
+    Raises:
+        DatasetError: for a bad selection.
+        UnencodableValue: for a value with no JSON form (unless
+            ``by_reference``).
+    """
+    pa = require("pyarrow")
+    schema = generic_schema()
+    notes_by_call = feedback_api.all_feedback(store)
+    reader = RecordReader(store, texts=True)
+    columns = _Columns()
+    picks = picked_calls(selection, store, reader, notes_by_call)
+    for number, picked in enumerate(picks):
+        parts, parent, info = picked.parts, picked.parent, picked.info
+        given, made = parts.input_text, parts.output_text
+        context = _NULL if parent is None else parent.input_text
+        if (
+            given is None
+            or context is None
+            or (made is None and parts.output_digest is not None)
+        ):
+            row = _Row(picked, number, store, by_reference)
+            if given is None:
+                given = row.cell(parts.input, "input")
+            if made is None:
+                made = row.cell(parts.output, "output")
+            if context is None:
+                assert parent is not None
+                context = row.cell(parent.input, "context")
+        elif made is None:
+            made = _NULL
+        columns.run.append(info.id)
+        columns.path.append(picked.path)
+        columns.invocation.append(parts.invocation)
+        columns.component.append(picked.component)
+        columns.component_type.append(picked.component_type)
+        columns.component_digest.append(parts.invokable_digest)
+        columns.parent_run.append(info.parent)
+        columns.batch.append(picked.batch)
+        columns.sample.append(picked.sample)
+        columns.input.append(given)
+        columns.output.append(made)
+        columns.error.append(parts.error)
+        columns.context.append(context)
+        summary = picked.summary
+        if summary is None:
+            columns.score.append(None)
+            columns.label.append(_NULL)
+            columns.correction.append(_NULL)
+            columns.feedback.append("[]")
+        else:
+            score = summary["score"]
+            columns.score.append(None if score is None else float(score))
+            columns.label.append(orjson.dumps(summary["label"]).decode())
+            correction = summary["correction"]
+            fixed = _NULL
+            if correction is not None:
+                fresh: Ref[Any] = Ref(correction.digest)
+                value = within(store, fresh.checkout)
+                fixed = _Row(picked, number, store, by_reference).cell(
+                    value, "correction"
+                )
+            columns.correction.append(fixed)
+            columns.feedback.append(orjson.dumps(feedback_json(picked.notes)).decode())
+        columns.size += len(given) + len(made) + len(context)
+        if len(columns.run) >= _BATCH_ROWS or columns.size >= _BATCH_BYTES:
+            yield pa.RecordBatch.from_arrays(columns.arrays(), schema=schema)
+            columns = _Columns()
+    if columns.run:
+        yield pa.RecordBatch.from_arrays(columns.arrays(), schema=schema)
