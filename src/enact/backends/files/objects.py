@@ -87,6 +87,8 @@ _LOOSE_MIN_BYTES = 256 * 1024
 # Pack files kept open for reading, at most (the least recently read closes).
 # A store can hold thousands of packs; a process may open only so many files.
 _MAX_OPEN_PACKS = 64
+# A log is indexed this many bytes at a time (more for a larger record).
+_LOG_PIECE = 16 << 20
 
 
 # get_many reads neighbouring packed objects in one read of at most _SPAN
@@ -406,25 +408,50 @@ class FileObjects(Backend):
             return damaged or next(iter(self._damage.values()), None)
 
     def _read_log(self, path: str) -> None:
-        """Indexes the records of a log added since it was last read."""
+        """Indexes the records of a log added since it was last read.
+
+        The log is read a piece at a time (a piece grows to hold a record
+        larger than it), so indexing a large log holds one piece of it, not
+        the whole file, besides the index.
+        """
         start = self._logs_read.get(path, 0)
         try:
             with open(path, "rb") as file:
                 # The time before the data: a record appended meanwhile only
                 # looks older than it is (and is written again if committed).
                 mtime = os.fstat(file.fileno()).st_mtime
-                file.seek(start)
-                data = file.read()
+                piece = _LOG_PIECE
+                while True:
+                    file.seek(start)
+                    data = file.read(piece)
+                    last = len(data) < piece  # the end of the file
+                    end = self._index_log_piece(path, data, start, last)
+                    if last:
+                        break
+                    if end == start:  # a record larger than the piece
+                        piece *= 2
+                    start = end
         except FileNotFoundError:
             return  # removed by a garbage collection since it was listed
         except OSError as error:
             message = f"cannot read log file {path}: {error}"
             raise BackendError(message, self.location) from None
+        self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
+
+    def _index_log_piece(self, path: str, data: bytes, start: int, last: bool) -> int:
+        """Indexes the records of ``data`` (the log from ``start``); returns
+        the offset to read on from.
+
+        Damage running to the end of a piece that is not the log's last is
+        read again with the next piece (it may end there).
+        """
         found = parse_log(data, start, path, self.location, path in self._old_logs)
         self._file_entries(path, found.entries)
         if found.old:
             self._old_logs.add(path)
         for gap in found.gaps:
+            if not last and gap.end >= start + len(data):
+                continue
             if gap.lost:
                 self._damage.setdefault(
                     path,
@@ -436,7 +463,7 @@ class FileObjects(Backend):
                     ),
                 )
         self._logs_read[path] = found.end
-        self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
+        return found.end
 
     def _file_entries(self, path: str, entries: list[tuple[str, int, int]]) -> None:
         """Indexes where the objects of a pack or log are (the first copy
