@@ -187,13 +187,17 @@ def main() -> None:
             values = os.path.join(scratch, "values")
             _fill_values(values, args.values_mb)
             out = os.path.join(scratch, "v.parquet")
-            rows, seconds, _, peak = _measure(values, out, "Big")
-            print(
-                f"exported {rows} calls holding {args.values_mb} MiB of values "
-                f"in {seconds:.1f} s: peak RSS {peak / 1024:.0f} MiB "
-                f"({peak * 1024 / 1e6:.0f} MB) "
-                f"(Parquet file {os.path.getsize(out) / 2**20:.0f} MiB)"
-            )
+            sources = [("new", None)]
+            if args.baseline:
+                sources.insert(0, ("old", os.path.join(args.baseline, "src")))
+            for name, source in sources:
+                rows, seconds, _, peak = _measure(values, out, "Big", source)
+                print(
+                    f"{name}: exported {rows} calls holding {args.values_mb} MiB "
+                    f"of values in {seconds:.1f} s: peak RSS {peak / 1024:.0f} MiB "
+                    f"({peak * 1024 / 1e6:.0f} MB) "
+                    f"(Parquet file {os.path.getsize(out) / 2**20:.0f} MiB)"
+                )
 
 
 if __name__ == "__main__":
