@@ -408,12 +408,8 @@ class FileObjects(Backend):
             return damaged or next(iter(self._damage.values()), None)
 
     def _read_log(self, path: str) -> None:
-        """Indexes the records of a log added since it was last read.
-
-        The log is read a piece at a time (a piece grows to hold a record
-        larger than it), so indexing a large log holds one piece of it, not
-        the whole file, besides the index.
-        """
+        """Indexes the records of a log added since it was last read, a
+        piece at a time (so a large log is never all in memory at once)."""
         start = self._logs_read.get(path, 0)
         try:
             with open(path, "rb") as file:
@@ -439,12 +435,10 @@ class FileObjects(Backend):
         self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
 
     def _index_log_piece(self, path: str, data: bytes, start: int, last: bool) -> int:
-        """Indexes the records of ``data`` (the log from ``start``); returns
-        the offset to read on from.
+        """Indexes ``data`` (the log from ``start``); returns where to read on.
 
-        Damage running to the end of a piece that is not the log's last is
-        read again with the next piece (it may end there).
-        """
+        Damage running to the end of a piece not the last is read again with
+        the next piece (it may end there)."""
         found = parse_log(data, start, path, self.location, path in self._old_logs)
         self._file_entries(path, found.entries)
         if found.old:
