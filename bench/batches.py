@@ -37,16 +37,21 @@ def _timed(
     return took
 
 
-def io_bound(samples: int, concurrency: int) -> None:
-    """Async flows of three awaited 20 ms calls, ``concurrency`` at once."""
+def io_bound(samples: int, concurrency: int, kind: str = "file") -> None:
+    """Async flows of three awaited 20 ms calls, ``concurrency`` at once, on
+    a file store or a SQLite one (``kind``)."""
     with tempfile.TemporaryDirectory() as root:
-        store = enact.FileStore(os.path.join(root, "store"))
+        store: enact.Store
+        if kind == "sqlite":
+            store = enact.SQLiteStore(os.path.join(root, "store.db"))
+        else:
+            store = enact.FileStore(os.path.join(root, "store"))
         took = _timed(store, ThreeCalls(20.0), samples, concurrency=concurrency)
         store.close()
     ideal = samples / concurrency * 0.060
     print(
         f"| I/O-bound: {samples} async samples (3 x 20 ms awaits), concurrency "
-        f"{concurrency}, file store | {took:.2f} s | ideal {ideal:.2f} s, "
+        f"{concurrency}, {kind} store | {took:.2f} s | ideal {ideal:.2f} s, "
         f"{took / samples * 1e3:.3f} ms per sample |"
     )
 
@@ -115,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--only", choices=["io", "cpu", "ray"], action="append")
     parser.add_argument("--samples", type=int, help="I/O-bound samples")
+    parser.add_argument(
+        "--store",
+        choices=["file", "sqlite"],
+        action="append",
+        help="the I/O-bound benchmark's stores (default: both)",
+    )
     args = parser.parse_args(argv)
     only = set(args.only or ["io", "cpu", "ray"])
     load = os.getloadavg()[0]
@@ -125,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| benchmark | time | notes |\n|---|---|---|")
     if "io" in only:
-        io_bound(args.samples or (1000 if args.quick else 10_000), 500)
+        for kind in args.store or ["file", "sqlite"]:
+            io_bound(args.samples or (1000 if args.quick else 10_000), 500, kind)
     if "cpu" in only:
         cpu_bound(20 if args.quick else 100)
     if "ray" in only:

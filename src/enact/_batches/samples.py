@@ -87,8 +87,8 @@ def run_sample(store: Store, spec: BatchSpec, index: int) -> Outcome:
     plan = within(store, lambda: _prepared(store, spec, index))
     if isinstance(plan, str):
         return index, plan
-    execute(store, *plan, wait_for_input=False, strict=True)
-    return index, _final(store, spec, index)
+    info = execute(store, *plan, wait_for_input=False, strict=True)
+    return index, info.stored_status.value
 
 
 async def run_sample_async(store: Store, spec: BatchSpec, index: int) -> Outcome:
@@ -97,12 +97,8 @@ async def run_sample_async(store: Store, spec: BatchSpec, index: int) -> Outcome
     plan = within(store, lambda: _prepared(store, spec, index))
     if isinstance(plan, str):
         return index, plan
-    await execute_async(store, *plan, wait_for_input=False, strict=True)
-    return index, _final(store, spec, index)
-
-
-def _final(store: Store, spec: BatchSpec, index: int) -> str:
-    return read_run(store.index, spec.run_id(index)).stored_status.value
+    info = await execute_async(store, *plan, wait_for_input=False, strict=True)
+    return index, info.stored_status.value
 
 
 _imported: set[str] = set()

@@ -245,8 +245,9 @@ def execute(
     wait_for_input: bool,
     strict: bool,
     poll_interval: float = 0.05,
-) -> None:
-    """Runs a recorded run to its end and records how it ended.
+) -> RunInfo:
+    """Runs a recorded run to its end and records how it ended (the record
+    it ended with is returned).
 
     The run executes in ``store``, whatever store is current in the caller:
     its journaled calls commit there. The store is in use (entered) until
@@ -260,7 +261,7 @@ def execute(
             this thread.
     """
     if not is_async_component(component):
-        within(
+        return within(
             store,
             lambda: _run_to_end(
                 store,
@@ -274,9 +275,8 @@ def execute(
                 poll_interval=poll_interval,
             ),
         )
-        return
     _refuse_running_loop(info.id)
-    within(
+    return within(
         store,
         lambda: asyncio.run(
             _run_to_end_async(
@@ -305,12 +305,12 @@ async def execute_async(
     wait_for_input: bool,
     strict: bool,
     poll_interval: float = 0.05,
-) -> None:
+) -> RunInfo:
     """The async :func:`execute`: an async component runs on the caller's
     event loop, a sync one in a worker thread (with this task's contexts)."""
     if not is_async_component(component):
         context = contextvars.copy_context()
-        await asyncio.to_thread(
+        return await asyncio.to_thread(
             context.run,
             execute,
             store,
@@ -323,9 +323,8 @@ async def execute_async(
             strict=strict,
             poll_interval=poll_interval,
         )
-        return
     with store:
-        await _run_to_end_async(
+        return await _run_to_end_async(
             store,
             info,
             component,
@@ -361,7 +360,7 @@ def _run_to_end(
     wait_for_input: bool,
     strict: bool,
     poll_interval: float,
-) -> None:
+) -> RunInfo:
     recorder = Recorder(store, info.id, log)
     answerer = _Answerer(store, store.index, info.id, wait_for_input, poll_interval)
     recorder_token = offered_recorder.set(recorder)
@@ -380,7 +379,7 @@ def _run_to_end(
     finally:
         offered_answerer.reset(answerer_token)
         offered_recorder.reset(recorder_token)
-    _record_end(store, info.id, recorder, invocation)
+    return _record_end(store, info.id, recorder, invocation)
 
 
 async def _run_to_end_async(
@@ -394,7 +393,7 @@ async def _run_to_end_async(
     wait_for_input: bool,
     strict: bool,
     poll_interval: float,
-) -> None:
+) -> RunInfo:
     assert isinstance(component, AsyncInvokableBase)
     recorder = Recorder(store, info.id, log)
     answerer = _Answerer(store, store.index, info.id, wait_for_input, poll_interval)
@@ -414,7 +413,7 @@ async def _run_to_end_async(
     finally:
         async_offered_answerer.reset(answerer_token)
         offered_recorder.reset(recorder_token)
-    _record_end(store, info.id, recorder, invocation)
+    return _record_end(store, info.id, recorder, invocation)
 
 
 def _record_interrupt(store: Store, run_id: str, interrupt: BaseException) -> None:
@@ -437,8 +436,9 @@ def _record_interrupt(store: Store, run_id: str, interrupt: BaseException) -> No
 
 def _record_end(
     store: Store, run_id: str, recorder: Recorder, invocation: Invocation[Any, Any]
-) -> None:
-    """Records how a run ended: finished, failed or waiting for input."""
+) -> RunInfo:
+    """Records how a run ended: finished, failed or waiting for input (the
+    new record is returned)."""
     invocation_ref = store.commit(invocation)
     store.flush()
     # Recovery lines only spare a resume some reads. A run that ended
@@ -469,7 +469,7 @@ def _record_end(
             live=False,
         )
 
-    update_run(store.index, run_id, end)
+    return update_run(store.index, run_id, end)
 
 
 def _describe(raised: Any) -> str:

@@ -146,6 +146,13 @@ class FileIndex(Index):
     def _replace(self, path: str, data: bytes) -> None:
         """Writes ``path`` whole, through a temporary file and a rename."""
         self._on_write()
+        try:
+            write_file(path, [data], self._temp_path(), self._fsync)
+            return
+        except FileNotFoundError:
+            pass  # its directory is missing (checked only then: a hot path)
+        except OSError as error:
+            raise BackendError(f"cannot use {path}: {error}", self.location) from None
         directory = os.path.dirname(path)
         self._os(directory, lambda: os.makedirs(directory, exist_ok=True))
         self._os(path, lambda: write_file(path, [data], self._temp_path(), self._fsync))
@@ -292,10 +299,14 @@ class FileIndex(Index):
     def _open_step_log(self, run_id: str) -> int:
         self._on_write()
         path = self._steps_path(run_id)
-        self._os(self._runs, lambda: os.makedirs(self._runs, exist_ok=True))
-        fd = self._os(
-            path, lambda: os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        )
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:  # runs/ is missing (checked only then)
+            self._os(self._runs, lambda: os.makedirs(self._runs, exist_ok=True))
+            fd = self._os(path, lambda: os.open(path, flags, 0o644))
+        except OSError as error:
+            raise BackendError(f"cannot use {path}: {error}", self.location) from None
         try:
             self._os(path, lambda: _cut_torn_line(fd))
             if self._fsync:
