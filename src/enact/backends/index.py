@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from enact.backends.base import BackendError
+from enact.backends.query import Columns, RunPage, RunQuery, scan_query
 
 __all__ = [
     "Index",
@@ -120,6 +121,19 @@ class Index(abc.ABC):
             BackendError: only if no record at all can be listed.
         """
         return RunScan(self.list_runs(), [])
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        """One page of the runs matching ``query`` (see :mod:`enact.backends.query`).
+
+        ``columns`` turns a record into its query columns; the index itself
+        stays ignorant of what records hold. This default reads every
+        readable record; an index may answer natively as long as it returns
+        the same page. Unreadable records are left out (see :meth:`scan_runs`).
+
+        Raises:
+            ValueError: for a bad cursor or a negative limit.
+        """
+        return scan_query(self.scan_runs().records, query, columns)
 
     @abc.abstractmethod
     def update_run(
