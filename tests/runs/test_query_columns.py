@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enact
 from enact._runs.listing import query_columns
-from enact.backends.query import RunQuery
+from enact.backends.index import RunQuery
 from runs.async_flows import AsyncFlow
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from enact.backends.index import RunQuery, decode_cursor
 from enact.backends.memory import MemoryIndex
-from enact.backends.query import RunQuery, decode_cursor
 
 STATUSES = ("running", "finished", "failed")
 
