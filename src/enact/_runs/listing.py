@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from enact._runs.errors import RunError
 from enact._runs.records import RunInfo
 
-__all__ = ["SORT_KEYS", "matches", "search", "sorted_runs"]
+__all__ = ["SORT_KEYS", "matches", "query_columns", "search", "sorted_runs"]
 
 
 def _took(info: RunInfo) -> float:
@@ -65,3 +66,30 @@ def sorted_runs(
     return sorted(
         infos, key=lambda info: (by(info), info.started, info.id), reverse=descending
     )
+
+
+def query_columns(record: bytes) -> dict[str, Any] | None:
+    """The query columns of one run record, for :meth:`Index.query_runs`.
+
+    None for a record that does not read (it is reported as damaged by the
+    listing instead). The status is the stored one: a running run whose
+    process died still has status ``running`` here, so callers filtering on
+    ``crashed`` ask for ``running`` and check liveness on the page.
+    """
+    try:
+        info = RunInfo.from_bytes(record, "?", None)
+    except RunError:
+        return None
+    return {
+        "status": info.stored_status.value,
+        "component": info.component,
+        "name": info.name or "",
+        "started": info.started,
+        "ended": -1.0 if info.ended is None else info.ended,
+        "took": _took(info),
+        "parent": info.parent,
+        "batch": info.batch,
+        "text": "\n".join(
+            [info.id, info.component, info.name or "", info.error or "", *info.tags]
+        ).lower(),
+    }
