@@ -85,19 +85,32 @@ INLINE_MAX = 0xFFFF
 
 
 def encode_manifest(
-    key: str, size: int, parts: Sequence[str | bytes], references: Sequence[str]
+    key: str,
+    size: int,
+    parts: Sequence[str | bytes],
+    references: Sequence[str] | bytes,
 ) -> bytes:
-    """The stored bytes of a manifest (see the module docstring)."""
+    """The stored bytes of a manifest (see the module docstring).
+
+    ``references`` are hex digests, or the raw 32-byte digests one after
+    another (a journal record's thousand refs, converted in one call).
+    """
+    if isinstance(references, bytes):
+        raw_references = references
+        count = len(references) // _DIGEST
+    else:
+        raw_references = b"".join([bytes.fromhex(ref) for ref in references])
+        count = len(references)
     pieces = [
         MANIFEST_MAGIC,
-        _HEADER.pack(bytes.fromhex(key), size, len(parts), len(references)),
+        _HEADER.pack(bytes.fromhex(key), size, len(parts), count),
     ]
     for part in parts:
         if isinstance(part, bytes):
             pieces += [_INLINE_PART, len(part).to_bytes(2, "big"), part]
         else:
             pieces += [_KEY_PART, bytes.fromhex(part)]
-    pieces += [bytes.fromhex(ref) for ref in references]
+    pieces.append(raw_references)
     body = b"".join(pieces)
     return body + hashlib.sha256(body).digest()
 
