@@ -55,6 +55,7 @@ __all__ = [
     "SessionInfo",
     "clock",
     "exclusive",
+    "fresh_after",
     "live_sessions",
 ]
 
@@ -94,6 +95,18 @@ def clock() -> float:
     One function, so tests can move it (``monkeypatch``) for every backend.
     """
     return time.time()
+
+
+def fresh_after(start: float) -> float:
+    """The modification time from which a file counts as young for a session
+    that started at ``start``.
+
+    File times come from the kernel's coarse clock and may lag :func:`clock`
+    by a tick: a file written just after ``start`` must not look old. Half
+    the margin is safe: no collection's cutoff is later than
+    ``start - MARGIN``.
+    """
+    return start - MARGIN / 2
 
 
 class Session:

@@ -44,6 +44,7 @@ from enact.backends.files.format import (
     read_pack_index,
     write_file,
 )
+from enact.backends.files.places import remove_stale_places
 
 __all__ = ["FileHeap"]
 
@@ -274,6 +275,7 @@ class FileHeap(garbage.Heap):
             with contextlib.suppress(OSError):
                 os.unlink(path)
                 freed += size
+        remove_stale_places(self._root, os.path.exists)
         return len(unmarked) - len(kept), freed
 
     def _check_doomed(self, doomed: list[int], marked: set[str]) -> None:

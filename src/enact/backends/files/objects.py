@@ -59,9 +59,11 @@ from enact.backends.base import (
     Parts,
     check_key,
 )
+from enact.backends.files import places
 from enact.backends.files.format import (
     LOG_MAGIC,
     RECORD_HEADER,
+    Entry,
     fsync_dir,
     log_record_header,
     pack_chunks,
@@ -75,6 +77,7 @@ from enact.backends.files.index import FileIndex
 from enact.backends.files.journals import FileJournals
 from enact.backends.files.migrations import migrate
 from enact.backends.files.scan import scan_files
+from enact.backends.files.spans import spans
 
 __all__ = ["FileObjects"]
 
@@ -89,12 +92,6 @@ _LOOSE_MIN_BYTES = 256 * 1024
 _MAX_OPEN_PACKS = 64
 # A log is indexed this many bytes at a time (more for a larger record).
 _LOG_PIECE = 16 << 20
-
-
-# get_many reads neighbouring packed objects in one read of at most _SPAN
-# bytes, skipping gaps of at most _SPAN_GAP between them.
-_SPAN = 1 << 20
-_SPAN_GAP = 16 << 10
 
 
 class FileObjects(Backend):
@@ -137,6 +134,8 @@ class FileObjects(Backend):
         # descriptor and length.
         self._log: tuple[str, int] | None = None
         self._log_end = 0
+        # Its records' places, saved when closed (None after a failed append).
+        self._log_places: places.Places | None = None
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
@@ -183,7 +182,7 @@ class FileObjects(Backend):
         removed right now.
         """
         with self._lock:
-            self._fresh_after = _fresh_after(registered)
+            self._fresh_after = sessions.fresh_after(registered)
             self._young = set()
             if self._log is not None:
                 try:
@@ -198,7 +197,11 @@ class FileObjects(Backend):
         if self._log is not None:
             with contextlib.suppress(OSError):
                 os.close(self._log[1])
+            if self._log_places is not None:
+                end, temp = self._log_end, self._temp_path()
+                places.save_places(self._log[0], self._log_places, end, temp)
             self._log = None
+            self._log_places = None
 
     def begin_use(self) -> None:
         self._sessions.begin_use()
@@ -231,43 +234,34 @@ class FileObjects(Backend):
     # -- reading -----------------------------------------------------------
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        # Packed objects read together are often stored together (a run's
-        # journal is appended in order): each stretch of a pack holding
-        # several of them is read with one pread. Anything else (loose
-        # objects, a pack gone or damaged) is read one object at a time.
+        # Each stretch of a pack or log holding several of the keys is read
+        # with one pread (see spans). Anything else (loose objects, a file
+        # gone or damaged) is read one object at a time.
         found: list[bytes | None] = [None] * len(keys)
         by_pack: dict[str, list[tuple[int, int, int]]] = {}
         alone = []
+        where = self._packed.get
         for number, key in enumerate(keys):
-            location = self._packed.get(key)
+            location = where(key)
             if location is None or location[1] < 0:
                 alone.append(number)
-            else:
-                pack, offset, length = location
-                by_pack.setdefault(pack, []).append((offset, length, number))
-        for pack, places in by_pack.items():
-            places.sort()
-            first = 0
-            while first < len(places):
-                start = places[first][0]
-                last = first
-                end = start + places[first][1]
-                while (
-                    last + 1 < len(places)
-                    and places[last + 1][0] - end <= _SPAN_GAP
-                    and places[last + 1][0] + places[last + 1][1] - start <= _SPAN
-                ):
-                    last += 1
-                    end = max(end, places[last][0] + places[last][1])
+                continue
+            pack, offset, length = location
+            group = by_pack.get(pack)
+            if group is None:
+                group = by_pack[pack] = []
+            group.append((offset, length, number))
+        for pack, group in by_pack.items():
+            group.sort()
+            for first, last, start, end in spans(group):
                 data = self._read_packed(
-                    keys[places[first][2]], pack, start, end - start
+                    keys[group[first][2]], pack, start, end - start
                 )
-                for offset, length, number in places[first : last + 1]:
+                for offset, length, number in group[first:last]:
                     if data is None or offset + length - start > len(data):
                         alone.append(number)
                     else:
                         found[number] = data[offset - start : offset - start + length]
-                first = last + 1
         for number in alone:
             found[number] = self._get(keys[number])
         return found
@@ -408,20 +402,30 @@ class FileObjects(Backend):
             return damaged or next(iter(self._damage.values()), None)
 
     def _read_log(self, path: str) -> None:
-        """Indexes the records of a log added since it was last read, a
-        piece at a time (so a large log is never all in memory at once)."""
+        """Indexes the records of a log added since it was last read (from
+        its saved places first: :mod:`enact.backends.files.places`), a piece
+        at a time (so a large log is never all in memory at once)."""
         start = self._logs_read.get(path, 0)
         try:
             with open(path, "rb") as file:
                 # The time before the data: a record appended meanwhile only
                 # looks older than it is (and is written again if committed).
-                mtime = os.fstat(file.fileno()).st_mtime
+                status = os.fstat(file.fileno())
+                mtime = status.st_mtime
+                saved = None if start else places.load_places(path, status.st_size)
+                if saved is not None:  # the first copy of a key still wins
+                    places.merge(self._packed, saved.locations(path))
+                    start = self._logs_read[path] = saved.end
+                # Read from the start (or from the places saved): kept to save.
+                found = None if start and saved is None else places.Places(saved)
                 piece = _LOG_PIECE
                 while True:
                     file.seek(start)
                     data = file.read(piece)
                     last = len(data) < piece  # the end of the file
-                    end = self._index_log_piece(path, data, start, last)
+                    end, entries = self._index_log_piece(path, data, start, last)
+                    if found is not None:
+                        found.extend(entries)
                     if last:
                         break
                     if end == start:  # a record larger than the piece
@@ -433,9 +437,15 @@ class FileObjects(Backend):
             message = f"cannot read log file {path}: {error}"
             raise BackendError(message, self.location) from None
         self._mtimes[path] = max(self._mtimes.get(path, mtime), mtime)
+        # Not for damaged logs, nor old ones (read on, taken for new ones).
+        if found is not None and path not in self._damage.keys() | self._old_logs:
+            places.save_places(path, found, self._logs_read[path], self._temp_path())
 
-    def _index_log_piece(self, path: str, data: bytes, start: int, last: bool) -> int:
-        """Indexes ``data`` (the log from ``start``); returns where to read on.
+    def _index_log_piece(
+        self, path: str, data: bytes, start: int, last: bool
+    ) -> tuple[int, list[Entry]]:
+        """Indexes ``data`` (the log from ``start``); returns where to read on
+        and the records found.
 
         Damage running to the end of a piece not the last is read again with
         the next piece (it may end there)."""
@@ -457,9 +467,9 @@ class FileObjects(Backend):
                     ),
                 )
         self._logs_read[path] = found.end
-        return found.end
+        return found.end, found.entries
 
-    def _file_entries(self, path: str, entries: list[tuple[str, int, int]]) -> None:
+    def _file_entries(self, path: str, entries: list[Entry]) -> None:
         """Indexes where the objects of a pack or log are (the first copy
         found wins, over a damaged index entry's place too)."""
         packed = self._packed
@@ -651,9 +661,9 @@ class FileObjects(Backend):
         the session current when the write began (a set replaced since, by a
         new session, is dropped with them)."""
         chunks: list[bytes] = []
-        for key, parts in items:
-            chunks.append(log_record_header(bytes.fromhex(key), sum(map(len, parts))))
-            chunks.extend(parts)
+        raw_keys = [bytes.fromhex(key) for key, _ in items]
+        for raw_key, (_, parts) in zip(raw_keys, items, strict=True):
+            chunks += [log_record_header(raw_key, sum(map(len, parts))), *parts]
         with self._lock:
             if self._log is None:
                 self._log = self._open_log()
@@ -665,15 +675,19 @@ class FileObjects(Backend):
                 if self.fsync:
                     os.fsync(fd)
             except OSError as error:
+                self._log_places = None
                 raise BackendError(
                     f"cannot append to {path}: {error}", self.location
                 ) from None
             position = self._log_end
             entries = []
-            for key, parts in items:
+            saved = self._log_places
+            for raw_key, (key, parts) in zip(raw_keys, items, strict=True):
                 length = sum(map(len, parts))
                 position += RECORD_HEADER
                 entries.append((key, position, length))
+                if saved is not None:
+                    saved.add(raw_key, position, length)
                 young.add(key)
                 position += length
             self._file_entries(path, entries)
@@ -695,6 +709,7 @@ class FileObjects(Backend):
                 f"cannot create {path}: {error}", self.location
             ) from None
         self._log_end = len(LOG_MAGIC)
+        self._log_places = places.Places()
         return path, fd
 
     def _write_loose(self, key: str, parts: Parts) -> None:
@@ -765,7 +780,7 @@ class FileObjects(Backend):
         longer count as stored.
         """
         with self._lock:
-            self._fresh_after = _fresh_after(now)
+            self._fresh_after = sessions.fresh_after(now)
             self._young = set()
             self._close_log()
         self._reindex()
@@ -782,14 +797,3 @@ class FileObjects(Backend):
         if self._index is not None:
             self._index.close()
         self._sessions.close()
-
-
-def _fresh_after(start: float) -> float:
-    """The modification time from which a file counts as young for a session.
-
-    File times come from the kernel's coarse clock and may lag
-    ``sessions.clock()`` by a tick: a file written just after ``start`` must
-    not look old. Half the margin is safe: no collection's cutoff is later
-    than ``start - MARGIN``.
-    """
-    return start - sessions.MARGIN / 2
