@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from enact import runs
-from enact._runs.listing import SORT_KEYS, search, sorted_runs
+from enact._runs.listing import SORT_KEYS, query_columns, search
+from enact.backends.index import encode_cursor
 from enact.interfaces import NoneResource
 from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
@@ -113,29 +114,49 @@ class Pages:
             "since": _moment(query.get("since", "")),
             "until": _moment(query.get("until", ""), end=True),
         }
-        listed = runs.list_runs(**filters)
-        found = search(listed, query.get("q"))
         sort = query.get("sort", "started")
         sort = sort if sort in SORT_KEYS else "started"
-        ascending = query.get("order") == "asc"
-        ordered = sorted_runs(found, sort, descending=not ascending)
-        pages = max(1, -(-len(ordered) // MAX_RUNS))
-        page = min(_page_number(query.get("page", "")), pages)
-        first = (page - 1) * MAX_RUNS
-        shown = ordered[first : first + MAX_RUNS]
+        descending = query.get("order") != "asc"
         kept = {key: query.get(key, "") for key in (*_FILTERS, "q", "sort", "order")}
+        after, before = query.get("after") or None, query.get("before") or None
+        ask = {**filters, "search": query.get("q") or None, "order_by": sort}
+        try:
+            if before is not None:
+                # Newer runs: the order reversed from the page's first run.
+                page = runs.page_runs(
+                    **ask, descending=not descending, limit=MAX_RUNS, cursor=before
+                )
+                shown = page.runs[::-1]
+                newer = page.next_cursor is not None
+                older = True
+            else:
+                page = runs.page_runs(
+                    **ask, descending=descending, limit=MAX_RUNS, cursor=after
+                )
+                shown = page.runs
+                newer = after is not None
+                older = page.next_cursor is not None
+        except ValueError:  # a cursor from elsewhere: the first page
+            page = runs.page_runs(**ask, descending=descending, limit=MAX_RUNS)
+            shown, newer, older = page.runs, False, page.next_cursor is not None
+        total: int | None = None
+        damaged: list[runs.DamagedRun] = []
+        if query.get("count"):
+            # Reads every record: only when asked.
+            listed = runs.list_runs(**filters)
+            total = len(search(listed, query.get("q")))
+            damaged = list(listed.damaged)
+        if not shown:
+            newer = older = False
         return self._page(
             "runs.html",
             nav="runs",
             runs=shown,
-            more=max(0, len(ordered) - first - len(shown)),
-            total=len(ordered),
-            first=first + 1,
-            page=page,
-            pages=pages,
-            newer=_page_link(kept, page - 1) if page > 1 else None,
-            older=_page_link(kept, page + 1) if page < pages else None,
-            damaged=listed.damaged,
+            total=total,
+            newer=_page_link(kept, "before", shown[0], sort) if newer else None,
+            older=_page_link(kept, "after", shown[-1], sort) if older else None,
+            count_link=_page_link(kept, "count", None, sort),
+            damaged=damaged,
             statuses=_STATUSES,
             sorts=list(SORT_KEYS),
             query=kept,
@@ -530,17 +551,17 @@ def _moment(text: str, end: bool = False) -> float | None:
     return moment.timestamp()
 
 
-def _page_number(text: str) -> int:
-    """A page number from a query (1 for anything that is not one)."""
-    if text.isdigit() and 0 < len(text) < 7:
-        return max(1, int(text))
-    return 1
-
-
-def _page_link(query: dict[str, str], page: int) -> str:
-    """The runs list's address with the same filters, at another page."""
-    kept = {key: value for key, value in query.items() if value}
-    kept["page"] = str(page)
+def _page_link(
+    query: dict[str, str], key: str, info: runs.RunInfo | None, sort: str
+) -> str:
+    """The runs list's address with the same filters, continuing after
+    (``key="after"``) or before a run, or counting every match."""
+    kept = {name: value for name, value in query.items() if value}
+    if info is None:
+        kept[key] = "1"
+    else:
+        cols = query_columns(info.to_bytes())
+        kept[key] = encode_cursor(None if cols is None else cols[sort], info.id)
     return "/?" + urllib.parse.urlencode(kept)
 
 
