@@ -76,8 +76,13 @@ class RunPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null on the last page."
     )
-    total: int = Field(description="How many runs match the filters in all.")
-    damaged: list[DamagedRecord]
+    total: int | None = Field(
+        description="How many runs match the filters in all (with ?count=true; "
+        "else null)."
+    )
+    damaged: list[DamagedRecord] = Field(
+        description="Records that could not be read (with ?count=true)."
+    )
 
 
 class PendingRequest(BaseModel):

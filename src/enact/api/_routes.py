@@ -28,9 +28,7 @@ from enact.api._models import (
 )
 from enact.api._views import (
     damaged_record,
-    decode_cursor,
     detail,
-    encode_cursor,
     flat_tree,
     hidden_calls,
     pending_request,
@@ -130,37 +128,52 @@ def list_runs(
     cursor: Annotated[
         str | None, Query(max_length=400, description="From a previous page.")
     ] = None,
+    count: Annotated[
+        bool,
+        Query(
+            description="Also count every match and name the damaged records "
+            "(reads every record: its cost grows with the store)."
+        ),
+    ] = False,
 ) -> RunPage:
-    """A page of the store's runs, newest first, filtered and searched."""
-    after = None
-    if cursor is not None:
+    """A page of the store's runs, newest first, filtered and searched.
+
+    A page costs in proportion to its size, not to the store's."""
+    with _using(request) as store:
         try:
-            after = decode_cursor(cursor)
+            page = runs.page_runs(
+                status=status,
+                component=component,
+                tag=tag,
+                parent=parent,
+                since=since,
+                until=until,
+                search=q,
+                limit=limit,
+                cursor=cursor,
+                store=store,
+            )
         except ValueError as error:
-            raise ApiError(400, "bad cursor", str(error)) from None
-    with _using(request):
-        found = runs.list_runs(
-            status=status,
-            component=component,
-            tag=tag,
-            parent=parent,
-            since=since,
-            until=until,
-        )
-    matching = search(found, q)
-    start = 0
-    if after is not None:
-        start = next(
-            (i for i, info in enumerate(matching) if (info.started, info.id) < after),
-            len(matching),
-        )
-    page = matching[start : start + limit]
-    more = start + limit < len(matching)
+            if cursor is not None and "cursor" in str(error):
+                raise ApiError(400, "bad cursor", str(error)) from None
+            raise
+        total, damaged = None, []
+        if count:
+            found = runs.list_runs(
+                status=status,
+                component=component,
+                tag=tag,
+                parent=parent,
+                since=since,
+                until=until,
+            )
+            total = len(search(found, q))
+            damaged = [damaged_record(d) for d in found.damaged]
     return RunPage(
-        runs=[summary(info) for info in page],
-        next_cursor=encode_cursor(page[-1]) if more and page else None,
-        total=len(matching),
-        damaged=[damaged_record(d) for d in found.damaged],
+        runs=[summary(info) for info in page.runs],
+        next_cursor=page.next_cursor,
+        total=total,
+        damaged=damaged,
     )
 
 
