@@ -118,12 +118,16 @@ class ColumnSchema:
     ``has``); ``indexes`` lists extra compound indexes worth keeping (an
     equality column, then an order column). The function must return all of
     them for every record it keeps (and may return a ``text`` column).
+    ``clustered`` names the column most queries order by: a table built
+    from a scan keeps its rows in that order, so that a page which scans in
+    that order reads the table in sequence rather than at random.
     """
 
     tag: str
     scalars: tuple[str, ...]
     lists: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
+    clustered: str | None = None
 
 
 def schema_of(columns: Columns) -> ColumnSchema | None:
