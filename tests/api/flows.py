@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 
 import enact
 
@@ -80,3 +81,24 @@ class Hello(enact.Invokable[enact.NoneResource, Reply]):
 
     def call(self) -> Reply:
         return Reply("hello")
+
+
+#: Set by a test to let ApiGated go on past its first call; ApiGated sets
+#: REACHED when it gets there.
+GATE = threading.Event()
+REACHED = threading.Event()
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiGated(enact.Invokable[enact.Str, enact.Str]):
+    """One pick, then waits for the test's gate, then another pick."""
+
+    pick: enact.Invokable[enact.Str, enact.Str]
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        first = self.pick(topic)
+        REACHED.set()
+        if not GATE.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return enact.Str(f"{first} {self.pick(topic)}")

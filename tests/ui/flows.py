@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 
 import enact
 
@@ -108,3 +109,24 @@ class UIAskPoint(enact.Invokable[enact.Str, UIPoint]):
 
     def call(self, question: enact.Str) -> UIPoint:
         return enact.request_input(UIPoint, question, context=str(question))
+
+
+#: Set by a test to let UIGated go on past its first call; UIGated sets
+#: REACHED when it gets there.
+GATE = threading.Event()
+REACHED = threading.Event()
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class UIGated(enact.Invokable[enact.Str, enact.Str]):
+    """One draw, then waits for the test's gate, then two more draws."""
+
+    draw: enact.Invokable[enact.Str, enact.Str]
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        first = self.draw(topic)
+        REACHED.set()
+        if not GATE.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return enact.Str(f"{first} {self.draw(topic)} {self.draw(topic)}")
