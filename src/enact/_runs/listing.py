@@ -118,5 +118,5 @@ query_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
         ("parent", "started"),
         ("batch", "started"),
     ),
-    clustered="started",
+    cluster="started",
 )

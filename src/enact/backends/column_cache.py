@@ -38,6 +38,7 @@ from enact.backends.index import (
     decode_cursor,
     encode_cursor,
     keeps,
+    sort_value,
 )
 
 __all__ = ["ChangeFeed", "ColumnCache"]
@@ -70,11 +71,6 @@ def _column(name: str) -> str:
     if not name.isidentifier():
         raise _Untranslatable(name)
     return f'"c_{name}"'
-
-
-def _rank(value: Any) -> int:
-    """SQLite's order of types: NULL, then numbers, then text."""
-    return 0 if value is None else 2 if isinstance(value, str) else 1
 
 
 def _scalar(value: Any) -> Any:
@@ -196,9 +192,10 @@ class ColumnCache:
             for name in schema.lists:
                 for value in dict.fromkeys(cols.get(name) or ()):
                     members.append((name, _scalar(value), run_id))
-        if cluster and schema.clustered in schema.scalars:
-            at = 2 + schema.scalars.index(schema.clustered)
-            rows.sort(key=lambda row: (_rank(row[at]), row[at], row[0]))
+        if cluster and schema.cluster in schema.scalars:
+            # Sorted once parsed: each record is parsed once.
+            at = 2 + schema.scalars.index(schema.cluster)
+            rows.sort(key=lambda row: (sort_value(row[at]), row[0]))
         self._db.executemany(f"INSERT INTO run_columns VALUES ({marks})", rows)
         self._db.executemany("INSERT INTO run_column_lists VALUES (?, ?, ?)", members)
 
