@@ -40,6 +40,7 @@ from enact._runs.errors import (
     WrongAnswerType,
 )
 from enact._runs.handle import Run
+from enact._runs.paging import RunsPage, page_runs
 from enact._runs.records import Owner, PendingInput, RunInfo, RunStatus
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "Owner",
     "list_runs",
     "RunList",
+    "page_runs",
+    "RunsPage",
     "DamagedRun",
     "get_run",
     "resume",

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enact.backends.index import RunQuery, decode_cursor
+import enact
+from enact.backends.index import (
+    ColumnSchema,
+    Index,
+    RunQuery,
+    decode_cursor,
+    scan_query,
+)
 from enact.backends.memory import MemoryIndex
 
 STATUSES = ("running", "finished", "failed")
@@ -105,3 +119,203 @@ def test_a_bad_cursor_or_limit_is_refused() -> None:
         index.query_runs(RunQuery(limit=-1), columns)
     with pytest.raises(ValueError):
         decode_cursor("e30")
+
+
+# -- indexes that keep the columns in a table --------------------------------
+# The memory, file and SQLite stores answer a query whose columns function declares a
+# schema from a table of columns; every page must be the scan's page.
+
+SCALARS = ("status", "started", "name", "component", "parent")
+
+
+def table_columns(record: bytes) -> Mapping[str, Any] | None:
+    value: dict[str, Any] = json.loads(record)
+    if value.get("skip"):
+        return None
+    return {
+        **{name: value.get(name) for name in SCALARS},
+        "tags": value.get("tags", []),
+        "text": f"{value.get('name')}\n{value.get('component')}",
+    }
+
+
+table_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
+    tag="test/1", scalars=SCALARS, lists=("tags",), indexes=(("status", "started"),)
+)
+
+
+records = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(STATUSES),
+        "started": st.one_of(
+            st.integers(0, 4), st.integers(0, 4).map(float), st.none(), st.just("x")
+        ),
+        "name": st.sampled_from(["alpha", "Beta", "alpha beta", "ünï", ""]),
+        "component": st.sampled_from(["m:Agent", "m:Judge", "n:agent"]),
+        "parent": st.none() | st.sampled_from(["p1", "p2"]),
+        "tags": st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
+        "skip": st.sampled_from([False, False, False, True]),
+    }
+)
+
+queries = st.builds(
+    RunQuery,
+    equal=st.dictionaries(
+        st.sampled_from(["status", "parent"]),
+        st.sampled_from(STATUSES)
+        | st.none()
+        | st.tuples(st.sampled_from(STATUSES), st.none()),
+        max_size=2,
+    ),
+    contains=st.dictionaries(
+        st.just("component"), st.sampled_from(["Agent", "agent", ":", "x"]), max_size=1
+    ),
+    has=st.dictionaries(st.just("tags"), st.sampled_from(["a", "c"]), max_size=1),
+    at_least=st.dictionaries(
+        st.just("started"), st.integers(0, 4).map(float), max_size=1
+    ),
+    below=st.dictionaries(st.just("started"), st.integers(0, 4).map(float), max_size=1),
+    words=st.none() | st.sampled_from(["alpha", "BETA", "ünï", "agent alpha"]),
+    order_by=st.sampled_from(["started", "name", "parent", "component"]),
+    descending=st.booleans(),
+    limit=st.none() | st.integers(0, 4),
+)
+
+
+def _kept_rows(url: str, index: Index) -> int:
+    if url == "memory://":
+        table = index._table  # type: ignore[attr-defined]
+        return int(table.execute("SELECT count(*) FROM run_columns").fetchone()[0])
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite") else url
+    if not url.startswith("sqlite"):
+        path = os.path.join(url, "query.sqlite3")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM run_columns").fetchone()[0])
+
+
+def _all_pages(index: Index, query: RunQuery, columns: Any) -> list[str]:
+    seen: list[str] = []
+    for _ in range(100):
+        page = index.query_runs(query, columns)
+        seen.extend(run_id for run_id, _ in page.runs)
+        if page.next_cursor is None:
+            return seen
+        query = dataclasses.replace(query, cursor=page.next_cursor)
+    raise AssertionError("the pages never end")
+
+
+def _scan_pages(index: Index, query: RunQuery) -> list[str]:
+    whole = dataclasses.replace(query, limit=None)
+    page = scan_query(index.scan_runs().records, whole, table_columns)
+    return [run_id for run_id, _ in page.runs]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=st.lists(records, max_size=12),
+    later=st.lists(st.tuples(st.integers(0, 15), records | st.none()), max_size=6),
+    query=queries,
+)
+def test_a_kept_table_answers_every_query_as_the_scan_does(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: list[dict[str, Any]],
+    later: list[tuple[int, dict[str, Any] | None]],
+    query: RunQuery,
+) -> None:
+    root = tmp_path_factory.mktemp("q")
+    for url in ("memory://", str(root / "f"), f"sqlite:///{root}/s.db"):
+        store = enact.open_store(url)
+        index = store.index
+        for number, record in enumerate(first):
+            index.update_run(
+                f"r{number}", lambda _old, r=record: json.dumps(r).encode()
+            )
+        if query.limit != 0:
+            assert _all_pages(index, query, table_columns) == _scan_pages(index, query)
+            # ... answered from the table, not by a scan.
+            assert _kept_rows(url, index) == sum(not r["skip"] for r in first)
+        # Changes after the table was made: it catches up (deletes too).
+        for number, record in later:
+            data = None if record is None else json.dumps(record).encode()
+            index.update_run(f"r{number}", lambda _old, d=data: d)
+        if query.limit == 0:
+            assert index.query_runs(query, table_columns).runs == []
+        else:
+            assert _all_pages(index, query, table_columns) == _scan_pages(index, query)
+        store.close()
+
+
+def _fill(index: Index, count: int) -> None:
+    for number in range(count):
+        record = {"status": STATUSES[number % 3], "started": float(number), "name": "n"}
+        index.update_run(f"r{number}", lambda _old, r=record: json.dumps(r).encode())
+
+
+def test_a_damaged_sidecar_is_rebuilt(tmp_path: Path) -> None:
+    store = enact.open_store(str(tmp_path / "s"))
+    _fill(store.index, 10)
+    query = RunQuery(equal={"status": "failed"}, limit=2)
+    expected = _all_pages(store.index, query, table_columns)
+    store.close()
+    (tmp_path / "s" / "query.sqlite3").write_bytes(b"not a database" * 100)
+    store = enact.open_store(str(tmp_path / "s"))
+    assert _all_pages(store.index, query, table_columns) == expected
+    assert (tmp_path / "s" / "query.sqlite3").read_bytes()[:6] == b"SQLite"
+    store.close()
+
+
+@pytest.mark.parametrize("how", ["removed", "replaced", "cut"])
+def test_a_lost_changes_log_makes_the_sidecar_rebuild(tmp_path: Path, how: str) -> None:
+    store = enact.open_store(str(tmp_path / "s"))
+    _fill(store.index, 6)
+    query = RunQuery(equal={"status": "running"})
+    assert len(_all_pages(store.index, query, table_columns)) == 2
+    store.close()
+    log = tmp_path / "s" / "runs.changes"
+    if how == "removed":
+        log.unlink()
+    elif how == "replaced":
+        log.unlink()
+        log.write_bytes(b"r0\n")
+    else:
+        log.write_bytes(b"")
+    store = enact.open_store(str(tmp_path / "s"))
+    record = {"status": "running", "started": 99.0, "name": "n"}
+    store.index.update_run("r1", lambda _old: json.dumps(record).encode())
+    assert _all_pages(store.index, query, table_columns) == ["r1", "r3", "r0"]
+    store.close()
+
+
+WRITER = """
+import json, sys
+import enact
+store = enact.open_store(sys.argv[1])
+record = json.dumps({"status": "failed", "started": 100.0, "name": "other"}).encode()
+store.index.update_run("from-there", lambda _old: record)
+store.close()
+"""
+
+
+@pytest.mark.parametrize("kind", ["file", "sqlite"])
+def test_writes_from_another_process_show_in_the_next_page(
+    tmp_path: Path, kind: str
+) -> None:
+    url = str(tmp_path / "s") if kind == "file" else f"sqlite:///{tmp_path}/s.db"
+    store = enact.open_store(url)
+    _fill(store.index, 6)
+    query = RunQuery(equal={"status": "failed"}, limit=1)
+    assert store.index.query_runs(query, table_columns).runs[0][0] == "r5"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", WRITER, url], check=True, env=env)
+    assert store.index.query_runs(query, table_columns).runs[0][0] == "from-there"
+    store.close()
+
+
+def test_a_query_with_no_exact_translation_is_answered_by_the_scan(
+    tmp_path: Path,
+) -> None:
+    store = enact.open_store(f"sqlite:///{tmp_path}/s.db")
+    _fill(store.index, 6)
+    odd = RunQuery(equal={"unknown": None}, order_by="name")
+    assert _all_pages(store.index, odd, table_columns) == _scan_pages(store.index, odd)
+    store.close()

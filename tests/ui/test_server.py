@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import http.client
 import random
 import re
@@ -285,7 +286,7 @@ def test_runs_list_shows_the_newest_runs_first(
     status, _, body = fetch(ui.server, "/")
     assert status == 200
     assert re.findall(r'data-run="([^"]+)"', body) == made[::-1][:2]
-    assert "and 1 older runs" in body
+    assert "2 runs shown" in body and "Older" in body
 
 
 def test_failed_run_shows_its_exception(ui: UI) -> None:
@@ -404,6 +405,10 @@ def test_runs_list_shows_the_others_and_names_a_damaged_record(ui: UI) -> None:
     status, _, body = fetch(ui.server, "/")
     assert status == 200
     assert re.findall(r'data-run="([^"]+)"', body) == [kept.id]
+    # Naming damage reads every record: only when counting.
+    status, _, body = fetch(ui.server, "/?count=1")
+    assert re.findall(r'data-run="([^"]+)"', body) == [kept.id]
+    assert "1 run shown of 1 matching" in body
     assert "1 run record in this store cannot be read" in body
     assert broken.id in body
     status, _, body = fetch(ui.server, f"/runs/{broken.id}")
@@ -424,13 +429,23 @@ def test_every_run_is_reached_through_the_pages(
 
     monkeypatch.setattr(_pages, "MAX_RUNS", 4)
     made = [runs.run(UIEcho(), enact.Str(str(n))).id for n in range(10)]
-    seen = _listed(ui, "") + _listed(ui, "page=2") + _listed(ui, "page=3")
-    assert seen == made[::-1]
-    _, _, body = fetch(ui.server, "/?page=2")
-    assert "Runs 5\u20138 of 10 (page 2 of 3)" in body
-    assert "page=1" in body and "page=3" in body  # newer and older links
-    assert _listed(ui, "page=99") == made[::-1][8:]  # past the end: the last page
-    assert _listed(ui, "page=nonsense") == made[::-1][:4]
+    seen: list[str] = []
+    pages: list[str] = []
+    link: str | None = "/"
+    while link is not None:
+        status, _, body = fetch(ui.server, link)
+        assert status == 200
+        pages.append(body)
+        seen += re.findall(r'data-run="([^"]+)"', body)
+        older = re.search(r'<a href="([^"]+)" class="[^"]*" rel="next"', body)
+        link = None if older is None else html.unescape(older.group(1))
+    assert seen == made[::-1] and len(pages) == 3
+    # Back from the last page: the newer runs, in the same order.
+    newer = re.search(r'<a href="([^"]+)" class="[^"]*" rel="prev"', body)
+    assert newer is not None
+    _, _, body = fetch(ui.server, html.unescape(newer.group(1)))
+    assert re.findall(r'data-run="([^"]+)"', body) == made[::-1][4:8]
+    assert _listed(ui, "after=nonsense") == made[::-1][:4]  # a bad cursor: page 1
 
 
 def test_runs_are_searched_and_sorted(ui: UI) -> None:

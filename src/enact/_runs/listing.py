@@ -12,6 +12,7 @@ from typing import Any
 
 from enact._runs.errors import RunError
 from enact._runs.records import RunInfo
+from enact.backends.index import ColumnSchema
 
 __all__ = ["SORT_KEYS", "matches", "query_columns", "search", "sorted_runs"]
 
@@ -89,7 +90,33 @@ def query_columns(record: bytes) -> dict[str, Any] | None:
         "took": _took(info),
         "parent": info.parent,
         "batch": info.batch,
+        "tags": list(info.tags),
         "text": "\n".join(
             [info.id, info.component, info.name or "", info.error or "", *info.tags]
         ).lower(),
     }
+
+
+# Declared so that an index may keep these columns in a table (see
+# enact.backends.column_cache); the tag changes whenever they do.
+query_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
+    tag="runs/1",
+    scalars=(
+        "status",
+        "component",
+        "name",
+        "started",
+        "ended",
+        "took",
+        "parent",
+        "batch",
+    ),
+    lists=("tags",),
+    indexes=(
+        ("status", "started"),
+        ("component", "started"),
+        ("parent", "started"),
+        ("batch", "started"),
+    ),
+    cluster="started",
+)

@@ -10,8 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from enact import runs
+from enact.api._batch_routes import batch_router
+from enact.api._events import events_router
+from enact.api._fork import fork_router
 from enact.api._guard import Guard
 from enact.api._routes import ApiError, router
 from enact.errors import EnactError
@@ -59,6 +63,9 @@ def create_app(
     app.state.store = store
     app.state.jobs = Jobs(store)
     app.include_router(router)
+    app.include_router(batch_router)
+    app.include_router(events_router)
+    app.include_router(fork_router)
     app.middleware("http")(Guard(host, token))
     _add_error_handlers(app)
     _add_docs(app)
@@ -103,6 +110,16 @@ def _describe_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes at this request's path."""
+    found = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.routes):
+            found.append(method)
+    return found
+
+
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -127,7 +144,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         response = _error(error.status_code, "http error", str(error.detail))
-        response.headers.update(error.headers or {})  # e.g. a 405's Allow
+        response.headers.update(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names only the first matching route's methods; a
+            # path served by two routes (GET and POST) allows both.
+            response.headers["Allow"] = ", ".join(_allowed(request))
         return response
 
     @app.exception_handler(RequestValidationError)

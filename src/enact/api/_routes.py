@@ -16,7 +16,6 @@ from enact._runs.listing import search
 from enact.api._models import (
     AnswerBody,
     AnswerResult,
-    BranchBody,
     CallDifference,
     Comparison,
     ErrorBody,
@@ -28,9 +27,7 @@ from enact.api._models import (
 )
 from enact.api._views import (
     damaged_record,
-    decode_cursor,
     detail,
-    encode_cursor,
     flat_tree,
     hidden_calls,
     pending_request,
@@ -130,37 +127,52 @@ def list_runs(
     cursor: Annotated[
         str | None, Query(max_length=400, description="From a previous page.")
     ] = None,
+    count: Annotated[
+        bool,
+        Query(
+            description="Also count every match and name the damaged records "
+            "(reads every record: its cost grows with the store)."
+        ),
+    ] = False,
 ) -> RunPage:
-    """A page of the store's runs, newest first, filtered and searched."""
-    after = None
-    if cursor is not None:
+    """A page of the store's runs, newest first, filtered and searched.
+
+    A page costs in proportion to its size, not to the store's."""
+    with _using(request) as store:
         try:
-            after = decode_cursor(cursor)
+            page = runs.page_runs(
+                status=status,
+                component=component,
+                tag=tag,
+                parent=parent,
+                since=since,
+                until=until,
+                search=q,
+                limit=limit,
+                cursor=cursor,
+                store=store,
+            )
         except ValueError as error:
-            raise ApiError(400, "bad cursor", str(error)) from None
-    with _using(request):
-        found = runs.list_runs(
-            status=status,
-            component=component,
-            tag=tag,
-            parent=parent,
-            since=since,
-            until=until,
-        )
-    matching = search(found, q)
-    start = 0
-    if after is not None:
-        start = next(
-            (i for i, info in enumerate(matching) if (info.started, info.id) < after),
-            len(matching),
-        )
-    page = matching[start : start + limit]
-    more = start + limit < len(matching)
+            if cursor is not None and "cursor" in str(error):
+                raise ApiError(400, "bad cursor", str(error)) from None
+            raise
+        total, damaged = None, []
+        if count:
+            found = runs.list_runs(
+                status=status,
+                component=component,
+                tag=tag,
+                parent=parent,
+                since=since,
+                until=until,
+            )
+            total = len(search(found, q))
+            damaged = [damaged_record(d) for d in found.damaged]
     return RunPage(
-        runs=[summary(info) for info in page],
-        next_cursor=encode_cursor(page[-1]) if more and page else None,
-        total=len(matching),
-        damaged=[damaged_record(d) for d in found.damaged],
+        runs=[summary(info) for info in page.runs],
+        next_cursor=page.next_cursor,
+        total=total,
+        damaged=damaged,
     )
 
 
@@ -219,25 +231,8 @@ def _start_child_run(
     job = _jobs(request).start(label, run.id, work)
     new_id = wait_for_new_run(job, known, before)
     if job.done.is_set() and job.error is not None and new_id is None:
-        raise ApiError(409, f"cannot {label.split()[0]}", job.error)
+        raise ApiError(409, f"cannot {label.split()[0].removesuffix('ing')}", job.error)
     return JobStarted(run_id=new_id, label=label)
-
-
-@router.post(
-    "/runs/{run_id}/fork",
-    response_model=JobStarted,
-    status_code=202,
-    responses=_ERRORS,
-    summary="Fork a run: resample from a call on",
-)
-def fork_run(
-    request: Request, run_id: RunId, body: Annotated[BranchBody, Body()]
-) -> JobStarted:
-    """Starts a new run that keeps every call before ``at`` and resamples the rest."""
-    with _using(request) as store:
-        run = _run(store, run_id)
-    at = None if body.at is None else tuple(body.at)
-    return _start_child_run(request, run, "forking", lambda: run.fork(at=at))
 
 
 @router.post(

@@ -7,8 +7,6 @@ the web UI, never an error response.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +22,7 @@ from enact.references import Store
 from enact.ui._tree import Node, build_tree, text
 
 __all__ = [
-    "decode_cursor",
     "detail",
-    "encode_cursor",
     "flat_tree",
     "pending_request",
     "summary",
@@ -181,29 +177,3 @@ def hidden_calls(root: Node) -> int:
         total += node.hidden
         stack.extend(node.children)
     return total
-
-
-# -- cursors -----------------------------------------------------------------
-# A cursor names the last run of a page by its place in the order (start
-# time, id), so the next page starts after it even if runs were added or
-# deleted in between. It is opaque to clients: base64 of "<started>|<id>".
-
-
-def encode_cursor(info: runs.RunInfo) -> str:
-    """The cursor that continues after ``info``."""
-    raw = f"{info.started!r}|{info.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    """The (started, id) a cursor continues after.
-
-    Raises:
-        ValueError: if ``cursor`` is not one this API made.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        started, run_id = raw.decode().split("|", 1)
-        return float(started), run_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError(f"{cursor[:80]!r} is not a cursor from this API") from None

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from enact.backends.base import BackendError
 
 __all__ = [
+    "ColumnSchema",
     "Columns",
     "Index",
     "RunPage",
@@ -44,7 +45,10 @@ __all__ = [
     "check_run_id",
     "decode_cursor",
     "encode_cursor",
+    "keeps",
+    "sort_value",
     "scan_query",
+    "schema_of",
 ]
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -104,17 +108,50 @@ Columns = Callable[[bytes], "Mapping[str, Any] | None"]
 
 
 @dataclass(frozen=True)
+class ColumnSchema:
+    """What a :data:`Columns` function returns, declared so that an index
+    may keep the columns of every record in a table and answer queries from
+    it instead of reading every record.
+
+    ``tag`` names the function's version: an index rebuilds what it kept
+    when the tag changes. ``scalars`` are the columns holding None, a
+    number or a string; ``lists`` those holding a list of strings (for
+    ``has``); ``indexes`` lists extra compound indexes worth keeping (an
+    equality column, then an order column); rows are kept in the order of
+    ``cluster`` (the usual order column), so that reading them in that order
+    reads the table in order. The function must return all of them for
+    every record it keeps (and may return a ``text`` column).
+    """
+
+    tag: str
+    scalars: tuple[str, ...]
+    lists: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+    cluster: str | None = None
+
+
+def schema_of(columns: Columns) -> ColumnSchema | None:
+    """The schema a columns function declares (its ``schema`` attribute)."""
+    schema = getattr(columns, "schema", None)
+    return schema if isinstance(schema, ColumnSchema) else None
+
+
+@dataclass(frozen=True)
 class RunQuery:
     """Which runs, in which order, and which page of them.
 
     ``equal`` keeps runs whose column equals the value (a tuple value means
     any of them); ``at_least``/``below`` bound a column (for time ranges);
+    ``contains`` keeps runs whose (text) column contains the string (case
+    matters); ``has`` keeps runs whose (list) column holds the value;
     ``words`` keeps runs whose ``text`` column contains every word (any case).
     Runs missing a column used by a filter are left out. Ties in ``order_by``
     fall back to the run id, so pages never overlap.
     """
 
     equal: Mapping[str, Any] = field(default_factory=dict)
+    contains: Mapping[str, str] = field(default_factory=dict)
+    has: Mapping[str, Any] = field(default_factory=dict)
     at_least: Mapping[str, float] = field(default_factory=dict)
     below: Mapping[str, float] = field(default_factory=dict)
     words: str | None = None
@@ -132,7 +169,7 @@ class RunPage(NamedTuple):
     next_cursor: str | None
 
 
-def _sort_value(value: Any) -> tuple[int, Any]:
+def sort_value(value: Any) -> tuple[int, Any]:
     # None sorts before everything; numbers and strings are kept apart.
     if value is None:
         return (0, 0)
@@ -163,7 +200,8 @@ def decode_cursor(cursor: str) -> tuple[Any, str]:
     return value, run_id
 
 
-def _keep(cols: Mapping[str, Any], query: RunQuery) -> bool:
+def keeps(cols: Mapping[str, Any], query: RunQuery) -> bool:
+    """Whether a record with these columns passes the query's filters."""
     for name, wanted in query.equal.items():
         if name not in cols:
             return False
@@ -172,6 +210,14 @@ def _keep(cols: Mapping[str, Any], query: RunQuery) -> bool:
             if have not in wanted:
                 return False
         elif have != wanted:
+            return False
+    for name, part in query.contains.items():
+        have = cols.get(name)
+        if not isinstance(have, str) or part not in have:
+            return False
+    for name, member in query.has.items():
+        have = cols.get(name)
+        if not isinstance(have, (list, tuple)) or member not in have:
             return False
     for name, low in query.at_least.items():
         have = cols.get(name)
@@ -201,18 +247,20 @@ def scan_query(
     kept: list[tuple[tuple[tuple[int, Any], str], Any, str, bytes]] = []
     for run_id, record in records:
         cols = columns(record)
-        if cols is None or not _keep(cols, query):
+        if cols is None or not keeps(cols, query):
             continue
         value = cols.get(query.order_by)
-        kept.append(((_sort_value(value), run_id), value, run_id, record))
+        kept.append(((sort_value(value), run_id), value, run_id, record))
     kept.sort(key=lambda item: item[0], reverse=query.descending)
     if query.cursor is not None:
         value, after = decode_cursor(query.cursor)
-        mark = (_sort_value(value), after)
+        mark = (sort_value(value), after)
         if query.descending:
             kept = [item for item in kept if item[0] < mark]
         else:
             kept = [item for item in kept if item[0] > mark]
+    if query.limit == 0:
+        return RunPage([], None)
     if query.limit is None or len(kept) <= query.limit:
         return RunPage([(run_id, record) for _, _, run_id, record in kept], None)
     page = kept[: query.limit]

@@ -134,23 +134,53 @@ def runs(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", min=1, metavar="N", help="Show at most N runs."),
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="Show at most N runs: one page, read from the store's query "
+            "index (the next page's cursor is printed on stderr).",
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        typer.Option(
+            "--cursor",
+            metavar="CURSOR",
+            help="Continue after a page (the cursor printed with --limit).",
+        ),
     ] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """List the runs in the store, newest first."""
-    with open_store(ctx):
+    with open_store(ctx) as store:
         parent_id = resolve_run(parent).id if parent else None
-        found = durable.list_runs(
-            status=status,
-            component=component,
-            tag=tag,
-            since=since,
-            until=until,
-            parent=parent_id,
-        )
-        _note_damaged(found.damaged)
-        shown = found if limit is None else found[:limit]
+        filters: dict[str, Any] = {
+            "status": status,
+            "component": component,
+            "tag": tag,
+            "since": since,
+            "until": until,
+            "parent": parent_id,
+        }
+        shown: Sequence[durable.RunInfo]
+        if limit is None and cursor is None:
+            found = durable.list_runs(**filters)
+            _note_damaged(found.damaged)
+            shown = found
+        else:
+            try:
+                page = durable.page_runs(
+                    **filters, limit=limit or 50, cursor=cursor, store=store
+                )
+            except ValueError as error:
+                raise typer.BadParameter(str(error), param_hint="--cursor") from None
+            shown = page.runs
+            if page.next_cursor is not None:
+                err().print(
+                    Text(f"more: enact runs --cursor {page.next_cursor}", "dim"),
+                    soft_wrap=True,
+                )
         unanswered = unanswered_counts()
         if as_json:
             print_json([_run_json(info, unanswered) for info in shown])

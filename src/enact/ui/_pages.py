@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from enact import runs
-from enact._runs.listing import SORT_KEYS, search, sorted_runs
+from enact._runs.listing import SORT_KEYS, query_columns, search
+from enact.backends.index import encode_cursor
 from enact.interfaces import NoneResource
 from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
@@ -24,7 +25,9 @@ from enact.ui._compare import compare
 from enact.ui._feedback import feedback_panels
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs, wait_for_new_run
+from enact.ui._live import call_count, run_key, run_tree
 from enact.ui._render import render
+from enact.ui._replace import fork_forms
 from enact.ui._tree import build_tree, name_of, text
 
 __all__ = ["MAX_RUNS", "FormErrors", "Pages"]
@@ -112,29 +115,49 @@ class Pages:
             "since": _moment(query.get("since", "")),
             "until": _moment(query.get("until", ""), end=True),
         }
-        listed = runs.list_runs(**filters)
-        found = search(listed, query.get("q"))
         sort = query.get("sort", "started")
         sort = sort if sort in SORT_KEYS else "started"
-        ascending = query.get("order") == "asc"
-        ordered = sorted_runs(found, sort, descending=not ascending)
-        pages = max(1, -(-len(ordered) // MAX_RUNS))
-        page = min(_page_number(query.get("page", "")), pages)
-        first = (page - 1) * MAX_RUNS
-        shown = ordered[first : first + MAX_RUNS]
+        descending = query.get("order") != "asc"
         kept = {key: query.get(key, "") for key in (*_FILTERS, "q", "sort", "order")}
+        after, before = query.get("after") or None, query.get("before") or None
+        ask = {**filters, "search": query.get("q") or None, "order_by": sort}
+        try:
+            if before is not None:
+                # Newer runs: the order reversed from the page's first run.
+                page = runs.page_runs(
+                    **ask, descending=not descending, limit=MAX_RUNS, cursor=before
+                )
+                shown = page.runs[::-1]
+                newer = page.next_cursor is not None
+                older = True
+            else:
+                page = runs.page_runs(
+                    **ask, descending=descending, limit=MAX_RUNS, cursor=after
+                )
+                shown = page.runs
+                newer = after is not None
+                older = page.next_cursor is not None
+        except ValueError:  # a cursor from elsewhere: the first page
+            page = runs.page_runs(**ask, descending=descending, limit=MAX_RUNS)
+            shown, newer, older = page.runs, False, page.next_cursor is not None
+        total: int | None = None
+        damaged: list[runs.DamagedRun] = []
+        if query.get("count"):
+            # Reads every record: only when asked.
+            listed = runs.list_runs(**filters)
+            total = len(search(listed, query.get("q")))
+            damaged = list(listed.damaged)
+        if not shown:
+            newer = older = False
         return self._page(
             "runs.html",
             nav="runs",
             runs=shown,
-            more=max(0, len(ordered) - first - len(shown)),
-            total=len(ordered),
-            first=first + 1,
-            page=page,
-            pages=pages,
-            newer=_page_link(kept, page - 1) if page > 1 else None,
-            older=_page_link(kept, page + 1) if page < pages else None,
-            damaged=listed.damaged,
+            total=total,
+            newer=_page_link(kept, "before", shown[0], sort) if newer else None,
+            older=_page_link(kept, "after", shown[-1], sort) if older else None,
+            count_link=_page_link(kept, "count", None, sort),
+            damaged=damaged,
             statuses=_STATUSES,
             sorts=list(SORT_KEYS),
             query=kept,
@@ -155,16 +178,7 @@ class Pages:
         info = run.info()
         tree = problem = None
         try:
-            # The final invocation of an ended run, else what is durable so far.
-            journal = run.invocation() if info.invocation is not None else None
-            if journal is None:
-                journal = run.journal()
-            if journal is not None:
-                tree = build_tree(
-                    journal,
-                    None if info.invocation is None else info.invocation.digest,
-                    run.timings(),
-                )
+            tree = run_tree(run, info)
         except Exception as error:  # shown on the page
             problem = f"{type(error).__name__}: {error}"
         job = self._jobs.running(run.id)
@@ -184,7 +198,13 @@ class Pages:
             children=runs.list_runs(parent=run.id),
             pending=self._pending_items(info.pending, errors or {}),
             request_text=_request_text(info.request),
+            # Without script the page reloads itself; with it, live updates
+            # (enhance.js) fetch the parts that changed.
             refresh=status == "running" or job is not None,
+            live=f"/events?run={run.id}",
+            live_key=run_key(status, call_count(tree), len(info.pending)),
+            answered=request.query.get("answered") == "1",
+            fork_forms=fork_forms(run),
         )
 
     def fork(self, request: Request, run_id: str) -> Response:
@@ -360,7 +380,7 @@ class Pages:
             return self.error(409, "The answer was not taken", job.error)
         if request.form.get("_from") == "inbox":
             return redirect(f"/inbox?answered={run.id}")
-        return redirect(f"/runs/{run.id}")
+        return redirect(f"/runs/{run.id}?answered=1")
 
     # -- objects -----------------------------------------------------------
 
@@ -533,17 +553,17 @@ def _moment(text: str, end: bool = False) -> float | None:
     return moment.timestamp()
 
 
-def _page_number(text: str) -> int:
-    """A page number from a query (1 for anything that is not one)."""
-    if text.isdigit() and 0 < len(text) < 7:
-        return max(1, int(text))
-    return 1
-
-
-def _page_link(query: dict[str, str], page: int) -> str:
-    """The runs list's address with the same filters, at another page."""
-    kept = {key: value for key, value in query.items() if value}
-    kept["page"] = str(page)
+def _page_link(
+    query: dict[str, str], key: str, info: runs.RunInfo | None, sort: str
+) -> str:
+    """The runs list's address with the same filters, continuing after
+    (``key="after"``) or before a run, or counting every match."""
+    kept = {name: value for name, value in query.items() if value}
+    if info is None:
+        kept[key] = "1"
+    else:
+        cols = query_columns(info.to_bytes())
+        kept[key] = encode_cursor(None if cols is None else cols[sort], info.id)
     return "/?" + urllib.parse.urlencode(kept)
 
 

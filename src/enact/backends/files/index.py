@@ -40,8 +40,12 @@ from typing import TypeVar
 
 from enact.backends.base import BackendError
 from enact.backends.files.format import fsync_dir, write_all, write_file, write_new
+from enact.backends.files.query import CHANGES, Sidecar
 from enact.backends.index import (
+    Columns,
     Index,
+    RunPage,
+    RunQuery,
     RunScan,
     UnreadableRecord,
     check_claim_key,
@@ -95,6 +99,11 @@ class FileIndex(Index):
         # The last key of _appenders, when known (no reordering needed).
         self._last_appended: str | None = None
         self._appenders_lock = threading.Lock()
+        self._changes_path = os.path.join(root, CHANGES)
+        self._changes_fd: int | None = None
+        self._sidecar = Sidecar(
+            root, self._locked, lambda: self.scan_runs().records, self.get_run
+        )
 
     # -- locking and files ---------------------------------------------------
 
@@ -217,6 +226,8 @@ class FileIndex(Index):
         with self._locked():
             old = self._read(path)
             new = update(old)
+            if new is not None or old is not None:
+                self._note_change(run_id)
             if new is not None:
                 if old is None:
                     # A new run (or one deleted by another process, and
@@ -230,6 +241,32 @@ class FileIndex(Index):
             if removed and self._fsync:
                 self._os(self._runs, lambda: fsync_dir(self._runs))
             return None
+
+    def _note_change(self, run_id: str) -> None:
+        """Appends the run id to the changes log, before its record changes
+        (see :mod:`enact.backends.files.query`)."""
+        self._on_write()
+        line = run_id.encode("ascii") + b"\n"
+        fd = self._changes_fd
+        if fd is not None and os.fstat(fd).st_nlink == 0:
+            # Removed by someone (the log is only a cache's feed): a new one.
+            os.close(fd)
+            fd = None
+        if fd is None:
+            fd = self._changes_fd = self._os(
+                self._changes_path,
+                lambda: os.open(
+                    self._changes_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+                ),
+            )
+        # One short write to an O_APPEND descriptor: never interleaved.
+        self._os(self._changes_path, lambda: os.write(fd, line))
+        if self._fsync:
+            self._os(self._changes_path, lambda: os.fsync(fd))
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        page = self._sidecar.query(query, columns)
+        return super().query_runs(query, columns) if page is None else page
 
     # -- step logs -----------------------------------------------------------
 
@@ -442,7 +479,12 @@ class FileIndex(Index):
                     os.close(fd)
             self._appenders.clear()
             self._last_appended = None
+        self._sidecar.close()
         with self._thread_lock:
+            if self._changes_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._changes_fd)
+                self._changes_fd = None
             if self._lock_fd is not None and self._depth == 0:
                 with contextlib.suppress(OSError):
                     os.close(self._lock_fd)

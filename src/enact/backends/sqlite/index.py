@@ -13,16 +13,21 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from enact.backends.base import BackendError
+from enact.backends.column_cache import ChangeFeed, ColumnCache
 from enact.backends.index import (
+    Columns,
     Index,
+    RunPage,
+    RunQuery,
     RunScan,
     UnreadableRecord,
     check_claim_key,
     check_run_id,
+    schema_of,
 )
 
 __all__ = ["SQLiteIndex", "as_bytes", "transaction"]
@@ -67,6 +72,43 @@ def as_bytes(value: object) -> bytes:
     return str(value).encode("ascii")
 
 
+def _feed(db: sqlite3.Connection) -> ChangeFeed:
+    """The change feed of the ``run_changes`` table (see the migrations)."""
+
+    def mark() -> str:
+        row = db.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'run_changes'"
+        ).fetchone()
+        return str(0 if row is None else int(row[0]))
+
+    def since(after: str) -> tuple[str, list[str]] | None:
+        if not after.isdigit() or int(after) > int(mark()):
+            return None  # a mark from another database
+        rows = db.execute(
+            "SELECT seq, id FROM run_changes WHERE seq > ? ORDER BY seq",
+            (int(after),),
+        ).fetchall()
+        return (str(rows[-1][0]) if rows else after), [str(row[1]) for row in rows]
+
+    def scan() -> Iterable[tuple[str, bytes]]:
+        for run_id, record in db.execute("SELECT id, record FROM runs"):
+            if type(run_id) is str:  # a damaged id is listed as damaged
+                yield run_id, as_bytes(record)
+
+    def read(ids: Sequence[str]) -> dict[str, bytes | None]:
+        found: dict[str, bytes | None] = dict.fromkeys(ids)
+        for start in range(0, len(ids), 400):
+            part = list(ids[start : start + 400])
+            marks = ", ".join("?" * len(part))
+            select = f"SELECT id, record FROM runs WHERE id IN ({marks})"
+            rows = db.execute(select, part)
+            for run_id, record in rows:
+                found[run_id] = as_bytes(record)
+        return found
+
+    return ChangeFeed(mark, since, scan, read)
+
+
 def _row_reader(rowid: int) -> Callable[[sqlite3.Connection], Any]:
     """Reads one row of ``runs`` (its id as a blob: it may not be text)."""
 
@@ -106,6 +148,7 @@ class SQLiteIndex(Index):
         self._on_write = on_write
         self._journal_lines = journal_lines
         self._drop_journal = drop_journal
+        self._has_feed: bool | None = None
 
     def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -210,12 +253,52 @@ class SQLiteIndex(Index):
                     "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
                     (run_id, bytes(new)),
                 )
+            if self._feed_kept(db):
+                db.execute("INSERT INTO run_changes (id) VALUES (?)", (run_id,))
             return new
 
         new = self._write(change)
         if new is None:
             self._drop_journal(run_id)
         return new
+
+    def _feed_kept(self, db: sqlite3.Connection) -> bool:
+        """Whether the database has the change feed (a database of an older
+        layout opened read-only has not; it is never written)."""
+        if self._has_feed is None:
+            self._has_feed = (
+                db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'run_changes'"
+                ).fetchone()
+                is not None
+            )
+        return self._has_feed
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        schema = schema_of(columns)
+        if schema is None:
+            return super().query_runs(query, columns)
+
+        def answer(db: sqlite3.Connection) -> RunPage | None:
+            if not self._feed_kept(db):
+                return None
+            cache = ColumnCache(db, _feed(db))
+            with transaction(db):
+                cache.catch_up(columns, schema)
+                page = cache.query(query, columns, schema)
+                # What the tables hold now needs no feed rows before it.
+                db.execute(
+                    "DELETE FROM run_changes WHERE seq <= ?",
+                    (int(_feed(db).mark()),),
+                )
+                return page
+
+        self._on_write()
+        try:
+            page = self._run(answer)
+        except BackendError:
+            page = None  # a read-only or damaged database: the scan answers
+        return super().query_runs(query, columns) if page is None else page
 
     # -- step logs -----------------------------------------------------------
 

@@ -56,6 +56,11 @@ TABLES = {
             upto INTEGER NOT NULL
         )""",
 }
+_RUN_CHANGES = """
+    CREATE TABLE IF NOT EXISTS run_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL
+    )"""
 _STEPS_INDEX = "CREATE INDEX IF NOT EXISTS steps_by_run ON steps (run_id, seq)"
 # Stores the object, or re-stamps a copy written before the session started.
 UPSERT = """
@@ -87,12 +92,22 @@ def _chunks_2(db: sqlite3.Connection) -> None:
     the recorded version keeps it from opening the database."""
 
 
+def _changes_3(db: sqlite3.Connection) -> None:
+    """Adds ``run_changes``: the id of every run record written or deleted,
+    in order, so that the table of query columns (:mod:`enact.backends.
+    column_cache`) catches up with what changed instead of reading every
+    record. AUTOINCREMENT: a sequence number is never reused, even after the
+    rows before it are removed."""
+    db.execute(_RUN_CHANGES)
+
+
 #: The schema's versions, in order: each step takes the database one further.
 MIGRATIONS: list[Migration[sqlite3.Connection]] = [
     Migration(
         1, "the objects, runs, steps, names, claims and journal_folds tables", _schema_1
     ),
     Migration(2, "large objects as shared chunks and a manifest", _chunks_2),
+    Migration(3, "a feed of changed run records, for queries", _changes_3),
 ]
 
 

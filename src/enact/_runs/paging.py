@@ -1,0 +1,118 @@
+"""A page of runs at a time, at a cost that grows with the page, not the store.
+
+:func:`enact.runs.list_runs` reads every record. :func:`page_runs` asks the
+store's index for one page (:meth:`~enact.backends.index.Index.query_runs`),
+which the file, SQLite and PostgreSQL stores answer from indexed columns;
+the filters mean exactly what they mean for ``list_runs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+from enact._runs.access import current_store
+from enact._runs.errors import RunError
+from enact._runs.listing import SORT_KEYS, query_columns
+from enact._runs.records import RunInfo, RunStatus
+from enact.backends.index import RunQuery, encode_cursor
+from enact.references import Store
+
+__all__ = ["RunsPage", "page_runs"]
+
+
+class RunsPage(NamedTuple):
+    """One page of runs, and the cursor of the next one."""
+
+    runs: list[RunInfo]
+    #: Pass as ``cursor=`` for the next page; None on the last page.
+    next_cursor: str | None
+
+
+def page_runs(
+    *,
+    status: RunStatus | str | None = None,
+    component: str | None = None,
+    tag: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    parent: str | None = None,
+    search: str | None = None,
+    order_by: str = "started",
+    descending: bool = True,
+    limit: int | None = 50,
+    cursor: str | None = None,
+    store: Store | None = None,
+) -> RunsPage:
+    """One page of the runs in the store's index, filtered and ordered.
+
+    The filters are those of :func:`~enact.runs.list_runs`; ``search`` keeps
+    runs where every word occurs (any case) in the id, name, component, tags
+    or error. Runs that could not be read are left out (``list_runs`` names
+    them). Pages never overlap or skip a run that existed throughout, even
+    while runs are added.
+
+    Args:
+        order_by: One of ``started``, ``ended``, ``took``, ``component``,
+            ``status`` and ``name``; ties fall back to the run id. By
+            ``status`` a crashed run sorts with the running ones (its record
+            says ``running``; only its owner's absence makes it crashed).
+        limit: Runs per page (None: all of them).
+        cursor: The ``next_cursor`` of the previous page.
+        store: The store to read; the current store if None.
+
+    Raises:
+        ValueError: for an unknown status or order, a negative limit, or a
+            cursor that is not one of these.
+    """
+    wanted = None if status is None else RunStatus(status)
+    if order_by not in SORT_KEYS:
+        known = ", ".join(SORT_KEYS)
+        raise ValueError(f"Runs cannot be sorted by {order_by!r}; by one of: {known}.")
+    if limit is not None and limit < 0:
+        raise ValueError(f"A page limit cannot be negative: {limit}")
+    store = current_store() if store is None else store
+    index = store.index
+    equal: dict[str, object] = {}
+    if wanted is not None:
+        # A crashed run is stored as running: which it is, its owner tells.
+        live = wanted in (RunStatus.RUNNING, RunStatus.CRASHED)
+        equal["status"] = RunStatus.RUNNING.value if live else wanted.value
+    if parent is not None:
+        equal["parent"] = parent
+    query = RunQuery(
+        equal=equal,
+        contains={} if component is None else {"component": component},
+        has={} if tag is None else {"tags": tag},
+        at_least={} if since is None else {"started": since},
+        below={} if until is None else {"started": until},
+        words=search,
+        order_by=order_by,
+        descending=descending,
+        limit=limit,
+        cursor=cursor,
+    )
+    found: list[RunInfo] = []
+    while True:
+        page = index.query_runs(query, query_columns)
+        for number, (run_id, record) in enumerate(page.runs):
+            try:
+                info = RunInfo.from_bytes(record, index.record_location(run_id), run_id)
+            except RunError:
+                continue  # damaged: list_runs names it
+            if wanted is not None and info.status is not wanted:
+                continue
+            found.append(info)
+            if limit is not None and len(found) == limit:
+                more = page.next_cursor is not None or number + 1 < len(page.runs)
+                return RunsPage(
+                    found, _cursor_after(record, order_by, run_id) if more else None
+                )
+        if page.next_cursor is None:
+            return RunsPage(found, None)
+        query = dataclasses.replace(query, cursor=page.next_cursor)
+
+
+def _cursor_after(record: bytes, order_by: str, run_id: str) -> str:
+    cols = query_columns(record)
+    return encode_cursor(None if cols is None else cols.get(order_by), run_id)
