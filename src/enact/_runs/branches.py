@@ -310,25 +310,38 @@ def _with_input(
 
 
 def branch_point(
-    store: Store, run_id: str, num_calls: int, at: tuple[int, ...] | None
+    store: Store,
+    run_id: str,
+    num_calls: int,
+    at: tuple[int, ...] | None,
+    replace: Mapping[Any, Any] | None = None,
 ) -> tuple[Any, Ref[Any], Invocation[Any, Any]]:
     """What a branch of run ``run_id`` starts from: its component, its input
     and the journal to replay (rewound by ``num_calls`` top-level calls, or
-    cut at the path ``at``), each object the journal reaches checked first.
+    cut at the path ``at``), each object the journal reaches checked first,
+    with the components of ``replace`` in place of the recorded ones.
 
     Reads refs: call it with ``store`` current.
 
     Raises:
-        RunError: for a branch point the run does not have.
+        RunError: for a branch point the run does not have, or a replaced
+            component the run does not hold.
+        TypeError: if ``replace`` maps something that is not an invokable.
         RunDamaged: if an object its journal reaches is missing or damaged.
     """
+    replacement = Replacement(replace or {})
     info = read_run(store.index, run_id)
     log = None if _has_ended(info) else step_log(store, run_id)
     check_journal(store, run_id, journal_roots(info, log), "fork")
     journal = durable_journal(store, info, log)
     branch = _cut(store, journal, run_id, num_calls, at)
     request = journal.request()
-    return request.invokable().deep_copy_resource(), request.input, branch
+    component = request.invokable().deep_copy_resource()
+    if replacement:
+        component = replacement.apply(component)
+        replacement.check_used(run_id)
+        branch = replacement.journal(store, branch)
+    return component, request.input, branch
 
 
 def _cut(

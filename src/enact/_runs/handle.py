@@ -246,12 +246,6 @@ class Run:
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
         if n is not None:
-            if replace:
-                raise RunError(
-                    "fork(n=...) with replace= is not supported yet: fork once "
-                    "with replace=, then fork that run with n=.",
-                    self.id,
-                )
             if fork_batch_starter is None:  # pragma: no cover - enact imports it
                 raise RunError("Batches are not loaded: import enact.batches.")
             return fork_batch_starter(
@@ -263,6 +257,7 @@ class Run:
                 tags=tags,
                 executor=executor,
                 concurrency=concurrency,
+                replace=replace,
             )
         return self._branch(
             num_calls, at, strict, name, tags, "fork", wait_for_input, replace
