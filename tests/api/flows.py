@@ -102,3 +102,33 @@ class ApiGated(enact.Invokable[enact.Str, enact.Str]):
         if not GATE.wait(60):
             raise TimeoutError("the test never opened the gate")
         return enact.Str(f"{first} {self.pick(topic)}")
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiSuffix(enact.Invokable[enact.Str, enact.Str]):
+    """Adds a suffix, some times, and a random number."""
+
+    suffix: str = "!"
+    times: int = 1
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        return enact.Str(f"{topic}{self.suffix * self.times}{random.randint(0, 999)}")
+
+
+@enact.typed_invokable(Greeting, enact.Str)
+@dataclasses.dataclass
+class ApiChain(enact.Invokable[Greeting, enact.Str]):
+    """Picks a word for the name, then suffixes each of the times."""
+
+    first: enact.Invokable[enact.Str, enact.Str]
+    second: enact.Invokable[enact.Str, enact.Str]
+    loud: bool = False
+
+    def call(self, greeting: Greeting) -> enact.Str:
+        word = self.first(enact.Str(greeting.name))
+        out = [
+            str(self.second(enact.Str(f"{word}/{i}"))) for i in range(greeting.times)
+        ]
+        text = " ".join(out)
+        return enact.Str(text.upper() if self.loud else text)

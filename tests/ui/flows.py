@@ -130,3 +130,38 @@ class UIGated(enact.Invokable[enact.Str, enact.Str]):
         if not GATE.wait(60):
             raise TimeoutError("the test never opened the gate")
         return enact.Str(f"{first} {self.draw(topic)} {self.draw(topic)}")
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class UISuffix(enact.Invokable[enact.Str, enact.Str]):
+    """Adds a suffix, some times, and a random number."""
+
+    suffix: str = "!"
+    times: int = 1
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        return enact.Str(f"{topic}{self.suffix * self.times}{random.randint(0, 999)}")
+
+
+@enact.register
+@dataclasses.dataclass
+class UITask(enact.Resource):
+    name: str
+    times: int
+
+
+@enact.typed_invokable(UITask, enact.Str)
+@dataclasses.dataclass
+class UIChain(enact.Invokable[UITask, enact.Str]):
+    """Draws a word for the name, then suffixes it once per time."""
+
+    first: enact.Invokable[enact.Str, enact.Str]
+    second: enact.Invokable[enact.Str, enact.Str]
+    loud: bool = False
+
+    def call(self, task: UITask) -> enact.Str:
+        word = self.first(enact.Str(task.name))
+        out = [str(self.second(enact.Str(f"{word}/{i}"))) for i in range(task.times)]
+        text = " ".join(out)
+        return enact.Str(text.upper() if self.loud else text)

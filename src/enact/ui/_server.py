@@ -32,6 +32,7 @@ from enact.ui._jobs import Jobs
 from enact.ui._live import read_state, stream
 from enact.ui._pages import Pages
 from enact.ui._render import static_file
+from enact.ui._replace import ForkPages
 
 __all__ = ["UIServer", "make_server", "serve"]
 
@@ -61,12 +62,15 @@ def _routes(
 ) -> list[tuple[str, re.Pattern[str], Handler]]:
     batch_pages = BatchPages(pages)
     rated = FeedbackPages(pages)
+    forks = ForkPages(pages)
     table: list[tuple[str, str, Handler]] = [
         ("GET", r"/", pages.runs_list),
         ("GET", r"/events", events),
         ("GET", rf"/runs/{_RUN}", pages.run_page),
         ("POST", rf"/runs/{_RUN}/answer", pages.answer),
         ("POST", rf"/runs/{_RUN}/fork", pages.fork),
+        ("POST", rf"/runs/{_RUN}/fork-settings", forks.fork_settings),
+        ("POST", rf"/runs/{_RUN}/fork-input", forks.fork_input),
         ("POST", rf"/runs/{_RUN}/replay", pages.replay),
         ("POST", rf"/runs/{_RUN}/resume", pages.resume),
         ("GET", r"/compare", pages.compare_page),
