@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 
 import enact
 
@@ -80,3 +81,54 @@ class Hello(enact.Invokable[enact.NoneResource, Reply]):
 
     def call(self) -> Reply:
         return Reply("hello")
+
+
+#: Set by a test to let ApiGated go on past its first call; ApiGated sets
+#: REACHED when it gets there.
+GATE = threading.Event()
+REACHED = threading.Event()
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiGated(enact.Invokable[enact.Str, enact.Str]):
+    """One pick, then waits for the test's gate, then another pick."""
+
+    pick: enact.Invokable[enact.Str, enact.Str]
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        first = self.pick(topic)
+        REACHED.set()
+        if not GATE.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return enact.Str(f"{first} {self.pick(topic)}")
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class ApiSuffix(enact.Invokable[enact.Str, enact.Str]):
+    """Adds a suffix, some times, and a random number."""
+
+    suffix: str = "!"
+    times: int = 1
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        return enact.Str(f"{topic}{self.suffix * self.times}{random.randint(0, 999)}")
+
+
+@enact.typed_invokable(Greeting, enact.Str)
+@dataclasses.dataclass
+class ApiChain(enact.Invokable[Greeting, enact.Str]):
+    """Picks a word for the name, then suffixes each of the times."""
+
+    first: enact.Invokable[enact.Str, enact.Str]
+    second: enact.Invokable[enact.Str, enact.Str]
+    loud: bool = False
+
+    def call(self, greeting: Greeting) -> enact.Str:
+        word = self.first(enact.Str(greeting.name))
+        out = [
+            str(self.second(enact.Str(f"{word}/{i}"))) for i in range(greeting.times)
+        ]
+        text = " ".join(out)
+        return enact.Str(text.upper() if self.loud else text)

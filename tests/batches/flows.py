@@ -187,3 +187,27 @@ class WhereAmI(enact.Invokable[enact.Int, enact.Str]):
                         break
                 time.sleep(0.01)
         return enact.Str(node)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class Die(enact.Invokable[enact.Int, enact.Int]):
+    """A throw of a die with ``sides`` sides."""
+
+    sides: int = 6
+
+    def call(self, value: enact.Int) -> enact.Int:
+        side_effect(f"die-{self.sides}")
+        return enact.Int(random.randint(1, self.sides))
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class Throws(enact.Invokable[enact.Int, enact.Int]):
+    """A kept call, then two throws of its die (a field a fork can replace)."""
+
+    die: Die = dataclasses.field(default_factory=Die)
+
+    def call(self, value: enact.Int) -> enact.Int:
+        kept = int(Fixed()(value))
+        return enact.Int(kept + int(self.die(value)) + int(self.die(value)))

@@ -15,7 +15,7 @@ import pytest
 
 import enact
 from batches import flows
-from batches.flows import AsyncNoise, Gated, Noise, Picky, Steps, echo
+from batches.flows import AsyncNoise, Die, Gated, Noise, Picky, Steps, Throws, echo
 from enact import batches, runs
 
 Counts = Callable[[], collections.Counter[str]]
@@ -187,6 +187,38 @@ def test_fork_with_n_grows_a_batch_of_branches(
         # Each branch kept the first call and rolled the next two again.
         assert grown == {"roll": 16}
         assert {int(value) // 1000 for value in branches.outputs()} == {2}
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_fork_with_n_and_replace_grows_branches_with_the_new_component(
+    shared_store: enact.Store, side_log: Counts, executor: str
+) -> None:
+    with shared_store:
+        run = enact.run(Throws(), enact.Int(2))
+        before = side_log()
+        with pytest.raises(runs.RunError, match="Die"):
+            run.fork(at=(1,), n=3, replace={Die(7): Die(100)})
+        branches = run.fork(
+            at=(1,), n=5, replace={Die(6): Die(100)}, executor=executor
+        ).wait(timeout=120)
+        assert len(batches.list_batches()) == 1  # the refused fork made none
+        assert branches.info().parent == run.id
+        assert branches.info().counts == {"finished": 5}
+        for branch in branches.runs():
+            info = branch.info()
+            assert info.parent == run.id and info.relation == "fork"
+            assert branch.journal().request().invokable() == Throws(Die(100))
+            kept = branch.journal().response().children[0]
+            assert kept().response().output == (
+                run.journal().response().children[0]().response().output
+            )
+        # Each branch kept the first call and threw the new die twice.
+        assert side_log() - before == {"die-100": 10}
+        assert {int(value) // 1000 for value in branches.outputs()} == {2}
+        # Resuming or forking a branch again needs no replacement.
+        again = branches.runs()[0].fork(at=(2,))
+        assert again.info().status == "finished"
+    assert side_log() - before == {"die-100": 11}
 
 
 def test_ctrl_c_while_waiting_stops_cleanly_then_resume_finishes(

@@ -21,7 +21,7 @@ from enact.backends.chunk_format import (
     encode_manifest,
     parse_manifest,
 )
-from enact.backends.chunking import MAX_CHUNK, cut_segment
+from enact.backends.chunking import MAX_CHUNK, RUN, cut_segment, has_long_run
 from enact.backends.gc import REFERENCE
 
 
@@ -120,3 +120,23 @@ def test_a_manifest_takes_references_as_hex_or_raw() -> None:
     manifest = parse_manifest(as_hex, key)
     assert manifest is not None
     assert manifest.references == references
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.sampled_from([0, 1, RUN // 2, RUN - 1, RUN, RUN + 1, 2 * RUN, 5_000]),
+    slack=st.integers(-3, 3),
+    quotes=st.sampled_from([0.0, 0.0004, 0.001, 0.002, 0.01, 0.2]),
+    seed=st.integers(0, 10**6),
+)
+def test_a_long_run_is_found_by_probing_as_by_every_quote(
+    size: int, slack: int, quotes: float, seed: int
+) -> None:
+    rng = random.Random(seed)
+    data = bytes(
+        ord('"') if rng.random() < quotes else ord("a")
+        for _ in range(max(0, size + slack))
+    )
+    # The plain rule: some gap between quotes (or the ends) of RUN bytes.
+    gaps = [len(piece) for piece in data.split(b'"')]
+    assert has_long_run(data) == (max(gaps) >= RUN)

@@ -83,7 +83,7 @@ def test_a_store_of_a_newer_version_is_refused(url: str) -> None:
     with pytest.raises(StoreVersionError) as raised:
         PostgresObjects(url)
     assert raised.value.found == 99
-    assert raised.value.supported == 1
+    assert raised.value.supported == 2
 
 
 def test_two_processes_opening_a_new_store_at_once_both_work(url: str) -> None:

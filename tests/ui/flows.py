@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 
 import enact
 
@@ -108,3 +109,59 @@ class UIAskPoint(enact.Invokable[enact.Str, UIPoint]):
 
     def call(self, question: enact.Str) -> UIPoint:
         return enact.request_input(UIPoint, question, context=str(question))
+
+
+#: Set by a test to let UIGated go on past its first call; UIGated sets
+#: REACHED when it gets there.
+GATE = threading.Event()
+REACHED = threading.Event()
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class UIGated(enact.Invokable[enact.Str, enact.Str]):
+    """One draw, then waits for the test's gate, then two more draws."""
+
+    draw: enact.Invokable[enact.Str, enact.Str]
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        first = self.draw(topic)
+        REACHED.set()
+        if not GATE.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return enact.Str(f"{first} {self.draw(topic)} {self.draw(topic)}")
+
+
+@enact.typed_invokable(enact.Str, enact.Str)
+@dataclasses.dataclass
+class UISuffix(enact.Invokable[enact.Str, enact.Str]):
+    """Adds a suffix, some times, and a random number."""
+
+    suffix: str = "!"
+    times: int = 1
+
+    def call(self, topic: enact.Str) -> enact.Str:
+        return enact.Str(f"{topic}{self.suffix * self.times}{random.randint(0, 999)}")
+
+
+@enact.register
+@dataclasses.dataclass
+class UITask(enact.Resource):
+    name: str
+    times: int
+
+
+@enact.typed_invokable(UITask, enact.Str)
+@dataclasses.dataclass
+class UIChain(enact.Invokable[UITask, enact.Str]):
+    """Draws a word for the name, then suffixes it once per time."""
+
+    first: enact.Invokable[enact.Str, enact.Str]
+    second: enact.Invokable[enact.Str, enact.Str]
+    loud: bool = False
+
+    def call(self, task: UITask) -> enact.Str:
+        word = self.first(enact.Str(task.name))
+        out = [str(self.second(enact.Str(f"{word}/{i}"))) for i in range(task.times)]
+        text = " ".join(out)
+        return enact.Str(text.upper() if self.loud else text)

@@ -3,7 +3,7 @@ batch, :func:`list_batches` and :func:`get_batch`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from enact._batches.batch import (
@@ -121,16 +121,20 @@ def fork_batch(
     tags: Iterable[str],
     executor: Any = None,
     concurrency: int | None = None,
+    replace: Mapping[Any, Any] | None = None,
 ) -> Batch:
     """``n`` branches of run ``run_id`` from one point, as a batch: each
-    replays the journal up to the branch point and runs the rest afresh.
+    replays the journal up to the branch point and runs the rest afresh,
+    with the components of ``replace`` in place of the recorded ones.
 
     Raises:
-        RunError: for a branch point the run does not have.
+        RunError: for a branch point the run does not have, or a replaced
+            component the run does not hold.
+        TypeError: if ``replace`` maps something that is not an invokable.
         RunDamaged: if an object its journal reaches is missing or damaged.
     """
     component, input_ref, journal = within(
-        store, lambda: branch_point(store, run_id, num_calls, at)
+        store, lambda: branch_point(store, run_id, num_calls, at, replace)
     )
     journal_ref = store.commit(journal)
     return _make(

@@ -395,6 +395,18 @@ class Store(contexts.Context):
             known.clear()
         known.add(key)
 
+    def _written(self, items: list[tuple[str, Parts]]) -> None:
+        """Moves the buffered ``items``, just written, from the buffer to the
+        keys known written (a flush writes a run's objects at once: hot)."""
+        pop = self._pending.pop
+        keys = [key for key, _ in items]
+        for key in keys:  # only these: other threads may have buffered more
+            pop(key, None)
+        known = self._known
+        if len(known) + len(keys) > _KNOWN_LIMIT:
+            known.clear()
+        known.update(keys)
+
     @contextlib.contextmanager
     def batch(self) -> Iterator[Self]:
         """Buffers commits and writes them together when the block ends.
@@ -426,9 +438,7 @@ class Store(contexts.Context):
                 return
             items = list(self._pending.items())
             self._objects.put_many(items)
-            for key, _ in items:
-                self._pending.pop(key, None)
-                self._remember(key)
+            self._written(items)
 
     def step_writer(self, run_id: str) -> Callable[[bytes, bytes], None]:
         """A durable run's writer of finished calls (:meth:`Backend.step_writer`).
@@ -457,9 +467,7 @@ class Store(contexts.Context):
             with self._lock:
                 items = list(self._pending.items())
                 sink(items, lines, recovery)
-                for key, _ in items:
-                    self._pending.pop(key, None)
-                    self._remember(key)
+                self._written(items)
 
         return write
 

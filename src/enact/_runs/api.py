@@ -17,6 +17,7 @@ from enact._runs.answering import answer_request
 from enact._runs.damage import RunList, read_runs
 from enact._runs.execution import start_run, start_run_async
 from enact._runs.handle import Run
+from enact._runs.paging import page_runs
 from enact._runs.records import PendingInput, RunStatus
 from enact.references import Ref, Store
 
@@ -185,7 +186,10 @@ def pending_inputs(run_id: str | None = None) -> list[PendingInput]:
     if run_id is not None:
         return unanswered(index, read_run(index, find_run_id(index, run_id)))
     found: list[PendingInput] = []
-    for info in list_runs(status=RunStatus.WAITING):
+    # Through the query index: the cost grows with the waiting runs, not
+    # with the store (the web UI counts them on every page).
+    waiting = page_runs(status=RunStatus.WAITING, limit=None, store=current_store())
+    for info in waiting.runs:
         found.extend(unanswered(index, info))
     return found
 

@@ -24,6 +24,7 @@ from enact.references import Ref, Store
 __all__ = [
     "branch_point",
     "branch_run",
+    "branch_with_input",
     "durable_journal",
     "resume_run",
     "resume_run_async",
@@ -223,26 +224,124 @@ def _branch(
     )
 
 
+def branch_with_input(
+    store: Store,
+    run_id: str,
+    arg: Any,
+    *,
+    name: str | None,
+    tags: Iterable[str],
+    wait_for_input: bool,
+    replace: Mapping[Any, Any] | None = None,
+) -> str:
+    """Starts a fork of run ``run_id`` whose top-level call takes ``arg``.
+
+    The component runs again on the new input, and every call it makes that
+    the run made too (the same component and input, at the same place in the
+    tree, in any order among its siblings) keeps its recorded result, with
+    its whole subtree; the other calls run afresh. So an input that changes
+    only what one step sees reruns that step and what depends on it. With
+    ``replace``, the calls of a replaced component run afresh too.
+
+    Returns:
+        The new run's id.
+
+    Raises:
+        TypeError: if ``arg`` is not of the component's input type.
+        RunError: if a replaced component is not in the run.
+        RunDamaged: if an object its journal reaches is missing or damaged.
+    """
+    return within(
+        store,
+        lambda: _with_input(
+            store, run_id, arg, name, tags, wait_for_input, Replacement(replace or {})
+        ),
+    )
+
+
+def _with_input(
+    store: Store,
+    run_id: str,
+    arg: Any,
+    name: str | None,
+    tags: Iterable[str],
+    wait_for_input: bool,
+    replacement: Replacement,
+) -> str:
+    info = read_run(store.index, run_id)
+    log = None if _has_ended(info) else step_log(store, run_id)
+    check_journal(store, run_id, journal_roots(info, log), "fork")
+    journal = durable_journal(store, info, log)
+    component = journal.request().invokable().deep_copy_resource()
+    if replacement:
+        # The records keep the old components (unlike a fork at a point):
+        # a call of a replaced component matches none of them and runs.
+        component = replacement.apply(component)
+        replacement.check_used(run_id)
+    wanted = component.get_input_type()
+    value = arg() if isinstance(arg, Ref) else arg
+    if wanted is not None and not isinstance(value, wanted):
+        raise TypeError(
+            f"The component of run {run_id} takes a {wanted.__qualname__}, "
+            f"not a {type(value).__qualname__}."
+        )
+    new_input = arg if isinstance(arg, Ref) else store.commit(arg)
+    # The top-level record, asked with the new input and without its outcome:
+    # the top call runs again and offers its recorded children to the calls
+    # it makes. Not strict: a call that no record matches runs afresh.
+    response = journal.response()
+    top: Response[Any, Any] = Response(
+        response.invokable, None, None, False, list(response.children)
+    )
+    request: Request[Any, Any] = Request(store.commit(component), new_input)
+    branch = Invocation(store.commit(request), store.commit(top))
+    return start_run(
+        store,
+        component,
+        new_input,
+        name=name,
+        tags=tags,
+        parent=run_id,
+        relation="fork",
+        replay_from=branch,
+        strict=False,
+        wait_for_input=wait_for_input,
+    )
+
+
 def branch_point(
-    store: Store, run_id: str, num_calls: int, at: tuple[int, ...] | None
+    store: Store,
+    run_id: str,
+    num_calls: int,
+    at: tuple[int, ...] | None,
+    replace: Mapping[Any, Any] | None = None,
 ) -> tuple[Any, Ref[Any], Invocation[Any, Any]]:
     """What a branch of run ``run_id`` starts from: its component, its input
     and the journal to replay (rewound by ``num_calls`` top-level calls, or
-    cut at the path ``at``), each object the journal reaches checked first.
+    cut at the path ``at``), each object the journal reaches checked first,
+    with the components of ``replace`` in place of the recorded ones.
 
     Reads refs: call it with ``store`` current.
 
     Raises:
-        RunError: for a branch point the run does not have.
+        RunError: for a branch point the run does not have, or a replaced
+            component the run does not hold.
+        TypeError: if ``replace`` maps something that is not an invokable.
         RunDamaged: if an object its journal reaches is missing or damaged.
     """
+    replacement = Replacement(replace or {})
     info = read_run(store.index, run_id)
     log = None if _has_ended(info) else step_log(store, run_id)
     check_journal(store, run_id, journal_roots(info, log), "fork")
     journal = durable_journal(store, info, log)
     branch = _cut(store, journal, run_id, num_calls, at)
     request = journal.request()
-    return request.invokable().deep_copy_resource(), request.input, branch
+    component = request.invokable().deep_copy_resource()
+    if replacement:
+        component = replacement.apply(component)
+        replacement.check_used(run_id)
+        branch = replacement.journal(store, branch)
+    return component, request.input, branch
 
 
 def _cut(

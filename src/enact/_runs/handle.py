@@ -17,6 +17,7 @@ from enact._runs.access import (
 from enact._runs.answering import answer_request
 from enact._runs.branches import (
     branch_run,
+    branch_with_input,
     durable_journal,
     resume_run,
     resume_run_async,
@@ -245,12 +246,6 @@ class Run:
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
         if n is not None:
-            if replace:
-                raise RunError(
-                    "fork(n=...) with replace= is not supported yet: fork once "
-                    "with replace=, then fork that run with n=.",
-                    self.id,
-                )
             if fork_batch_starter is None:  # pragma: no cover - enact imports it
                 raise RunError("Batches are not loaded: import enact.batches.")
             return fork_batch_starter(
@@ -262,10 +257,57 @@ class Run:
                 tags=tags,
                 executor=executor,
                 concurrency=concurrency,
+                replace=replace,
             )
         return self._branch(
             num_calls, at, strict, name, tags, "fork", wait_for_input, replace
         )
+
+    def fork_with_input(
+        self,
+        value: Any,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        wait_for_input: bool = False,
+        replace: Mapping[Any, Any] | None = None,
+    ) -> Run:
+        """A new run of this run's component on another input, replaying
+        what does not change.
+
+        Every call the new run makes that this run made too (the same
+        component and input, at the same place in the tree) keeps its
+        recorded result, subtree and all; the others run afresh. So an edit
+        that changes what only one step sees reruns that step and what
+        depends on it, and the rest is not paid for (or resampled) again.
+
+        Args:
+            value: The new input: a resource of the component's input type
+                (or a ref to one).
+            name: A name for the new run.
+            tags: Tags for the new run.
+            wait_for_input: As for :func:`~enact.runs.run`.
+            replace: ``{old: new}`` components, as for :meth:`fork`; calls
+                that hold a replaced component run afresh.
+
+        Returns:
+            The new run (``parent`` is this run, ``relation`` ``"fork"``).
+
+        Raises:
+            TypeError: if ``value`` is not of the component's input type.
+            RunError: for a replaced component the run does not hold.
+            RunDamaged: if an object its journal reaches is missing or damaged.
+        """
+        new_id = branch_with_input(
+            self._store,
+            self.id,
+            value,
+            name=name,
+            tags=tags,
+            wait_for_input=wait_for_input,
+            replace=replace,
+        )
+        return Run(new_id, self._store)
 
     def replay(
         self,

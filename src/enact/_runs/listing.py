@@ -118,4 +118,5 @@ query_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
         ("parent", "started"),
         ("batch", "started"),
     ),
+    cluster="started",
 )

@@ -54,7 +54,9 @@ def page_runs(
 
     Args:
         order_by: One of ``started``, ``ended``, ``took``, ``component``,
-            ``status`` and ``name``; ties fall back to the run id.
+            ``status`` and ``name``; ties fall back to the run id. By
+            ``status`` a crashed run sorts with the running ones (its record
+            says ``running``; only its owner's absence makes it crashed).
         limit: Runs per page (None: all of them).
         cursor: The ``next_cursor`` of the previous page.
         store: The store to read; the current store if None.

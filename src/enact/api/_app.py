@@ -14,6 +14,8 @@ from starlette.routing import Match
 
 from enact import runs
 from enact.api._batch_routes import batch_router
+from enact.api._events import events_router
+from enact.api._fork import fork_router
 from enact.api._guard import Guard
 from enact.api._routes import ApiError, router
 from enact.errors import EnactError
@@ -62,6 +64,8 @@ def create_app(
     app.state.jobs = Jobs(store)
     app.include_router(router)
     app.include_router(batch_router)
+    app.include_router(events_router)
+    app.include_router(fork_router)
     app.middleware("http")(Guard(host, token))
     _add_error_handlers(app)
     _add_docs(app)

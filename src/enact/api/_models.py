@@ -22,11 +22,14 @@ __all__ = [
     "Comparison",
     "DamagedRecord",
     "ErrorBody",
+    "HeldComponent",
     "JobStarted",
     "PendingRequest",
     "RunDetail",
     "RunPage",
+    "RunComponents",
     "RunSummary",
+    "Setting",
     "TreePage",
 ]
 
@@ -164,14 +167,59 @@ class AnswerResult(BaseModel):
     resumed: bool = Field(description="Whether the server started resuming the run.")
 
 
+ComponentPath = Annotated[
+    str, Field(max_length=500, pattern=r"^([A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*)?$")
+]
+
+
 class BranchBody(BaseModel):
-    """Where to fork a run: the path of the call to resample."""
+    """How to fork a run: where to resample from, which settings of its
+    components to change, or a new input."""
 
     at: list[ChildIndex] | None = Field(
         default=None,
         description="Child indices of the first call to run afresh; every call "
         "before it keeps its recorded result. Default: the last top-level call.",
     )
+    replace: dict[ComponentPath, dict[str, Any]] | None = Field(
+        default=None,
+        description="By component path ('' the run's component, 'model' one "
+        "of its fields; see /components): settings to change, e.g. "
+        '{"model": {"temperature": 0.2}}. Each value is checked against '
+        "its field.",
+    )
+    input: Any = Field(
+        default=None,
+        description="A new input for the run's component, in JSON form (as an "
+        "answer). When given, the fork reruns the component on it and every "
+        "call that did not change keeps its recorded result; 'at' must then "
+        "be left out.",
+    )
+
+
+class Setting(BaseModel):
+    """A field of a component that a fork may change."""
+
+    name: str
+    kind: Literal["text", "int", "float", "bool"]
+    value: Any
+
+
+class HeldComponent(BaseModel):
+    """A component in a run's component tree."""
+
+    where: str = Field(description="Its field path from the run's component.")
+    name: str = Field(description="Its class name.")
+    settings: list[Setting]
+
+
+class RunComponents(BaseModel):
+    """What a fork of a run may change: its components' settings, its input."""
+
+    run_id: str
+    components: list[HeldComponent]
+    input_type: str | None = Field(description="The registered type id of its input.")
+    input: Any = Field(description="Its input in JSON form (as a fork takes one).")
 
 
 class CallDifference(BaseModel):

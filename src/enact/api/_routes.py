@@ -16,7 +16,6 @@ from enact._runs.listing import search
 from enact.api._models import (
     AnswerBody,
     AnswerResult,
-    BranchBody,
     CallDifference,
     Comparison,
     ErrorBody,
@@ -232,25 +231,8 @@ def _start_child_run(
     job = _jobs(request).start(label, run.id, work)
     new_id = wait_for_new_run(job, known, before)
     if job.done.is_set() and job.error is not None and new_id is None:
-        raise ApiError(409, f"cannot {label.split()[0]}", job.error)
+        raise ApiError(409, f"cannot {label.split()[0].removesuffix('ing')}", job.error)
     return JobStarted(run_id=new_id, label=label)
-
-
-@router.post(
-    "/runs/{run_id}/fork",
-    response_model=JobStarted,
-    status_code=202,
-    responses=_ERRORS,
-    summary="Fork a run: resample from a call on",
-)
-def fork_run(
-    request: Request, run_id: RunId, body: Annotated[BranchBody, Body()]
-) -> JobStarted:
-    """Starts a new run that keeps every call before ``at`` and resamples the rest."""
-    with _using(request) as store:
-        run = _run(store, run_id)
-    at = None if body.at is None else tuple(body.at)
-    return _start_child_run(request, run, "forking", lambda: run.fork(at=at))
 
 
 @router.post(

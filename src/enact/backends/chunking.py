@@ -158,17 +158,26 @@ def _long_runs(data: bytes) -> list[tuple[int, int]]:
 
 
 def has_long_run(data: bytes) -> bool:
-    """Whether ``data`` holds a run of at least ``RUN`` bytes without a quote."""
-    find = data.find
-    begin = 0
+    """Whether ``data`` holds a run of at least ``RUN`` bytes without a quote.
+
+    Probes blocks as :func:`_long_runs` does (one ``find`` each), so a record
+    of many short strings (a flow's list of child calls, checked at every
+    flush) costs a few probes, not a step per quote.
+    """
+    find, rfind = data.find, data.rfind
     size = len(data)
-    while size - begin >= RUN:
-        quote = find(b'"', begin)
-        if quote < 0:
-            return True
-        if quote - begin >= RUN:
-            return True
-        begin = quote + 1
+    half = RUN // 2
+    block = 0
+    while size - block >= half:
+        end = block + half
+        if find(b'"', block, end) >= 0:
+            block = end
+            continue
+        start = rfind(b'"', 0, block) + 1
+        stop = find(b'"', end)
+        if stop < 0 or stop - start >= RUN:
+            return size - start >= RUN
+        block = stop + 1
     return False
 
 

@@ -38,6 +38,7 @@ from enact.backends.index import (
     decode_cursor,
     encode_cursor,
     keeps,
+    sort_value,
 )
 
 __all__ = ["ChangeFeed", "ColumnCache"]
@@ -160,7 +161,10 @@ class ColumnCache:
             )
         # The mark before the scan: what is written during it comes again.
         mark = self._feed.mark()
-        self._insert(self._feed.scan(), columns, schema)
+        records: Iterable[tuple[str, bytes | None]] = self._feed.scan()
+        if schema.cluster is not None:
+            records = _clustered(records, columns, schema.cluster)
+        self._insert(records, columns, schema)
         self._set_state("schema", described)
         self._set_state("mark", mark)
 
@@ -226,6 +230,18 @@ class ColumnCache:
                 page.append((run_id, record))
         cursor = encode_cursor(rows[-1][1], rows[-1][0]) if more else None
         return RunPage(page, cursor)
+
+
+def _clustered(
+    records: Iterable[tuple[str, bytes | None]], columns: Columns, cluster: str
+) -> list[tuple[str, bytes | None]]:
+    """The records in the order of one column (then id)."""
+
+    def key(item: tuple[str, bytes | None]) -> tuple[tuple[int, Any], str]:
+        cols = None if item[1] is None else columns(item[1])
+        return sort_value(None if cols is None else cols.get(cluster)), item[0]
+
+    return sorted(records, key=key)
 
 
 def _translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:

@@ -46,6 +46,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "keeps",
+    "sort_value",
     "scan_query",
     "schema_of",
 ]
@@ -116,14 +117,17 @@ class ColumnSchema:
     when the tag changes. ``scalars`` are the columns holding None, a
     number or a string; ``lists`` those holding a list of strings (for
     ``has``); ``indexes`` lists extra compound indexes worth keeping (an
-    equality column, then an order column). The function must return all of
-    them for every record it keeps (and may return a ``text`` column).
+    equality column, then an order column); rows are kept in the order of
+    ``cluster`` (the usual order column), so that reading them in that order
+    reads the table in order. The function must return all of them for
+    every record it keeps (and may return a ``text`` column).
     """
 
     tag: str
     scalars: tuple[str, ...]
     lists: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
+    cluster: str | None = None
 
 
 def schema_of(columns: Columns) -> ColumnSchema | None:
@@ -165,7 +169,7 @@ class RunPage(NamedTuple):
     next_cursor: str | None
 
 
-def _sort_value(value: Any) -> tuple[int, Any]:
+def sort_value(value: Any) -> tuple[int, Any]:
     # None sorts before everything; numbers and strings are kept apart.
     if value is None:
         return (0, 0)
@@ -246,11 +250,11 @@ def scan_query(
         if cols is None or not keeps(cols, query):
             continue
         value = cols.get(query.order_by)
-        kept.append(((_sort_value(value), run_id), value, run_id, record))
+        kept.append(((sort_value(value), run_id), value, run_id, record))
     kept.sort(key=lambda item: item[0], reverse=query.descending)
     if query.cursor is not None:
         value, after = decode_cursor(query.cursor)
-        mark = (_sort_value(value), after)
+        mark = (sort_value(value), after)
         if query.descending:
             kept = [item for item in kept if item[0] < mark]
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import quote
 
 __all__ = ["Request", "Response", "redirect"]
@@ -30,12 +30,14 @@ class Request:
 
 @dataclasses.dataclass
 class Response:
-    """What to send back."""
+    """What to send back: a body, or a stream of chunks (server-sent events)
+    written as they come, until it ends or the client goes away."""
 
     status: int
     body: bytes = b""
     content_type: str = HTML
     headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    stream: Iterator[bytes] | None = None
 
 
 def redirect(location: str) -> Response:

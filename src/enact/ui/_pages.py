@@ -25,7 +25,9 @@ from enact.ui._compare import compare
 from enact.ui._feedback import feedback_panels
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs, wait_for_new_run
+from enact.ui._live import call_count, run_key, run_tree
 from enact.ui._render import render
+from enact.ui._replace import fork_forms
 from enact.ui._tree import build_tree, name_of, text
 
 __all__ = ["MAX_RUNS", "FormErrors", "Pages"]
@@ -176,16 +178,7 @@ class Pages:
         info = run.info()
         tree = problem = None
         try:
-            # The final invocation of an ended run, else what is durable so far.
-            journal = run.invocation() if info.invocation is not None else None
-            if journal is None:
-                journal = run.journal()
-            if journal is not None:
-                tree = build_tree(
-                    journal,
-                    None if info.invocation is None else info.invocation.digest,
-                    run.timings(),
-                )
+            tree = run_tree(run, info)
         except Exception as error:  # shown on the page
             problem = f"{type(error).__name__}: {error}"
         job = self._jobs.running(run.id)
@@ -205,7 +198,13 @@ class Pages:
             children=runs.list_runs(parent=run.id),
             pending=self._pending_items(info.pending, errors or {}),
             request_text=_request_text(info.request),
+            # Without script the page reloads itself; with it, live updates
+            # (enhance.js) fetch the parts that changed.
             refresh=status == "running" or job is not None,
+            live=f"/events?run={run.id}",
+            live_key=run_key(status, call_count(tree), len(info.pending)),
+            answered=request.query.get("answered") == "1",
+            fork_forms=fork_forms(run),
         )
 
     def fork(self, request: Request, run_id: str) -> Response:
@@ -381,7 +380,7 @@ class Pages:
             return self.error(409, "The answer was not taken", job.error)
         if request.form.get("_from") == "inbox":
             return redirect(f"/inbox?answered={run.id}")
-        return redirect(f"/runs/{run.id}")
+        return redirect(f"/runs/{run.id}?answered=1")
 
     # -- objects -----------------------------------------------------------
 

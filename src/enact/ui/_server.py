@@ -13,13 +13,15 @@ import re
 import secrets
 import socket
 import sys
+import threading
 import traceback
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from enact import runs
 from enact.contexts import with_new_contexts
 from enact.references import Store
 from enact.ui import _security
@@ -27,8 +29,10 @@ from enact.ui._batch_pages import BatchPages
 from enact.ui._feedback import EVALUATION_ID, FEEDBACK_ID, FeedbackPages
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs
+from enact.ui._live import read_state, stream
 from enact.ui._pages import Pages
 from enact.ui._render import static_file
+from enact.ui._replace import ForkPages
 
 __all__ = ["UIServer", "make_server", "serve"]
 
@@ -37,7 +41,8 @@ _HEADERS = [
     (
         "Content-Security-Policy",
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'",
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
@@ -52,14 +57,20 @@ _BATCH = r"(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})"
 Handler = Callable[..., Response]
 
 
-def _routes(pages: Pages) -> list[tuple[str, re.Pattern[str], Handler]]:
+def _routes(
+    pages: Pages, events: Handler
+) -> list[tuple[str, re.Pattern[str], Handler]]:
     batch_pages = BatchPages(pages)
     rated = FeedbackPages(pages)
+    forks = ForkPages(pages)
     table: list[tuple[str, str, Handler]] = [
         ("GET", r"/", pages.runs_list),
+        ("GET", r"/events", events),
         ("GET", rf"/runs/{_RUN}", pages.run_page),
         ("POST", rf"/runs/{_RUN}/answer", pages.answer),
         ("POST", rf"/runs/{_RUN}/fork", pages.fork),
+        ("POST", rf"/runs/{_RUN}/fork-settings", forks.fork_settings),
+        ("POST", rf"/runs/{_RUN}/fork-input", forks.fork_input),
         ("POST", rf"/runs/{_RUN}/replay", pages.replay),
         ("POST", rf"/runs/{_RUN}/resume", pages.resume),
         ("GET", r"/compare", pages.compare_page),
@@ -105,9 +116,40 @@ class UIServer(ThreadingHTTPServer):
         self.verbose = False
         self.jobs = Jobs(store)
         self.pages = Pages(store, self.jobs, self.csrf)
-        self.routes = _routes(self.pages)
+        #: Set when the server closes: live streams end.
+        self.closing = threading.Event()
+        self.routes = _routes(self.pages, self._events)
         self._host = host.strip("[]")
         super().__init__((self._host, port), _Handler)
+
+    def _events(self, request: Request) -> Response:
+        """``GET /events[?run=<id>]``: live updates, as server-sent events."""
+        run_id = request.query.get("run") or None
+        if run_id is not None:
+            if not _security.valid_run_id(run_id):
+                return self.pages.error(404, "No such run", "Not a run id.")
+            try:
+                first = read_state(self.store, run_id)
+            except runs.RunError as error:
+                return self.pages.error(404, "No such run", str(error))
+        else:
+            first = read_state(self.store, None)
+        reads = iter([first])
+
+        def read() -> Any:
+            # The state the handler just read is the first one sent.
+            return next(reads, None) or read_state(self.store, run_id)
+
+        return Response(
+            200,
+            content_type="text/event-stream; charset=utf-8",
+            stream=stream(read, self.closing),
+        )
+
+    def shutdown(self) -> None:
+        """Stops serving (after ending the live streams)."""
+        self.closing.set()
+        super().shutdown()
 
     @property
     def port(self) -> int:
@@ -131,6 +173,7 @@ class UIServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         """Closes the socket and waits briefly for background runs to stop."""
+        self.closing.set()
         super().server_close()
         self.jobs.join(5.0)
 
@@ -267,6 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.pages.error(status, title, message)
 
     def _send(self, response: Response, head: bool = False) -> None:
+        if response.stream is not None:
+            self._send_stream(response, response.stream, head)
+            return
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -278,6 +324,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(response.body)
         except ConnectionError:
             pass  # the client went away
+
+    def _send_stream(
+        self, response: Response, chunks: Iterator[bytes], head: bool
+    ) -> None:
+        """Writes a stream chunk by chunk until it ends or the client leaves;
+        the connection then closes (HTTP/1.0: no length needed)."""
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            for name, value in [*_HEADERS, *response.headers]:
+                self.send_header(name, value)
+            self.end_headers()
+            if head:
+                return
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except ConnectionError:
+            pass  # the page was closed or left
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
 
 def make_server(

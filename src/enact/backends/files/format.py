@@ -375,11 +375,17 @@ def near_digest(digest: bytes, named: bytes) -> bool:
 
 def write_all(fd: int, parts: Parts) -> None:
     """Writes every part to ``fd`` (with as few ``writev`` calls as possible)."""
+    written = 0
+    if len(parts) <= _IOV_MAX:
+        # The common case, one writev that writes it all (a durable run
+        # appends a few small records per call): no views made.
+        written = os.writev(fd, parts)
+        if written == sum(map(len, parts)):
+            return
     pending = [memoryview(p) for p in parts if len(p)]
     first = 0
-    while first < len(pending):
-        written = os.writev(fd, pending[first : first + _IOV_MAX])
-        while written:
+    while True:
+        while written:  # drop what was written
             size = len(pending[first])
             if written >= size:
                 written -= size
@@ -387,6 +393,9 @@ def write_all(fd: int, parts: Parts) -> None:
             else:
                 pending[first] = pending[first][written:]
                 written = 0
+        if first >= len(pending):
+            return
+        written = os.writev(fd, pending[first : first + _IOV_MAX])
 
 
 def write_new(path: str, parts: Parts, fsync: bool) -> None:

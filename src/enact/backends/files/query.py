@@ -124,7 +124,10 @@ class Sidecar:
         if self._db is None:
             db = sqlite3.connect(self._path, isolation_level=None, timeout=30.0)
             try:
-                db.execute("PRAGMA journal_mode = WAL")
+                # A rollback journal, not WAL: queries only read between
+                # catch-ups, and reads through a WAL that still holds the
+                # last rebuild's frames cost twice as much.
+                db.execute("PRAGMA journal_mode = DELETE")
                 db.execute("PRAGMA synchronous = NORMAL")
                 # The table of 100,000 runs is some 20 MB: read it mapped
                 # rather than through SQLite's small default page cache.

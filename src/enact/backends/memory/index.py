@@ -1,12 +1,28 @@
-"""The run index of a memory store: dicts under one lock."""
+"""The run index of a memory store: dicts under one lock.
+
+Queries are answered from a table of columns in an in-memory SQLite
+database (:mod:`enact.backends.column_cache`), made at the first query and
+kept up to date from a list of the run ids written since, so a page costs
+what it costs on the SQLite store rather than a parse of every record.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from enact.backends.base import BackendError
-from enact.backends.index import Index, check_claim_key, check_run_id
+from enact.backends.column_cache import ChangeFeed, ColumnCache
+from enact.backends.index import (
+    Columns,
+    Index,
+    RunPage,
+    RunQuery,
+    check_claim_key,
+    check_run_id,
+    schema_of,
+)
 
 __all__ = ["MemoryIndex"]
 
@@ -22,6 +38,14 @@ class MemoryIndex(Index):
         self._steps: dict[str, list[bytes]] = {}
         self._names: dict[str, str] = {}
         self._claims: dict[str, bytes] = {}
+        # The query table, made by the first query that declares a schema;
+        # until then no change is noted (the first query scans anyway).
+        self._table: sqlite3.Connection | None = None
+        # Run ids written since the table last caught up; ``_seen`` counts
+        # those consumed before them (the feed's marks are counts).
+        self._changed: list[str] = []
+        self._seen = 0
+        self._feed = ChangeFeed(self._mark, self._since, self.list_runs, self._read)
 
     def get_run(self, run_id: str) -> bytes | None:
         return self._runs.get(check_run_id(run_id, self.location))
@@ -35,13 +59,46 @@ class MemoryIndex(Index):
     ) -> bytes | None:
         check_run_id(run_id, self.location)
         with self._lock:
-            new = update(self._runs.get(run_id))
+            old = self._runs.get(run_id)
+            new = update(old)
+            if self._table is not None and (old is not None or new is not None):
+                self._changed.append(run_id)
             if new is None:
                 self._runs.pop(run_id, None)
                 self._steps.pop(run_id, None)
             else:
                 self._runs[run_id] = bytes(new)
             return new
+
+    # -- queries -------------------------------------------------------------
+
+    def _mark(self) -> str:
+        return str(self._seen + len(self._changed))
+
+    def _since(self, mark: str) -> tuple[str, list[str]] | None:
+        if not mark.isdigit() or int(mark) < self._seen:
+            return None
+        return self._mark(), self._changed[int(mark) - self._seen :]
+
+    def _read(self, ids: Sequence[str]) -> Mapping[str, bytes | None]:
+        return {run_id: self._runs.get(run_id) for run_id in ids}
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        schema = schema_of(columns)
+        if schema is None:
+            return super().query_runs(query, columns)
+        # Under the lock throughout: no write slips between feed and table.
+        with self._lock:
+            if self._table is None:
+                self._table = sqlite3.connect(
+                    ":memory:", isolation_level=None, check_same_thread=False
+                )
+            cache = ColumnCache(self._table, self._feed)
+            cache.catch_up(columns, schema)
+            self._seen += len(self._changed)
+            self._changed.clear()
+            page = cache.query(query, columns, schema)
+        return super().query_runs(query, columns) if page is None else page
 
     def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
         check_run_id(run_id, self.location)

@@ -26,13 +26,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from enact.backends.base import BackendError
-from enact.backends.index import Index, check_claim_key, check_run_id
+from enact.backends.index import (
+    Columns,
+    Index,
+    RunPage,
+    RunQuery,
+    check_claim_key,
+    check_run_id,
+    schema_of,
+)
 from enact.backends.postgres.connections import (
     Connections,
     lost_connection,
     one_line,
 )
 from enact.backends.postgres.migrations import LOCK_CLASS, lock_id
+from enact.backends.postgres.query import ColumnTable, Untranslatable
 
 __all__ = ["PostgresIndex", "join_lines", "split_lines"]
 
@@ -79,6 +88,7 @@ class PostgresIndex(Index):
         self._counter = itertools.count()
         self._counter_lock = threading.Lock()
         self._runs_lock = lock_id(connections.schema, "runs")
+        self._columns_lock = lock_id(connections.schema, "columns")
         self.channel = (
             f"enact_claims_{lock_id(connections.schema, 'claims') & 0xFFFFFFFF:08x}"
         )
@@ -111,6 +121,47 @@ class PostgresIndex(Index):
             "list runs",
         )
         return [(str(run_id), bytes(record)) for run_id, record in rows]
+
+    def read_runs(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The records of these runs (those that exist), by id."""
+        if not ids:
+            return {}
+        rows = self._db.run(
+            lambda db: db.execute(
+                "SELECT id, record FROM runs WHERE id = ANY(%s)",
+                (list(ids),),
+                binary=True,
+            ).fetchall(),
+            "read runs",
+        )
+        return {str(run_id): bytes(record) for run_id, record in rows}
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        """One page, from ``run_columns`` when ``columns`` declares a schema
+        (see :mod:`enact.backends.postgres.query`), else by the scan."""
+        schema = schema_of(columns)
+        if schema is None:
+            return super().query_runs(query, columns)
+        if query.limit is not None and query.limit < 0:
+            raise ValueError(f"A page limit cannot be negative: {query.limit}")
+        if query.limit == 0:
+            return RunPage([], None)
+
+        def answer(db: Any) -> RunPage:
+            # One catch-up at a time, on any machine.
+            db.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                (LOCK_CLASS, self._columns_lock),
+            )
+            table = ColumnTable(db)
+            table.catch_up(columns, schema)
+            return table.query(query, columns, schema, self.read_runs)
+
+        try:
+            return self._db.run(answer, "query runs", transaction=True)
+        except Untranslatable:
+            # Raised out of the transaction: a half-made table is rolled back.
+            return super().query_runs(query, columns)
 
     def update_run(
         self, run_id: str, update: Callable[[bytes | None], bytes | None]

@@ -76,11 +76,45 @@ def _schema_1(db: Any) -> None:
         db.execute(statement)
 
 
+# Every write of a run record (insert, update, delete, by any client) adds
+# the run's id to ``run_changes``, so that the table of query columns
+# (enact.backends.postgres.query) catches up with what changed instead of
+# reading every record. Run updates hold the store's lock for runs, so the
+# feed's numbers are in commit order. The function keeps the schema it was
+# made in: a client with another search_path still feeds this store's table.
+_FEED = [
+    """CREATE TABLE IF NOT EXISTS run_changes (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS run_columns_state (
+        key text PRIMARY KEY,
+        value text NOT NULL
+    )""",
+    """CREATE OR REPLACE FUNCTION run_changed() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    BEGIN
+        INSERT INTO run_changes (id)
+        VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
+        RETURN NULL;
+    END $$""",
+    "DROP TRIGGER IF EXISTS runs_changed ON runs",
+    """CREATE TRIGGER runs_changed AFTER INSERT OR DELETE OR UPDATE OF record
+        ON runs FOR EACH ROW EXECUTE FUNCTION run_changed()""",
+]
+
+
+def _changes_2(db: Any) -> None:
+    for statement in _FEED:
+        db.execute(statement)
+
+
 #: The schema's versions, in order.
 MIGRATIONS: list[Migration[Any]] = [
     Migration(
         1, "the objects, runs, steps, names, claims and sessions tables", _schema_1
     ),
+    Migration(2, "a feed of changed run records, for queries", _changes_2),
 ]
 
 

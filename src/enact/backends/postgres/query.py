@@ -1,0 +1,320 @@
+"""Run queries in PostgreSQL: a table of every record's columns, on the server.
+
+:meth:`~enact.backends.index.Index.query_runs` by default reads and parses
+every record, a second and more over 100,000 runs. When the columns function
+declares a :class:`~enact.backends.index.ColumnSchema`, the PostgreSQL index
+keeps each record's columns in ``run_columns`` (one text column per scalar,
+an array per list, a B-tree index per column and per declared pair) and
+answers a page with one indexed ``SELECT``.
+
+The table is a cache, never the source of truth:
+
+- before every query it catches up with ``run_changes``, the feed a trigger
+  on ``runs`` writes (see the migrations), under an advisory lock so that
+  two queries never catch up at once; a new schema of columns (another
+  ``tag``) or no table yet rebuilds it from every record;
+- the records of a page are read from ``runs`` and checked against the query
+  again, so a record changed since the table caught up never shows in a page
+  it does not belong to;
+- a query (or a value) with no exact translation is answered by the scan.
+
+**Sort keys.** The scan sorts None before numbers before strings, numbers
+by value and strings by code point. Each scalar is stored as a text key
+that sorts the same way byte by byte (``COLLATE "C"``; UTF-8 keeps code
+point order): None is ``''``, a number ``'n'`` and 16 hex digits of its
+order-preserving IEEE bits, a string ``'s'`` and the string. Equality, ranges
+and the cursor's ``(value, id)`` position then compare keys.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from enact.backends.index import (
+    Columns,
+    ColumnSchema,
+    RunPage,
+    RunQuery,
+    decode_cursor,
+    encode_cursor,
+    keeps,
+)
+
+__all__ = ["ColumnTable", "Untranslatable", "sort_key"]
+
+# Largest integer a float holds exactly: beyond it, keys could tie.
+_EXACT = 1 << 53
+
+
+class Untranslatable(Exception):
+    """The query, or a value, has no exact translation: scan instead."""
+
+
+def sort_key(value: Any) -> str:
+    """The text key of a column value, ordered as the scan orders values.
+
+    Raises:
+        Untranslatable: for a value the scan orders in no way a key can
+            (not None, a number or a string; NaN; a string PostgreSQL
+            cannot hold).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        if isinstance(value, int) and not -_EXACT <= value <= _EXACT:
+            raise Untranslatable("a large integer")
+        number = float(value) + 0.0  # -0.0 is 0.0
+        if math.isnan(number):
+            raise Untranslatable("NaN")
+        bits: int = struct.unpack(">Q", struct.pack(">d", number))[0]
+        bits = bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63
+        return f"n{bits:016x}"
+    if isinstance(value, str):
+        return "s" + _text(value)
+    raise Untranslatable(type(value).__name__)
+
+
+def _text(value: str) -> str:
+    if "\0" in value:
+        raise Untranslatable("a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Untranslatable("a lone surrogate") from None
+    return value
+
+
+def _column(name: str, prefix: str = "c") -> str:
+    if not name.isidentifier():
+        raise Untranslatable(name)
+    return f'"{prefix}_{name}"'
+
+
+def _described(schema: ColumnSchema) -> str:
+    return json.dumps([schema.tag, schema.scalars, schema.lists, schema.indexes])
+
+
+class ColumnTable:
+    """The columns of every run record, in ``run_columns``.
+
+    Args:
+        db: A connection inside a transaction that holds the store's lock
+            for queries, whose ``search_path`` is the store's schema.
+    """
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    # -- keeping up ----------------------------------------------------------
+
+    def catch_up(self, columns: Columns, schema: ColumnSchema) -> None:
+        """Brings the table up to date with ``runs`` (rebuilt if it was
+        made for another schema, or never made)."""
+        db = self._db
+        state = dict(db.execute("SELECT key, value FROM run_columns_state").fetchall())
+        mark = state.get("mark")
+        if state.get("schema") != _described(schema) or mark is None:
+            self._rebuild(columns, schema)
+            return
+        rows = db.execute(
+            "SELECT seq, id FROM run_changes WHERE seq > %s ORDER BY seq", (int(mark),)
+        ).fetchall()
+        if not rows:
+            return
+        ids = list(dict.fromkeys(str(run_id) for _, run_id in rows))
+        found = db.execute(
+            "SELECT id, record FROM runs WHERE id = ANY(%s)", (ids,), binary=True
+        ).fetchall()
+        db.execute("DELETE FROM run_columns WHERE id = ANY(%s)", (ids,))
+        self._insert(((str(i), bytes(r)) for i, r in found), columns, schema)
+        new_mark = int(rows[-1][0])
+        # What the table holds now needs no feed rows before it.
+        db.execute("DELETE FROM run_changes WHERE seq <= %s", (new_mark,))
+        self._set("mark", str(new_mark))
+
+    def _set(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO run_columns_state (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _rebuild(self, columns: Columns, schema: ColumnSchema) -> None:
+        db = self._db
+        db.execute("DROP TABLE IF EXISTS run_columns")
+        parts = [
+            f'{_column(name)} text COLLATE "C" NOT NULL' for name in schema.scalars
+        ]
+        parts += [
+            f'{_column(name, "l")} text[] COLLATE "C" NOT NULL' for name in schema.lists
+        ]
+        db.execute(
+            'CREATE TABLE run_columns (id text COLLATE "C" PRIMARY KEY, '
+            f"text text NOT NULL, {', '.join(parts)})"
+        )
+        # The mark before the scan: what is written during it comes again.
+        row = db.execute("SELECT coalesce(max(seq), 0) FROM run_changes").fetchone()
+        mark = int(row[0])
+        records = db.execute("SELECT id, record FROM runs", binary=True).fetchall()
+        self._insert(((str(i), bytes(r)) for i, r in records), columns, schema)
+        # Indexes after the rows: one sort each instead of a tree grown row
+        # by row.
+        for name in schema.scalars:
+            db.execute(f"CREATE INDEX ON run_columns ({_column(name)}, id)")
+        for index in schema.indexes:
+            names = ", ".join(_column(name) for name in index)
+            db.execute(f"CREATE INDEX ON run_columns ({names}, id)")
+        for name in schema.lists:
+            db.execute(f"CREATE INDEX ON run_columns USING gin ({_column(name, 'l')})")
+        db.execute("ANALYZE run_columns")
+        db.execute("DELETE FROM run_changes WHERE seq <= %s", (mark,))
+        self._set("schema", _described(schema))
+        self._set("mark", str(mark))
+
+    def _insert(
+        self,
+        records: Iterable[tuple[str, bytes]],
+        columns: Columns,
+        schema: ColumnSchema,
+    ) -> None:
+        names = [
+            "id",
+            "text",
+            *(_column(name) for name in schema.scalars),
+            *(_column(name, "l") for name in schema.lists),
+        ]
+        rows: list[tuple[Any, ...]] = []
+        for run_id, record in records:
+            cols = columns(record)
+            if cols is None:
+                continue
+            rows.append(
+                (
+                    run_id,
+                    _text(str(cols.get("text", "")).lower()),
+                    *(sort_key(cols.get(name)) for name in schema.scalars),
+                    *(
+                        sorted({sort_key(v) for v in cols.get(name) or ()})
+                        for name in schema.lists
+                    ),
+                )
+            )
+        if not rows:
+            return
+        statement = f"COPY run_columns ({', '.join(names)}) FROM STDIN"
+        with self._db.cursor().copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    # -- answering -----------------------------------------------------------
+
+    def query(
+        self,
+        query: RunQuery,
+        columns: Columns,
+        schema: ColumnSchema,
+        read: Callable[[Sequence[str]], dict[str, bytes]],
+    ) -> RunPage:
+        """One page of the query; ``read`` reads records by id.
+
+        The caller has just called :meth:`catch_up` in the same transaction.
+
+        Raises:
+            Untranslatable: if the query has no exact translation.
+            ValueError: for a bad cursor.
+        """
+        sql, params = translate(query, schema)
+        if query.limit is not None:
+            sql += f" LIMIT {int(query.limit) + 1}"
+        rows = self._db.execute(sql, params).fetchall()
+        more = query.limit is not None and len(rows) > query.limit
+        rows = rows[: query.limit] if more else rows
+        records = read([str(row[0]) for row in rows])
+        page: list[tuple[str, bytes]] = []
+        for run_id, _ in rows:
+            record = records.get(run_id)
+            # Checked again: it may have changed since the table caught up.
+            cols = None if record is None else columns(record)
+            if record is not None and cols is not None and keeps(cols, query):
+                page.append((run_id, record))
+        if not more:
+            return RunPage(page, None)
+        # The position the table sorted the last row at (not its record's
+        # value now, which may have moved it).
+        return RunPage(page, encode_cursor(_value(str(rows[-1][1])), str(rows[-1][0])))
+
+
+def _value(key: str) -> Any:
+    """The value a sort key stands for (for a cursor)."""
+    if key == "":
+        return None
+    if key[0] == "s":
+        return key[1:]
+    bits = int(key[1:], 16)
+    bits = bits ^ 1 << 63 if bits >> 63 else bits ^ 0xFFFF_FFFF_FFFF_FFFF
+    number: float = struct.unpack(">d", struct.pack(">Q", bits))[0]
+    return number
+
+
+def translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:
+    """The SELECT of (id, order key) answering ``query``, in order.
+
+    Raises:
+        Untranslatable: for a column the schema does not declare, or a value
+            with no key.
+        ValueError: for a bad cursor.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    scalars = set(schema.scalars)
+
+    def scalar(name: str) -> str:
+        if name not in scalars:
+            raise Untranslatable(name)
+        return _column(name)
+
+    for name, wanted in query.equal.items():
+        choices = wanted if isinstance(wanted, tuple) else (wanted,)
+        where.append(f"{scalar(name)} = ANY(%s)")
+        params.append([sort_key(value) for value in choices])
+    for name, part in query.contains.items():
+        column = scalar(name)
+        if not isinstance(part, str):
+            raise Untranslatable(name)
+        where.append(
+            f"(left({column}, 1) = 's' AND strpos(substr({column}, 2), %s) > 0)"
+        )
+        params.append(_text(part))
+    for name, member in query.has.items():
+        if name not in schema.lists:
+            raise Untranslatable(name)
+        where.append(f"{_column(name, 'l')} @> ARRAY[%s]::text[]")
+        params.append(sort_key(member))
+    for bounds, operator in ((query.at_least, ">="), (query.below, "<")):
+        for name, bound in bounds.items():
+            column = scalar(name)
+            if not isinstance(bound, (int, float)):
+                raise Untranslatable(name)
+            # Numbers only: their keys lie between 'n' and 'o'.
+            where.append(
+                f"({column} {operator} %s AND {column} >= 'n' AND {column} < 'o')"
+            )
+            params.append(sort_key(bound))
+    if query.words and query.words.strip():
+        for word in query.words.lower().split():
+            where.append("strpos(text, %s) > 0")
+            params.append(_text(word))
+    order = scalar(query.order_by)
+    if query.cursor is not None:
+        value, after = decode_cursor(query.cursor)
+        where.append(f"({order}, id) {'<' if query.descending else '>'} (%s, %s)")
+        params.extend([sort_key(value), after])
+    direction = "DESC" if query.descending else "ASC"
+    sql = f"SELECT id, {order} FROM run_columns"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return f"{sql} ORDER BY {order} {direction}, id {direction}", params
