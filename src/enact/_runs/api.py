@@ -15,10 +15,12 @@ from typing import Any
 from enact._runs.access import current_store, find_run_id, read_run, unanswered
 from enact._runs.answering import answer_request
 from enact._runs.damage import RunList, read_runs
+from enact._runs.errors import RunError
 from enact._runs.execution import start_run, start_run_async
 from enact._runs.handle import Run
-from enact._runs.paging import page_runs
-from enact._runs.records import PendingInput, RunStatus
+from enact._runs.listing import query_columns
+from enact._runs.records import PendingInput, RunInfo, RunStatus
+from enact.backends.index import RunQuery
 from enact.references import Ref, Store
 
 __all__ = [
@@ -186,10 +188,16 @@ def pending_inputs(run_id: str | None = None) -> list[PendingInput]:
     if run_id is not None:
         return unanswered(index, read_run(index, find_run_id(index, run_id)))
     found: list[PendingInput] = []
-    # Through the query index: the cost grows with the waiting runs, not
-    # with the store (the web UI counts them on every page).
-    waiting = page_runs(status=RunStatus.WAITING, limit=None, store=current_store())
-    for info in waiting.runs:
+    # Through the query index: the cost grows with the runs that wait for
+    # an answer, not with the store (the web UI counts them on every page).
+    query = RunQuery(
+        equal={"status": RunStatus.WAITING.value}, at_least={"pending": 1}, limit=None
+    )
+    for run_id, record in index.query_runs(query, query_columns).runs:
+        try:
+            info = RunInfo.from_bytes(record, index.record_location(run_id), run_id)
+        except RunError:
+            continue  # damaged: list_runs names it
         found.extend(unanswered(index, info))
     return found
 

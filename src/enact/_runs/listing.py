@@ -91,6 +91,7 @@ def query_columns(record: bytes) -> dict[str, Any] | None:
         "parent": info.parent,
         "batch": info.batch,
         "tags": list(info.tags),
+        "pending": len(info.pending),
         "text": "\n".join(
             [info.id, info.component, info.name or "", info.error or "", *info.tags]
         ).lower(),
@@ -100,7 +101,7 @@ def query_columns(record: bytes) -> dict[str, Any] | None:
 # Declared so that an index may keep these columns in a table (see
 # enact.backends.column_cache); the tag changes whenever they do.
 query_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
-    tag="runs/1",
+    tag="runs/2",
     scalars=(
         "status",
         "component",
@@ -110,6 +111,7 @@ query_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
         "took",
         "parent",
         "batch",
+        "pending",
     ),
     lists=("tags",),
     indexes=(
