@@ -47,6 +47,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import enact  # noqa: E402
 from enact import runs  # noqa: E402
+from enact._runs.listing import query_columns  # noqa: E402
+from enact.backends.index import Index, RunQuery  # noqa: E402
 from enact.runs import RunStatus  # noqa: E402
 
 
@@ -145,11 +147,16 @@ class Sample(enact.Resource):
     ratio: float
 
 
-def small_objects(stores: Stores, repeat: int, count: int) -> list[tuple[str, float]]:
+def small_objects(
+    stores: Stores, repeat: int, count: int
+) -> list[tuple[str, float, float]]:
+    """Pairs/s with one checkout per ref, and with one ``checkout_many``."""
     rows = []
     for label, kind, options in KINDS[:2]:
 
-        def once(kind: str = kind, options: dict[str, Any] = options) -> float:
+        def once(
+            many: bool, kind: str = kind, options: dict[str, Any] = options
+        ) -> float:
             with stores.fresh(kind, **options) as store:
                 values = [
                     Sample(i, f"text {i} {uuid.uuid4().hex}", i / 7)
@@ -158,13 +165,20 @@ def small_objects(stores: Stores, repeat: int, count: int) -> list[tuple[str, fl
                 started = time.perf_counter()
                 with store.batch():
                     refs = [store.commit(value) for value in values]
-                committed = time.perf_counter()
-                for ref in refs:
-                    store.checkout(enact.Ref(ref.digest))
-                done = time.perf_counter()
-                return count / (done - started) if committed else 0.0
+                fresh = [enact.Ref(ref.digest) for ref in refs]
+                if many:
+                    store.checkout_many(fresh)
+                else:
+                    for ref in fresh:
+                        store.checkout(ref)
+                return count / (time.perf_counter() - started)
 
-        rows.append((label, max(once() for _ in range(repeat))))
+        # Interleaved: the machine's load falls on both alike.
+        one, many = [], []
+        for _ in range(repeat):
+            one.append(once(False))
+            many.append(once(True))
+        rows.append((label, max(one), max(many)))
     return rows
 
 
@@ -188,9 +202,10 @@ def large_blob(
     return rows
 
 
-def list_runs(stores: Stores, repeat: int, count: int) -> tuple[float, float, int]:
-    """Seconds for list_runs(status=WAITING) over ``count`` runs, and for the
-    index's ``list_runs`` alone; how many were listed."""
+def list_runs(stores: Stores, repeat: int, count: int) -> ListFigures:
+    """Listing the waiting runs of ``count``: a page of 50 from the server's
+    table (the first one builds it), the same page by the scan, and
+    ``list_runs``, which reads every record."""
     import psycopg
 
     location = stores.location("postgres")
@@ -214,19 +229,55 @@ def list_runs(stores: Stores, repeat: int, count: int) -> tuple[float, float, in
                     copied = copied.replace('"status":"finished"', '"status":"waiting"')
                 copy.write_row((run_id, copied.encode(), "bench"))
     with enact.open_store(location) as store:
+        started = time.perf_counter()
+        first = runs.page_runs(status=RunStatus.WAITING, limit=50)
+        build = time.perf_counter() - started
+        assert len(first.runs) == 50
         found = len(runs.list_runs(status=RunStatus.WAITING))
+        index = store.index
 
-        def once() -> float:
-            started = time.perf_counter()
-            runs.list_runs(status=RunStatus.WAITING)
-            return time.perf_counter() - started
+        def timed(call: Callable[[], object]) -> Callable[[], float]:
+            def once() -> float:
+                started = time.perf_counter()
+                call()
+                return time.perf_counter() - started
 
-        def index_only() -> float:
-            started = time.perf_counter()
-            store.index.list_runs()
-            return time.perf_counter() - started
+            return once
 
-        return best(repeat, once), best(repeat, index_only), found
+        def scan_page() -> None:
+            # What every page cost before: the index's default, a scan.
+            query = RunQuery(equal={"status": "waiting"}, limit=50)
+            Index.query_runs(index, query, query_columns)
+
+        return ListFigures(
+            found=found,
+            build=build,
+            page=best(repeat, timed(lambda: runs.page_runs(status="waiting"))),
+            second_page=best(
+                repeat,
+                timed(
+                    lambda: runs.page_runs(status="waiting", cursor=first.next_cursor)
+                ),
+            ),
+            all_waiting=best(
+                repeat, timed(lambda: runs.page_runs(status="waiting", limit=None))
+            ),
+            scan_page=best(repeat, timed(scan_page)),
+            list_all=best(repeat, timed(lambda: runs.list_runs(status="waiting"))),
+        )
+
+
+@dataclasses.dataclass
+class ListFigures:
+    """Seconds for each way of listing the waiting runs."""
+
+    found: int
+    build: float
+    page: float
+    second_page: float
+    all_waiting: float
+    scan_page: float
+    list_all: float
 
 
 def resume_crashed(stores: Stores, repeat: int, steps: int) -> list[tuple[str, float]]:
@@ -336,21 +387,28 @@ def main() -> None:
             print()
         count = 2000 if args.quick else 10_000
         print(f"## Small objects, batched: {count:,} commit+checkout pairs\n")
-        print("| store | pairs/s |\n|---|---:|")
-        for label, rate in small_objects(stores, repeat, count):
-            print(f"| {label} | {rate:,.0f} |")
+        print("| store | one checkout each | checkout_many |\n|---|---:|---:|")
+        for label, one, many in small_objects(stores, repeat, count):
+            print(f"| {label} | {one:,.0f} | {many:,.0f} |")
         size = (16 if args.quick else 64) << 20
         print(f"\n## A {size >> 20} MiB blob\n")
         print("| store | commit MB/s | checkout MB/s |\n|---|---:|---:|")
         for label, commit, checkout in large_blob(stores, min(repeat, 3), size):
             print(f"| {label} | {commit:,.0f} | {checkout:,.0f} |")
         count = 10_000 if args.quick else 100_000
-        took, index_took, found = list_runs(stores, repeat, count)
-        print(f"\n## list_runs(status='waiting') over {count:,} runs\n")
-        print(
-            f"{took * 1000:,.0f} ms ({found:,} waiting runs listed); of which the "
-            f"index's read of every record: {index_took * 1000:,.0f} ms\n"
-        )
+        listed = list_runs(stores, repeat, count)
+        print(f"\n## Waiting runs of {count:,} ({listed.found:,} waiting)\n")
+        print("| how | ms |\n|---|---:|")
+        for how, seconds in (
+            ("page_runs(status='waiting'), a page of 50", listed.page),
+            ("the next page (by its cursor)", listed.second_page),
+            ("the same page by the scan (the index's default)", listed.scan_page),
+            ("page_runs(status='waiting', limit=None): every one", listed.all_waiting),
+            ("list_runs(status='waiting'): reads every record", listed.list_all),
+            ("the first query, which builds the table", listed.build),
+        ):
+            print(f"| {how} | {seconds * 1000:,.1f} |")
+        print()
         steps = 2000 if args.quick else 10_000
         print(f"## Resume of a crashed {steps:,}-child run\n")
         print("| store | seconds |\n|---|---:|")

@@ -32,17 +32,28 @@ import orjson
 
 from enact._identity import memo
 
-__all__ = ["digest_large", "digest_pieces", "join", "note_joined", "str_json"]
+__all__ = [
+    "digest_large",
+    "digest_large_resumed",
+    "digest_pieces",
+    "join",
+    "note_joined",
+    "pieces_of",
+    "str_json",
+]
 
 LARGE = memo.LARGE
 
 # Large strs' JSON, by the str.
 _str_json: dict[str, bytes] = {}
 # How recent large encodings were joined: id -> (the encoding, its pieces,
-# large pieces already expanded into theirs). Few entries: only encodings
-# being committed right now need them.
+# large pieces already expanded into theirs). Encodings committed since the
+# last flush need them (for their digests, then for their chunks): a run's
+# records, bounded by count and by the bytes the entries hold.
 _joined: dict[int, tuple[bytes, tuple[bytes, ...]]] = {}
-_JOINED_ENTRIES = 16
+_JOINED_ENTRIES = 256
+_JOINED_BYTES = 16 << 20
+_joined_held = [0]
 # SHA-256 states after a prefix of pieces: key -> (state, the large pieces
 # of the prefix, held so that their ids stay theirs).
 _states: dict[tuple[Any, ...], tuple[Any, tuple[bytes, ...]]] = {}
@@ -51,8 +62,10 @@ _states: dict[tuple[Any, ...], tuple[Any, tuple[bytes, ...]]] = {}
 _PREFIX_BYTES = 4096
 
 memo.register(_str_json)
-memo.register(_joined)
 memo.register(_states)
+# _joined keeps its own bound, and is not cleared with the others: a record
+# committed but not yet written would lose what its chunks are cut from
+# (:mod:`enact.backends.chunk_reuse`), and cost its payload's size again.
 
 
 def str_json(text: str) -> bytes:
@@ -88,30 +101,52 @@ def note_joined(data: bytes, pieces: Sequence[bytes]) -> None:
                 flat.extend(entry[1])
                 continue
         flat.append(piece)
-    if len(_joined) >= _JOINED_ENTRIES:
+    held = _joined_held
+    if len(_joined) >= _JOINED_ENTRIES or held[0] + len(data) > _JOINED_BYTES:
         _joined.clear()
+        held[0] = 0
+    held[0] += len(data)
     _joined[id(data)] = (data, tuple(flat))
+
+
+def pieces_of(data: bytes) -> tuple[bytes, ...] | None:
+    """The pieces a large encoding was joined from (:func:`join`), large
+    pieces expanded into theirs; None if that is no longer remembered."""
+    entry = _joined.get(id(data))
+    if entry is None or entry[0] is not data:
+        return None
+    return entry[1]
 
 
 def digest_large(data: bytes) -> str:
     """The SHA-256 of large ``data``, resuming a remembered prefix's state
     when ``data`` was joined (:func:`join`) from pieces that start with a
     large one."""
+    return digest_large_resumed(data)[0]
+
+
+def digest_large_resumed(data: bytes) -> tuple[str, bool]:
+    """:func:`digest_large`, and whether it resumed a remembered state (then
+    hashing ``data`` again costs little: its digest is not worth holding)."""
     entry = _joined.get(id(data))
     if entry is None or entry[0] is not data:
-        return hashlib.sha256(data).hexdigest()
-    return digest_pieces(entry[1])
+        return hashlib.sha256(data).hexdigest(), False
+    return _digest_pieces(entry[1])
 
 
 def digest_pieces(pieces: Sequence[bytes]) -> str:
     """The SHA-256 of the concatenation of ``pieces``, resuming the state
     remembered after the same pieces up to the last large one."""
+    return _digest_pieces(pieces)[0]
+
+
+def _digest_pieces(pieces: Sequence[bytes]) -> tuple[str, bool]:
     last = -1
     for index, piece in enumerate(pieces):
         if len(piece) >= LARGE:
             last = index
     if last < 0:
-        return _plain_digest(pieces)
+        return _plain_digest(pieces), False
     key: list[Any] = []
     held: list[bytes] = []
     small = large = 0
@@ -124,11 +159,13 @@ def digest_pieces(pieces: Sequence[bytes]) -> str:
             small += len(piece)
             key.append(piece)
     if small > _PREFIX_BYTES or large > memo.ENTRY_BYTES:
-        return _plain_digest(pieces)
+        return _plain_digest(pieces), False
     prefix_key = tuple(key)
     found = _states.get(prefix_key)
+    resumed = False
     if found is not None and all(a is b for a, b in zip(found[1], held, strict=True)):
         hasher = found[0].copy()
+        resumed = True
     else:
         hasher = hashlib.sha256()
         for piece in pieces[: last + 1]:
@@ -138,7 +175,7 @@ def digest_pieces(pieces: Sequence[bytes]) -> str:
     for piece in pieces[last + 1 :]:
         hasher.update(piece)
     result: str = hasher.hexdigest()
-    return result
+    return result, resumed
 
 
 def _plain_digest(pieces: Sequence[bytes]) -> str:

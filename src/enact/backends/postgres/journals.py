@@ -41,6 +41,30 @@ _CALL = (
     "INSERT INTO steps (run_id, writer, n, lines) VALUES (%s, %s, %s, %b) "
     "ON CONFLICT (writer, n) DO NOTHING"
 )
+# Up to this many objects, a finished call's objects are sent as rows of a
+# VALUES list instead of arrays: no arrays to build on either side, and about
+# half the server's time. One statement text per count, so each is prepared
+# once per connection (psycopg prepares a statement it sees repeatedly).
+_VALUES_ROWS = 8
+_OBJECT_CONFLICT = (
+    " ON CONFLICT (digest) DO UPDATE SET written = excluded.written "
+    "WHERE objects.written < %s"
+)
+
+
+def _call_statement(count: int) -> str:
+    """A finished call with ``count`` objects as one statement."""
+    rows = ", ".join(["(%s, %b, %s)"] * count)
+    return (
+        f"WITH stored AS (INSERT INTO objects (digest, data, written) VALUES {rows}"
+        f"{_OBJECT_CONFLICT} RETURNING 1) "
+        "INSERT INTO steps (run_id, writer, n, lines) VALUES (%s, %s, %s, %b) "
+        "ON CONFLICT (writer, n) DO NOTHING"
+    )
+
+
+_CALLS = {count: _call_statement(count) for count in range(1, _VALUES_ROWS + 1)}
+
 #: One object (a large one: no array to build on the server).
 UPSERT_ONE = (
     "INSERT INTO objects (digest, data, written) VALUES (%s, %b, %s) "
@@ -115,7 +139,16 @@ class PostgresJournals(Journals):
 
         step = (run_id, writer, n, data)
         params: tuple[object, ...]
-        if rows and data:
+        if data and len(rows) <= _VALUES_ROWS:
+            # Rows in key order, one per key (see upsert_params).
+            unique = sorted({row[0]: row for row in rows}.values())
+            statement = _CALLS[len(unique)] if unique else _STEPS
+            params = (
+                *(value for row in unique for value in row[:3]),
+                *((unique[0][3],) if unique else ()),
+                *step,
+            )
+        elif rows and data:
             statement, params = _CALL, (*upsert_params(rows), *step)
         elif rows:
             statement, params = UPSERT, upsert_params(rows)
