@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import enact
-from enact import _codec
+from enact import _codec, digests
 from enact.interfaces import FieldTypeError, ResourceDict
 from enact.resource_registry import Registry, ResourceNotFound
 from strategies import (
@@ -560,3 +560,55 @@ def test_flat_call_args_follow_changes():
     assert encoded(call_args) == _codec._encode_tree(call_args)[0]
     call_args.kwargs["k"] = 1
     assert encoded(call_args) == _codec._encode_tree(call_args)[0]
+
+
+# -- sets: the encoder orders their elements -----------------------------------
+
+_hashable = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=4),
+        st.binary(max_size=4),
+    ),
+    lambda children: st.tuples(children, children),
+    max_leaves=6,
+)
+
+
+def _generic_set_bytes(value: set[Any] | frozenset[Any]) -> bytes:
+    """The bytes of a wrapped set by the generic encoder, which keeps the
+    order the wrapper lists (canonical, as wrap makes it)."""
+    wrapper = enact.wrap(value)
+    sink = _codec._Sink(None)
+    tree = _codec.generic_encoder(type(wrapper))(wrapper, sink)
+    text = orjson.dumps(tree, option=orjson.OPT_SORT_KEYS)
+    return b"\n".join([text, b"".join(sink.blobs)]) if sink.blobs else text
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=st.frozensets(_hashable, max_size=8), seed=st.integers(0, 10**6))
+def test_the_encoder_orders_set_elements_however_a_wrapper_lists_them(
+    members: frozenset[Any], seed: int
+) -> None:
+    from enact._builtin_wrappers import set_members
+    from enact.wrappers import DictWrapper, FrozenSetWrapper, SetWrapper
+
+    expected = _generic_set_bytes(set(members))
+    listed = set_members(members)
+    random.Random(seed).shuffle(listed)
+    assert encoded(SetWrapper(listed)) == expected
+    assert encoded(set(members)) == expected
+    as_dict = SetWrapper(listed).to_resource_dict()
+    assert encoded(as_dict) == expected
+    assert digests.digest(as_dict) == digests.digest(enact.wrap(set(members)))
+    frozen = _generic_set_bytes(frozenset(members))
+    assert encoded(FrozenSetWrapper(list(reversed(listed)))) == frozen
+    # In a field (a dict's value, a list's item): as the wrapped set there.
+    json, *blobs = frozen.split(b"\n", 1)
+    whole, *whole_blobs = encoded({"s": members, "t": [members]}).split(b"\n", 1)
+    head = _codec.flat_head(DictWrapper)
+    assert whole == head + b'"wrapped":{"s":' + json + b',"t":[' + json + b"]}}"
+    assert whole_blobs == [blob * 2 for blob in blobs]

@@ -22,16 +22,22 @@ VERSIONS = sorted(p.name for p in GOLDEN.iterdir() if (p / "manifest.json").exis
 
 @pytest.fixture(params=VERSIONS)
 def golden(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> tuple:
-    # Work on a copy: replays write new objects.
+    # Work on a copy: replays write new objects (and an older SQLite
+    # layout is migrated on opening).
     root = tmp_path / request.param
-    shutil.copytree(GOLDEN / request.param / "store", root)
     manifest = json.loads((GOLDEN / request.param / "manifest.json").read_text())
     refs = {name: enact.Ref(digest) for name, digest in manifest["refs"].items()}
+    if manifest.get("store") == "sqlite":
+        root.mkdir()
+        shutil.copy(GOLDEN / request.param / "store.db", root / "store.db")
+        return enact.SQLiteStore(root / "store.db"), refs, manifest
+    shutil.copytree(GOLDEN / request.param / "store", root)
     return enact.FileStore(root), refs, manifest
 
 
 def test_there_is_a_golden_store() -> None:
     assert "v0.4.0.dev1" in VERSIONS
+    assert {"sqlite-layout3", "sqlite-layout4"} <= set(VERSIONS)
 
 
 def test_verifies_and_every_object_decodes(golden: tuple) -> None:

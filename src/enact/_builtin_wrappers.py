@@ -44,6 +44,7 @@ __all__ = [
     "dataclass_wrapper",
     "deep_tuple_path",
     "set_element_key",
+    "set_members",
 ]
 
 T = TypeVar("T")
@@ -286,8 +287,10 @@ class TupleWrapper(TypeWrapper[tuple[Any, ...]]):
 
 
 # Set elements are stored in the order of their canonical encodings, so equal
-# sets have equal digests. The canonical encoding lives in a higher layer
-# (enact._codec), which installs the key function when it is imported.
+# sets have equal digests: the encoder (enact._codec) orders them itself, in
+# whatever order a wrapper lists them. Wrappers list them in that order too,
+# so equal sets also give equal wrappers; the encoder, a higher layer,
+# installs its key function here when it is imported.
 _element_key: Callable[[Any], bytes] | None = None
 
 
@@ -305,7 +308,13 @@ def _canonical_order(values: Iterable[Any]) -> list[Any]:
     key = _element_key
     if key is None:  # pragma: no cover - `import enact` installs it
         raise RuntimeError("enact._codec must be imported before sets are wrapped.")
-    return sorted((_freeze(item, 1) for item in values), key=key)
+    return sorted(set_members(values), key=key)
+
+
+def set_members(values: Iterable[Any]) -> list[Any]:
+    """A set's elements as its wrapper holds them (tuples wrapped, so they
+    stay hashable), in no particular order: the encoder orders them."""
+    return [_freeze(item, 1) for item in values]
 
 
 def _freeze(value: Any, depth: int = 0) -> Any:

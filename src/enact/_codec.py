@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from enact._builtin_wrappers import set_members
 from enact._decode import _INT_MAX, _INT_MIN, DecodeError, decode
 from enact._identity import large, memo
 from enact.interfaces import (
@@ -44,6 +45,8 @@ from enact.interfaces import (
 )
 from enact.resource_types import Bytes, Int, Str
 from enact.wrappers import (
+    FrozenSetWrapper,
+    SetWrapper,
     field_wrapper_type,
     set_element_key,
     wrap,
@@ -524,6 +527,8 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
     if isinstance(value, ResourceBase):
         return _resource_encoder(kind)(value, sink)
     if isinstance(value, ResourceDict):
+        if value.type in _SETS and type(value.get("value")) is list:
+            return _encode_set(value, sink, value.type, value["value"])
         return _encode_fields(sink.type_id(value.type), value.items(), sink)
     if isinstance(value, type) and issubclass(value, ResourceBase):
         _check_tag_depth(sink)
@@ -531,6 +536,9 @@ def _encode_value(value: Any, sink: _Sink) -> Any:
     # What 0.4.0.dev1 could not store in a field, and types with a wrapper of
     # their own, are stored as their wrapper resource; decoding unwraps them.
     wrapper_type = field_wrapper_type(kind)
+    if wrapper_type is SetWrapper or wrapper_type is FrozenSetWrapper:
+        # Unordered: _encode_set puts the elements in their canonical order.
+        return _encode_set(wrapper_type(set_members(value)), sink)
     if wrapper_type is not None:
         wrapper = wrapper_type.wrap(value)
         return _resource_encoder(type(wrapper))(wrapper, sink)
@@ -654,6 +662,48 @@ def _element_key(value: Any) -> bytes:
 
 
 set_element_key(_element_key)
+
+
+def _encode_set(
+    value: Any, sink: _Sink, cls: Any = None, members: Any = None
+) -> dict[str, Any]:
+    """A set's wrapper (or its resource dict) with its elements in the order
+    of their canonical bytes (:func:`_element_key`), however the wrapper
+    lists them: equal sets are equal bytes. Depths and errors as the
+    generic encoder's."""
+    type_id = sink.type_id(type(value) if cls is None else cls)
+    depth = sink.depth + 1
+    if depth > NESTING_LIMIT:
+        raise NestingLimitReached()
+    if depth + 1 > NESTING_LIMIT:  # its list
+        error = NestingLimitReached()
+        error.add_parent("value")
+        raise error
+    blobs, keyed = sink.blobs, []
+    for index, item in enumerate(value.value if members is None else members):
+        sink.depth, sink.blobs = depth + 1, []
+        try:
+            tree = _encode_value(item, sink)
+            text = orjson.dumps(tree, option=_SORT)
+        except FieldTypeError as error:
+            error.add_parent(str(index))
+            error.add_parent("value")
+            raise
+        except orjson.JSONEncodeError:
+            raise _unencodable_text(item) from None
+        finally:
+            own, sink.blobs = sink.blobs, blobs
+        keyed.append((b"".join([text, b"\n", *own]), tree, own))
+    keyed.sort(key=operator.itemgetter(0))
+    for _, _, own in keyed:
+        blobs += own
+    sink.depth = depth - 1
+    return {"#res": type_id, "value": [tree for _, tree, _ in keyed]}
+
+
+_SETS = (SetWrapper, FrozenSetWrapper)
+set_encoder(SetWrapper, _encode_set)
+set_encoder(FrozenSetWrapper, _encode_set)
 
 
 def _unencodable_text(value: object) -> FieldTypeError:

@@ -35,6 +35,7 @@ __all__ = [
     "ResourceError",
     "TypeWrapperBase",
     "set_field_wrapper",
+    "set_resource_dicts",
 ]
 
 # Union, not `|`: these aliases hold forward references, evaluated at runtime.
@@ -367,12 +368,8 @@ class ResourceBase:
             FieldTypeError: if a field holds a value outside the field-value
                 domain, or the value contains itself. The error names the field.
         """
-        try:
-            return _to_resource_dict(self, 1)
-        except NestingLimitReached as error:
-            raise too_deep(self, error.path) from None
-        except RecursionError:
-            raise too_deep(self) from None
+        result: ResourceDict[Self] = _to_resource_dict(self)
+        return result
 
     @classmethod
     def from_resource_dict(cls, resource_dict: ResourceDict[Any]) -> Self:
@@ -388,8 +385,7 @@ class ResourceBase:
                 f"Cannot build a {cls.__qualname__} from a resource dict of type "
                 f"{getattr(resource_dict.type, '__qualname__', resource_dict.type)!r}."
             )
-        fields = {k: _from_dict_value(v) for k, v in resource_dict.items()}
-        return cls.from_fields(fields)
+        return cls.from_fields(_field_values(resource_dict))
 
     def deep_copy_resource(self) -> Self:
         """Returns a fully independent copy (Refs inside lose their caches)."""
@@ -470,48 +466,6 @@ class ResourceDict(dict[str, Any], Generic[C]):
         return f"ResourceDict[{name}]({dict.__repr__(self)})"
 
 
-# ``depth`` counts the levels of the stored form down to the value converted,
-# which must stay within NESTING_LIMIT (as the encoder's).
-
-
-def _to_resource_dict(resource: C, depth: int) -> ResourceDict[C]:
-    if depth > NESTING_LIMIT:
-        raise NestingLimitReached()
-    result: ResourceDict[C] = ResourceDict(type(resource))
-    for name, value in resource.field_items():
-        try:
-            result[name] = _to_dict_value(value, depth + 1)
-        except FieldTypeError as error:
-            error.add_parent(name)
-            raise
-    return result
-
-
-def _to_dict_value(value: Any, depth: int) -> Any:
-    kind = type(value)
-    if kind in _LEAF_TYPES:
-        return value
-    if isinstance(value, ResourceBase):
-        return _to_resource_dict(value, depth)
-    if kind is list or kind is tuple:
-        return _list_to_dict_values(value, depth)
-    if kind is dict:
-        return _mapping_to_dict_values(value, depth)
-    if isinstance(value, type) and issubclass(value, ResourceBase):
-        return value
-    # A registered wrapper wins over the generic handling below.
-    wrapper = _field_wrapper(value)
-    if wrapper is not None:
-        return _to_resource_dict(wrapper, depth)
-    if isinstance(value, Mapping):
-        return _mapping_to_dict_values(value, depth)
-    if isinstance(value, PRIMITIVES):
-        return value
-    if isinstance(value, Sequence):
-        return _list_to_dict_values(value, depth)
-    raise unsupported(value)
-
-
 def _no_field_wrapper(value: Any) -> ResourceBase | None:
     return None
 
@@ -533,63 +487,34 @@ def set_field_wrapper(lookup: Callable[[Any], ResourceBase | None]) -> None:
     _field_wrapper = lookup
 
 
-def _list_to_dict_values(values: Sequence[Any], depth: int) -> list[Any]:
-    if depth > NESTING_LIMIT:
-        raise NestingLimitReached()
-    result = []
-    for index, item in enumerate(values):
-        try:
-            result.append(_to_dict_value(item, depth + 1))
-        except FieldTypeError as error:
-            error.add_parent(str(index))
-            raise
-    return result
-
-
-def _mapping_to_dict_values(mapping: Mapping[Any, Any], depth: int) -> dict[str, Any]:
-    if depth > NESTING_LIMIT:
-        raise NestingLimitReached()
-    result = {}
-    for key, item in mapping.items():
-        if type(key) is not str and not isinstance(key, str):
-            raise FieldTypeError(
-                f"dict keys must be str, got the key {key!r} of type "
-                f"{type(key).__qualname__}"
-            )
-        try:
-            result[key] = _to_dict_value(item, depth + 1)
-        except FieldTypeError as error:
-            error.add_parent(key)
-            raise
-    return result
-
-
 _LEAF_TYPES = frozenset({int, float, str, bytes, bool, type(None)})
 
 
-def _from_dict_value(value: Any) -> Any:
-    kind = type(value)
-    if kind in _LEAF_TYPES:
-        return value
-    if isinstance(value, ResourceDict):
-        resource = value.type.from_resource_dict(value)
-        if isinstance(resource, TypeWrapperBase):
-            return resource.unwrap()
-        return resource
-    if kind is list or kind is tuple:
-        return [_from_dict_value(v) for v in value]
-    if isinstance(value, Mapping):
-        result = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise FieldTypeError(f"dict keys must be str, got {key!r}")
-            result[key] = _from_dict_value(item)
-        return result
-    if isinstance(value, (*PRIMITIVES, type)):
-        return value
-    if isinstance(value, Sequence):
-        return [_from_dict_value(v) for v in value]
-    raise unsupported(value)
+def _not_installed(value: Any) -> Any:  # pragma: no cover - `import enact` installs
+    raise RuntimeError("import enact before converting resources to resource dicts")
+
+
+# How resources become ResourceDict trees and back: the conversion lives with
+# the encoding (enact._identity.resource_dicts), a higher layer, which
+# installs itself here when it is imported (`import enact` does).
+_to_resource_dict: Callable[[Any], Any] = _not_installed
+_field_values: Callable[[ResourceDict[Any]], dict[str, Any]] = _not_installed
+
+
+def set_resource_dicts(
+    to_resource_dict: Callable[[Any], Any],
+    field_values: Callable[[ResourceDict[Any]], dict[str, Any]],
+) -> None:
+    """Installs the conversion of resources to resource dicts and back.
+
+    Args:
+        to_resource_dict: A resource's :class:`ResourceDict` tree (raising
+            :class:`FieldTypeError` for a value outside the field-value
+            domain).
+        field_values: The field values a resource dict's items stand for.
+    """
+    global _to_resource_dict, _field_values
+    _to_resource_dict, _field_values = to_resource_dict, field_values
 
 
 class NoneResource(ResourceBase):

@@ -10,12 +10,17 @@ segments related the way journal records and edited documents are.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enact.backends import chunked
+import enact
+from enact import _codec
+from enact._identity import large, memo
+from enact.backends import chunk_reuse, chunked
 from enact.backends.chunk_format import (
     CHUNK_MAGIC,
     encode_manifest,
@@ -23,6 +28,7 @@ from enact.backends.chunk_format import (
 )
 from enact.backends.chunking import MAX_CHUNK, RUN, cut_segment, has_long_run
 from enact.backends.gc import REFERENCE
+from enact.references import Ref
 
 
 def _plain_chunks(segment: bytes) -> list[tuple[int, int, str]]:
@@ -140,3 +146,198 @@ def test_a_long_run_is_found_by_probing_as_by_every_quote(
     # The plain rule: some gap between quotes (or the ends) of RUN bytes.
     gaps = [len(piece) for piece in data.split(b'"')]
     assert has_long_run(data) == (max(gaps) >= RUN)
+
+
+# -- a large string cut once per process ------------------------------------------
+
+
+def _fresh_copy(data: bytes) -> bytes:
+    """Equal bytes in a new object: not known as joined from pieces."""
+    return b"".join([data[:1], data[1:]])
+
+
+_HEADS = [
+    b'{"#res":"args","args":[',
+    b'{"a":1,"long":',
+    b'{"digest":',
+    b"[",
+    b'{"#res":"x","k":"' + b"q" * 1500 + b'","v":',
+    b'{"t":',  # a byte before the string that could end a reference
+    b'{"x":"digest"  :',
+    # Bytes a reference could run on from into the string (no canonical
+    # encoding writes them; they are cut the plain way).
+    b'["digest":"' + hashlib.sha256(b"h").hexdigest().encode(),
+    b'["digest',
+]
+_TAILS = [
+    b",7]}",
+    b"]}",
+    b',"digest":"' + hashlib.sha256(b"x").hexdigest().encode() + b'"}',
+    b':"' + hashlib.sha256(b"y").hexdigest().encode() + b'"}',  # a key
+    b',"z":"' + b"w" * 2000 + b'"}',
+    b"a}",
+    b'digest":"' + hashlib.sha256(b"t").hexdigest().encode() + b'"]',
+    hashlib.sha256(b"u").hexdigest().encode() + b'"]',
+]
+_BODIES = st.sampled_from(
+    [
+        "lorem ipsum dolor sit amet ",
+        'say "digest" and ',
+        '"digest":"' + hashlib.sha256(b"z").hexdigest() + '" ',
+        "\\ back\\\\slash ",
+        'quote" here ',
+        "\n\t plain text, more of it ",
+        "x" * 1100,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    head=st.sampled_from(_HEADS),
+    tail=st.sampled_from(_TAILS),
+    bodies=st.lists(_BODIES, min_size=1, max_size=6),
+    size=st.integers(4_096, 70_000),
+    end=st.sampled_from(["", '"digest', " : ", "\\"]),
+    second=st.booleans(),
+    forged=st.booleans(),
+)
+def test_remembered_chunks_give_the_plain_manifest(
+    head: bytes,
+    tail: bytes,
+    bodies: list[str],
+    size: int,
+    end: str,
+    second: bool,
+    forged: bool,
+) -> None:
+    """An object joined from a large string's encoding is stored as the same
+    chunks, nodes and manifest as the same bytes cut from scratch."""
+    text = "".join(bodies) * (size // max(1, len("".join(bodies))) + 1)
+    payload = large.str_json(text[:size] + end)
+    if forged:  # a large piece between quotes that is no JSON string
+        inner = b'","digest":"' + hashlib.sha256(b"f").hexdigest().encode() + b'","'
+        payload = payload[:-1] + inner + payload[1:]
+    pieces: list[bytes] = [head, payload, tail]
+    if second:  # two large strings in one object
+        pieces += [b',"w":', large.str_json(text[: size // 2 + 4_096]), b"}"]
+    data = large.join(pieces)
+    assert large.pieces_of(data) is not None
+    plain = _fresh_copy(data)
+    assert large.pieces_of(plain) is None
+    key = hashlib.sha256(data).hexdigest()
+    for _ in range(2):  # the second time from what the first remembered
+        reused = chunked.split_large([(key, [data])])
+        chunk_reuse.forget()
+        chunked._GROUPINGS.clear()
+        from_scratch = chunked.split_large([(key, [plain])])
+        assert reused == from_scratch
+
+
+def test_a_string_remembered_is_cut_again_only_when_it_is_no_longer_held() -> None:
+    chunk_reuse.forget()
+    payload = large.str_json("lorem ipsum " * 2_000)
+    data = large.join([b"[", payload, b"]"])
+    found = chunk_reuse.spans(data)
+    assert found is not None
+    ((offset, cut),) = found
+    assert offset == 1 and cut.size == len(payload)
+    assert chunk_reuse.spans(large.join([b"[", payload, b",1]"]))[0][1] is cut
+    # Equal bytes in another object: cut again (identity, not equality, is
+    # what the entry holds).
+    other = _fresh_copy(payload)
+    again = chunk_reuse.spans(large.join([b"[", other, b"]"]))
+    assert again is not None and again[0][1] is not cut
+    assert again[0][1] == cut
+
+
+def test_the_memos_stay_within_their_bounds() -> None:
+    chunk_reuse.forget()
+    strings = [
+        large.str_json(f"{number} " + "lorem ipsum " * 9_000)
+        for number in range(chunk_reuse.ENTRIES + 40)
+    ]
+    for payload in strings:
+        assert chunk_reuse.spans(large.join([b"[", payload, b"]"])) is not None
+        assert len(chunk_reuse._cuts) <= chunk_reuse.ENTRIES
+        assert chunk_reuse._held[0] <= chunk_reuse.HELD_BYTES
+        assert len(large._joined) <= large._JOINED_ENTRIES
+        assert large._joined_held[0] <= large._JOINED_BYTES
+    # The bound was reached (the strings hold far more than it): entries went.
+    assert sum(map(len, strings)) * 2 > chunk_reuse.HELD_BYTES
+    assert len(chunk_reuse._cuts) < len(strings)
+    for _ in range(chunked._GROUPINGS_LIMIT + 10):
+        chunked._grouped([hashlib.sha256(os.urandom(8)).hexdigest()] * 12, [])
+        assert len(chunked._GROUPINGS) <= chunked._GROUPINGS_LIMIT
+
+
+@enact.register(name="tests.chunked_reuse.step")
+def _step(payload: object, number: int) -> int:
+    return number
+
+
+@enact.register(name="tests.chunked_reuse.flow")
+def _flow(document: str, steps: int) -> int:
+    history = ["start"]
+    total = 0
+    for number in range(steps):
+        total += _step(document, number)
+        total += _step(history, number)
+        history.append(document[number * 7 : number * 7 + 3000])  # mutated
+    return total
+
+
+def _raw(store: enact.Store) -> dict[str, bytes]:
+    """Everything the store's objects hold: chunks, nodes, manifests."""
+    layer = store.backend
+    inner = getattr(layer, "inner", layer)
+    keys = sorted(inner.iter_keys())
+    return dict(zip(keys, inner.get_many(keys), strict=True))
+
+
+def _run_flow(document: str, steps: int) -> tuple[str, dict[str, bytes]]:
+    store = enact.InMemoryStore()
+    with store:
+        invocation = enact.invoke(_flow, (document, steps))
+        digest = store.commit(invocation).digest
+        store.flush()
+    return digest, _raw(store)
+
+
+def test_a_run_stores_the_bytes_and_digests_of_a_run_that_remembers_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same flow, with a large document in every call and a history
+    mutated between calls, stores the same objects under the same digests
+    whether or not the encodings and chunks are remembered."""
+    document = "".join(f"line {n}: lorem ipsum dolor sit amet\n" for n in range(3000))
+    remembered = _run_flow(document, 12)
+    again = _run_flow(document, 12)  # everything remembered from the first
+    assert again == remembered
+
+    memo.forget_all()
+    chunk_reuse.forget()
+    monkeypatch.setattr(large, "pieces_of", lambda data: None)
+    monkeypatch.setattr(chunked, "_GROUPINGS_LIMIT", 0)
+    monkeypatch.setattr(memo, "LARGE_BYTES", 0)  # every large memo forgotten
+    plain = _run_flow(_fresh_copy(document.encode()).decode(), 12)
+    assert plain == remembered
+
+
+def test_a_mutated_value_gets_its_new_digest() -> None:
+    history = ["x" * 50_000]
+    store = enact.InMemoryStore()
+    with store:
+        first = store.commit(enact.wrap(history))
+        history.append("y" * 5_000)
+        second = store.commit(enact.wrap(history))
+        history[0] = "z" + history[0][1:]
+        third = store.commit(enact.wrap(history))
+    digests = [first.digest, second.digest, third.digest]
+    assert len(set(digests)) == 3
+    memo.forget_all()
+    chunk_reuse.forget()
+    canonical = b"".join(_codec.encode(enact.wrap(history)))
+    assert hashlib.sha256(canonical).hexdigest() == third.digest
+    with store:
+        assert store.checkout(Ref(third.digest)) == history

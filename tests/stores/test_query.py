@@ -12,12 +12,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import enact
+from enact.backends import column_cache
 from enact.backends.index import (
     ColumnSchema,
     Index,
@@ -215,8 +217,21 @@ def _scan_pages(index: Index, query: RunQuery) -> list[str]:
     first=st.lists(records, max_size=12),
     later=st.lists(st.tuples(st.integers(0, 15), records | st.none()), max_size=6),
     query=queries,
+    common=st.booleans(),
 )
 def test_a_kept_table_answers_every_query_as_the_scan_does(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: list[dict[str, Any]],
+    later: list[tuple[int, dict[str, Any] | None]],
+    query: RunQuery,
+    common: bool,
+) -> None:
+    # Common list values (tags) are checked row by row, rare ones looked up.
+    with mock.patch.object(column_cache, "_COMMON_MEMBERS", 0 if common else 10**9):
+        _kept_table_answers(tmp_path_factory, first, later, query)
+
+
+def _kept_table_answers(
     tmp_path_factory: pytest.TempPathFactory,
     first: list[dict[str, Any]],
     later: list[tuple[int, dict[str, Any] | None]],
@@ -318,4 +333,26 @@ def test_a_query_with_no_exact_translation_is_answered_by_the_scan(
     _fill(store.index, 6)
     odd = RunQuery(equal={"unknown": None}, order_by="name")
     assert _all_pages(store.index, odd, table_columns) == _scan_pages(store.index, odd)
+    store.close()
+
+
+@pytest.mark.parametrize("common", [True, False])
+@pytest.mark.parametrize("kind", ["memory", "file", "sqlite"])
+def test_a_tag_is_found_whether_common_or_rare(
+    tmp_path: Path, kind: str, common: bool
+) -> None:
+    url = {"memory": "memory://", "file": str(tmp_path / "f")}.get(
+        kind, f"sqlite:///{tmp_path}/s.db"
+    )
+    store = enact.open_store(url)
+    for number in range(12):
+        tags = [["a"], ["b"], ["a", "c"], []][number % 4]
+        record = {"status": "failed", "started": float(number), "tags": tags}
+        store.index.update_run(
+            f"r{number}", lambda _old, r=record: json.dumps(r).encode()
+        )
+    query = RunQuery(has={"tags": "a"}, limit=2)
+    with mock.patch.object(column_cache, "_COMMON_MEMBERS", 0 if common else 10**9):
+        found = _all_pages(store.index, query, table_columns)
+    assert found == ["r10", "r8", "r6", "r4", "r2", "r0"]
     store.close()

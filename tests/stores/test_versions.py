@@ -27,13 +27,17 @@ def test_a_new_sqlite_store_records_the_newest_schema(tmp_path: pathlib.Path) ->
 def test_an_unversioned_sqlite_store_is_migrated_and_keeps_its_objects(
     tmp_path: pathlib.Path,
 ) -> None:
-    path = tmp_path / "s.db"
-    store = enact.SQLiteStore(path)
+    store = enact.SQLiteStore(tmp_path / "source.db")
     ref = store.commit(enact.Str("kept"))
     store.close()
+    with sqlite3.connect(tmp_path / "source.db") as source:
+        rows = source.execute("SELECT digest, data FROM objects").fetchall()
+    source.close()
+    path = tmp_path / "s.db"
     with sqlite3.connect(path) as db:  # as a store from before versions
-        db.execute("PRAGMA user_version = 0")
-        db.execute("ALTER TABLE objects DROP COLUMN written")
+        db.execute("CREATE TABLE objects (digest TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        db.executemany("INSERT INTO objects VALUES (?, ?)", rows)
+    db.close()
     again = enact.SQLiteStore(path)
     assert again.checkout(ref) == enact.Str("kept")
     again.close()

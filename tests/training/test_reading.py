@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import enact
-from enact._datasets import records
+from enact._datasets import layouts, records
 from enact._datasets.calls import Call, call_at, walk
 from enact.references import NotFound, Ref
 
@@ -113,7 +113,7 @@ def test_records_of_another_layout_are_decoded_in_full(
     with store:
         run = enact.run(Node(2, 9), enact.Int(5))
         fast = [_shape(call) for call in walk(run)]
-        monkeypatch.setattr(records, "_REF", "not the ref type id")
+        monkeypatch.setattr(layouts, "_REF", "not the ref type id")
         assert [_shape(call) for call in walk(run)] == fast
 
 

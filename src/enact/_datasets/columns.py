@@ -70,50 +70,53 @@ def generic_schema() -> Any:
 
 
 class _Columns:
-    """A batch of generic rows, one list per column."""
+    """A batch of generic rows, each a tuple of its cells in the schema's order."""
 
     def __init__(self) -> None:
-        self.run: list[str] = []
-        self.path: list[tuple[int, ...]] = []
-        self.invocation: list[str] = []
-        self.component: list[str] = []
-        self.component_type: list[str] = []
-        self.component_digest: list[str] = []
-        self.parent_run: list[str | None] = []
-        self.batch: list[str | None] = []
-        self.sample: list[int | None] = []
-        self.input: list[str] = []
-        self.output: list[str] = []
-        self.error: list[str | None] = []
-        self.context: list[str] = []
-        self.score: list[float | None] = []
-        self.label: list[str] = []
-        self.correction: list[str] = []
-        self.feedback: list[str] = []
+        self.rows: list[tuple[Any, ...]] = []
         self.size = 0  # characters of value text held
 
     def arrays(self) -> list[Any]:
         """The columns as Arrow arrays, in the schema's order."""
         pa = require("pyarrow")
         text, large = pa.string(), pa.large_string()
+        (
+            run,
+            path,
+            invocation,
+            component,
+            component_type,
+            component_digest,
+            parent_run,
+            batch,
+            sample,
+            given,
+            made,
+            error,
+            context,
+            score,
+            label,
+            correction,
+            feedback,
+        ) = map(list, zip(*self.rows, strict=True))
         return [
-            _strings(pa, text, self.run),
-            _paths(pa, self.path),
-            _strings(pa, text, self.invocation),
-            _strings(pa, text, self.component),
-            _strings(pa, text, self.component_type),
-            _strings(pa, text, self.component_digest),
-            _strings(pa, text, self.parent_run),
-            _strings(pa, text, self.batch),
-            _numbers(pa, pa.int64(), "q", self.sample),
-            _strings(pa, large, self.input),
-            _strings(pa, large, self.output),
-            _strings(pa, large, self.error),
-            _strings(pa, large, self.context),
-            _numbers(pa, pa.float64(), "d", self.score),
-            _strings(pa, text, self.label),
-            _strings(pa, large, self.correction),
-            _strings(pa, large, self.feedback),
+            _strings(pa, text, run),
+            _paths(pa, path),
+            _strings(pa, text, invocation),
+            _strings(pa, text, component),
+            _strings(pa, text, component_type),
+            _strings(pa, text, component_digest),
+            _strings(pa, text, parent_run),
+            _strings(pa, text, batch),
+            _numbers(pa, pa.int64(), "q", sample),
+            _strings(pa, large, given),
+            _strings(pa, large, made),
+            _strings(pa, large, error),
+            _strings(pa, large, context),
+            _numbers(pa, pa.float64(), "d", score),
+            _strings(pa, text, label),
+            _strings(pa, large, correction),
+            _strings(pa, large, feedback),
         ]
 
 
@@ -127,14 +130,29 @@ def _validity(pa: Any, values: list[Any]) -> Any:
 
 
 def _strings(pa: Any, kind: Any, values: list[Any]) -> Any:
-    data = [b"" if value is None else value.encode() for value in values]
     offsets = array.array("q" if kind == pa.large_string() else "i", [0])
-    offsets.extend(itertools.accumulate(map(len, data)))
+    data = _ascii(values)
+    if data is not None:  # one encode, the offsets from the texts' lengths
+        offsets.extend(itertools.accumulate(map(len, values)))
+    else:
+        parts = [b"" if value is None else value.encode() for value in values]
+        offsets.extend(itertools.accumulate(map(len, parts)))
+        data = b"".join(parts)
     return pa.Array.from_buffers(
         kind,
         len(values),
-        [_validity(pa, values), pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
+        [_validity(pa, values), pa.py_buffer(offsets), pa.py_buffer(data)],
     )
+
+
+def _ascii(values: list[str | None]) -> bytes | None:
+    """The texts' bytes in one piece, if none is None and all are ASCII (as
+    digests, ids and most JSON are)."""
+    if None in values:
+        return None
+    text = "".join(values)  # type: ignore[arg-type]
+    data = text.encode()
+    return data if len(data) == len(text) else None
 
 
 def _numbers(pa: Any, kind: Any, code: str, values: list[Any]) -> Any:
@@ -212,29 +230,12 @@ def generic_batches(
                 context = row.cell(parent.input, "context")
         elif made is None:
             made = _NULL
-        columns.run.append(info.id)
-        columns.path.append(picked.path)
-        columns.invocation.append(parts.invocation)
-        columns.component.append(picked.component)
-        columns.component_type.append(picked.component_type)
-        columns.component_digest.append(parts.invokable_digest)
-        columns.parent_run.append(info.parent)
-        columns.batch.append(picked.batch)
-        columns.sample.append(picked.sample)
-        columns.input.append(given)
-        columns.output.append(made)
-        columns.error.append(parts.error)
-        columns.context.append(context)
         summary = picked.summary
         if summary is None:
-            columns.score.append(None)
-            columns.label.append(_NULL)
-            columns.correction.append(_NULL)
-            columns.feedback.append("[]")
+            score, label, fixed, notes = None, _NULL, _NULL, "[]"
         else:
-            score = summary["score"]
-            columns.score.append(None if score is None else float(score))
-            columns.label.append(orjson.dumps(summary["label"]).decode())
+            score = None if summary["score"] is None else float(summary["score"])
+            label = orjson.dumps(summary["label"]).decode()
             correction = summary["correction"]
             fixed = _NULL
             if correction is not None:
@@ -243,11 +244,31 @@ def generic_batches(
                 fixed = _Row(picked, number, store, by_reference).cell(
                     value, "correction"
                 )
-            columns.correction.append(fixed)
-            columns.feedback.append(orjson.dumps(feedback_json(picked.notes)).decode())
+            notes = orjson.dumps(feedback_json(picked.notes)).decode()
+        columns.rows.append(
+            (
+                info.id,
+                picked.path,
+                parts.invocation,
+                picked.component,
+                picked.component_type,
+                parts.invokable_digest,
+                info.parent,
+                picked.batch,
+                picked.sample,
+                given,
+                made,
+                parts.error,
+                context,
+                score,
+                label,
+                fixed,
+                notes,
+            )
+        )
         columns.size += len(given) + len(made) + len(context)
-        if len(columns.run) >= _BATCH_ROWS or columns.size >= _BATCH_BYTES:
+        if len(columns.rows) >= _BATCH_ROWS or columns.size >= _BATCH_BYTES:
             yield pa.RecordBatch.from_arrays(columns.arrays(), schema=schema)
             columns = _Columns()
-    if columns.run:
+    if columns.rows:
         yield pa.RecordBatch.from_arrays(columns.arrays(), schema=schema)

@@ -4,11 +4,11 @@ A call is five objects (its invocation record, request, response, input and
 output) and a component. Read one at a time they cost a backend round trip
 and a decode each; an export reads them for many sibling calls at once:
 
-- the three journal records are read in one ``get_many`` per kind, each
-  checked against its digest and parsed for the digests it names alone.
-  A record of the layout enact writes is read as plain JSON (its type ids
-  compared with those of the record classes); any other (an older layout,
-  a custom ref class) is decoded in full, as :meth:`Store.checkout` does;
+- the three journal records are read in two ``get_many`` calls, each
+  checked against its digest and parsed for the digests it names alone
+  (:mod:`enact._datasets.layouts`: a batch of records of the layout enact
+  writes is matched in one scan); any other (an older layout, a custom ref
+  class) is decoded in full, as :meth:`Store.checkout` does;
 - inputs, outputs and exceptions are decoded with
   :meth:`Store.checkout_many`;
 - components and requests recur across calls: their decoded forms are kept,
@@ -18,22 +18,28 @@ and a decode each; an export reads them for many sibling calls at once:
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
+from enact._datasets.layouts import (
+    INVOCATION,
+    REQUEST,
+    RESPONSE,
+    Kind,
+    OtherLayout,
+    int_texts,
+    parse_all,
+)
 from enact._datasets.values import stored_json_text
-from enact._invocations.records import Invocation, Request, Response
 from enact._refs.legacy_backend import StorageBackendObjects
 from enact.interfaces import ResourceBase
 from enact.references import CorruptObject, Ref, Store
 
 __all__ = ["CallParts", "RecordReader"]
 
-_REF = Ref.type_id()
 _KEPT = 4096
 # JSON texts of values kept by digest: those up to _KEPT_TEXT characters,
 # _KEPT_TEXT_BYTES in all.
@@ -44,162 +50,6 @@ _KEPT_TEXT_BYTES = 8 << 20
 _FIRST_BATCH = 8
 _MAX_BATCH = 512
 _BATCH_VALUE_BYTES = 4 << 20
-
-
-class _OtherLayout(Exception):
-    """A record that is not of the layout read as plain JSON."""
-
-
-def _ref(node: Any) -> str:
-    if type(node) is dict and len(node) == 2 and node.get("#res") == _REF:
-        digest = node.get("digest")
-        if type(digest) is str:
-            return digest
-    raise _OtherLayout
-
-
-def _maybe_ref(node: Any) -> str | None:
-    return None if node is None else _ref(node)
-
-
-_TYPE_IDS: dict[type[ResourceBase], str] = {}
-
-
-def _fields(tree: Any, cls: type[ResourceBase], names: frozenset[str]) -> Any:
-    type_id = _TYPE_IDS.get(cls)
-    if type_id is None:
-        type_id = _TYPE_IDS[cls] = cls.type_id()
-    if type(tree) is not dict or tree.get("#res") != type_id:
-        raise _OtherLayout
-    if tree.keys() - {"#res"} != names:
-        raise _OtherLayout
-    return tree
-
-
-_INVOCATION = frozenset({"request", "response"})
-_REQUEST = frozenset({"invokable", "input"})
-_RESPONSE = frozenset({"children", "invokable", "output", "raised", "raised_here"})
-
-
-def _invocation(tree: Any) -> tuple[str, str]:
-    fields = _fields(tree, Invocation, _INVOCATION)
-    return _ref(fields["request"]), _ref(fields["response"])
-
-
-def _request(tree: Any) -> tuple[str, str]:
-    fields = _fields(tree, Request, _REQUEST)
-    return _ref(fields["invokable"]), _ref(fields["input"])
-
-
-def _response(tree: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
-    fields = _fields(tree, Response, _RESPONSE)
-    children = fields["children"]
-    if type(children) is not list:
-        raise _OtherLayout
-    return (
-        _maybe_ref(fields["output"]),
-        _maybe_ref(fields["raised"]),
-        tuple(_ref(child) for child in children),
-    )
-
-
-class _Patterns:
-    """The three records of the layout enact writes, as patterns of their text.
-
-    A record's canonical JSON has one spelling: its type id, then its fields
-    in key order, each ref ``{"#res": <ref type id>, "digest": "<hex>"}``.
-    Matching that text picks the digests out without building the JSON
-    tree; a record the patterns do not match is parsed as JSON (and a match
-    gives what that parse would give).
-    """
-
-    def __init__(self, ref_type: str) -> None:
-        self.ref_type = ref_type
-        esc = re.escape
-
-        def head(type_id: str) -> str:
-            return esc('{"#res":' + orjson.dumps(type_id).decode() + ",")
-
-        def ref(capture: bool) -> str:
-            digest = "([0-9a-f]{64})" if capture else "[0-9a-f]{64}"
-            return head(ref_type) + esc('"digest":"') + digest + esc('"}')
-
-        def record(cls: type[ResourceBase], *parts: str) -> re.Pattern[str]:
-            return re.compile(head(cls.type_id()) + "".join(parts) + esc("}"))
-
-        plain = ref(False)
-        self.invocation = record(
-            Invocation,
-            esc('"request":'),
-            ref(True),
-            esc(',"response":'),
-            ref(True),
-        )
-        self.request = record(
-            Request, esc('"input":'), ref(True), esc(',"invokable":'), ref(True)
-        )
-        self.response = record(
-            Response,
-            esc('"children":['),
-            f"((?:{plain}(?:,{plain})*)?)",
-            esc('],"invokable":'),
-            plain,
-            esc(',"output":'),
-            f"(?:{ref(True)}|null)",
-            esc(',"raised":'),
-            f"(?:{ref(True)}|null)",
-            esc(',"raised_here":'),
-            "(?:true|false)",
-        )
-        self.digest = re.compile(esc('"digest":"') + "([0-9a-f]{64})")
-
-
-_PATTERNS: list[_Patterns] = []
-
-
-def _patterns() -> _Patterns:
-    if not _PATTERNS or _PATTERNS[0].ref_type != _REF:
-        _PATTERNS[:] = [_Patterns(_REF)]
-    return _PATTERNS[0]
-
-
-def _parsed_invocation(text: str) -> tuple[str, str]:
-    match = _patterns().invocation.fullmatch(text)
-    if match is None:
-        return _invocation(orjson.loads(text))
-    request, response = match.groups()
-    return request, response
-
-
-def _parsed_request(text: str) -> tuple[str, str]:
-    match = _patterns().request.fullmatch(text)
-    if match is None:
-        return _request(orjson.loads(text))
-    given, invokable = match.groups()
-    return invokable, given
-
-
-def _parsed_response(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
-    patterns = _patterns()
-    match = patterns.response.fullmatch(text)
-    if match is None:
-        return _response(orjson.loads(text))
-    children, output, raised = match.groups()
-    return output, raised, tuple(patterns.digest.findall(children))
-
-
-def _decoded_invocation(record: Any) -> tuple[str, str]:
-    return record.request.digest, record.response.digest
-
-
-def _decoded_request(record: Any) -> tuple[str, str]:
-    return record.invokable.digest, record.input.digest
-
-
-def _decoded_response(record: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
-    output = None if record.output is None else record.output.digest
-    raised = None if record.raised is None else record.raised.digest
-    return output, raised, tuple(child.digest for child in record.children)
 
 
 class CallParts:
@@ -234,13 +84,6 @@ class CallParts:
         # The JSON text of the input and output (a reader of texts only).
         self.input_text: str | None = None
         self.output_text: str | None = None
-
-
-_Parse = Callable[[str], Any]
-_Decoded = Callable[[Any], Any]
-_INVOCATION_KIND = (_parsed_invocation, _decoded_invocation)
-_REQUEST_KIND = (_parsed_request, _decoded_request)
-_RESPONSE_KIND = (_parsed_response, _decoded_response)
 
 
 class RecordReader:
@@ -278,34 +121,49 @@ class RecordReader:
             return [None] * len(digests)
         raw = self._raw(digests)
         sha256 = hashlib.sha256
+        if None not in raw:
+            actual = [sha256(data).hexdigest() for data in raw]  # type: ignore[arg-type]
+            if actual == digests:
+                return raw
         for digest, data in zip(digests, raw, strict=True):
             if data is not None:
-                actual = sha256(data).hexdigest()
-                if actual != digest:
-                    raise CorruptObject(Ref(digest), self.store.location, actual)
+                found = sha256(data).hexdigest()
+                if found != digest:
+                    raise CorruptObject(Ref(digest), self.store.location, found)
         return raw
 
-    def _records(
-        self, digests: list[str], kinds: Sequence[tuple[_Parse, _Decoded]]
-    ) -> list[Any]:
-        """Each record's digests: parsed from plain JSON, or decoded in full."""
-        results: list[Any] = []
-        others: list[int] = []
-        raw = self._checked(digests)
-        for number, data in enumerate(raw):
-            if data is None:  # not written yet (pending), or a backend of values
-                others.append(number)
-                results.append(None)
-                continue
-            try:
-                results.append(kinds[number][0](data.decode()))
-            except (_OtherLayout, orjson.JSONDecodeError, UnicodeDecodeError):
-                others.append(number)
-                results.append(None)
+    def _records(self, *batches: tuple[Kind, list[str]]) -> list[list[Any]]:
+        """Each record's digests, for batches of records of one kind each
+        (read together): parsed from plain JSON, or decoded in full."""
+        raw = self._checked([digest for _, digests in batches for digest in digests])
+        results: list[list[Any]] = []
+        others: list[tuple[Kind, list[Any], int, str]] = []
+        at = 0
+        for kind, digests in batches:
+            mine = raw[at : at + len(digests)]
+            at += len(digests)
+            found = None if None in mine else parse_all(kind, mine)  # type: ignore[arg-type]
+            if found is None:  # not all of them text: one at a time
+                found = [None] * len(digests)
+                for number, data in enumerate(mine):
+                    if data is not None:
+                        try:
+                            found[number] = kind.parse(data.decode())
+                        except (
+                            OtherLayout,
+                            orjson.JSONDecodeError,
+                            UnicodeDecodeError,
+                        ):
+                            pass
+            for number, value in enumerate(found):
+                if value is None:
+                    # Not written yet (pending), a backend of values, another layout.
+                    others.append((kind, found, number, digests[number]))
+            results.append(found)
         if others:
-            records = self.store.checkout_many([Ref(digests[n]) for n in others])
-            for number, record in zip(others, records, strict=True):
-                results[number] = kinds[number][1](record)
+            records = self.store.checkout_many([Ref(each[3]) for each in others])
+            for (kind, found, number, _), record in zip(others, records, strict=True):
+                found[number] = kind.decoded(record)
         return results
 
     @staticmethod
@@ -336,8 +194,12 @@ class RecordReader:
                 texts[key] = text
         rest: list[str] = []
         if unknown:
-            for key, data in zip(unknown, self._checked(unknown), strict=True):
-                text = None if data is None else stored_json_text(data)
+            raw = self._checked(unknown)
+            ints = None if None in raw else int_texts(raw)  # type: ignore[arg-type]
+            for number, (key, data) in enumerate(zip(unknown, raw, strict=True)):
+                text = ints[number] if ints else None
+                if not text:
+                    text = None if data is None else stored_json_text(data)
                 if text is None:
                     rest.append(key)
                     continue
@@ -352,7 +214,7 @@ class RecordReader:
 
     def read(self, digests: Sequence[str]) -> list[CallParts]:
         """The calls whose invocation records have these digests, in order."""
-        invocations = self._records(list(digests), [_INVOCATION_KIND] * len(digests))
+        (invocations,) = self._records((INVOCATION, list(digests)))
         parts = [
             CallParts(digest, request)
             for digest, (request, _) in zip(digests, invocations, strict=True)
@@ -363,13 +225,10 @@ class RecordReader:
         unknown = sorted(key for key in wanted if key not in requests)
         if len(requests) + len(unknown) > _KEPT:
             requests.clear()
-        responses_wanted = [response for _, response in invocations]
-        both = self._records(
-            unknown + responses_wanted,
-            [_REQUEST_KIND] * len(unknown) + [_RESPONSE_KIND] * len(responses_wanted),
+        read, responses = self._records(
+            (REQUEST, unknown), (RESPONSE, [response for _, response in invocations])
         )
-        requests.update(zip(unknown, both[: len(unknown)], strict=True))
-        responses = both[len(unknown) :]
+        requests.update(zip(unknown, read, strict=True))
         values: dict[str, Any] = {}
         raised: dict[str, Any] = {}
         for part, (output, error, children) in zip(parts, responses, strict=True):

@@ -32,17 +32,27 @@ import orjson
 
 from enact._identity import memo
 
-__all__ = ["digest_large", "digest_pieces", "join", "note_joined", "str_json"]
+__all__ = [
+    "digest_large",
+    "digest_pieces",
+    "join",
+    "note_joined",
+    "pieces_of",
+    "str_json",
+]
 
 LARGE = memo.LARGE
 
 # Large strs' JSON, by the str.
 _str_json: dict[str, bytes] = {}
 # How recent large encodings were joined: id -> (the encoding, its pieces,
-# large pieces already expanded into theirs). Few entries: only encodings
-# being committed right now need them.
+# large pieces already expanded into theirs). Encodings committed since the
+# last flush need them (for their digests, then for their chunks): a run's
+# records, bounded by count and by the bytes the entries hold.
 _joined: dict[int, tuple[bytes, tuple[bytes, ...]]] = {}
-_JOINED_ENTRIES = 16
+_JOINED_ENTRIES = 256
+_JOINED_BYTES = 16 << 20
+_joined_held = [0]
 # SHA-256 states after a prefix of pieces: key -> (state, the large pieces
 # of the prefix, held so that their ids stay theirs).
 _states: dict[tuple[Any, ...], tuple[Any, tuple[bytes, ...]]] = {}
@@ -88,9 +98,21 @@ def note_joined(data: bytes, pieces: Sequence[bytes]) -> None:
                 flat.extend(entry[1])
                 continue
         flat.append(piece)
-    if len(_joined) >= _JOINED_ENTRIES:
+    held = _joined_held
+    if len(_joined) >= _JOINED_ENTRIES or held[0] + len(data) > _JOINED_BYTES:
         _joined.clear()
+        held[0] = 0
+    held[0] += len(data)
     _joined[id(data)] = (data, tuple(flat))
+
+
+def pieces_of(data: bytes) -> tuple[bytes, ...] | None:
+    """The pieces a large encoding was joined from (:func:`join`), large
+    pieces expanded into theirs; None if that is no longer remembered."""
+    entry = _joined.get(id(data))
+    if entry is None or entry[0] is not data:
+        return None
+    return entry[1]
 
 
 def digest_large(data: bytes) -> str:

@@ -30,6 +30,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+from enact.backends import chunk_reuse
 from enact.backends import gc as garbage
 from enact.backends.backend import Backend
 from enact.backends.base import BackendError, FileDamage, Parts, StepWriter
@@ -117,6 +118,10 @@ def _manifest(key: str, parts: Parts, size: int, internal: Items) -> bytes:
         if blob is not None:
             pieces.append((blob, _chunk(blob, internal)))
             continue
+        known = chunk_reuse.spans(text)
+        if known is not None:
+            references |= _reuse(text, known, pieces, internal)
+            continue
         references |= _references(text)
         cut: list[tuple[int, int, str | None]] = []
         _cut_text(text, 0, len(text), cut)
@@ -140,6 +145,48 @@ def _manifest(key: str, parts: Parts, size: int, internal: Items) -> bytes:
     # The references, sorted (hex order is byte order) and as raw digests.
     raw = binascii.unhexlify(b"".join(sorted(references)))
     return encode_manifest(key, size, listed, raw)
+
+
+def _reuse(
+    text: bytes,
+    known: list[tuple[int, chunk_reuse.Cut]],
+    pieces: list[tuple[bytes, str]],
+    internal: Items,
+) -> set[bytes]:
+    """Appends the chunks of ``text`` to ``pieces`` (and ``internal``): the
+    remembered chunks of its large strings (:mod:`enact.backends.chunk_reuse`),
+    the bytes around them cut here. Returns the references, all of them in
+    the bytes around the strings."""
+    references: set[bytes] = set()
+    position = 0  # where the bytes still to cut start
+    after = 0  # where the bytes after the last string start
+    for offset, cut in known:
+        references |= _references(text[after:offset])
+        after = offset + cut.size
+        _cut_into(text, position, offset + cut.first, pieces, internal)
+        internal += cut.entries
+        pieces += cut.chunks
+        position = offset + cut.last
+    _cut_into(text, position, len(text), pieces, internal)
+    return references | _references(text[after:])
+
+
+def _cut_into(
+    text: bytes,
+    start: int,
+    end: int,
+    pieces: list[tuple[bytes, str]],
+    internal: Items,
+) -> None:
+    cut: list[tuple[int, int, str | None]] = []
+    _cut_text(text, start, end, cut)
+    for begin, stop, chunk in cut:
+        piece = text[begin:stop]
+        if chunk is None:
+            pieces.append((piece, _chunk(piece, internal)))
+        else:
+            internal.append((chunk, [CHUNK_MAGIC, piece]))
+            pieces.append((piece, chunk))
 
 
 def _chunk(piece: bytes, internal: Items) -> str:
@@ -292,12 +339,31 @@ def _references(data: bytes) -> set[bytes]:
 _HEX_DIGITS = b"0123456789abcdef"
 
 
+# Recent groupings, by the chunks grouped: the records holding one payload
+# group the same chunks between their own first and last.
+_GROUPINGS: dict[tuple[str, ...], tuple[list[str], Items]] = {}
+_GROUPINGS_LIMIT = 256
+
+
 def _grouped(chunks: list[str], internal: Items) -> list[str]:
     """The chunks, with runs of them in nodes whose ends are content defined
     (by the digests of the two chunks at the end), so objects sharing a run
     of chunks share its nodes."""
     if len(chunks) <= _FLAT_PARTS:
         return chunks
+    key = tuple(chunks)
+    known = _GROUPINGS.get(key)
+    if known is None:
+        nodes: Items = []
+        known = (_group(chunks, nodes), nodes)
+        if len(_GROUPINGS) >= _GROUPINGS_LIMIT:
+            _GROUPINGS.clear()
+        _GROUPINGS[key] = known
+    internal += known[1]
+    return known[0]
+
+
+def _group(chunks: list[str], internal: Items) -> list[str]:
     parts: list[str] = []
     group: list[str] = []
     for number, chunk in enumerate(chunks):

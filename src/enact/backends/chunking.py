@@ -38,6 +38,7 @@ __all__ = [
     "cut_points",
     "cut_segment",
     "has_long_run",
+    "long_runs",
     "segments",
 ]
 
@@ -119,7 +120,7 @@ def _segments(data: bytes) -> list[int]:
     """The ends of the segments of rule 1 (the last is ``len(data)``)."""
     ends: list[int] = []
     size = len(data)
-    for begin, stop in _long_runs(data):
+    for begin, stop in long_runs(data):
         if begin and (not ends or ends[-1] != begin):
             ends.append(begin)
         ends.append(stop)
@@ -128,7 +129,7 @@ def _segments(data: bytes) -> list[int]:
     return ends
 
 
-def _long_runs(data: bytes) -> list[tuple[int, int]]:
+def long_runs(data: bytes) -> list[tuple[int, int]]:
     """The [start, end) of every run of at least ``RUN`` bytes without a
     quote.
 
@@ -160,7 +161,7 @@ def _long_runs(data: bytes) -> list[tuple[int, int]]:
 def has_long_run(data: bytes) -> bool:
     """Whether ``data`` holds a run of at least ``RUN`` bytes without a quote.
 
-    Probes blocks as :func:`_long_runs` does (one ``find`` each), so a record
+    Probes blocks as :func:`long_runs` does (one ``find`` each), so a record
     of many short strings (a flow's list of child calls, checked at every
     flush) costs a few probes, not a step per quote.
     """

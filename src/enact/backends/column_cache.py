@@ -161,10 +161,7 @@ class ColumnCache:
             )
         # The mark before the scan: what is written during it comes again.
         mark = self._feed.mark()
-        records: Iterable[tuple[str, bytes | None]] = self._feed.scan()
-        if schema.cluster is not None:
-            records = _clustered(records, columns, schema.cluster)
-        self._insert(records, columns, schema)
+        self._insert(self._feed.scan(), columns, schema, cluster=True)
         self._set_state("schema", described)
         self._set_state("mark", mark)
 
@@ -178,6 +175,8 @@ class ColumnCache:
         records: Iterable[tuple[str, bytes | None]],
         columns: Columns,
         schema: ColumnSchema,
+        *,
+        cluster: bool = False,
     ) -> None:
         marks = ", ".join("?" * (len(schema.scalars) + 2))
         rows: list[tuple[Any, ...]] = []
@@ -193,10 +192,23 @@ class ColumnCache:
             for name in schema.lists:
                 for value in dict.fromkeys(cols.get(name) or ()):
                     members.append((name, _scalar(value), run_id))
+        if cluster and schema.cluster in schema.scalars:
+            # Sorted once parsed: each record is parsed once.
+            at = 2 + schema.scalars.index(schema.cluster)
+            rows.sort(key=lambda row: (sort_value(row[at]), row[0]))
         self._db.executemany(f"INSERT INTO run_columns VALUES ({marks})", rows)
         self._db.executemany("INSERT INTO run_column_lists VALUES (?, ?, ?)", members)
 
     # -- answering -----------------------------------------------------------
+
+    def _members(self, name: str, value: Any) -> int:
+        """How many runs hold ``value`` in list column ``name`` (counted in
+        its primary key: a cost that grows with the count, not the table)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM run_column_lists WHERE name = ? AND value = ?",
+            (name, value),
+        ).fetchone()
+        return int(row[0])
 
     def query(
         self, query: RunQuery, columns: Columns, schema: ColumnSchema
@@ -211,7 +223,7 @@ class ColumnCache:
         if query.limit is not None and query.limit < 0:
             raise ValueError(f"A page limit cannot be negative: {query.limit}")
         try:
-            sql, params = _translate(query, schema)
+            sql, params = _translate(query, schema, self._members)
         except _Untranslatable:
             return None
         if query.limit == 0:
@@ -232,19 +244,15 @@ class ColumnCache:
         return RunPage(page, cursor)
 
 
-def _clustered(
-    records: Iterable[tuple[str, bytes | None]], columns: Columns, cluster: str
-) -> list[tuple[str, bytes | None]]:
-    """The records in the order of one column (then id)."""
-
-    def key(item: tuple[str, bytes | None]) -> tuple[tuple[int, Any], str]:
-        cols = None if item[1] is None else columns(item[1])
-        return sort_value(None if cols is None else cols.get(cluster)), item[0]
-
-    return sorted(records, key=key)
+# A list value held by more runs than this is checked run by run while the
+# rows are read in order (the page fills long before the table ends);
+# rarer ones are looked up first and their runs sorted (fewer than a scan).
+_COMMON_MEMBERS = 2000
 
 
-def _translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:
+def _translate(
+    query: RunQuery, schema: ColumnSchema, members: Callable[[str, Any], int]
+) -> tuple[str, list[Any]]:
     """The SELECT of (id, order value) answering ``query``, in order."""
     where: list[str] = []
     params: list[Any] = []
@@ -273,10 +281,17 @@ def _translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:
     for name, member in query.has.items():
         if name not in schema.lists:
             raise _Untranslatable(name)
-        where.append(
-            "id IN (SELECT id FROM run_column_lists WHERE name = ? AND value = ?)"
-        )
-        params.extend([name, _scalar(member)])
+        value = _scalar(member)
+        if query.limit is not None and members(name, value) > _COMMON_MEMBERS:
+            where.append(
+                "EXISTS (SELECT 1 FROM run_column_lists AS m WHERE m.name = ? "
+                "AND m.value = ? AND m.id = run_columns.id)"
+            )
+        else:
+            where.append(
+                "id IN (SELECT id FROM run_column_lists WHERE name = ? AND value = ?)"
+            )
+        params.extend([name, value])
     for bounds, operator in ((query.at_least, ">="), (query.below, "<")):
         for name, bound in bounds.items():
             column = scalar_column(name)

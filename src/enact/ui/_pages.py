@@ -28,6 +28,7 @@ from enact.ui._jobs import Jobs, wait_for_new_run
 from enact.ui._live import call_count, run_key, run_tree
 from enact.ui._render import render
 from enact.ui._replace import fork_forms
+from enact.ui._timeline import timeline
 from enact.ui._tree import build_tree, name_of, text
 
 __all__ = ["MAX_RUNS", "FormErrors", "Pages"]
@@ -205,6 +206,7 @@ class Pages:
             live_key=run_key(status, call_count(tree), len(info.pending)),
             answered=request.query.get("answered") == "1",
             fork_forms=fork_forms(run),
+            timeline=timeline(tree),
         )
 
     def fork(self, request: Request, run_id: str) -> Response:

@@ -77,7 +77,7 @@ from enact.backends.files.index import FileIndex
 from enact.backends.files.journals import FileJournals
 from enact.backends.files.migrations import migrate
 from enact.backends.files.scan import scan_files
-from enact.backends.files.spans import spans
+from enact.backends.files.spans import read_many
 
 __all__ = ["FileObjects"]
 
@@ -234,37 +234,8 @@ class FileObjects(Backend):
     # -- reading -----------------------------------------------------------
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        # Each stretch of a pack or log holding several of the keys is read
-        # with one pread (see spans). Anything else (loose objects, a file
-        # gone or damaged) is read one object at a time.
-        found: list[bytes | None] = [None] * len(keys)
-        by_pack: dict[str, list[tuple[int, int, int]]] = {}
-        alone = []
-        where = self._packed.get
-        for number, key in enumerate(keys):
-            location = where(key)
-            if location is None or location[1] < 0:
-                alone.append(number)
-                continue
-            pack, offset, length = location
-            group = by_pack.get(pack)
-            if group is None:
-                group = by_pack[pack] = []
-            group.append((offset, length, number))
-        for pack, group in by_pack.items():
-            group.sort()
-            for first, last, start, end in spans(group):
-                data = self._read_packed(
-                    keys[group[first][2]], pack, start, end - start
-                )
-                for offset, length, number in group[first:last]:
-                    if data is None or offset + length - start > len(data):
-                        alone.append(number)
-                    else:
-                        found[number] = data[offset - start : offset - start + length]
-        for number in alone:
-            found[number] = self._get(keys[number])
-        return found
+        # A stretch of a file holding several of the keys is one read.
+        return read_many(keys, self._packed, self._read_packed, self._get)
 
     def _get(self, key: str) -> bytes | None:
         location = self._packed.get(key)
@@ -414,7 +385,8 @@ class FileObjects(Backend):
                 mtime = status.st_mtime
                 saved = None if start else places.load_places(path, status.st_size)
                 if saved is not None:  # the first copy of a key still wins
-                    places.merge(self._packed, saved.locations(path))
+                    locations = saved.locations(path)
+                    self._packed = places.merge(self._packed, locations)
                     start = self._logs_read[path] = saved.end
                 # Read from the start (or from the places saved): kept to save.
                 found = None if start and saved is None else places.Places(saved)

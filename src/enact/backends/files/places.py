@@ -125,14 +125,21 @@ class Places:
 def merge(
     packed: dict[str, tuple[str, int, int]],
     locations: dict[str, tuple[str, int, int]],
-) -> None:
-    """Adds ``locations`` to a file store's index of ``packed`` objects: an
-    object indexed already keeps its place, unless that is a damaged entry
-    (offset < 0)."""
-    for key in locations.keys() & packed.keys():
-        if packed[key][1] >= 0:
-            locations[key] = packed[key]
-    packed.update(locations)
+) -> dict[str, tuple[str, int, int]]:
+    """A file store's index of ``packed`` objects with ``locations`` added
+    (one of the two, updated): an object indexed already keeps its place,
+    unless that is a damaged entry (offset < 0)."""
+    if len(packed) >= len(locations):
+        for key in locations.keys() & packed.keys():
+            if packed[key][1] >= 0:
+                locations[key] = packed[key]
+        packed.update(locations)
+        return packed
+    # Fewer indexed than loaded (the first large log): those go over the rest.
+    for key, place in packed.items():
+        if place[1] >= 0 or key not in locations:
+            locations[key] = place
+    return locations
 
 
 def places_path(log: str) -> str:

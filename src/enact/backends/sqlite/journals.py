@@ -39,7 +39,8 @@ from enact.backends.sqlite.journal_files import (
     parse_records,
     run_of,
 )
-from enact.backends.sqlite.migrations import CHUNK, READ_ERRORS, UPSERT
+from enact.backends.sqlite.keyed import UPSERT, row_key
+from enact.backends.sqlite.migrations import CHUNK, READ_ERRORS
 
 __all__ = ["SQLiteJournals"]
 
@@ -244,7 +245,7 @@ class SQLiteJournals(Journals):
         :meth:`_forget_folds`)."""
         self._sessions.ensure()
         now, fresh_after = sessions.clock(), self._fresh_after()
-        rows = [(key, data, now, fresh_after) for key, data in objects.items()]
+        rows = [(row_key(key), data, now, fresh_after) for key, data in objects.items()]
         removed = list(self._removed_folds)
 
         def fold(db: sqlite3.Connection) -> None:

@@ -5,7 +5,9 @@ database without one (0) is new, or was written before versions were
 recorded: migration 1 makes today's schema of either (creating what is
 missing, and the ``written`` column of older object tables), so every
 database written so far opens as before. Opening runs the pending
-migrations in one transaction, then records the version.
+migrations in one transaction, then records the version. From version 4
+on, objects are keyed by their digest's bytes
+(:mod:`enact.backends.sqlite.keyed`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import sqlite3
 
 from enact.backends.migrations import Migration, check_version, pending
 from enact.backends.sqlite.index import transaction
+from enact.backends.sqlite.keyed import is_keyed, migrate_to_keyed
 
-__all__ = ["CHUNK", "MIGRATIONS", "READ_ERRORS", "UPSERT", "migrate", "version_of"]
+__all__ = ["CHUNK", "MIGRATIONS", "READ_ERRORS", "migrate", "version_of"]
 
 # What a read of a damaged database raises: SQLite's errors, and the
 # decoding error of a text cell that is no UTF-8.
@@ -62,12 +65,6 @@ _RUN_CHANGES = """
         id TEXT NOT NULL
     )"""
 _STEPS_INDEX = "CREATE INDEX IF NOT EXISTS steps_by_run ON steps (run_id, seq)"
-# Stores the object, or re-stamps a copy written before the session started.
-UPSERT = """
-    INSERT INTO objects (digest, data, written) VALUES (?1, ?2, ?3)
-    ON CONFLICT (digest) DO UPDATE SET written = excluded.written
-    WHERE objects.written IS NULL OR objects.written < ?4
-"""
 # SQLite limits the number of host parameters in one statement (999 before
 # version 3.32): a delete names each row twice.
 CHUNK = 400
@@ -101,6 +98,14 @@ def _changes_3(db: sqlite3.Connection) -> None:
     db.execute(_RUN_CHANGES)
 
 
+def _keyed_4(db: sqlite3.Connection) -> None:
+    """Moves the objects into ``object_rows``, keyed by the digest's 32
+    bytes, and keeps ``objects`` as a view of it (:mod:`enact.backends.
+    sqlite.keyed`). Copies every row once: a large store takes a while to
+    open the first time, and needs room for a second copy meanwhile."""
+    migrate_to_keyed(db)
+
+
 #: The schema's versions, in order: each step takes the database one further.
 MIGRATIONS: list[Migration[sqlite3.Connection]] = [
     Migration(
@@ -108,6 +113,7 @@ MIGRATIONS: list[Migration[sqlite3.Connection]] = [
     ),
     Migration(2, "large objects as shared chunks and a manifest", _chunks_2),
     Migration(3, "a feed of changed run records, for queries", _changes_3),
+    Migration(4, "objects keyed by the digest's bytes, objects as a view", _keyed_4),
 ]
 
 
@@ -141,8 +147,7 @@ def _complete(db: sqlite3.Connection) -> bool:
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     if not set(TABLES) <= tables or "steps_by_run" not in tables:
         return False
-    columns = {row[1] for row in db.execute("PRAGMA table_info(objects)")}
-    return "written" in columns
+    return "run_changes" in tables and is_keyed(db)
 
 
 def _run(db: sqlite3.Connection, location: str) -> None:

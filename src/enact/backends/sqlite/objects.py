@@ -15,14 +15,15 @@ A durable run's finished calls go to run journals first
 (:mod:`enact.backends.sqlite.journals`), folded into the tables later: until
 then :meth:`SQLiteObjects.get_many` looks in the journals for what the table
 lacks. The schema and its versions are in
-:mod:`enact.backends.sqlite.migrations`.
+:mod:`enact.backends.sqlite.migrations`; objects are rows of
+``object_rows``, keyed by the digest's 32 bytes
+(:mod:`enact.backends.sqlite.keyed`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -47,14 +48,14 @@ from enact.backends.base import (
 from enact.backends.migrations import StoreVersionError
 from enact.backends.sqlite.index import SQLiteIndex, transaction
 from enact.backends.sqlite.journals import SQLiteJournals
-from enact.backends.sqlite.migrations import CHUNK, READ_ERRORS, UPSERT, migrate
+from enact.backends.sqlite.keyed import PAGE_SIZE, UPSERT, key_of_cell, row_key
+from enact.backends.sqlite.migrations import CHUNK, READ_ERRORS, migrate
 
 __all__ = ["SQLiteObjects"]
 
 # Rows a collection deletes per transaction: fewer commits, but not so many
 # that writers wait long.
 _ROWS_PER_TRANSACTION = 4000
-_HEX = re.compile(rb"[0-9a-f]{64}")
 # The smallest SQLite database file: one page of the smallest page size.
 _MIN_DATABASE = 512
 
@@ -95,6 +96,8 @@ class SQLiteObjects(Backend):
                 isolation_level=None,
                 check_same_thread=False,
             )
+            # Only a new, empty database takes it; others keep theirs.
+            self._db.execute(f"PRAGMA page_size={int(PAGE_SIZE)}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             migrate(self._db, self.location)
@@ -170,13 +173,14 @@ class SQLiteObjects(Backend):
             db = self._connection()
             try:
                 for start in range(0, len(keys), CHUNK):
-                    chunk = list(keys[start : start + CHUNK])
+                    chunk = [_cell(key) for key in keys[start : start + CHUNK]]
                     marks = ",".join("?" * len(chunk))
                     rows = db.execute(
-                        f"SELECT digest, data FROM objects WHERE digest IN ({marks})",
+                        "SELECT digest, data FROM object_rows "
+                        f"WHERE digest IN ({marks})",
                         chunk,
                     )
-                    found.update(rows)
+                    found.update((bytes(raw).hex(), data) for raw, data in rows)
             except READ_ERRORS as error:
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
@@ -190,7 +194,7 @@ class SQLiteObjects(Backend):
             self._sessions.ensure()
         now, fresh_after = sessions.clock(), self._fresh_after
         rows = [
-            (check_key(key, self.location), b"".join(parts), now, fresh_after)
+            (row_key(check_key(key, self.location)), b"".join(parts), now, fresh_after)
             for key, parts in items
         ]
         with self._lock:
@@ -223,12 +227,13 @@ class SQLiteObjects(Backend):
             db = self._connection()
             try:
                 for start in range(0, len(keys), CHUNK):
-                    chunk = list(keys[start : start + CHUNK])
+                    chunk = [_cell(key) for key in keys[start : start + CHUNK]]
                     marks = ",".join("?" * len(chunk))
                     rows = db.execute(
-                        f"SELECT digest FROM objects WHERE digest IN ({marks})", chunk
+                        f"SELECT digest FROM object_rows WHERE digest IN ({marks})",
+                        chunk,
                     )
-                    found.update(row[0] for row in rows)
+                    found.update(bytes(row[0]).hex() for row in rows)
             except READ_ERRORS as error:
                 raise BackendError(
                     f"cannot read {self.path}: {error}", self.location
@@ -245,18 +250,19 @@ class SQLiteObjects(Backend):
             for journal in self._runs_journals._journals()
             for key in journal.objects
         }
-        # As blobs: a damaged digest (not UTF-8) must not fail the listing.
-        # Rows whose digest is no valid key are left out (scan_damage names
-        # them): no read could ask for them.
+        # Rows whose key is no 32-byte blob are left out (scan_damage names
+        # them): no read could ask for them. Only their type is read: a
+        # damaged text key (not UTF-8) must not fail the listing.
         with self._lock:
             rows = _guard(
                 self,
                 lambda db: db.execute(
-                    "SELECT CAST(digest AS BLOB) FROM objects"
+                    "SELECT CASE WHEN typeof(digest) = 'blob' THEN digest END "
+                    "FROM object_rows"
                 ).fetchall(),
             )
         for (raw,) in rows:
-            key = _key_of(raw)
+            key = key_of_cell(raw)
             if key is None:
                 continue
             journaled.discard(key)
@@ -288,7 +294,10 @@ class SQLiteObjects(Backend):
             with self._lock:
                 rows = (
                     self._connection()
-                    .execute("SELECT rowid, CAST(digest AS BLOB) FROM objects")
+                    .execute(
+                        "SELECT rowid, CAST(digest AS BLOB) FROM object_rows "
+                        "WHERE typeof(digest) != 'blob' OR length(digest) != 32"
+                    )
                     .fetchall()
                 )
         except READ_ERRORS as error:
@@ -296,12 +305,11 @@ class SQLiteObjects(Backend):
             return [*found, FileDamage(problem, self.path)]
         found.extend(
             FileDamage(
-                f"row {rowid} of the objects table of {self.path} has a damaged "
+                f"row {rowid} of the objects of {self.path} has a damaged "
                 f"digest {bytes(raw)[:80]!r}",
                 self.path,
             )
             for rowid, raw in rows
-            if _key_of(raw) is None
         )
         return found
 
@@ -362,16 +370,18 @@ class _SQLiteHeap(garbage.Heap):
             rows = _guard(
                 backend,
                 lambda db: db.execute(
-                    "SELECT rowid, digest, written, length(data) FROM objects"
+                    "SELECT rowid, digest, written, length(data) FROM object_rows "
+                    "WHERE typeof(digest) = 'blob' AND length(digest) = 32"
                 ).fetchall(),
             )
         # digest -> (rowid, size): deleting by rowid spares an index search.
+        # Rows with a damaged key are not objects: a collection leaves them.
         self._rows: dict[str, tuple[int, int]] = {
-            digest: (rowid, size) for rowid, digest, _, size in rows
+            bytes(raw).hex(): (rowid, size) for rowid, raw, _, size in rows
         }
         self._young = [
-            digest
-            for _, digest, written, _ in rows
+            bytes(raw).hex()
+            for _, raw, written, _ in rows
             if written is not None and written >= cutoff
         ]
         self._young.extend(journaled)
@@ -416,10 +426,14 @@ class _SQLiteHeap(garbage.Heap):
                     # The digest and the write time are checked again: a
                     # writer may have re-stamped a row since the scan.
                     deleted += db.execute(
-                        f"DELETE FROM objects WHERE rowid IN ({marks}) "
+                        f"DELETE FROM object_rows WHERE rowid IN ({marks}) "
                         f"AND digest IN ({marks}) "
                         "AND (written IS NULL OR written < ?)",
-                        [*(r[0] for r in chunk), *(r[1] for r in chunk), cutoff],
+                        [
+                            *(r[0] for r in chunk),
+                            *(row_key(r[1]) for r in chunk),
+                            cutoff,
+                        ],
                     ).rowcount
             return deleted
 
@@ -468,17 +482,13 @@ def _refuse_emptied(path: str, sessions_dir: str) -> None:
     )
 
 
-def _key_of(raw: object) -> str | None:
-    """The object key a digest cell holds, or None if it holds no valid key."""
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        data = bytes(raw)
-    elif isinstance(raw, str):
-        data = raw.encode("utf-8", "surrogateescape")
-    else:
-        return None
-    if len(data) != 64 or _HEX.fullmatch(data) is None:
-        return None
-    return data.decode("ascii")
+def _cell(key: str) -> bytes | str:
+    """The key cell to look ``key`` up by: a key that is no valid digest
+    (asked for by a caller) is looked up as text, which no valid row has."""
+    try:
+        return row_key(key) if len(key) == 64 else key
+    except ValueError:
+        return key
 
 
 def _as_bytes(value: object) -> bytes | None:
