@@ -212,22 +212,28 @@ def _scan_pages(index: Index, query: RunQuery) -> list[str]:
     return [run_id for run_id, _ in page.runs]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     first=st.lists(records, max_size=12),
     later=st.lists(st.tuples(st.integers(0, 15), records | st.none()), max_size=6),
     query=queries,
-    common=st.booleans(),
+    mode=st.sampled_from(["rare", "common", "many"]),
 )
 def test_a_kept_table_answers_every_query_as_the_scan_does(
     tmp_path_factory: pytest.TempPathFactory,
     first: list[dict[str, Any]],
     later: list[tuple[int, dict[str, Any] | None]],
     query: RunQuery,
-    common: bool,
+    mode: str,
 ) -> None:
-    # Common list values (tags) are checked row by row, rare ones looked up.
-    with mock.patch.object(column_cache, "_COMMON_MEMBERS", 0 if common else 10**9):
+    # Common tags and components are checked row by row, rare ones looked up;
+    # a column of many distinct texts is searched row by row.
+    common = 0 if mode == "common" else 10**9
+    distinct = 0 if mode == "many" else 256
+    with (
+        mock.patch.object(column_cache, "_COMMON_MEMBERS", common),
+        mock.patch.object(column_cache, "_DISTINCT_TEXTS", distinct),
+    ):
         _kept_table_answers(tmp_path_factory, first, later, query)
 
 
@@ -355,4 +361,33 @@ def test_a_tag_is_found_whether_common_or_rare(
     with mock.patch.object(column_cache, "_COMMON_MEMBERS", 0 if common else 10**9):
         found = _all_pages(store.index, query, table_columns)
     assert found == ["r10", "r8", "r6", "r4", "r2", "r0"]
+    store.close()
+
+
+@pytest.mark.parametrize("mode", ["rare", "common", "many"])
+@pytest.mark.parametrize("kind", ["memory", "file", "sqlite"])
+def test_a_component_part_is_found_in_every_spelling(
+    tmp_path: Path, kind: str, mode: str
+) -> None:
+    url = {"memory": "memory://", "file": str(tmp_path / "f")}.get(
+        kind, f"sqlite:///{tmp_path}/s.db"
+    )
+    store = enact.open_store(url)
+    names = ["m:Agent", "m:Judge", "n:agent", "m:Agent2", None]
+    for number in range(15):
+        record = {"started": float(number), "component": names[number % 5]}
+        store.index.update_run(
+            f"r{number:02}", lambda _old, r=record: json.dumps(r).encode()
+        )
+    common = 0 if mode == "common" else 10**9
+    distinct = 0 if mode == "many" else 256
+    with (
+        mock.patch.object(column_cache, "_COMMON_MEMBERS", common),
+        mock.patch.object(column_cache, "_DISTINCT_TEXTS", distinct),
+    ):
+        for part, spellings in [("Agent", 2), (":", 4), ("agent", 1), ("zz", 0)]:
+            query = RunQuery(contains={"component": part}, limit=2)
+            found = _all_pages(store.index, query, table_columns)
+            assert found == _scan_pages(store.index, query)
+            assert len(found) == 3 * spellings
     store.close()

@@ -235,3 +235,19 @@ def test_two_openers_of_an_old_store_migrate_it_once(tmp_path: pathlib.Path) -> 
         backend.close()
     assert query(path, "PRAGMA user_version") == [(KEYED,)]
     assert query(path, "SELECT count(*) FROM object_rows") == rows
+
+
+def test_the_page_size_knob_sets_new_stores_only(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    monkeypatch.setattr(keyed, "PAGE_SIZE", 8192)
+    store = enact.SQLiteStore(path)
+    ref = store.commit(enact.Str("kept"))
+    store.close()
+    assert query(path, "PRAGMA page_size") == [(8192,)]
+    monkeypatch.setattr(keyed, "PAGE_SIZE", 65536)
+    again = enact.SQLiteStore(path)
+    assert again.checkout(ref) == "kept"
+    again.close()
+    assert query(path, "PRAGMA page_size") == [(8192,)]

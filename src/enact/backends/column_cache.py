@@ -44,6 +44,10 @@ from enact.backends.index import (
 __all__ = ["ChangeFeed", "ColumnCache"]
 
 _SCALAR_TYPES = (str, int, float, type(None))
+# The tables' own layout: a table of another layout is rebuilt. 2: an index
+# of list members by run id (forgetting 1,000 changed runs of 100,000 read
+# the whole list table once per run without it).
+_LAYOUT = 2
 
 
 class ChangeFeed(NamedTuple):
@@ -114,7 +118,7 @@ class ColumnCache:
         """Brings the tables up to date with the index (inside a transaction
         the caller holds, so that no change slips between feed and tables).
         """
-        described = json.dumps([schema.tag, schema.scalars, schema.lists])
+        described = json.dumps([_LAYOUT, schema.tag, schema.scalars, schema.lists])
         mark = self._state("mark")
         if self._state("schema") != described or mark is None:
             self._rebuild(columns, schema, described)
@@ -146,6 +150,8 @@ class ColumnCache:
             "CREATE TABLE run_column_lists (name TEXT NOT NULL, value, "
             "id TEXT NOT NULL, PRIMARY KEY (name, value, id)) WITHOUT ROWID"
         )
+        # Catching up forgets a changed run's members by its id alone.
+        db.execute("CREATE INDEX run_column_lists_id ON run_column_lists (id)")
         db.execute(
             "CREATE TABLE run_columns_state (key TEXT PRIMARY KEY NOT NULL, value)"
         )
@@ -210,6 +216,31 @@ class ColumnCache:
         ).fetchone()
         return int(row[0])
 
+    def _spelled(self, name: str, part: str) -> tuple[list[str], int] | None:
+        """The distinct text values of column ``name`` containing ``part``
+        and how many rows hold them, or None if the column holds too many
+        distinct values to list. Each distinct value costs one seek in the
+        column's index (text sorts after numbers: ``>= ''`` starts there).
+        """
+        column = _column(name)
+        rows = self._db.execute(
+            f"WITH RECURSIVE d(v) AS (SELECT min({column}) FROM run_columns "
+            f"WHERE {column} >= '' UNION ALL SELECT (SELECT min({column}) "
+            f"FROM run_columns WHERE {column} > d.v) FROM d WHERE d.v IS NOT "
+            f"NULL LIMIT {_DISTINCT_TEXTS + 2}) SELECT v FROM d WHERE v IS NOT NULL"
+        ).fetchall()
+        if len(rows) > _DISTINCT_TEXTS:
+            return None
+        spellings = [v for (v,) in rows if isinstance(v, str) and part in v]
+        if not spellings:
+            return [], 0
+        marks = ", ".join("?" * len(spellings))
+        (count,) = self._db.execute(
+            f"SELECT count(*) FROM run_columns WHERE {column} IN ({marks})",
+            spellings,
+        ).fetchone()
+        return spellings, int(count)
+
     def query(
         self, query: RunQuery, columns: Columns, schema: ColumnSchema
     ) -> RunPage | None:
@@ -223,7 +254,7 @@ class ColumnCache:
         if query.limit is not None and query.limit < 0:
             raise ValueError(f"A page limit cannot be negative: {query.limit}")
         try:
-            sql, params = _translate(query, schema, self._members)
+            sql, params = _translate(query, schema, self._members, self._spelled)
         except _Untranslatable:
             return None
         if query.limit == 0:
@@ -250,8 +281,15 @@ class ColumnCache:
 _COMMON_MEMBERS = 2000
 
 
+# A text column with more distinct values than this is searched row by row.
+_DISTINCT_TEXTS = 256
+
+
 def _translate(
-    query: RunQuery, schema: ColumnSchema, members: Callable[[str, Any], int]
+    query: RunQuery,
+    schema: ColumnSchema,
+    members: Callable[[str, Any], int],
+    spelled: Callable[[str, str], tuple[list[str], int] | None],
 ) -> tuple[str, list[Any]]:
     """The SELECT of (id, order value) answering ``query``, in order."""
     where: list[str] = []
@@ -276,8 +314,24 @@ def _translate(
         where.append(f"({' OR '.join(options)})" if options else "0")
     for name, part in query.contains.items():
         column = scalar_column(name)
-        where.append(f"(typeof({column}) = 'text' AND instr({column}, ?) > 0)")
-        params.append(_scalar(part))
+        if not isinstance(part, str):
+            raise _Untranslatable(name)
+        found = spelled(name, part)
+        if found is None:
+            where.append(f"(typeof({column}) = 'text' AND instr({column}, ?) > 0)")
+            params.append(part)
+            continue
+        spellings, count = found
+        if not spellings:
+            where.append("0")
+            continue
+        # The text values that contain the part, by equality: a rare one is
+        # looked up in the column's index, a common one (the unary plus
+        # keeps the index out) checked as rows are read in order.
+        common = query.limit is not None and count > _COMMON_MEMBERS
+        marks = ", ".join("?" * len(spellings))
+        where.append(f"{'+' if common else ''}{column} IN ({marks})")
+        params.extend(spellings)
     for name, member in query.has.items():
         if name not in schema.lists:
             raise _Untranslatable(name)
