@@ -98,9 +98,7 @@ def test_async_calls_wait_for_a_slot_without_blocking_the_loop(
         ).wait(timeout=120)
         assert batch.info().counts == {"finished": 12}
         # Limits are the batch's: a resumed batch in another process keeps them.
-        assert enact.batches.get_batch(batch.id).spec.limits == {
-            AsyncHeld.type_id(): 3
-        }
+        assert enact.batches.get_batch(batch.id).spec.limits == {AsyncHeld.type_id(): 3}
     assert counted(tmp_path) == (0, 3, 12)
 
 
