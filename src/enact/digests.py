@@ -94,8 +94,12 @@ def hash_bytes(data: bytes) -> str:
     if len(data) > _SMALL:
         known = memo.large_digest(data)
         if known is None:
-            known = large.digest_large(data)
-            memo.remember_large_digest(data, known)
+            known, resumed = large.digest_large_resumed(data)
+            # A digest resumed after a large prefix costs little to compute
+            # again; holding it would hold the whole encoding (a record
+            # carrying a payload, one per call) and crowd the memos out.
+            if not resumed:
+                memo.remember_large_digest(data, known)
         return known
     known = _known(data)
     if known is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import os
 import random
 import threading
@@ -211,3 +212,104 @@ class Throws(enact.Invokable[enact.Int, enact.Int]):
     def call(self, value: enact.Int) -> enact.Int:
         kept = int(Fixed()(value))
         return enact.Int(kept + int(self.die(value)) + int(self.die(value)))
+
+
+_FIELDS = ("now", "most", "arrived", "done")
+
+
+def _count(**changes: int) -> dict[str, int]:
+    """Changes the counts of :class:`Held` calls (in the file
+    ``ENACT_HOLDERS``, shared by all processes) and returns them: ``now``
+    inside at once, the ``most`` ever inside at once, samples ``arrived`` at
+    the call, and samples ``done`` with it."""
+    path = os.environ["ENACT_HOLDERS"]
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if changes else fcntl.LOCK_SH)
+        text = os.read(fd, 200).decode() or "0 0 0 0"
+        counts = dict(zip(_FIELDS, map(int, text.split()), strict=True))
+        if changes:
+            for key, change in changes.items():
+                counts[key] += change
+            counts["most"] = max(counts["most"], counts["now"])
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, " ".join(str(counts[key]) for key in _FIELDS).encode())
+        return counts
+    finally:
+        os.close(fd)
+
+
+def _may_leave(counts: dict[str, int]) -> bool:
+    """Whether a call inside :class:`Held` may end: when as many are inside
+    as the limit lets in (``ENACT_HOLD_FOR``) and every sample that can be in
+    flight (``ENACT_HOLD_INFLIGHT``, fewer at the end of ``ENACT_HOLD_TOTAL``)
+    has arrived at the call. So without a limit every sample in flight is
+    inside at once, and with one the others are seen waiting for it, whatever
+    the timing."""
+    enough = int(os.environ["ENACT_HOLD_FOR"])
+    in_flight = int(os.environ["ENACT_HOLD_INFLIGHT"])
+    left = int(os.environ["ENACT_HOLD_TOTAL"]) - counts["done"]
+    waiting = counts["arrived"] - counts["done"]
+    return counts["now"] >= min(enough, left) and waiting >= min(in_flight, left)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class Held(enact.Invokable[enact.Int, enact.Int]):
+    """Stands in for a rate-limited API call: counts the calls inside it at
+    once, staying inside until :func:`_may_leave`."""
+
+    def call(self, value: enact.Int) -> enact.Int:
+        counts = _count(now=+1)
+        try:
+            deadline = time.monotonic() + 60
+            while not _may_leave(counts) and time.monotonic() < deadline:
+                time.sleep(0.002)
+                counts = _count()
+        finally:
+            _count(now=-1)
+        return enact.Int(int(value) + 1)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class CallsHeld(enact.Invokable[enact.Int, enact.Int]):
+    """A sample that calls :class:`Held` once."""
+
+    def call(self, value: enact.Int) -> enact.Int:
+        _count(arrived=+1)
+        try:
+            return Held()(value)
+        finally:
+            _count(done=+1)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class AsyncCallsHeld(enact.AsyncInvokable[enact.Int, enact.Int]):
+    """The async :class:`CallsHeld`: the limited call is an async one."""
+
+    async def call(self, value: enact.Int) -> enact.Int:
+        _count(arrived=+1)
+        try:
+            return await AsyncHeld()(value)
+        finally:
+            _count(done=+1)
+
+
+@enact.typed_invokable(enact.Int, enact.Int)
+@dataclasses.dataclass
+class AsyncHeld(enact.AsyncInvokable[enact.Int, enact.Int]):
+    """The async :class:`Held` (waits without blocking the loop)."""
+
+    async def call(self, value: enact.Int) -> enact.Int:
+        counts = _count(now=+1)
+        try:
+            deadline = time.monotonic() + 60
+            while not _may_leave(counts) and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+                counts = _count()
+        finally:
+            _count(now=-1)
+        return enact.Int(int(value) + 1)

@@ -235,3 +235,42 @@ def test_two_openers_of_an_old_store_migrate_it_once(tmp_path: pathlib.Path) -> 
         backend.close()
     assert query(path, "PRAGMA user_version") == [(KEYED,)]
     assert query(path, "SELECT count(*) FROM object_rows") == rows
+
+
+def test_the_page_size_knob_sets_new_stores_only(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    monkeypatch.setattr(keyed, "PAGE_SIZE", 8192)
+    store = enact.SQLiteStore(path)
+    ref = store.commit(enact.Str("kept"))
+    store.close()
+    assert query(path, "PRAGMA page_size") == [(8192,)]
+    monkeypatch.setattr(keyed, "PAGE_SIZE", 65536)
+    again = enact.SQLiteStore(path)
+    assert again.checkout(ref) == "kept"
+    again.close()
+    assert query(path, "PRAGMA page_size") == [(8192,)]
+
+
+def test_an_old_store_that_cannot_be_migrated_says_why(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = golden_copy(tmp_path, "sqlite-layout3")
+
+    def read_only(db: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    # As a process without write access (root may write any file: the
+    # failure SQLite would raise is raised in the migration's place).
+    steps = [
+        step._replace(apply=read_only) if step.version == KEYED else step
+        for step in sqlite_migrations.MIGRATIONS
+    ]
+    monkeypatch.setattr(sqlite_migrations, "MIGRATIONS", steps)
+    with pytest.raises(enact.backends.BackendError) as caught:
+        SQLiteObjects(path)
+    message = str(caught.value)
+    assert str(path) in message and "readonly" in message
+    assert "layout version 3" in message and "write access" in message
+    assert query(path, "PRAGMA user_version") == [(3,)]

@@ -15,6 +15,7 @@ from enact._batches.batch import (
     summarize,
 )
 from enact._batches.executors import needs_address
+from enact._batches.limits import normalize_limits
 from enact._batches.shipping import modules_of
 from enact._batches.spec import NAME_PREFIX, BatchSpec, new_batch_id
 from enact._runs import handle
@@ -37,6 +38,7 @@ def sample(
     concurrency: int | None = None,
     name: str | None = None,
     tags: Iterable[str] = (),
+    limits: Mapping[Any, int] | None = None,
 ) -> Batch:
     """Starts ``n`` durable runs of ``component`` for each input, as a batch.
 
@@ -64,6 +66,11 @@ def sample(
             limit if None; 100 tasks on asyncio).
         name: A unique name for the batch.
         tags: Tags for the batch and each of its samples.
+        limits: The most calls at once of a component the samples call, by
+            its class (or type id): ``{Chat: 4}`` lets four ``Chat`` calls
+            run at a time across the whole batch, on every executor and in
+            every process, and across the store's other batches that limit
+            ``Chat`` too (see docs/batches.md).
 
     Returns:
         The batch, running.
@@ -74,9 +81,11 @@ def sample(
         NotShippable: if workers in other processes could not import the
             component or an input (before any sample starts).
         RunError: if the name is taken.
-        ValueError: if ``n`` is less than 1, or there are no inputs.
+        ValueError: if ``n`` is less than 1, there are no inputs, or a limit
+            is less than 1.
     """
     store = current_store()
+    limited = normalize_limits(limits)
     tags = tuple(dict.fromkeys(tags))
     invokable: Any = None
     refs: list[Ref[Any]] = []
@@ -99,7 +108,18 @@ def sample(
     within(store, commit_inputs)
     if invokable is None:
         raise ValueError("A batch needs at least one input.")
-    return _make(store, invokable, refs, values, n, executor, concurrency, name, tags)
+    return _make(
+        store,
+        invokable,
+        refs,
+        values,
+        n,
+        executor,
+        concurrency,
+        name,
+        tags,
+        limits=limited,
+    )
 
 
 def _none(arg: Any) -> Any:
@@ -122,6 +142,7 @@ def fork_batch(
     executor: Any = None,
     concurrency: int | None = None,
     replace: Mapping[Any, Any] | None = None,
+    limits: Mapping[Any, int] | None = None,
 ) -> Batch:
     """``n`` branches of run ``run_id`` from one point, as a batch: each
     replays the journal up to the branch point and runs the rest afresh,
@@ -133,6 +154,7 @@ def fork_batch(
         TypeError: if ``replace`` maps something that is not an invokable.
         RunDamaged: if an object its journal reaches is missing or damaged.
     """
+    limited = normalize_limits(limits)
     component, input_ref, journal = within(
         store, lambda: branch_point(store, run_id, num_calls, at, replace)
     )
@@ -149,6 +171,7 @@ def fork_batch(
         tuple(dict.fromkeys(tags)),
         parent=run_id,
         replay_from=journal_ref,
+        limits=limited,
     )
 
 
@@ -165,6 +188,7 @@ def _make(
     *,
     parent: str | None = None,
     replay_from: Ref[Any] | None = None,
+    limits: dict[str, int] | None = None,
 ) -> Batch:
     if type(n) is not int or n < 1:
         raise ValueError(f"n must be a whole number of at least 1, got {n!r}.")
@@ -191,6 +215,7 @@ def _make(
         modules=modules,
         parent=parent,
         replay_from=replay_from,
+        limits=limits or None,
     )
     spec_ref = store.commit(spec)
     store.flush()

@@ -18,7 +18,9 @@ import importlib
 import threading
 from typing import Any
 
+from enact._batches.limits import Limits
 from enact._batches.spec import BatchSpec, StoreAddress, open_address
+from enact._invocations.gates import call_gate
 from enact._runs.access import read_run, within
 from enact._runs.branches import take_run
 from enact._runs.errors import RunError, RunNotFound, RunNotResumable
@@ -87,7 +89,11 @@ def run_sample(store: Store, spec: BatchSpec, index: int) -> Outcome:
     plan = within(store, lambda: _prepared(store, spec, index))
     if isinstance(plan, str):
         return index, plan
-    info = execute(store, *plan, wait_for_input=False, strict=True)
+    token = call_gate.set(_gate(store, spec))
+    try:
+        info = execute(store, *plan, wait_for_input=False, strict=True)
+    finally:
+        call_gate.reset(token)
     return index, info.stored_status.value
 
 
@@ -97,8 +103,27 @@ async def run_sample_async(store: Store, spec: BatchSpec, index: int) -> Outcome
     plan = within(store, lambda: _prepared(store, spec, index))
     if isinstance(plan, str):
         return index, plan
-    info = await execute_async(store, *plan, wait_for_input=False, strict=True)
+    token = call_gate.set(_gate(store, spec))
+    try:
+        info = await execute_async(store, *plan, wait_for_input=False, strict=True)
+    finally:
+        call_gate.reset(token)
     return index, info.stored_status.value
+
+
+# The gates of the batches run in this process, by (store location, batch id).
+_gates: dict[tuple[str, str], Limits] = {}
+
+
+def _gate(store: Store, spec: BatchSpec) -> Limits | None:
+    """The concurrency limits of ``spec``'s calls, or None if it has none."""
+    if not spec.limits:
+        return None
+    key = (store.location, spec.id)
+    gate = _gates.get(key)
+    if gate is None:
+        gate = _gates[key] = Limits(store, spec.limits)
+    return gate
 
 
 _imported: set[str] = set()

@@ -68,6 +68,8 @@ class BatchSpec(Resource):
     parent: str | None = None
     #: For a fork batch, the journal every branch replays (cut at the branch point).
     replay_from: Ref[Any] | None = None
+    #: The most calls at once of a component, by type id (None: no limits).
+    limits: dict[str, int] | None = None
 
     @property
     def size(self) -> int:

@@ -34,6 +34,7 @@ from enact._identity import memo
 
 __all__ = [
     "digest_large",
+    "digest_large_resumed",
     "digest_pieces",
     "join",
     "note_joined",
@@ -61,8 +62,10 @@ _states: dict[tuple[Any, ...], tuple[Any, tuple[bytes, ...]]] = {}
 _PREFIX_BYTES = 4096
 
 memo.register(_str_json)
-memo.register(_joined)
 memo.register(_states)
+# _joined keeps its own bound, and is not cleared with the others: a record
+# committed but not yet written would lose what its chunks are cut from
+# (:mod:`enact.backends.chunk_reuse`), and cost its payload's size again.
 
 
 def str_json(text: str) -> bytes:
@@ -119,21 +122,31 @@ def digest_large(data: bytes) -> str:
     """The SHA-256 of large ``data``, resuming a remembered prefix's state
     when ``data`` was joined (:func:`join`) from pieces that start with a
     large one."""
+    return digest_large_resumed(data)[0]
+
+
+def digest_large_resumed(data: bytes) -> tuple[str, bool]:
+    """:func:`digest_large`, and whether it resumed a remembered state (then
+    hashing ``data`` again costs little: its digest is not worth holding)."""
     entry = _joined.get(id(data))
     if entry is None or entry[0] is not data:
-        return hashlib.sha256(data).hexdigest()
-    return digest_pieces(entry[1])
+        return hashlib.sha256(data).hexdigest(), False
+    return _digest_pieces(entry[1])
 
 
 def digest_pieces(pieces: Sequence[bytes]) -> str:
     """The SHA-256 of the concatenation of ``pieces``, resuming the state
     remembered after the same pieces up to the last large one."""
+    return _digest_pieces(pieces)[0]
+
+
+def _digest_pieces(pieces: Sequence[bytes]) -> tuple[str, bool]:
     last = -1
     for index, piece in enumerate(pieces):
         if len(piece) >= LARGE:
             last = index
     if last < 0:
-        return _plain_digest(pieces)
+        return _plain_digest(pieces), False
     key: list[Any] = []
     held: list[bytes] = []
     small = large = 0
@@ -146,11 +159,13 @@ def digest_pieces(pieces: Sequence[bytes]) -> str:
             small += len(piece)
             key.append(piece)
     if small > _PREFIX_BYTES or large > memo.ENTRY_BYTES:
-        return _plain_digest(pieces)
+        return _plain_digest(pieces), False
     prefix_key = tuple(key)
     found = _states.get(prefix_key)
+    resumed = False
     if found is not None and all(a is b for a, b in zip(found[1], held, strict=True)):
         hasher = found[0].copy()
+        resumed = True
     else:
         hasher = hashlib.sha256()
         for piece in pieces[: last + 1]:
@@ -160,7 +175,7 @@ def digest_pieces(pieces: Sequence[bytes]) -> str:
     for piece in pieces[last + 1 :]:
         hasher.update(piece)
     result: str = hasher.hexdigest()
-    return result
+    return result, resumed
 
 
 def _plain_digest(pieces: Sequence[bytes]) -> str:

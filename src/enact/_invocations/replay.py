@@ -26,6 +26,7 @@ from enact._invocations.exceptions import (
     InvokableTypeError,
     ReplayError,
 )
+from enact._invocations.gates import call_gate
 from enact._invocations.input_requests import InputRequest
 from enact._invocations.records import (
     ExceptionOverride,
@@ -344,7 +345,18 @@ _takes_no_argument: dict[type, bool] = {}
 
 
 def run_call(invokable: Any, arg: Any) -> Any:
-    """Calls ``invokable.call``, without an argument if it takes none."""
+    """Calls ``invokable.call``, without an argument if it takes none, holding
+    what the active gate asks for (a concurrency slot) while it runs."""
+    gate = call_gate.get()
+    if gate is not None:
+        held = gate.hold(invokable)
+        if held is not None:
+            with held:
+                return _call(invokable, arg)
+    return _call(invokable, arg)
+
+
+def _call(invokable: Any, arg: Any) -> Any:
     cls = type(invokable)
     no_argument = _takes_no_argument.get(cls)
     if no_argument is None:
@@ -357,8 +369,19 @@ def run_call(invokable: Any, arg: Any) -> Any:
 
 
 async def run_call_async(invokable: Any, arg: Any) -> Any:
-    """Calls and awaits an async invokable's ``call``."""
-    result = run_call(invokable, arg)
+    """Calls and awaits an async invokable's ``call`` (holding what the active
+    gate asks for while it runs)."""
+    gate = call_gate.get()
+    if gate is not None:
+        held = gate.hold_async(invokable)
+        if held is not None:
+            async with held:
+                return await _call_async(invokable, arg)
+    return await _call_async(invokable, arg)
+
+
+async def _call_async(invokable: Any, arg: Any) -> Any:
+    result = _call(invokable, arg)
     if not inspect.isawaitable(result):
         raise InvokableTypeError(
             f"{invokable_name(invokable)}.call returned a "

@@ -203,6 +203,7 @@ class Run:
         n: int | None = None,
         executor: Any = None,
         concurrency: int | None = None,
+        limits: Mapping[Any, int] | None = None,
     ) -> Any:
         """A new run branching from this one: its journal rewound, then replayed.
 
@@ -233,6 +234,8 @@ class Run:
             executor: With ``n``: where the branches run (as for
                 :func:`enact.sample`).
             concurrency: With ``n``: the most branches running at once.
+            limits: With ``n``: the most calls at once of a component, by
+                its class (as for :func:`enact.sample`).
 
         Returns:
             The new run (``parent`` is this run, ``relation`` ``"fork"``), or
@@ -245,6 +248,12 @@ class Run:
                 invokable.
             RunDamaged: if an object its journal reaches is missing or damaged.
         """
+        if n is None and limits:
+            raise RunError(
+                "fork(limits=...) limits the calls of a batch of branches: "
+                "give n= too.",
+                self.id,
+            )
         if n is not None:
             if fork_batch_starter is None:  # pragma: no cover - enact imports it
                 raise RunError("Batches are not loaded: import enact.batches.")
@@ -258,6 +267,7 @@ class Run:
                 executor=executor,
                 concurrency=concurrency,
                 replace=replace,
+                limits=limits,
             )
         return self._branch(
             num_calls, at, strict, name, tags, "fork", wait_for_input, replace

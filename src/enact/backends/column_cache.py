@@ -114,19 +114,30 @@ class ColumnCache:
             (key, value),
         )
 
-    def catch_up(self, columns: Columns, schema: ColumnSchema) -> None:
+    def is_current(self, schema: ColumnSchema) -> bool:
+        """Whether the tables hold every change of the feed already, so that
+        a query needs only a read (no write transaction, no lock held
+        against other readers)."""
+        mark = self._state("mark")
+        if mark is None or self._state("schema") != _described(schema):
+            return False
+        changed = self._feed.since(mark)
+        return changed is not None and not changed[1]
+
+    def catch_up(self, columns: Columns, schema: ColumnSchema) -> bool:
         """Brings the tables up to date with the index (inside a transaction
         the caller holds, so that no change slips between feed and tables).
+        Returns whether the tables were rebuilt from a scan.
         """
-        described = json.dumps([_LAYOUT, schema.tag, schema.scalars, schema.lists])
+        described = _described(schema)
         mark = self._state("mark")
         if self._state("schema") != described or mark is None:
             self._rebuild(columns, schema, described)
-            return
+            return True
         changed = self._feed.since(mark)
         if changed is None:
             self._rebuild(columns, schema, described)
-            return
+            return True
         new_mark, ids = changed
         unique = list(dict.fromkeys(ids))
         if unique:
@@ -137,6 +148,7 @@ class ColumnCache:
             )
         if new_mark != mark:
             self._set_state("mark", new_mark)
+        return False
 
     def _rebuild(self, columns: Columns, schema: ColumnSchema, described: str) -> None:
         db = self._db
@@ -283,6 +295,11 @@ _COMMON_MEMBERS = 2000
 
 # A text column with more distinct values than this is searched row by row.
 _DISTINCT_TEXTS = 256
+
+
+def _described(schema: ColumnSchema) -> str:
+    """What the tables were built for (a rebuild when it changes)."""
+    return json.dumps([_LAYOUT, schema.tag, schema.scalars, schema.lists])
 
 
 def _translate(

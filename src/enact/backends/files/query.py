@@ -32,6 +32,7 @@ from enact.backends.base import BackendError
 from enact.backends.column_cache import ChangeFeed, ColumnCache
 from enact.backends.index import (
     Columns,
+    ColumnSchema,
     RunPage,
     RunQuery,
     check_run_id,
@@ -124,10 +125,10 @@ class Sidecar:
         if self._db is None:
             db = sqlite3.connect(self._path, isolation_level=None, timeout=30.0)
             try:
-                # A rollback journal, not WAL: queries only read between
-                # catch-ups, and reads through a WAL that still holds the
-                # last rebuild's frames cost twice as much.
-                db.execute("PRAGMA journal_mode = DELETE")
+                # WAL: queries read while another process catches up, and a
+                # catch-up commits without a sync (a lost one is redone from
+                # the changes log: the mark is in the same transaction).
+                db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")
                 # The table of 100,000 runs is some 20 MB: read it mapped
                 # rather than through SQLite's small default page cache.
@@ -150,9 +151,9 @@ class Sidecar:
                 os.unlink(self._path + suffix)
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
         db = self._open()
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield db
         except BaseException:
@@ -175,10 +176,7 @@ class Sidecar:
         with self._lock:
             for attempt in range(2):
                 try:
-                    with self._transaction() as db:
-                        cache = ColumnCache(db, self._feed)
-                        cache.catch_up(columns, schema)
-                        return cache.query(query, columns, schema)
+                    return self._answer(query, columns, schema)
                 except sqlite3.DatabaseError:
                     # Damaged (or not a database): rebuilt once; a
                     # directory that cannot be written leaves it to the scan.
@@ -191,6 +189,24 @@ class Sidecar:
                 except OSError:
                     return None
         return None
+
+    def _answer(
+        self, query: RunQuery, columns: Columns, schema: ColumnSchema
+    ) -> RunPage | None:
+        # Most queries find nothing new: a read, beside other readers.
+        with self._transaction(write=False) as db:
+            cache = ColumnCache(db, self._feed)
+            if cache.is_current(schema):
+                return cache.query(query, columns, schema)
+        with self._transaction(write=True) as db:
+            cache = ColumnCache(db, self._feed)
+            rebuilt = cache.catch_up(columns, schema)
+            page = cache.query(query, columns, schema)
+        if rebuilt:
+            # Reads through a WAL still holding a whole rebuild cost twice
+            # as much: fold it into the database now.
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return page
 
     def close(self) -> None:
         with self._lock:

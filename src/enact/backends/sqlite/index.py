@@ -283,6 +283,14 @@ class SQLiteIndex(Index):
             if not self._feed_kept(db):
                 return None
             cache = ColumnCache(db, _feed(db))
+            if not db.in_transaction:
+                # Most queries find nothing new: a read, beside writers.
+                db.execute("BEGIN")
+                try:
+                    if cache.is_current(schema):
+                        return cache.query(query, columns, schema)
+                finally:
+                    db.execute("COMMIT")
             with transaction(db):
                 cache.catch_up(columns, schema)
                 page = cache.query(query, columns, schema)

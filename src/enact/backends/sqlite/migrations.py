@@ -135,9 +135,14 @@ def migrate(db: sqlite3.Connection, location: str) -> None:
         return
     try:
         _run(db, location)
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as error:
         if not _complete(db):
-            raise
+            # Say why a read needs a write: the rows must move first.
+            newest = MIGRATIONS[-1].version
+            raise sqlite3.OperationalError(
+                f"{error} (the database has layout version {found}; opening "
+                f"it moves it to version {newest}, which needs write access)"
+            ) from None
         # Today's schema, in a database this process cannot write (read
         # only): it opens as it is; a process that can write records it.
 

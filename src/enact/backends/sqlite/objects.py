@@ -46,9 +46,10 @@ from enact.backends.base import (
     check_key,
 )
 from enact.backends.migrations import StoreVersionError
+from enact.backends.sqlite import keyed
 from enact.backends.sqlite.index import SQLiteIndex, transaction
 from enact.backends.sqlite.journals import SQLiteJournals
-from enact.backends.sqlite.keyed import PAGE_SIZE, UPSERT, key_of_cell, row_key
+from enact.backends.sqlite.keyed import UPSERT, key_of_cell, row_key
 from enact.backends.sqlite.migrations import CHUNK, READ_ERRORS, migrate
 
 __all__ = ["SQLiteObjects"]
@@ -96,8 +97,9 @@ class SQLiteObjects(Backend):
                 isolation_level=None,
                 check_same_thread=False,
             )
-            # Only a new, empty database takes it; others keep theirs.
-            self._db.execute(f"PRAGMA page_size={int(PAGE_SIZE)}")
+            # Only a new, empty database takes it; others keep theirs. Read
+            # here, not imported: setting the module's knob takes effect.
+            self._db.execute(f"PRAGMA page_size={int(keyed.PAGE_SIZE)}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             migrate(self._db, self.location)
