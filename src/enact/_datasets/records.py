@@ -271,7 +271,7 @@ class RecordReader:
                     part.output_text = texts.get(part.output_digest)
             exception = errors.get(part.invocation)
             if exception is not None:
-                text = " ".join(str(exception).split())[:500]
+                text = " ".join(_message(str(exception)).split())[:500]
                 part.error = text or type(exception).__name__
         self._value_bytes = sum(_size(values[key]) for key in keys) + sum(
             len(text) for text in texts.values()
@@ -300,3 +300,14 @@ def _size(value: Any) -> int:
         except Exception:  # a resource that cannot list its fields
             return sys.getsizeof(value)
     return sys.getsizeof(value)
+
+
+def _message(text: str) -> str:
+    """What a recorded exception says: of a traceback (an exception kept as
+    its formatted traceback), its last lines, after the indented frames, so
+    the message survives the column's length limit whatever the paths."""
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("Traceback"):
+        return text
+    frames = [n for n, line in enumerate(lines) if line[:1].isspace()]
+    return "\n".join(lines[frames[-1] + 1 :]) if frames else text
