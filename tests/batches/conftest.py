@@ -53,3 +53,26 @@ def side_lines(path: str | os.PathLike[str]) -> list[list[str]]:
         return [line.split() for line in pathlib.Path(path).read_text().splitlines()]
     except FileNotFoundError:
         return []
+
+
+Hold = Callable[[int, int, int], None]
+
+
+@pytest.fixture
+def hold(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Hold:
+    """Sets how many calls a ``Held`` call waits for inside, how many samples
+    are in flight, and how many there are."""
+
+    def setup(enough: int, in_flight: int, total: int) -> None:
+        monkeypatch.setenv("ENACT_HOLDERS", str(tmp_path / "holders"))
+        monkeypatch.setenv("ENACT_HOLD_FOR", str(enough))
+        monkeypatch.setenv("ENACT_HOLD_INFLIGHT", str(in_flight))
+        monkeypatch.setenv("ENACT_HOLD_TOTAL", str(total))
+
+    return setup
+
+
+def counted(tmp_path: pathlib.Path) -> tuple[int, int, int]:
+    """(inside now, the most ever inside at once, samples done)."""
+    now, most, _, done = (tmp_path / "holders").read_text().split()
+    return int(now), int(most), int(done)

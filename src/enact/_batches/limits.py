@@ -16,8 +16,13 @@ again at a rising interval (1 to 20 ms): a slot freed in another process is
 noticed within that, one freed in this process at once (sync callers are
 woken; async ones look again on the next try).
 
-A store without a directory (a memory store, or a server store) has no
-files to lock: its limits hold among the calls of this process only.
+On a PostgreSQL store a slot is an advisory lock of the database instead
+(``enact.backends.postgres.slots``): the limit then holds across every
+machine that opens the store, and a dead process's slots are freed with its
+connection.
+
+A store with neither (a memory store, or one composed of parts) has nothing
+to lock: its limits hold among the calls of this process only.
 
 A call of a limited component made inside another call of the same
 component takes no second slot, so a limit of 1 cannot deadlock on itself.
@@ -32,15 +37,23 @@ import fcntl
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from enact._invocations.gates import CallGate
 from enact.backends.files import FileObjects
+from enact.backends.postgres import PostgresObjects
 from enact.backends.sqlite import SQLiteObjects
 from enact.interfaces import ResourceBase
 from enact.references import Store
 
-__all__ = ["Limits", "limit_key", "limits_directory", "normalize_limits"]
+__all__ = [
+    "Limits",
+    "SlotLocks",
+    "limit_key",
+    "limits_directory",
+    "normalize_limits",
+    "slot_locks",
+]
 
 _FIRST_WAIT = 0.001
 _LONGEST_WAIT = 0.02
@@ -94,20 +107,76 @@ def limits_directory(store: Store) -> str | None:
     return None
 
 
-class _Slots:
-    """The ``size`` slots of one key, as this process sees them."""
+class SlotLocks(Protocol):
+    """Numbered locks other processes see: what makes a slot held."""
 
-    def __init__(self, directory: str | None, key: str, size: int) -> None:
+    def try_lock(self, slot: int) -> bool:
+        """Takes lock ``slot`` unless another process holds it."""
+
+    def unlock(self, slot: int) -> None:
+        """Gives lock ``slot`` back."""
+
+
+class _FileLocks:
+    """Slots as files locked with ``flock`` (freed when their process dies)."""
+
+    def __init__(self, directory: str) -> None:
+        self._directory = directory
+        self._files: dict[int, int] = {}
+        os.makedirs(directory, exist_ok=True)
+
+    def try_lock(self, slot: int) -> bool:
+        fd = self._files.get(slot)
+        if fd is None:
+            path = os.path.join(self._directory, str(slot))
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._files[slot] = fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # held by another process
+        return True
+
+    def unlock(self, slot: int) -> None:
+        fd = self._files.get(slot)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _place(store: Store) -> str:
+    """Where a store's slots live, as a key of this process's table of them."""
+    backend = store.backend
+    if isinstance(backend, PostgresObjects):
+        return f"{backend.location}#{backend.schema}"
+    directory = limits_directory(store)
+    return f"store-{id(store)}" if directory is None else directory
+
+
+def slot_locks(store: Store, key: str) -> SlotLocks | None:
+    """The locks of the slots of ``key`` in a store (None: a store whose
+    limits hold in this process only)."""
+    backend = store.backend
+    if isinstance(backend, PostgresObjects):
+        return backend.slots(key)
+    directory = limits_directory(store)
+    if directory is None:
+        return None
+    return _FileLocks(os.path.join(directory, _file_name(key)))
+
+
+class _Slots:
+    """The ``size`` slots of one key, as this process sees them.
+
+    Handed out under a lock of this process first, so that its own threads
+    and tasks never contend on the other processes' locks.
+    """
+
+    def __init__(self, locks: SlotLocks | None, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._held: set[int] = set()
-        self._files: dict[int, int] = {}
-        self._directory = (
-            None if directory is None else os.path.join(directory, _file_name(key))
-        )
-        if self._directory is not None:
-            os.makedirs(self._directory, exist_ok=True)
+        self._locks = locks
 
     def try_take(self) -> int | None:
         """A free slot, now held, or None if all are taken (here or in
@@ -119,16 +188,8 @@ class _Slots:
         for slot in range(self.size):
             if slot in self._held:
                 continue
-            if self._directory is not None:
-                fd = self._files.get(slot)
-                if fd is None:
-                    path = os.path.join(self._directory, str(slot))
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-                    self._files[slot] = fd
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # held by another process
+            if self._locks is not None and not self._locks.try_lock(slot):
+                continue  # held by another process
             self._held.add(slot)
             return slot
         return None
@@ -158,9 +219,8 @@ class _Slots:
 
     def give_back(self, slot: int) -> None:
         with self._lock:
-            fd = self._files.get(slot)
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            if self._locks is not None:
+                self._locks.unlock(slot)
             self._held.discard(slot)
             self._freed.notify()
 
@@ -177,22 +237,23 @@ _holding: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "enact.limits_holding", default=frozenset()
 )
 
-# The slots of this process, by (directory or store id, key): shared by every
+# The slots of this process, by (where they live, key): shared by every
 # batch of one store, so that two batches limiting one component share it.
 _all_slots: dict[tuple[str, str], _Slots] = {}
 _all_slots_lock = threading.Lock()
 _pid = os.getpid()
 
 
-def _slots_for(place: str, directory: str | None, key: str, size: int) -> _Slots:
+def _slots_for(store: Store, key: str, size: int) -> _Slots:
     global _pid
     with _all_slots_lock:
         if os.getpid() != _pid:  # a forked child must not share its parent's
             _all_slots.clear()
             _pid = os.getpid()
+        place = _place(store)
         slots = _all_slots.get((place, key))
         if slots is None or slots.size != size:
-            slots = _all_slots[(place, key)] = _Slots(directory, key, size)
+            slots = _all_slots[(place, key)] = _Slots(slot_locks(store, key), size)
         return slots
 
 
@@ -201,15 +262,14 @@ class Limits(CallGate):
     component.
 
     Args:
-        store: The batch's store (its directory holds the slot files).
+        store: The batch's store (its directory holds the slot files, or
+            its database the advisory locks).
         limits: The most calls at once, by type id.
     """
 
     def __init__(self, store: Store, limits: Mapping[str, int]) -> None:
-        directory = limits_directory(store)
-        place = directory if directory is not None else f"store-{id(store)}"
         self._slots = {
-            key: _slots_for(place, directory, key, most) for key, most in limits.items()
+            key: _slots_for(store, key, most) for key, most in limits.items()
         }
         self._keys: dict[type, str | None] = {}
 

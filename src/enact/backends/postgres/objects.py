@@ -31,6 +31,7 @@ from enact.backends.postgres.journals import (
 )
 from enact.backends.postgres.migrations import LOCK_CLASS, lock_id, migrate
 from enact.backends.postgres.readahead import ReadAhead
+from enact.backends.postgres.slots import AdvisorySlots
 
 __all__ = ["PostgresObjects"]
 
@@ -135,6 +136,7 @@ class PostgresObjects(Backend):
             self._db, self._sessions.ensure, noted=self._readahead.note
         )
         self._journals = PostgresJournals(self._db, self._index, self._rows)
+        self._slot_sets: list[AdvisorySlots] = []
 
     def _session_renewed(self, registered: float) -> None:
         self._fresh_after = registered
@@ -150,6 +152,13 @@ class PostgresObjects(Backend):
 
     def journals(self) -> PostgresJournals:
         return self._journals
+
+    def slots(self, key: str) -> AdvisorySlots:
+        """Numbered slots of ``key`` that every machine of the store shares
+        (advisory locks): a batch's concurrency limits."""
+        slots = AdvisorySlots(self._db, key)
+        self._slot_sets.append(slots)
+        return slots
 
     def _rows(
         self, items: Sequence[tuple[str, Parts]]
@@ -321,6 +330,8 @@ class PostgresObjects(Backend):
 
     def close(self) -> None:
         self._sessions.close()
+        for slots in self._slot_sets:
+            slots.close()
         self._db.close()
 
 
