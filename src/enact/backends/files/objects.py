@@ -647,7 +647,7 @@ class FileObjects(Backend):
                 if self.fsync:
                     os.fsync(fd)
             except OSError as error:
-                self._log_places = None
+                self._abandon_log()
                 raise BackendError(
                     f"cannot append to {path}: {error}", self.location
                 ) from None
@@ -665,6 +665,18 @@ class FileObjects(Backend):
             self._file_entries(path, entries)
             self._log_end = position
             self._logs_read[path] = position
+
+    def _abandon_log(self) -> None:
+        """Stops appending to a log whose last write failed part way.
+
+        Its records before that write stay good (and their places are saved),
+        but offsets counted past the failed bytes would be wrong: the bytes
+        are cut off where possible (a reader takes an uncut rest for a record
+        still being written) and the next write starts a new log."""
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._log[1], self._log_end)
+        self._close_log()
 
     def _open_log(self) -> tuple[str, int]:
         path = os.path.join(self._logs_dir, f"{os.getpid()}-{uuid.uuid4().hex}.log")
