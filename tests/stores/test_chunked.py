@@ -32,6 +32,7 @@ from enact.backends.chunk_format import (
     CHUNK_MAGIC,
     MANIFEST_MAGIC,
     NODE_MAGIC,
+    encode_manifest,
     node_parts,
     parse_manifest,
 )
@@ -348,6 +349,36 @@ def test_a_missing_chunk_is_named_not_read_as_absent(store: Store) -> None:
     with pytest.raises(RefError, match=f"{chunk} is missing"):
         store.checkout(Ref(ref.digest))
     assert ref.digest in {each.key for each in store.verify()}
+
+
+def test_a_manifest_of_intact_chunks_in_another_order_is_never_read(
+    store: Store,
+) -> None:
+    """A manifest whose own check passes (written so by a faulty or hostile
+    writer) but whose chunks make other bytes: the whole object's digest
+    still catches it."""
+    ref = store.commit(Sample(text=large_text(6)))
+    manifest = parse_manifest(raw_entries(store)[ref.digest], ref.digest)
+    assert manifest is not None
+    keys = [part for part in manifest.parts if isinstance(part, str)]
+    assert len(set(keys)) > 1
+    parts = list(manifest.parts)
+    first, last = parts.index(keys[0]), parts.index(keys[-1])
+    parts[first], parts[last] = parts[last], parts[first]
+    forged = encode_manifest(ref.digest, manifest.size, parts, manifest.references)
+    assert parse_manifest(forged, ref.digest) is not None  # it checks out itself
+    backend = store.backend
+    real = backend.get_many  # type: ignore[union-attr]
+    backend.get_many = lambda keys: [  # type: ignore[union-attr, method-assign]
+        forged if key == ref.digest else data
+        for key, data in zip(keys, real(keys), strict=True)
+    ]
+    with pytest.raises(RefError, match="damaged manifest"):
+        store.checkout(Ref(ref.digest))
+    with pytest.raises(RefError, match="damaged manifest"):
+        store.checkout_many([Ref(ref.digest)])
+    damage = {each.key: each.problem for each in store.verify()}
+    assert "damaged manifest" in damage[ref.digest]
 
 
 # -- garbage collection -------------------------------------------------------------

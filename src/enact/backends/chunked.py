@@ -13,9 +13,11 @@ way inside different records.
 
 Nothing changes for whoever reads and writes: a key is still the SHA-256 of
 the object's whole bytes, :meth:`ChunkedObjects.get_many` returns the whole
-bytes (checking every chunk against its digest on the way: a damaged chunk
-raises :class:`~enact.backends.BackendError` naming the object and the
-chunk, it is never read back as wrong data), :meth:`ChunkedObjects.iter_keys`
+bytes (hashed whole on the way, and each chunk hashed only when that fails:
+a damaged chunk raises :class:`~enact.backends.BackendError` naming the
+object and the chunk, it is never read back as wrong data;
+:meth:`ChunkedObjects.read_checked` tells the reader which objects need no
+second hash), :meth:`ChunkedObjects.iter_keys`
 lists objects, not chunks, and smaller objects are stored as before, so
 stores written before chunking read as they are. A large write stores its
 chunks first and its manifest after them: a writer killed in between leaves
@@ -28,7 +30,7 @@ import binascii
 import contextlib
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 
 from enact.backends import chunk_reuse
 from enact.backends import gc as garbage
@@ -447,64 +449,91 @@ class ChunkedObjects(Backend):
     # -- reading -----------------------------------------------------------
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return self.read_checked(keys)[0]
+
+    def read_checked(self, keys: Sequence[str]) -> tuple[list[bytes | None], Set[str]]:
+        """The objects, and the keys of those put together from chunks: each
+        of them was hashed whole on the way (a reader need not again)."""
         found = self.inner.get_many(keys)
+        checked: set[str] = set()
         for number, data in enumerate(found):
             if (
                 data is not None
                 and data[:1] == b"\x00"
                 and data.startswith(MANIFEST_MAGIC)
             ):
-                found[number] = self._assemble(keys[number], data)
-        return found
+                whole = self._assemble(keys[number], data)
+                if whole is not data:
+                    checked.add(keys[number])
+                found[number] = whole
+        return found, checked
 
     def _assemble(self, key: str, data: bytes) -> bytes:
+        """The whole bytes a manifest names, checked against ``key``: one
+        hash of the whole, and of each chunk only to name a damaged one."""
         manifest = parse_manifest(data, key)
         if manifest is None:
             # A damaged manifest, or an object that only looks like one: the
             # digest check above says which.
             return data
-        pieces = self._read_parts(key, manifest.parts)
-        whole = b"".join(pieces)
-        if len(whole) != manifest.size:
-            raise BackendError(
-                f"object {key} in {self.location} has a damaged manifest (its "
-                f"chunks hold {len(whole)} bytes, not {manifest.size}); "
-                "store.verify() lists damage",
-                self.location,
-                key,
-            )
-        return whole
+        whole = b"".join(self._read_parts(key, manifest.parts, check=False))
+        if len(whole) == manifest.size and hashlib.sha256(whole).hexdigest() == key:
+            return whole
+        # Which part is damaged: a chunk (named by the check), or else the
+        # manifest itself.
+        checked = b"".join(self._read_parts(key, manifest.parts, check=True))
+        raise BackendError(
+            f"object {key} in {self.location} has a damaged manifest (its "
+            f"chunks hold {len(checked)} bytes, not {manifest.size}); "
+            "store.verify() lists damage"
+            if len(checked) != manifest.size
+            else f"object {key} in {self.location} has a damaged manifest (its "
+            "intact chunks do not make up the object); store.verify() lists damage",
+            self.location,
+            key,
+        )
 
-    def _read_parts(self, key: str, parts: list[str | bytes]) -> list[bytes]:
+    def _read_parts(
+        self, key: str, parts: list[str | bytes], check: bool
+    ) -> list[bytes | memoryview]:
+        """The stretches of the object's bytes, in order: views into the
+        stored chunks (the one copy made is the join).
+
+        Args:
+            check: Hash each chunk and node against its key (to name the one
+                that is damaged); a missing one is named either way.
+        """
         keys = [part for part in parts if isinstance(part, str)]
-        stored = iter(self._checked(key, keys))
-        pieces: list[bytes] = []
+        stored = iter(self._stored(key, keys, check))
+        pieces: list[bytes | memoryview] = []
+        skip = len(CHUNK_MAGIC)
         for part in parts:
             if isinstance(part, bytes):
                 pieces.append(part)
                 continue
             data = next(stored)
             if data.startswith(CHUNK_MAGIC):
-                pieces.append(data[len(CHUNK_MAGIC) :])
+                pieces.append(memoryview(data)[skip:])
             elif data.startswith(NODE_MAGIC) and is_internal(data):
                 chunks = node_parts(data)
-                checked = self._checked(key, chunks)
-                for chunk, inner in zip(chunks, checked, strict=True):
+                inner_chunks = self._stored(key, chunks, check)
+                for chunk, inner in zip(chunks, inner_chunks, strict=True):
                     if not inner.startswith(CHUNK_MAGIC):
                         raise self._damaged(key, chunk, "is no chunk")
-                    pieces.append(inner[len(CHUNK_MAGIC) :])
+                    pieces.append(memoryview(inner)[skip:])
             else:
                 raise self._damaged(key, part, "is no chunk or node")
         return pieces
 
-    def _checked(self, key: str, parts: list[str]) -> list[bytes]:
-        """The stored bytes of ``parts``, each checked against its digest."""
+    def _stored(self, key: str, parts: list[str], check: bool) -> list[bytes]:
+        """The stored bytes of ``parts`` (with ``check``, each checked
+        against its digest)."""
         stored = self.inner.get_many(parts)
         result: list[bytes] = []
         for part, data in zip(parts, stored, strict=True):
             if data is None:
                 raise self._damaged(key, part, "is missing (was it removed by hand?)")
-            if hashlib.sha256(data).hexdigest() != part:
+            if check and hashlib.sha256(data).hexdigest() != part:
                 raise self._damaged(key, part, "is damaged (its bytes do not match it)")
             result.append(data)
         return result

@@ -11,11 +11,13 @@ journals (:mod:`enact.backends.journals`), so objects can live in one system
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 
 from enact.backends.base import FileDamage, Parts
 
 __all__ = ["Objects"]
+
+_NONE_CHECKED: frozenset[str] = frozenset()
 
 
 class Objects(abc.ABC):
@@ -27,6 +29,15 @@ class Objects(abc.ABC):
     @abc.abstractmethod
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Returns the stored bytes for each key, or None where absent."""
+
+    def read_checked(self, keys: Sequence[str]) -> tuple[list[bytes | None], Set[str]]:
+        """:meth:`get_many`, and the keys whose bytes this read has already
+        checked against them (so the reader need not hash them again).
+
+        None by default; a layer that must hash what it returns anyway (the
+        chunks of a large object, put together) names what it checked.
+        """
+        return self.get_many(keys), _NONE_CHECKED
 
     @abc.abstractmethod
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:
