@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import shlex
 
 from .conftest import Filled
 from .helpers import enact, make_store, start_run
@@ -307,3 +308,28 @@ def test_runs_lists_the_others_and_notes_a_damaged_record(
     assert checked.code == 1
     assert any(made["failing"] in d["problem"] for d in checked.json()["damage"])
     assert record.read_bytes() == b'{"v": 1, "id": "\xff'  # left as it was
+
+
+def test_runs_pages_follow_the_printed_next_command(filled: Filled) -> None:
+    """The "more:" line repeats the store, filters and limit: run as it is,
+    it gives the next page of the same listing."""
+    store = str(filled.path)
+    every = enact("--store", store, "runs", "--json", "--status", "waiting").json()
+    assert len(every) >= 2
+    seen: list[str] = []
+    args = ["--store", store, "runs", "--json", "--status", "waiting", "--limit", "1"]
+    while True:
+        page = enact(*args)
+        assert page.code == 0, page.err
+        rows = page.json()
+        assert len(rows) == 1
+        seen += [row["id"] for row in rows]
+        more = [line for line in page.err.splitlines() if line.startswith("more: ")]
+        if not more:
+            break
+        words = shlex.split(more[0].removeprefix("more: "))
+        assert words[:3] == ["enact", "--store", store]
+        assert "--status" in words and "--limit" in words
+        args = [*words[1:], "--json"]
+        assert len(seen) < len(every)
+    assert seen == [row["id"] for row in every]

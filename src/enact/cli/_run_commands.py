@@ -29,7 +29,7 @@ from enact.cli._output import (
     timestamp,
     value_json,
 )
-from enact.cli._stores import usage_error
+from enact.cli._stores import StoreChoice, usage_error
 from enact.cli._targets import format_path, parse_path, resolve_run
 
 __all__ = [
@@ -177,10 +177,9 @@ def runs(
                 raise typer.BadParameter(str(error), param_hint="--cursor") from None
             shown = page.runs
             if page.next_cursor is not None:
-                err().print(
-                    Text(f"more: enact runs --cursor {page.next_cursor}", "dim"),
-                    soft_wrap=True,
-                )
+                options = {**filters, "parent": parent, "limit": limit}
+                command = _next_page(session(ctx).store, options, page.next_cursor)
+                err().print(Text(f"more: {command}", "dim"), soft_wrap=True)
         unanswered = unanswered_counts()
         if as_json:
             print_json([_run_json(info, unanswered) for info in shown])
@@ -189,6 +188,24 @@ def runs(
             out().print(Text("no runs", "dim"))
             return
         out().print(_table(shown, unanswered))
+
+
+def _next_page(store: StoreChoice, options: dict[str, Any], cursor: str) -> str:
+    """The `enact runs` command line of the next page: the same store,
+    filters and limit (a cursor is only a position), then the cursor."""
+    words = ["enact"]
+    if store.source == "--store":
+        words += ["--store", shlex.quote(store.shown)]
+    words.append("runs")
+    for name, value in options.items():
+        if value is None:
+            continue
+        if isinstance(value, durable.RunStatus):
+            value = value.value
+        elif isinstance(value, float):
+            value = f"{value:.6f}".rstrip("0").rstrip(".")  # epoch seconds
+        words += [f"--{name}", shlex.quote(str(value))]
+    return " ".join([*words, "--cursor", shlex.quote(cursor)])
 
 
 # Damaged run records named one by one before `runs` sums up the rest.
