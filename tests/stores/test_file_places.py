@@ -7,6 +7,8 @@ import hashlib
 import os
 import pathlib
 import struct
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -95,6 +97,30 @@ def test_a_writer_saves_its_logs_places_and_a_reader_uses_them(
         assert reader.get_many(keys) == [data for _, data in items]
     finally:
         reader.close()
+
+
+_LEFT_OPEN = """
+import hashlib
+import sys
+from enact.backends.files.objects import FileObjects
+from enact.backends.files.places import MIN_RECORDS
+backend = FileObjects(sys.argv[1])  # never closed
+for number in range(MIN_RECORDS + 100):
+    data = b"%d" % number
+    backend.put_many([(hashlib.sha256(data).hexdigest(), [data])])
+"""
+
+
+def test_a_writer_never_closed_saves_its_logs_places_at_exit(
+    tmp_path: pathlib.Path,
+) -> None:
+    subprocess.run([sys.executable, "-c", _LEFT_OPEN, str(tmp_path)], check=True)
+    saved = pathlib.Path(places.places_path(_log(tmp_path)))
+    assert saved.exists()
+    with_places = _indexed(tmp_path)
+    with_places[0].close()
+    assert with_places[1] == _parsed(tmp_path)
+    assert len(with_places[1]) == _COUNT
 
 
 def test_records_appended_after_the_places_are_parsed(tmp_path: pathlib.Path) -> None:

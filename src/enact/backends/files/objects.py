@@ -40,6 +40,7 @@ loose ones) rather than skipped.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import math
@@ -47,6 +48,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 
 from enact.backends import gc as garbage
@@ -92,6 +94,8 @@ _LOOSE_MIN_BYTES = 256 * 1024
 _MAX_OPEN_PACKS = 64
 # A log is indexed this many bytes at a time (more for a larger record).
 _LOG_PIECE = 16 << 20
+# Seconds the exit hook waits for a thread writing to a log.
+_EXIT_WAIT = 1.0
 
 
 class FileObjects(Backend):
@@ -694,7 +698,20 @@ class FileObjects(Backend):
             ) from None
         self._log_end = len(LOG_MAGIC)
         self._log_places = places.Places()
+        _with_open_logs.add(self)
         return path, fd
+
+    def _save_places_at_exit(self) -> None:
+        """Saves the places of the open log (a store never closed): else the
+        next process to read it parses every record header."""
+        if not self._lock.acquire(timeout=_EXIT_WAIT):
+            return  # a thread stuck writing: the log is parsed, as before
+        try:
+            if self._log is not None and self._log_places is not None:
+                end, temp = self._log_end, self._temp_path()
+                places.save_places(self._log[0], self._log_places, end, temp)
+        finally:
+            self._lock.release()
 
     def _write_loose(self, key: str, parts: Parts) -> None:
         self._loose_possible = True
@@ -781,3 +798,15 @@ class FileObjects(Backend):
         if self._index is not None:
             self._index.close()
         self._sessions.close()
+
+
+# Backends with a log open. A store left open when the program ends (a
+# script's `with enact.FileStore(...):` does not close it) saves its log's
+# places at exit, as closing it would.
+_with_open_logs: weakref.WeakSet[FileObjects] = weakref.WeakSet()
+
+
+@atexit.register
+def _save_open_logs_places() -> None:
+    for backend in list(_with_open_logs):
+        backend._save_places_at_exit()
