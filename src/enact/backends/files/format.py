@@ -28,6 +28,7 @@ of a 32-byte digest and an 8-byte length, then the bytes. They are still read
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -426,6 +427,31 @@ def write_file(path: str, parts: Parts, temp: str, fsync: bool) -> None:
             os.unlink(temp)
         except OSError:
             pass
+        raise
+    if fsync:
+        fsync_dir(os.path.dirname(path))
+
+
+def write_into(path: str, parts: Parts, temp: str, fsync: bool) -> None:
+    """:func:`write_file` through ``temp``, an empty file that exists already
+    (made ahead: :mod:`enact.backends.files.temp_pool`).
+
+    Raises:
+        OSError: ``temp`` is removed first (FileNotFoundError if ``temp``
+            was missing, or the directory of ``path`` is).
+    """
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            write_all(fd, parts)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
         raise
     if fsync:
         fsync_dir(os.path.dirname(path))

@@ -39,8 +39,15 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from enact.backends.base import BackendError
-from enact.backends.files.format import fsync_dir, write_all, write_file, write_new
+from enact.backends.files.format import (
+    fsync_dir,
+    write_all,
+    write_file,
+    write_into,
+    write_new,
+)
 from enact.backends.files.query import CHANGES, Sidecar
+from enact.backends.files.temp_pool import TempPool
 from enact.backends.index import (
     Columns,
     Index,
@@ -82,6 +89,9 @@ class FileIndex(Index):
     ) -> None:
         self.location = root
         self._temp_path = temp_path
+        # Empty files made ahead: a record replaced or a step log created
+        # opens one instead of creating a file (the slow part on many disks).
+        self._pool = TempPool(temp_path)
         self._fsync = fsync
         self._on_write = on_write
         self._runs = os.path.join(root, "runs")
@@ -155,6 +165,13 @@ class FileIndex(Index):
     def _replace(self, path: str, data: bytes) -> None:
         """Writes ``path`` whole, through a temporary file and a rename."""
         self._on_write()
+        temp = self._pool.take()
+        if temp is not None:
+            try:
+                write_into(path, [data], temp, self._fsync)
+                return
+            except OSError:
+                pass  # the file is gone, or the directory: as below
         try:
             write_file(path, [data], self._temp_path(), self._fsync)
             return
@@ -337,6 +354,13 @@ class FileIndex(Index):
         self._on_write()
         path = self._steps_path(run_id)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        temp = self._pool.take()
+        if temp is not None:
+            # A new log: a made-ahead file linked in place (never over a log
+            # that exists, which the open below then opens).
+            with contextlib.suppress(OSError):
+                os.link(temp, path)
+            self._pool.discard(temp)
         try:
             fd = os.open(path, flags, 0o644)
         except FileNotFoundError:  # runs/ is missing (checked only then)
@@ -473,6 +497,7 @@ class FileIndex(Index):
         return found
 
     def close(self) -> None:
+        self._pool.close()
         with self._appenders_lock:
             for fd in self._appenders.values():
                 with contextlib.suppress(OSError):
