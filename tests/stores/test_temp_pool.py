@@ -13,6 +13,7 @@ import pytest
 
 import enact
 from enact.backends.files import temp_pool
+from enact.backends.files.format import write_into
 from enact.backends.files.temp_pool import TempPool
 from training.flows import Many
 
@@ -107,3 +108,12 @@ def test_a_file_store_writes_through_the_pool_and_without_it(
             assert reread.output() == 6  # 1 + 2 + 3
             assert len(list(reread.journal().get_children())) == 3
         assert store.verify() == []
+
+
+def test_a_write_into_a_file_that_is_not_empty_leaves_only_what_it_wrote(
+    tmp_path: pathlib.Path,
+) -> None:
+    temp, path = tmp_path / "temp", tmp_path / "record"
+    temp.write_bytes(b"x" * 100)  # not as the pool makes them, but possible
+    write_into(str(path), [b"new ", b"record"], str(temp), fsync=False)
+    assert path.read_bytes() == b"new record" and not temp.exists()
