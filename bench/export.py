@@ -81,15 +81,19 @@ def _fill_calls(path: str, calls: int) -> None:
     # Every run's calls are distinct (inputs, outputs, records): an export
     # reads each call's own objects, none shared with another run.
     per_run = max(1, calls // 10)
-    with _open(path):
+    store = _open(path)
+    with store:
         for number in range(calls // per_run):
             enact.run(Many(per_run), enact.Int(number * per_run))
+    store.close()  # as the writing program would, closing or ending
 
 
 def _fill_values(path: str, megabytes: int) -> None:
-    with enact.FileStore(path):
+    store = enact.FileStore(path)
+    with store:
         for seed in range(megabytes):
             enact.run(Big(), enact.Int(seed))
+    store.close()
 
 
 def _export(path: str, out: str, component: str) -> None:
