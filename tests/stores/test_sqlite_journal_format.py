@@ -153,3 +153,25 @@ def test_names_that_are_not_journal_files_are_ignored(tmp_path: pathlib.Path) ->
     (tmp_path / "notes.txt").write_text("hi")
     assert sqlite_journal.journal_files(str(tmp_path)) == []
     assert sqlite_journal.journal_files(str(tmp_path / "missing")) == []
+
+
+def test_the_files_of_one_run_are_those_named_with_its_whole_id(
+    tmp_path: pathlib.Path,
+) -> None:
+    names = [
+        "00000000000000000001.0000000a.abc.log",
+        "00000000000000000002.0000000b.zzz.abc.log",  # another run, same ending
+        "00000000000000000003.0000000c.abc.log.tmp",  # not yet a journal file
+        "0000000000000000000x.0000000d.abc.log",  # not a journal file's name
+        "00000000000000000004.0000000e.abcd.log",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    directory = str(tmp_path)
+    assert sqlite_journal.journal_files(directory, "abc") == [
+        os.path.join(directory, names[0])
+    ]
+    assert sqlite_journal.journal_files(directory, "zzz.abc") == [
+        os.path.join(directory, names[1])
+    ]
+    assert len(sqlite_journal.journal_files(directory)) == 3

@@ -80,11 +80,16 @@ def journal_files(directory: str, run_id: str | None = None) -> list[str]:
         names = os.listdir(directory)
     except FileNotFoundError:
         return []
-    found = [
-        name
-        for name in names
-        if (of := run_of(name)) is not None and (run_id is None or of == run_id)
-    ]
+    if run_id is not None:
+        # A name ends with "." and the run id: only those are parsed (a
+        # directory holds a file for every run being written, and this is
+        # looked up each time a run starts writing).
+        ending = f".{run_id}{_SUFFIX}"
+        found = [
+            name for name in names if name.endswith(ending) and run_of(name) == run_id
+        ]
+    else:
+        found = [name for name in names if run_of(name) is not None]
     return [os.path.join(directory, name) for name in sorted(found)]
 
 

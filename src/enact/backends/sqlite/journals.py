@@ -306,8 +306,9 @@ class SQLiteJournals(Journals):
         """Folds the journal files whose writers died (of one run, or all)."""
         folded = 0
         with self._journal_lock:
-            own = {writer.path for writer in self._writers.values()}
-            for path in journal_files(self._journal_dir, run_id):
+            paths = journal_files(self._journal_dir, run_id)
+            own = {writer.path for writer in self._writers.values()} if paths else ()
+            for path in paths:
                 if path in own:
                     continue
                 fd = claim_dead(path)
