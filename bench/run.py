@@ -39,6 +39,9 @@ from enact.backends import SQLiteObjects
 from enact.backends.sqlite.journals import SQLiteJournals
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# Below this line RESULTS.md keeps dated figures of earlier work (written by
+# hand, other benchmarks): --write replaces only what is above it.
+HISTORY_MARK = "<!-- Dated figures below: kept by `bench/run.py --write`. -->"
 MIB = 1024 * 1024
 
 
@@ -1082,6 +1085,16 @@ def measure_in_child(name: str, args: argparse.Namespace) -> str:
         return out.read_text("utf-8")
 
 
+def _kept_history() -> list[str]:
+    """The lines of RESULTS.md from :data:`HISTORY_MARK` on (the mark first)."""
+    try:
+        text = RESULTS.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    at = text.find(HISTORY_MARK)
+    return [HISTORY_MARK] if at < 0 else text[at:].splitlines()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a ~10-20 s smoke run")
@@ -1130,7 +1143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             *sections,
         ]
-        RESULTS.write_text("\n".join(lines), encoding="utf-8")
+        lines += ["", *_kept_history()]
+        RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"Wrote {RESULTS}", file=sys.stderr)
     return 0
 
