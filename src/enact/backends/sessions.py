@@ -43,6 +43,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Collection, Iterator
 
+from enact.backends import forks
 from enact.backends.base import BackendError
 
 __all__ = [
@@ -295,6 +296,13 @@ class Keeper:
         #: :func:`time.monotonic` time from which :meth:`ensure` has work to
         #: do: minus infinity without an active session, else the next
         #: heartbeat. Hot paths compare it and call :meth:`ensure` only then.
+        self.next_beat = -math.inf
+        forks.on_fork(self)
+
+    def _after_fork(self) -> None:
+        # A forked child's next write looks at its session again (a database
+        # session of the parent's is disowned there: one of its own is made).
+        self._lock = threading.Lock()
         self.next_beat = -math.inf
 
     def names(self) -> set[str]:

@@ -40,7 +40,6 @@ loose ones) rather than skipped.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
 import math
@@ -48,7 +47,6 @@ import os
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Iterator, Sequence
 
 from enact.backends import gc as garbage
@@ -137,6 +135,9 @@ class FileObjects(Backend):
         # This process's log (opened on the first small commit): its path,
         # descriptor and length.
         self._log: tuple[str, int] | None = None
+        # The process that opened the log: a forked child must not append
+        # to its parent's (their offsets would disagree), nor save its places.
+        self._log_pid = 0
         self._log_end = 0
         # Its records' places, saved when closed (None after a failed append).
         self._log_places: places.Places | None = None
@@ -200,12 +201,15 @@ class FileObjects(Backend):
     def _close_log(self) -> None:
         if self._log is not None:
             with contextlib.suppress(OSError):
-                os.close(self._log[1])
-            if self._log_places is not None:
-                end, temp = self._log_end, self._temp_path()
-                places.save_places(self._log[0], self._log_places, end, temp)
-            self._log = None
-            self._log_places = None
+                os.close(self._log[1])  # a forked child's copy only, if inherited
+            self._save_places()
+            self._log, self._log_places = None, None
+
+    def _save_places(self) -> None:
+        """Saves the open log's places (if this process opened the log)."""
+        log, saved = self._log, self._log_places
+        if log is not None and saved is not None and self._log_pid == os.getpid():
+            places.save_places(log[0], saved, self._log_end, self._temp_path())
 
     def begin_use(self) -> None:
         self._sessions.begin_use()
@@ -641,7 +645,8 @@ class FileObjects(Backend):
         for raw_key, (_, parts) in zip(raw_keys, items, strict=True):
             chunks += [log_record_header(raw_key, sum(map(len, parts))), *parts]
         with self._lock:
-            if self._log is None:
+            if self._log is None or self._log_pid != os.getpid():
+                self._close_log()  # inherited over a fork: the parent's
                 self._log = self._open_log()
             path, fd = self._log
             try:
@@ -671,12 +676,10 @@ class FileObjects(Backend):
             self._logs_read[path] = position
 
     def _abandon_log(self) -> None:
-        """Stops appending to a log whose last write failed part way.
-
-        Its records before that write stay good (and their places are saved),
-        but offsets counted past the failed bytes would be wrong: the bytes
-        are cut off where possible (a reader takes an uncut rest for a record
-        still being written) and the next write starts a new log."""
+        """Stops appending to a log whose last write failed part way: offsets
+        counted past the failed bytes would be wrong. Its records before it
+        stay (their places saved); the bytes after are cut off where possible
+        (a reader takes an uncut rest for a record being written)."""
         if self._log is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._log[1], self._log_end)
@@ -698,20 +701,17 @@ class FileObjects(Backend):
             ) from None
         self._log_end = len(LOG_MAGIC)
         self._log_places = places.Places()
-        _with_open_logs.add(self)
+        self._log_pid = os.getpid()
+        places.save_at_exit(self)
         return path, fd
 
     def _save_places_at_exit(self) -> None:
-        """Saves the places of the open log (a store never closed): else the
-        next process to read it parses every record header."""
-        if not self._lock.acquire(timeout=_EXIT_WAIT):
-            return  # a thread stuck writing: the log is parsed, as before
-        try:
-            if self._log is not None and self._log_places is not None:
-                end, temp = self._log_end, self._temp_path()
-                places.save_places(self._log[0], self._log_places, end, temp)
-        finally:
-            self._lock.release()
+        """Saves the open log's places (a store never closed) at exit."""
+        if self._lock.acquire(timeout=_EXIT_WAIT):  # else a thread is stuck
+            try:
+                self._save_places()
+            finally:
+                self._lock.release()
 
     def _write_loose(self, key: str, parts: Parts) -> None:
         self._loose_possible = True
@@ -798,15 +798,3 @@ class FileObjects(Backend):
         if self._index is not None:
             self._index.close()
         self._sessions.close()
-
-
-# Backends with a log open. A store left open when the program ends (a
-# script's `with enact.FileStore(...):` does not close it) saves its log's
-# places at exit, as closing it would.
-_with_open_logs: weakref.WeakSet[FileObjects] = weakref.WeakSet()
-
-
-@atexit.register
-def _save_open_logs_places() -> None:
-    for backend in list(_with_open_logs):
-        backend._save_places_at_exit()

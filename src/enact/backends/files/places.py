@@ -27,13 +27,16 @@ Format::
 from __future__ import annotations
 
 import array
+import atexit
 import contextlib
 import itertools
 import os
 import struct
 import sys
+import weakref
 import zlib
 from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from enact.backends.files.format import Entry, write_file
 
@@ -44,6 +47,7 @@ __all__ = [
     "merge",
     "places_path",
     "remove_stale_places",
+    "save_at_exit",
     "save_places",
 ]
 
@@ -221,3 +225,24 @@ def remove_stale_places(root: str, exists: Callable[[str], bool]) -> None:
         if not exists(os.path.join(root, "logs", name)):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, name))
+
+
+class _SavesAtExit(Protocol):
+    def _save_places_at_exit(self) -> None: ...
+
+
+# Backends with a log open. A store left open when the program ends (a
+# script's `with enact.FileStore(...):` does not close it) saves its log's
+# places at exit, as closing it would.
+_open_logs: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def save_at_exit(backend: _SavesAtExit) -> None:
+    """Has ``backend._save_places_at_exit()`` called when the program ends."""
+    _open_logs.add(backend)
+
+
+@atexit.register
+def _save_open_logs_places() -> None:
+    for backend in list(_open_logs):
+        backend._save_places_at_exit()

@@ -28,6 +28,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+from enact.backends import forks
 from enact.backends.base import BackendError
 from enact.backends.column_cache import ChangeFeed, ColumnCache
 from enact.backends.index import (
@@ -71,6 +72,14 @@ class Sidecar:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._feed = ChangeFeed(self._mark, self._since, scan, self._read)
+        forks.on_fork(self)
+
+    def _after_fork(self) -> None:
+        # A forked child opens the sidecar again (the parent's connection
+        # is never used, nor closed, there).
+        if self._db is not None:
+            forks.keep(self._db)
+            self._db = None
 
     # -- the change feed -----------------------------------------------------
 

@@ -9,7 +9,8 @@ by a background thread, and hands one out instead: opening it and renaming
 (or linking) it into place is all the hot path does.
 
 The thread starts only once a store has taken :data:`START_AFTER` files, so
-a store opened for one run never has one. A pooled file older than
+a store opened for one run never has one. A forked child never takes its
+parent's files (it makes its own). A pooled file older than
 :data:`MAX_AGE` seconds is replaced, never handed out: a file's age is what
 a garbage collection reads to tell an abandoned temporary file from one
 being written. Nothing depends on the pool: a take from an empty pool, or of
@@ -52,6 +53,7 @@ class TempPool:
         # Files too old to hand out, for the thread to remove.
         self._stale: collections.deque[tuple[str, float]] = collections.deque()
         self._takes = 0
+        self._pid = os.getpid()
         self._wanted = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,6 +62,8 @@ class TempPool:
 
     def take(self) -> str | None:
         """An empty file of the pool (the caller now owns it), or None."""
+        if self._pid != os.getpid():
+            self._after_fork()
         now = time.monotonic()
         with self._lock:
             self._takes += 1
@@ -78,6 +82,18 @@ class TempPool:
             if len(ready) < _LOW:
                 self._wanted.set()
             return path
+
+    def _after_fork(self) -> None:
+        """In a forked child: forgets the parent's files (the parent hands
+        them out, and two writers of one file would mix their bytes) and its
+        thread (not running here). The child makes its own when it needs."""
+        self._lock = threading.Lock()  # the parent's may have been held
+        self._ready.clear()
+        self._stale.clear()
+        self._takes = 0
+        self._wanted = threading.Event()
+        self._thread = None
+        self._pid = os.getpid()
 
     def discard(self, path: str) -> None:
         """Removes a taken file that was not renamed into place (linked, or

@@ -18,6 +18,7 @@ masked.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 import urllib.parse
@@ -25,6 +26,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from enact.backends import forks
 from enact.backends.base import BackendError
 from enact.backends.urls import mask_password
 
@@ -144,6 +146,9 @@ class Connections:
         self._lock = threading.Lock()
         self._held = _Held()
         self._closed = False
+        # Every connection made, so a forked child can cut itself off them.
+        self._made: weakref.WeakSet[Any] = weakref.WeakSet()
+        forks.on_fork(self)
         # A store dropped unclosed closes its idle connections.
         weakref.finalize(self, _close_all, self._idle)
 
@@ -168,7 +173,26 @@ class Connections:
             connect_timeout=max(1, round(self.connect_timeout)),
             options=line,
         )
+        self._made.add(connection)
         return connection
+
+    def _after_fork(self) -> None:
+        """In a forked child: lets go of the parent's connections, which
+        are the parent's sessions on the server (a statement sent from here
+        would interleave with the parent's on the same socket). Each one's
+        socket is pointed at ``/dev/null`` in this process, so closing it
+        (or its finalizer) never reaches the server; the child connects anew."""
+        self._lock = threading.Lock()  # the parent's may have been held
+        self._held = _Held()
+        self._idle.clear()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            for connection in list(self._made):
+                with contextlib.suppress(Exception):
+                    os.dup2(devnull, connection.fileno())
+        finally:
+            os.close(devnull)
+        self._made = weakref.WeakSet()
 
     def _take(self) -> psycopg.Connection[Any]:
         if self._closed:

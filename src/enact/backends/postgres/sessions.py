@@ -206,6 +206,15 @@ class TableSession(sessions.Session):
             self._connection = None
             self._box[0] = None
 
+    def _disown(self) -> None:
+        """Forgets the session without ending it: a forked child's copy."""
+        self._lock = threading.Lock()
+        self._open = False
+        self._connection = None
+        finalizer = getattr(self, "_finalizer", None)  # None mid-registration
+        if finalizer is not None:
+            finalizer.detach()
+
     def close(self) -> None:
         """Ends the session (removes its row). Idempotent."""
         with self._lock:
@@ -228,6 +237,20 @@ class TableSession(sessions.Session):
 _BEATING: weakref.WeakSet[TableSession] = weakref.WeakSet()
 _BEATING_LOCK = threading.Lock()
 _BEATER: list[tuple[int, threading.Thread]] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked child never beats, touches or ends its parent's sessions
+    (its store registers sessions of its own); their connections are cut
+    off by :mod:`~enact.backends.postgres.connections`."""
+    global _BEATING_LOCK
+    _BEATING_LOCK = threading.Lock()  # the parent's may have been held
+    for session in list(_BEATING):
+        session._disown()
+    _BEATING.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def start_beating() -> None:

@@ -36,8 +36,8 @@ from collections.abc import (
 )
 from typing import TypeVar
 
+from enact.backends import forks, sessions
 from enact.backends import gc as garbage
-from enact.backends import sessions
 from enact.backends.backend import Backend
 from enact.backends.base import (
     BackendError,
@@ -90,18 +90,12 @@ class SQLiteObjects(Backend):
         self._sessions = sessions.Keeper(
             self._sessions_dir, self.location, self._session_renewed
         )
+        self._timeout = timeout
+        self._db: sqlite3.Connection | None = None
+        # Set in a forked child: the connection is opened again there.
+        self._forked = False
         try:
-            self._db: sqlite3.Connection | None = sqlite3.connect(
-                self.path,
-                timeout=timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            # Only a new, empty database takes it; others keep theirs. Read
-            # here, not imported: setting the module's knob takes effect.
-            self._db.execute(f"PRAGMA page_size={int(keyed.PAGE_SIZE)}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+            self._db = self._open(fsync)
             migrate(self._db, self.location)
         except READ_ERRORS as error:
             raise BackendError(
@@ -132,11 +126,42 @@ class SQLiteObjects(Backend):
             journal_lines=self._runs_journals._journal_lines,
             drop_journal=self._runs_journals._drop_journal,
         )
+        forks.on_fork(self)
+
+    def _open(self, fsync: bool) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        # Only a new, empty database takes it; others keep theirs. Read
+        # here, not imported: setting the module's knob takes effect.
+        db.execute(f"PRAGMA page_size={int(keyed.PAGE_SIZE)}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+        return db
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
+            if self._forked:
+                self._forked = False
+                try:
+                    self._db = self._open(self.fsync)
+                except READ_ERRORS as error:
+                    raise BackendError(
+                        f"cannot open SQLite store {self.path}: {error}", self.location
+                    ) from None
+                return self._db
             raise BackendError(f"SQLite store {self.path} is closed", self.location)
         return self._db
+
+    def _after_fork(self) -> None:
+        # The parent's connection is never used (nor closed) here.
+        if self._db is not None:
+            forks.keep(self._db)
+            self._db = None
+            self._forked = True
 
     def _session_renewed(self, registered: float) -> None:
         # Rows written before the new session are re-stamped when committed.
