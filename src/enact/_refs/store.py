@@ -35,6 +35,7 @@ from enact._refs.ref import (
     set_current_store,
     uses_default_packing,
 )
+from enact._refs.verify import check_objects
 from enact.backends.backend import Backend
 from enact.backends.base import BackendError, Parts
 from enact.backends.chunked import ChunkedObjects
@@ -611,50 +612,7 @@ class Store(contexts.Context):
             the backend knows them; empty if the store is intact.
         """
         self.flush()
-        try:
-            found = self._objects.scan_damage()
-            if self._journals is not None:
-                found = [*found, *self._journals.scan_damage()]
-        except BackendError as error:
-            found = []
-            damage = [Damage(None, str(error))]
-        else:
-            damage = [Damage(d.key, d.problem, d.path, d.offset) for d in found]
-        named = {d.key for d in damage}
-        keys: list[str] = []
-        try:
-            # Listing stops at damage it cannot get past; what it listed
-            # before still gets checked.
-            keys.extend(self._objects.iter_keys())
-        except BackendError as error:
-            if not found:  # the scan said nothing more precise
-                damage.append(Damage(None, str(error)))
-        total = len(keys)
-        for done, key in enumerate(keys):
-            if progress is not None and not done % 256:
-                progress(done, total)
-            if key in named:
-                continue
-            try:
-                read, checked = self._objects.read_checked([key])
-            except BackendError as error:
-                damage.append(Damage(key, str(error)))
-                continue
-            data = read[0]
-            if data is None:
-                damage.append(Damage(key, "listed but not readable"))
-            elif key in checked:
-                pass  # hashed whole as it was put together
-            elif (actual := hashlib.sha256(data).hexdigest()) != key:
-                damage.append(
-                    Damage(
-                        key,
-                        "content does not match its digest (it hashes to "
-                        f"{actual}: a damaged copy of that object, or of another)",
-                    )
-                )
-        if progress is not None:
-            progress(total, total)
+        damage = check_objects(self._objects, self._journals, progress)
         damage.extend(_index_damage(self))
         return damage
 
