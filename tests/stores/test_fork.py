@@ -8,6 +8,7 @@ and its made-ahead files.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import pathlib
 import sys
@@ -131,4 +132,39 @@ def test_a_sqlite_child_opens_its_own_connection(tmp_path: pathlib.Path) -> None
         enact.commit(enact.Str("parent, after"))
         store.flush()
         assert store.verify() == []
+    store.close()
+
+
+def _hold_the_index_lock(store: enact.Store, release: Any, queue: Any) -> None:
+    index: Any = store.index
+    with index._locked():
+        queue.put("locked")
+        release.wait(WAIT)
+
+
+def test_a_file_store_childs_index_lock_excludes_its_parent(
+    tmp_path: pathlib.Path,
+) -> None:
+    """flock() locks belong to an open file: a child that locked the
+    descriptor it inherited would not exclude its parent."""
+    store = enact.FileStore(str(tmp_path / "store"))
+    with store:
+        enact.run(Many(), enact.Int(3))  # the index lock's file is open now
+        index: Any = store.index
+        assert index._lock_fd is not None
+        context = multiprocessing.get_context("fork")
+        release, queue = context.Event(), context.Queue()
+        child = context.Process(
+            target=_hold_the_index_lock, args=(store, release, queue)
+        )
+        child.start()
+        try:
+            assert queue.get(timeout=WAIT) == "locked"
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(index._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            release.set()
+            child.join(WAIT)
+        assert child.exitcode == 0
+        enact.run(Many(), enact.Int(3))  # the lock is free again
     store.close()

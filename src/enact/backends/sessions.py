@@ -300,9 +300,10 @@ class Keeper:
         forks.on_fork(self)
 
     def _after_fork(self) -> None:
-        # A forked child's next write looks at its session again (a database
-        # session of the parent's is disowned there: one of its own is made).
+        # A forked child's sessions are its own: the parent's (still the
+        # parent's to end) are forgotten, and the next write registers one.
         self._lock = threading.Lock()
+        self.session = self._idle = None
         self.next_beat = -math.inf
 
     def names(self) -> set[str]:

@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
+from enact.backends import forks
 from enact.backends.base import BackendError
 from enact.backends.files.format import (
     fsync_dir,
@@ -114,6 +115,19 @@ class FileIndex(Index):
         self._sidecar = Sidecar(
             root, self._locked, lambda: self.scan_runs().records, self.get_run
         )
+        forks.on_fork(self)
+
+    def _after_fork(self) -> None:
+        # The lock file's descriptor is shared with the parent after a fork,
+        # and flock() locks belong to it: the child's lock would not exclude
+        # the parent (and its unlock would free the parent's). The child
+        # opens its own.
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)  # the parent's lock stays its own
+        self._lock_fd = None
+        self._thread_lock = threading.RLock()  # another thread's, maybe
+        self._depth = 0
 
     # -- locking and files ---------------------------------------------------
 
