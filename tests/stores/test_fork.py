@@ -168,3 +168,25 @@ def test_a_file_store_childs_index_lock_excludes_its_parent(
         assert child.exitcode == 0
         enact.run(Many(), enact.Int(3))  # the lock is free again
     store.close()
+
+
+def _write_steps_of(store: enact.Store, run_id: str, queue: Any) -> None:
+    journals: Any = store.backend.journals()  # type: ignore[union-attr]
+    inherited = dict(journals._writers)
+    write = store.step_writer(run_id)
+    write(b"child line\n", b"")
+    queue.put((sorted(inherited), journals._writers[run_id].path))
+
+
+def test_a_sqlite_child_writes_journals_of_its_own(tmp_path: pathlib.Path) -> None:
+    store = enact.SQLiteStore(str(tmp_path / "store.db"))
+    with store:
+        write = store.step_writer("run-1")
+        write(b"parent line\n", b"")
+        journals: Any = store.backend.journals()  # type: ignore[union-attr]
+        parents = journals._writers["run-1"].path
+        inherited, childs = _in_child(_write_steps_of, store, "run-1")
+        assert inherited == [] and childs != parents
+        write(b"parent again\n", b"")
+        store.settle_steps("run-1", ended=True)
+    store.close()

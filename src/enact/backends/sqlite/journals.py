@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from enact.backends import sessions
+from enact.backends import forks, sessions
 from enact.backends.base import (
     BackendError,
     FileDamage,
@@ -102,6 +102,16 @@ class SQLiteJournals(Journals):
         self._removed_folds: list[str] = []
         self._reader = JournalReader(self.location)
         self._closed = False
+        forks.on_fork(self)
+
+    def _after_fork(self) -> None:
+        # A forked child never appends to its parent's journal files, and
+        # lets go of its copies of their descriptors (whose locks say that
+        # their writer lives: the parent's, still held by the parent).
+        for writer in self._writers.values():
+            with contextlib.suppress(OSError):
+                os.close(writer.fd)
+        self._writers = {}
 
     def _open(self) -> bool:
         return not self._closed
