@@ -12,7 +12,7 @@ import pytest
 
 from enact.backends.base import BackendError
 from enact.backends.files import format as file_format
-from enact.backends.files import objects
+from enact.backends.files import own_log
 from enact.backends.files.objects import FileObjects
 
 
@@ -60,17 +60,17 @@ def test_an_append_that_fails_part_way_loses_no_other_object(
     store = FileObjects(tmp_path / "store")
     before = [_object(f"before {n}") for n in range(3)]
     store.put_many(before)
-    real = objects.write_all
+    real = own_log.write_all
 
     def cut_short(fd: int, parts: Sequence[bytes]) -> None:
         data = b"".join(parts)
         os.write(fd, data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(objects, "write_all", cut_short)
+    monkeypatch.setattr(own_log, "write_all", cut_short)
     with pytest.raises(BackendError, match=r"cannot append to .*No space left"):
         store.put_many([_object("lost in the failed write")])
-    monkeypatch.setattr(objects, "write_all", real)
+    monkeypatch.setattr(own_log, "write_all", real)
     after = [_object(f"after {n}") for n in range(3)]
     store.put_many(after)
     everything = before + after

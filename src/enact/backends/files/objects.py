@@ -40,7 +40,6 @@ loose ones) rather than skipped.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
@@ -61,21 +60,17 @@ from enact.backends.base import (
 )
 from enact.backends.files import places
 from enact.backends.files.format import (
-    LOG_MAGIC,
-    RECORD_HEADER,
     Entry,
-    fsync_dir,
-    log_record_header,
     pack_chunks,
     parse_log,
     read_pack_index,
-    write_all,
     write_file,
 )
 from enact.backends.files.gc import FileHeap, sync_removals
 from enact.backends.files.index import FileIndex
 from enact.backends.files.journals import FileJournals
 from enact.backends.files.migrations import migrate
+from enact.backends.files.own_log import OwnLog
 from enact.backends.files.scan import scan_files
 from enact.backends.files.spans import read_many
 
@@ -132,15 +127,9 @@ class FileObjects(Backend):
         self._pack_fds: dict[str, int] = {}
         # Whether the packs present have been listed since opening.
         self._packs_listed = False
-        # This process's log (opened on the first small commit): its path,
-        # descriptor and length.
-        self._log: tuple[str, int] | None = None
-        # The process that opened the log: a forked child must not append
-        # to its parent's (their offsets would disagree), nor save its places.
-        self._log_pid = 0
-        self._log_end = 0
-        # Its records' places, saved when closed (None after a failed append).
-        self._log_places: places.Places | None = None
+        # This backend's log of small objects (opened on the first append).
+        self._own_log = OwnLog(self._logs_dir, fsync, self.location, self._temp_path)
+        places.save_at_exit(self)
         # How far each log has been indexed: path -> offset after the last
         # complete record seen.
         self._logs_read: dict[str, int] = {}
@@ -189,27 +178,8 @@ class FileObjects(Backend):
         with self._lock:
             self._fresh_after = sessions.fresh_after(registered)
             self._young = set()
-            if self._log is not None:
-                try:
-                    status = os.fstat(self._log[1])
-                    young = status.st_nlink > 0 and status.st_mtime >= self._fresh_after
-                except OSError:
-                    young = False
-                if not young:
-                    self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._log[1])  # a forked child's copy only, if inherited
-            self._save_places()
-            self._log, self._log_places = None, None
-
-    def _save_places(self) -> None:
-        """Saves the open log's places (if this process opened the log)."""
-        log, saved = self._log, self._log_places
-        if log is not None and saved is not None and self._log_pid == os.getpid():
-            places.save_places(log[0], saved, self._log_end, self._temp_path())
+            if not self._own_log.is_young(self._fresh_after):
+                self._own_log.close()
 
     def begin_use(self) -> None:
         self._sessions.begin_use()
@@ -637,79 +607,21 @@ class FileObjects(Backend):
     def _append_to_log(
         self, items: Sequence[tuple[str, Parts]], young: set[str]
     ) -> None:
-        """Appends to this process's log; the keys join ``young``, the set of
+        """Appends to this backend's log; the keys join ``young``, the set of
         the session current when the write began (a set replaced since, by a
         new session, is dropped with them)."""
-        chunks: list[bytes] = []
         raw_keys = [bytes.fromhex(key) for key, _ in items]
-        for raw_key, (_, parts) in zip(raw_keys, items, strict=True):
-            chunks += [log_record_header(raw_key, sum(map(len, parts))), *parts]
         with self._lock:
-            if self._log is None or self._log_pid != os.getpid():
-                self._close_log()  # inherited over a fork: the parent's
-                self._log = self._open_log()
-            path, fd = self._log
-            try:
-                # One writev, appended: other readers see whole records or
-                # (while it is being written) an incomplete last one.
-                write_all(fd, chunks)
-                if self.fsync:
-                    os.fsync(fd)
-            except OSError as error:
-                self._abandon_log()
-                raise BackendError(
-                    f"cannot append to {path}: {error}", self.location
-                ) from None
-            position = self._log_end
-            entries = []
-            saved = self._log_places
-            for raw_key, (key, parts) in zip(raw_keys, items, strict=True):
-                length = sum(map(len, parts))
-                position += RECORD_HEADER
-                entries.append((key, position, length))
-                if saved is not None:
-                    saved.add(raw_key, position, length)
-                young.add(key)
-                position += length
+            path, entries, end = self._own_log.append(raw_keys, items)
+            young.update(key for key, _ in items)
             self._file_entries(path, entries)
-            self._log_end = position
-            self._logs_read[path] = position
-
-    def _abandon_log(self) -> None:
-        """Stops appending to a log whose last write failed part way: offsets
-        counted past the failed bytes would be wrong. Its records before it
-        stay (their places saved); the bytes after are cut off where possible
-        (a reader takes an uncut rest for a record being written)."""
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._log[1], self._log_end)
-        self._close_log()
-
-    def _open_log(self) -> tuple[str, int]:
-        path = os.path.join(self._logs_dir, f"{os.getpid()}-{uuid.uuid4().hex}.log")
-        try:
-            fd = os.open(
-                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644
-            )
-            write_all(fd, [LOG_MAGIC])
-            if self.fsync:
-                os.fsync(fd)
-                fsync_dir(self._logs_dir)
-        except OSError as error:
-            raise BackendError(
-                f"cannot create {path}: {error}", self.location
-            ) from None
-        self._log_end = len(LOG_MAGIC)
-        self._log_places = places.Places()
-        self._log_pid = os.getpid()
-        places.save_at_exit(self)
-        return path, fd
+            self._logs_read[path] = end
 
     def _save_places_at_exit(self) -> None:
         """Saves the open log's places (a store never closed) at exit."""
         if self._lock.acquire(timeout=_EXIT_WAIT):  # else a thread is stuck
             try:
-                self._save_places()
+                self._own_log.save_places()
             finally:
                 self._lock.release()
 
@@ -783,14 +695,14 @@ class FileObjects(Backend):
         with self._lock:
             self._fresh_after = sessions.fresh_after(now)
             self._young = set()
-            self._close_log()
+            self._own_log.close()
         self._reindex()
 
     def close(self) -> None:
         if self._journals is not None:
             self._journals.close()
         with self._lock:
-            self._close_log()
+            self._own_log.close()
             self._forget()
             self._young.clear()
         # Outside the lock: an index update holds the index's locks and then
