@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import multiprocessing
 import os
 import pathlib
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -336,3 +338,28 @@ def test_gc_of_a_store_with_every_object_in_s3(
     finally:
         store.close()
         other_writer.close()
+
+
+def _commit_in_child(backend: S3Objects, queue: Any) -> None:
+    data = b"written by the child"
+    key = hashlib.sha256(data).hexdigest()
+    backend.put_many([(key, [data])])
+    queue.put((id(backend._client), key))
+
+
+def test_a_forked_child_sends_on_connections_of_its_own(backend: S3Objects) -> None:
+    """The client's pool holds the parent's HTTP connections: a child that
+    used them could interleave its requests with the parent's."""
+    first = b"written by the parent"
+    backend.put_many([(hashlib.sha256(first).hexdigest(), [first])])
+    parents = id(backend._client)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_commit_in_child, args=(backend, queue))
+    child.start()
+    childs, key = queue.get(timeout=120)
+    child.join(120)
+    assert child.exitcode == 0
+    assert childs != parents  # the parent's is kept (never reused) there
+    assert backend.get_many([key]) == [b"written by the child"]
+    assert id(backend._client) == parents

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from enact.backends import sessions
+from enact.backends import forks, sessions
 from enact.backends.base import BackendError, Parts, check_key
 from enact.backends.objects import Objects
 from enact.backends.s3._location import S3Location, mask_text, parse_s3_url
@@ -98,6 +98,7 @@ class S3Objects(Objects):
         self._conditional = self._where.conditional
         self._errors = _client_errors()
         self._client = client if client is not None else _make_client(self._where)
+        self._own_client = client is None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         # A key stored before this time is re-stamped when written again, so
@@ -105,6 +106,18 @@ class S3Objects(Objects):
         self._fresh_after = sessions.clock()
         self._closed = False
         self._check_bucket()
+        forks.on_fork(self)
+
+    def _after_fork(self) -> None:
+        # A forked child never sends on its parent's HTTP connections (the
+        # client's pool holds them): it makes a client of its own. A client
+        # the caller gave is theirs to replace. The upload threads did not
+        # survive the fork.
+        if self._own_client:
+            forks.keep(self._client)
+            self._client = _make_client(self._where)
+        self._pool = None
+        self._pool_lock = threading.Lock()
 
     @property
     def where(self) -> S3Location:
