@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import pathlib
@@ -117,3 +118,22 @@ def test_a_write_into_a_file_that_is_not_empty_leaves_only_what_it_wrote(
     temp.write_bytes(b"x" * 100)  # not as the pool makes them, but possible
     write_into(str(path), [b"new ", b"record"], str(temp), fsync=False)
     assert path.read_bytes() == b"new record" and not temp.exists()
+
+
+def test_a_pool_dropped_unclosed_removes_its_files_and_its_thread_ends(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread holds its pool weakly: a store never closed leaks neither."""
+    monkeypatch.setattr(temp_pool, "_GONE_CHECK", 0.05)
+    pool = TempPool(paths_in(tmp_path))
+    for _ in range(temp_pool.START_AFTER):
+        pool.take()
+    ready = pool._ready  # the pool's, not the pool
+    wait_until(lambda: len(ready) > 0)
+    thread = pool._thread
+    assert thread is not None
+    del pool
+    gc.collect()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+    assert os.listdir(tmp_path) == []

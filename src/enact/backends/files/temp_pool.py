@@ -36,6 +36,8 @@ MAX_AGE = 1.0
 # The thread refills to HIGH files whenever fewer than LOW are left.
 _LOW = 32
 _HIGH = 96
+# Seconds between the idle thread's looks at whether its pool is still there.
+_GONE_CHECK = 5.0
 
 
 class TempPool:
@@ -112,18 +114,15 @@ class TempPool:
             _remove_all(self._ready, self._stale)
 
     def _start(self) -> None:
+        # The thread holds the pool weakly: a store dropped without close()
+        # is collected, its files removed, and the thread ends.
         self._thread = threading.Thread(
-            target=self._run, name="enact-temp-files", daemon=True
+            target=_fill_while_used,
+            args=(weakref.ref(self), self._wanted, self._closed),
+            name="enact-temp-files",
+            daemon=True,
         )
         self._thread.start()
-
-    def _run(self) -> None:
-        while not self._closed.is_set():
-            self._wanted.wait()
-            self._wanted.clear()
-            if self._closed.is_set():
-                return
-            self._fill()
 
     def _fill(self) -> None:
         """Removes stale files and makes new ones, up to the high mark."""
@@ -149,6 +148,21 @@ class TempPool:
                     self.discard(path)
                     return
                 self._ready.append((path, time.monotonic()))
+
+
+def _fill_while_used(
+    pool: weakref.ref[TempPool], wanted: threading.Event, closed: threading.Event
+) -> None:
+    """The pool's thread: fills it when wanted, until it is closed or gone."""
+    while not closed.is_set():
+        wanted.wait(_GONE_CHECK)
+        held = pool()
+        if held is None or closed.is_set():
+            return
+        if wanted.is_set():
+            wanted.clear()
+            held._fill()
+        del held  # not held while waiting
 
 
 def _remove_all(*files: collections.deque[tuple[str, float]]) -> None:
