@@ -42,7 +42,7 @@ from enact.backends.chunked import ChunkedObjects
 from enact.backends.gc import GCReport
 from enact.backends.index import Index
 from enact.backends.journals import IndexJournals, Journals
-from enact.backends.objects import Objects
+from enact.backends.objects import NOTHING_CHECKED, Objects
 from enact.digests import digest_parts, hash_bytes
 from enact.interfaces import ResourceBase
 from enact.resource_registry import Registry, ResourceNotFound
@@ -71,8 +71,6 @@ class _Batching(threading.local):
 
 # Known-present digests are remembered up to this many, then forgotten.
 _KNOWN_LIMIT = 1_000_000
-# What a read says it checked when it checked nothing (commits not yet written).
-_NOTHING_CHECKED: frozenset[str] = frozenset()
 
 
 @contexts.register
@@ -507,7 +505,7 @@ class Store(contexts.Context):
         objects = self._objects
         key = ref.digest
         pending = self._pending.get(key)
-        checked: Set[str] = _NOTHING_CHECKED
+        checked: Set[str] = NOTHING_CHECKED  # commits not yet written
         if pending is not None:
             raw = b"".join(pending)
         else:

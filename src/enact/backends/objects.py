@@ -15,9 +15,10 @@ from collections.abc import Iterator, Sequence, Set
 
 from enact.backends.base import FileDamage, Parts
 
-__all__ = ["Objects"]
+__all__ = ["NOTHING_CHECKED", "Objects"]
 
-_NONE_CHECKED: frozenset[str] = frozenset()
+#: What :meth:`Objects.read_checked` says it checked when it checked nothing.
+NOTHING_CHECKED: frozenset[str] = frozenset()
 
 
 class Objects(abc.ABC):
@@ -37,7 +38,7 @@ class Objects(abc.ABC):
         None by default; a layer that must hash what it returns anyway (the
         chunks of a large object, put together) names what it checked.
         """
-        return self.get_many(keys), _NONE_CHECKED
+        return self.get_many(keys), NOTHING_CHECKED
 
     @abc.abstractmethod
     def put_many(self, items: Sequence[tuple[str, Parts]]) -> None:

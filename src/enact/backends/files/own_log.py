@@ -23,6 +23,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 
+from enact.backends import forks
 from enact.backends.base import BackendError, Parts
 from enact.backends.files import places
 from enact.backends.files.format import (
@@ -56,10 +57,18 @@ class OwnLog:
         self._temp_path = temp_path
         # The open log: its path and descriptor.
         self._log: tuple[str, int] | None = None
-        self._pid = 0  # the process that opened it
         self._end = 0  # where its last whole record ends
         # Its records' places, saved when closed.
         self._places: places.Places | None = None
+        forks.on_fork(self)
+
+    def _after_fork(self) -> None:
+        # The log is the parent's: the child lets go of its copy of the
+        # descriptor (saving no places) and opens a log of its own.
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._log[1])
+        self._log, self._places = None, None
 
     def append(
         self, raw_keys: Sequence[bytes], items: Sequence[tuple[str, Parts]]
@@ -78,8 +87,7 @@ class OwnLog:
         sizes = [sum(map(len, parts)) for _, parts in items]
         for raw_key, (_, parts), size in zip(raw_keys, items, sizes, strict=True):
             chunks += [log_record_header(raw_key, size), *parts]
-        if self._log is None or self._pid != os.getpid():
-            self.close()  # inherited over a fork: the parent's
+        if self._log is None:
             self._open()
         assert self._log is not None
         path, fd = self._log
@@ -118,17 +126,17 @@ class OwnLog:
         return status.st_nlink > 0 and status.st_mtime >= fresh_after
 
     def close(self) -> None:
-        """Closes the log, saving its places if this process opened it."""
+        """Closes the log, saving its places."""
         if self._log is not None:
             with contextlib.suppress(OSError):
-                os.close(self._log[1])  # a forked child's copy only, if inherited
+                os.close(self._log[1])
             self.save_places()
             self._log, self._places = None, None
 
     def save_places(self) -> None:
-        """Saves the open log's places (if this process opened the log)."""
+        """Saves the open log's places."""
         log, saved = self._log, self._places
-        if log is not None and saved is not None and self._pid == os.getpid():
+        if log is not None and saved is not None:
             places.save_places(log[0], saved, self._end, self._temp_path())
 
     def _abandon(self) -> None:
@@ -159,6 +167,5 @@ class OwnLog:
                 f"cannot create {path}: {error}", self._location
             ) from None
         self._log = (path, fd)
-        self._pid = os.getpid()
         self._end = len(LOG_MAGIC)
         self._places = places.Places()

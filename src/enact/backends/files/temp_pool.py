@@ -27,6 +27,8 @@ import time
 import weakref
 from collections.abc import Callable
 
+from enact.backends import forks
+
 __all__ = ["MAX_AGE", "START_AFTER", "TempPool"]
 
 #: Takes before the background thread starts.
@@ -55,17 +57,15 @@ class TempPool:
         # Files too old to hand out, for the thread to remove.
         self._stale: collections.deque[tuple[str, float]] = collections.deque()
         self._takes = 0
-        self._pid = os.getpid()
         self._wanted = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         # Removes what is left if the pool is dropped without close().
         self._finalizer = weakref.finalize(self, _remove_all, self._ready, self._stale)
+        forks.on_fork(self)
 
     def take(self) -> str | None:
         """An empty file of the pool (the caller now owns it), or None."""
-        if self._pid != os.getpid():
-            self._after_fork()
         now = time.monotonic()
         with self._lock:
             self._takes += 1
@@ -95,7 +95,6 @@ class TempPool:
         self._takes = 0
         self._wanted = threading.Event()
         self._thread = None
-        self._pid = os.getpid()
 
     def discard(self, path: str) -> None:
         """Removes a taken file that was not renamed into place (linked, or
