@@ -550,3 +550,20 @@ def test_custom_ref_type_modify():
             box.value = 2
         assert type(ref) is EnvelopeRef
     assert store.checkout(EnvelopeRef(ref.digest)) == Box(2)
+
+
+def test_serve_checked_serves_each_object_once_then_reads_the_store():
+    store = enact.InMemoryStore()
+    with store:
+        ref = enact.commit(enact.Str("kept"))
+        store.flush()
+        data = store.objects.get_many([ref.digest])[0]
+        store.serve_checked({ref.digest: data})
+        store.backend._objects.clear()  # the backend no longer has it
+        assert store.checkout(ref) == "kept"  # served from what was handed over
+        with pytest.raises(NotFound):
+            store.checkout(ref)  # once only: then the store is read
+        store.serve_checked({ref.digest: data})
+        store.close()
+        with pytest.raises(NotFound):
+            store.checkout(ref)  # closing lets go of it

@@ -258,3 +258,45 @@ def test_fork_of_an_intact_run_still_works(store: enact.Store) -> None:
     assert forked.status is RunStatus.FINISHED
     assert forked.output() == run.output()
     assert store.verify() == []
+
+
+@pytest.mark.parametrize("store", ["memory"], indirect=True)
+def test_resume_replays_the_records_its_check_read_without_reading_them_again(
+    store: enact.Store,
+    calls: collections.Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from enact._runs import branches
+
+    with pytest.raises(Interrupt):
+        runs.run(CrashingPipeline(at=5), enact.Int(0))
+    (info,) = runs.list_runs()
+    run = runs.Run(info.id)
+    done = run._log().done
+    # A finished stage replays whole: its leaves' records are not read.
+    finished = {d for path, d in done.items() if path[:1] not in done or len(path) == 1}
+    assert len(finished) < len(done)
+    checked = []
+    read_after: list[str] = []
+    check = branches.check_journal
+
+    def check_then_watch(*args: object, **kwargs: object) -> dict[str, bytes]:
+        kept = check(*args, **kwargs)  # type: ignore[arg-type]
+        checked.append(set(kept))
+        return kept
+
+    get_many = MemoryObjects.get_many
+
+    def watched(self: MemoryObjects, keys: list[str]) -> list[bytes | None]:
+        if checked:
+            read_after.extend(keys)
+        return get_many(self, keys)
+
+    monkeypatch.setattr(branches, "check_journal", check_then_watch)
+    monkeypatch.setattr(MemoryObjects, "get_many", watched)
+    run.resume()
+    assert run.status is RunStatus.FINISHED
+    assert checked == [finished]  # the check kept every finished call's record
+    assert not finished & set(read_after)  # and the replay read none again
+    assert store._checked == {}  # each served once: nothing left held
+    assert calls["leaf-0"] == 1  # replayed, not run again

@@ -59,3 +59,21 @@ def test_absent_objects_are_not_invented() -> None:
     ahead = ReadAhead(fetch)
     ahead.note([key.encode()])
     assert ahead.take([key]) == {}
+
+
+def test_a_bulk_read_leaves_the_order_noted_for_the_reads_after_it() -> None:
+    from enact.backends.postgres.readahead import BULK
+
+    keys = [_digest(n) for n in range(1, BULK + 11)]
+    objects = {key: b"x%d" % n for n, key in enumerate(keys)}
+    fetch = Fetcher(objects)
+    ahead = ReadAhead(fetch)
+    ahead.note([key.encode() for key in keys])
+    # A check reading them all at once: nothing fetched ahead, nothing taken.
+    assert ahead.take(keys) == {}
+    assert ahead.take(keys[:BULK]) == {}
+    assert fetch.queries == []
+    # The replay after it still reads them in one query, one at a time.
+    for key in keys:
+        assert ahead.take([key]) == {key: objects[key]}
+    assert len(fetch.queries) == 1

@@ -251,6 +251,8 @@ class Store(contexts.Context):
         self._local_types = local_types
         self._known: set[str] = set()
         self._pending: dict[str, Parts] = {}
+        # Objects just read and checked, each served once (serve_checked).
+        self._checked: dict[str, bytes] = {}
         # Batch nesting depth, per thread: a batch buffers only the commits of
         # the thread that opened it.
         self._batching = _Batching()
@@ -491,6 +493,14 @@ class Store(contexts.Context):
         found: bool = self._read_guard(ref, lambda: objects.has_many([key])[0])
         return found
 
+    def serve_checked(self, objects: dict[str, bytes]) -> None:
+        """Hands over objects just read and checked against their keys, to
+        serve the next checkout of each key once without reading it again:
+        a resume's replay reads the call records its journal check has just
+        read. Replaces what an earlier call handed over (``{}`` lets go).
+        """
+        self._checked = objects
+
     def checkout(self, ref: Ref[R]) -> R:
         """Reads, verifies and decodes the object ``ref`` refers to.
 
@@ -508,6 +518,8 @@ class Store(contexts.Context):
         checked: Set[str] = NOTHING_CHECKED  # commits not yet written
         if pending is not None:
             raw = b"".join(pending)
+        elif self._checked and (served := self._checked.pop(key, None)) is not None:
+            raw, checked = served, frozenset((key,))
         else:
             read, checked = self._read_guard(ref, lambda: objects.read_checked([key]))
             found = read[0]
@@ -692,6 +704,7 @@ class Store(contexts.Context):
     def close(self) -> None:
         """Writes buffered objects and releases the backend's files."""
         self.flush()
+        self._checked = {}
         for close in self._closers:
             close()
 

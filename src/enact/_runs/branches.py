@@ -77,12 +77,28 @@ async def resume_run_async(
     """The async :func:`resume_run`: an async run continues on the caller's
     event loop."""
     taken = within(store, lambda: take_run(store, run_id))
-    await execute_async(store, *taken, wait_for_input=wait_for_input, strict=strict)
+    try:
+        await execute_async(store, *taken, wait_for_input=wait_for_input, strict=strict)
+    finally:
+        store.serve_checked({})  # what the replay did not read
 
 
 def _resume(store: Store, run_id: str, wait_for_input: bool, strict: bool) -> None:
-    execute(
-        store, *take_run(store, run_id), wait_for_input=wait_for_input, strict=strict
+    taken = take_run(store, run_id)
+    try:
+        execute(store, *taken, wait_for_input=wait_for_input, strict=strict)
+    finally:
+        store.serve_checked({})  # what the replay did not read
+
+
+def _replayed_records(log: StepLog) -> frozenset[str]:
+    """The records a replay of ``log`` reads: those of the finished calls
+    whose callers did not finish (a finished caller replays as a whole)."""
+    done = log.done
+    return frozenset(
+        digest
+        for path, digest in done.items()
+        if not any(path[:depth] in done for depth in range(len(path)))
     )
 
 
@@ -132,9 +148,15 @@ def take_run(
     log = step_log(store, run_id)
     ended = _has_ended(previous)
     # Before anything is written: a damaged run stays as it was.
-    check_journal(
-        store, run_id, journal_roots(previous, None if ended else log), "resume"
+    kept = check_journal(
+        store,
+        run_id,
+        journal_roots(previous, None if ended else log),
+        "resume",
+        keep=frozenset() if ended else _replayed_records(log),
     )
+    # The replay reads the finished calls' records the check has just read.
+    store.serve_checked(kept)
     journal = durable_journal(store, previous, log)
     # Decoded before the run is taken, so that a type this process does
     # not know leaves the run as it was (not running, then crashed).

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from typing import Any, NoReturn
 
 from enact._refs.legacy_backend import StorageBackendObjects
@@ -46,6 +46,8 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 _ANSWER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*:(root|[0-9]+(\.[0-9]+)*)")
 # Objects read (or looked up) per batch.
 _BATCH = 512
+#: The most bytes :func:`check_journal` keeps for the caller to read next.
+KEPT_BYTES = 32 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +142,13 @@ def journal_roots(info: RunInfo, log: StepLog | None) -> list[Any]:
     return roots
 
 
-def check_journal(store: Store, run_id: str, roots: Iterable[Any], action: str) -> None:
+def check_journal(
+    store: Store,
+    run_id: str,
+    roots: Iterable[Any],
+    action: str,
+    keep: Set[str] = frozenset(),
+) -> dict[str, bytes]:
     """Checks that every object reachable from ``roots`` is stored intact.
 
     Objects are read as bytes and checked against their digests; the refs
@@ -152,15 +160,22 @@ def check_journal(store: Store, run_id: str, roots: Iterable[Any], action: str) 
         run_id: The run, for messages.
         roots: The digests to start from.
         action: What was asked (``"fork"``, ``"replay"``, ``"resume"``).
+        keep: Objects the caller reads next (a replay's call records).
+
+    Returns:
+        The checked bytes of the objects of ``keep``, up to
+        :data:`KEPT_BYTES` in all, for :meth:`~enact.Store.serve_checked`.
 
     Raises:
         RunDamaged: naming the run and the first object that is missing,
             damaged or not a digest.
     """
     backend = store.objects
+    kept: dict[str, bytes] = {}
     if _not_canonical(store):
-        return  # its bytes are no canonical encoding: reads check them
+        return kept  # its bytes are no canonical encoding: reads check them
     store.flush()
+    room = KEPT_BYTES if keep else 0
     frontier: list[str] = []
     seen: set[str] = set()
     for root in roots:
@@ -183,10 +198,14 @@ def check_journal(store: Store, run_id: str, roots: Iterable[Any], action: str) 
                 _refuse(store, run_id, action, key, f"object {key} is missing")
             if hashlib.sha256(data).hexdigest() != key:
                 _refuse(store, run_id, action, key, f"object {key} is damaged")
+            if room > len(data) and key in keep:
+                kept[key] = data
+                room -= len(data)
             for inner in references(data):
                 if inner not in seen:
                     seen.add(inner)
                     frontier.append(inner)
+    return kept
 
 
 def _refuse(
