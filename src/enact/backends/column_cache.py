@@ -241,12 +241,16 @@ class ColumnCache:
     def _forget(self, ids: Sequence[str]) -> None:
         rows = [(run_id,) for run_id in ids]
         if has_trigram():
-            # An index over another table forgets a row given its text.
-            self._db.executemany(
-                "INSERT INTO run_words (run_words, rowid, text) SELECT 'delete', "
-                "n, text FROM run_columns WHERE id = ?",
-                rows,
-            )
+            # An index over another table forgets a row given its text. In
+            # few statements: the index writes what it holds at each one.
+            for at in range(0, len(ids), _CHUNK):
+                chunk = ids[at : at + _CHUNK]
+                self._db.execute(
+                    "INSERT INTO run_words (run_words, rowid, text) SELECT "
+                    "'delete', n, text FROM run_columns WHERE id IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
         self._db.executemany("DELETE FROM run_columns WHERE id = ?", rows)
         self._db.executemany("DELETE FROM run_column_lists WHERE id = ?", rows)
 
@@ -277,16 +281,18 @@ class ColumnCache:
             # Sorted once parsed: each record is parsed once.
             at = 2 + schema.scalars.index(schema.cluster)
             rows.sort(key=lambda row: (sort_value(row[at]), row[0]))
+        (last,) = self._db.execute("SELECT max(n) FROM run_columns").fetchone()
         self._db.executemany(
             f"INSERT INTO run_columns ({names}) VALUES ({marks})", rows
         )
         self._db.executemany("INSERT INTO run_column_lists VALUES (?, ?, ?)", members)
         if not cluster and has_trigram():
-            # (A rebuild indexes every row at the end instead.)
-            self._db.executemany(
+            # The new rows, numbered past the last one, in one statement (a
+            # rebuild indexes every row at its end instead).
+            self._db.execute(
                 "INSERT INTO run_words (rowid, text) SELECT n, text FROM "
-                "run_columns WHERE id = ?",
-                [row[:1] for row in rows],
+                "run_columns WHERE n > ?",
+                (-1 if last is None else last,),
             )
 
     # -- answering -----------------------------------------------------------
@@ -380,6 +386,10 @@ class ColumnCache:
 # rarer ones are looked up first and their runs sorted (fewer than a scan).
 _COMMON_MEMBERS = 2000
 
+
+# Run ids per statement that forgets rows of the trigram index (SQLite
+# before 3.32 takes at most 999 parameters).
+_CHUNK = 500
 
 # A text column with more distinct values than this is searched row by row.
 _DISTINCT_TEXTS = 256
