@@ -1,7 +1,9 @@
 """Run queries over many runs: a page of 50 with each filter, on each store.
 
 ``python bench/index.py`` fills a memory, a file and an SQLite store with
-100,000 run records (``--runs N`` for another size), then times
+100,000 run records (``--runs N`` for another size; ``--postgres`` adds a
+PostgreSQL store on a throwaway server, as ``bench/postgres.py`` starts one,
+or ``--postgres-url URL`` on an existing one), then times
 ``enact.runs.page_runs`` for a page of 50 with each filter, the first query
 (which builds the stores' table of columns from a scan), the first query
 after 1,000 more runs were written (which catches up with them) and one
@@ -14,9 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import sqlite3
+import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +60,10 @@ def _record(template: dict[str, Any], number: int) -> tuple[str, bytes]:
         tags=[f"t{number % 10}"] + (["rare"] if number % 5000 == 3 else []),
         name=f"run-{number}" if number % 100 == 0 else None,
     )
+    if number % 5000 == 17:
+        record["name"] = f"zebra-{number}"
+    if record["status"] == "finished":  # what a finished run's record keeps
+        record["output_text"] = f"the answer is {number * 7919 % 100_000}"
     return run_id, json.dumps(record, separators=(",", ":")).encode()
 
 
@@ -68,6 +77,18 @@ def fill(url: str, count: int, memory: enact.Store | None = None) -> float:
         for number in range(count):
             run_id, data = _record(template, number)
             store.index.update_run(run_id, lambda _old, d=data: d)
+    elif url.startswith("postgresql://"):
+        # In bulk, with COPY (the trigger on runs feeds run_changes).
+        import psycopg
+
+        base, schema = url.split("?schema=")
+        store.close()
+        with psycopg.connect(base) as db, db.cursor() as cursor:
+            statement = f'COPY "{schema}".runs (id, record, updated) FROM STDIN'
+            with cursor.copy(statement) as copy:
+                for number in range(count):
+                    run_id, data = _record(template, number)
+                    copy.write_row((run_id, data, "bench"))
     elif url.startswith("sqlite:///"):
         # In bulk, as the index writes them (a record and a change row each).
         path = url.removeprefix("sqlite:///")
@@ -108,6 +129,9 @@ FILTERS: dict[str, dict[str, Any]] = {
         "until": 1.7e9 + 50_600,
     },
     "search 'run-4'": {"search": "run-4"},
+    "search 'zebra' (1 in 5,000)": {"search": "zebra"},
+    "search 'qqxjz' (matches nothing)": {"search": "qqxjz"},
+    "search 'ze' (too short for trigrams)": {"search": "ze"},
     "ordered by name, ascending": {"order_by": "name", "descending": False},
 }
 
@@ -153,26 +177,48 @@ def measure(
     return figures
 
 
+def _server() -> tuple[str, Callable[[], None]]:
+    """A throwaway PostgreSQL server's database URL, and how to stop it."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+    from stores.postgres_server import PostgresServer, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        sys.exit("no PostgreSQL server binaries: apt-get install postgresql")
+    server = PostgresServer(binaries)
+    server.start()
+    return server.url(), server.stop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument(
+        "--postgres", action="store_true", help="a PostgreSQL store too"
+    )
+    parser.add_argument("--postgres-url", help="an existing server's database")
     args = parser.parse_args()
+    server, stop = (args.postgres_url, lambda: None)
+    if args.postgres and server is None:
+        server, stop = _server()
     with tempfile.TemporaryDirectory() as scratch:
         urls = {
             "memory": "memory://",
             "file": os.path.join(scratch, "files"),
             "sqlite": f"sqlite:///{scratch}/store.db",
         }
+        if server is not None:
+            urls["postgres"] = f"{server}?schema=bench_{uuid.uuid4().hex[:12]}"
         results = {}
         for kind, url in urls.items():
             memory = enact.open_store(url) if kind == "memory" else None
             took = fill(url, args.runs, memory)
             print(f"filled {kind} with {args.runs:,} runs in {took:.1f} s")
             results[kind] = measure(url, args.runs, memory)
-    print(
-        f"\n| query, page of 50, {args.runs:,} runs | memory ms | file ms | sqlite ms |"
-    )
-    print("|---|---:|---:|---:|")
+    stop()
+    heads = " | ".join(f"{kind} ms" for kind in urls)
+    print(f"\n| query, page of 50, {args.runs:,} runs | {heads} |")
+    print("|---|" + "---:|" * len(urls))
     for label in results["file"]:
         cells = [f"{results[kind][label] * 1000:,.1f}" for kind in urls]
         print(f"| {label} | {' | '.join(cells)} |")

@@ -27,6 +27,7 @@ from enact._invocations.journal import Builder, offered_recorder
 from enact._invocations.records import Invocation, Request
 from enact._runs.access import check_name_free, update_run, within
 from enact._runs.errors import RunError
+from enact._runs.listing import output_text
 from enact._runs.portability import warn_unimportable
 from enact._runs.recorder import Recorder, StepLog, pending_input
 from enact._runs.records import (
@@ -448,8 +449,10 @@ def _record_end(
     response = invocation.response()
     pending: tuple[PendingInput, ...] = ()
     error: str | None = None
+    said: str | None = None
     if response.output is not None:
         status = RunStatus.FINISHED
+        said = _output_text(store, response.output)
     else:
         raised = response.raised() if response.raised is not None else None
         if isinstance(raised, InputRequest):
@@ -467,9 +470,19 @@ def _record_end(
             pending=pending,
             error=error,
             live=False,
+            output_text=said,
         )
 
     return update_run(store.index, run_id, end)
+
+
+def _output_text(store: Store, output: Ref[Any]) -> str | None:
+    """The start of a finished run's output as text, for searches (None if
+    it cannot be read here: the record is written all the same)."""
+    try:
+        return output_text(within(store, output.checkout)) or None
+    except Exception:  # a search aid never fails the end of a run
+        return None
 
 
 def _describe(raised: Any) -> str:

@@ -3,18 +3,35 @@
 The CLI, the web UI and the HTTP API filter runs through
 :func:`enact.runs.list_runs`; these are the parts they share on top of it: a
 text search and the orders a list can be sorted in.
+
+A search looks at a run's id, component, name, error, tags and the start of
+its output as text (:func:`output_text`, kept in the record when the run
+finishes, so that no output is read to list runs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from enact._runs.errors import RunError
-from enact._runs.records import RunInfo
+from enact._runs.records import OUTPUT_TEXT, RunInfo
 from enact.backends.index import ColumnSchema
+from enact.interfaces import ResourceBase, TypeWrapperBase
+from enact.references import Ref
 
-__all__ = ["SORT_KEYS", "matches", "query_columns", "search", "sorted_runs"]
+__all__ = [
+    "SORT_KEYS",
+    "matches",
+    "output_text",
+    "query_columns",
+    "search",
+    "sorted_runs",
+]
+
+# The most values of an output its text form looks at, and how deep.
+_PARTS = 1000
+_DEPTH = 20
 
 
 def _took(info: RunInfo) -> float:
@@ -33,13 +50,66 @@ SORT_KEYS: dict[str, Callable[[RunInfo], Any]] = {
 }
 
 
+def _haystack(info: RunInfo) -> str:
+    """What a search looks in, in lower case."""
+    return "\n".join(
+        [
+            info.id,
+            info.component,
+            info.name or "",
+            info.error or "",
+            *info.tags,
+            info.output_text or "",
+        ]
+    ).lower()
+
+
 def matches(info: RunInfo, words: str) -> bool:
     """Whether every word of ``words`` occurs (any case) in the run's id,
-    name, component, tags or error."""
-    haystack = "\n".join(
-        [info.id, info.component, info.name or "", info.error or "", *info.tags]
-    ).lower()
+    name, component, tags, error or output text."""
+    haystack = _haystack(info)
     return all(word in haystack for word in words.lower().split())
+
+
+def output_text(value: Any) -> str:
+    """The start of a value as text, for searching: its strings and numbers
+    in order, one space apart, at most :data:`OUTPUT_TEXT` characters.
+
+    Fields of resources, wrapped values, and the items (and keys) of lists
+    and dicts are looked into; bytes, refs and other objects are left out,
+    so nothing is read from a store and no user code runs.
+    """
+    parts: list[str] = []
+    size = 0
+    for part in _texts(value, _DEPTH, iter(range(_PARTS))):
+        parts.append(part)
+        size += len(part) + 1
+        if size > OUTPUT_TEXT:
+            break
+    return " ".join(parts)[:OUTPUT_TEXT]
+
+
+def _texts(value: Any, depth: int, budget: Iterator[int]) -> Iterator[str]:
+    if next(budget, None) is None or depth < 0:
+        return
+    if isinstance(value, str):
+        yield str(value)
+    elif isinstance(value, (int, float)):  # bool too
+        yield repr(value) if isinstance(value, bool) else str(value)
+    elif isinstance(value, (bytes, Ref)):
+        return
+    elif isinstance(value, TypeWrapperBase):
+        yield from _texts(value.unwrap(), depth - 1, budget)
+    elif isinstance(value, ResourceBase):
+        for field in value.field_values():
+            yield from _texts(field, depth - 1, budget)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key, depth - 1, budget)
+            yield from _texts(item, depth - 1, budget)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item, depth - 1, budget)
 
 
 def search(infos: Iterable[RunInfo], words: str | None) -> list[RunInfo]:
@@ -92,16 +162,15 @@ def query_columns(record: bytes) -> dict[str, Any] | None:
         "batch": info.batch,
         "tags": list(info.tags),
         "pending": len(info.pending),
-        "text": "\n".join(
-            [info.id, info.component, info.name or "", info.error or "", *info.tags]
-        ).lower(),
+        "text": _haystack(info),
     }
 
 
 # Declared so that an index may keep these columns in a table (see
-# enact.backends.column_cache); the tag changes whenever they do.
+# enact.backends.column_cache); the tag changes whenever they do. 3: the
+# search text holds the output text.
 query_columns.schema = ColumnSchema(  # type: ignore[attr-defined]
-    tag="runs/2",
+    tag="runs/3",
     scalars=(
         "status",
         "component",

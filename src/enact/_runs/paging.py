@@ -47,10 +47,11 @@ def page_runs(
     """One page of the runs in the store's index, filtered and ordered.
 
     The filters are those of :func:`~enact.runs.list_runs`; ``search`` keeps
-    runs where every word occurs (any case) in the id, name, component, tags
-    or error. Runs that could not be read are left out (``list_runs`` names
-    them). Pages never overlap or skip a run that existed throughout, even
-    while runs are added.
+    runs where every word occurs (any case) in the id, name, component, tags,
+    error or the start of the output (:func:`~enact._runs.listing.matches`).
+    Runs that could not be read are left out (``list_runs`` names them).
+    Pages never overlap or skip a run that existed throughout, even while
+    runs are added.
 
     Args:
         order_by: One of ``started``, ``ended``, ``took``, ``component``,

@@ -21,9 +21,11 @@ import orjson
 from enact._runs.errors import RunError
 from enact.references import Ref
 
-__all__ = ["Owner", "PendingInput", "RunInfo", "RunStatus"]
+__all__ = ["OUTPUT_TEXT", "Owner", "PendingInput", "RunInfo", "RunStatus"]
 
 _VERSION = 1
+#: The most characters of its output a finished run's record keeps.
+OUTPUT_TEXT = 200
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -191,6 +193,10 @@ class RunInfo:
         resumed: How many times the run was resumed.
         batch: The batch the run is a sample of, if any.
         sample: Its index in that batch (from 0).
+        output_text: The start of a finished run's output as text (at most
+            :data:`OUTPUT_TEXT` characters), for searching runs; None for
+            runs that have not finished, and for runs recorded before
+            records kept it.
     """
 
     id: str
@@ -211,6 +217,7 @@ class RunInfo:
     resumed: int = 0
     batch: str | None = None
     sample: int | None = None
+    output_text: str | None = None
 
     @property
     def status(self) -> RunStatus:
@@ -260,6 +267,8 @@ class RunInfo:
         if self.batch is not None:  # only samples carry these: older records stay
             record["batch"] = self.batch
             record["sample"] = self.sample
+        if self.output_text is not None:  # as for batch: older records stay
+            record["output_text"] = self.output_text
         return orjson.dumps(record)
 
     @classmethod
@@ -319,6 +328,7 @@ class RunInfo:
                 resumed=int(raw.get("resumed", 0)),
                 batch=_optional_text(raw.get("batch"), "batch"),
                 sample=_optional_index(raw.get("sample")),
+                output_text=_optional_text(raw.get("output_text"), "output text"),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             what = "a run record" if run_id is None else f"the record of run {run_id}"

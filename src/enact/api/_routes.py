@@ -118,7 +118,7 @@ def list_runs(
         Query(
             max_length=500,
             description="Search: every word occurs in the run's id, name, "
-            "tags, component or error (any case).",
+            "tags, component, error or the start of its output (any case).",
         ),
     ] = None,
     since: Annotated[float | None, Query(description="Started at or after.")] = None,

@@ -18,6 +18,15 @@ The table is a cache, never the source of truth:
 - a query it cannot translate exactly (a filter on an undeclared column, a
   value of an unusual type) is answered by the scan.
 
+**Search words.** Where this SQLite has FTS5 and its ``trigram`` tokenizer,
+the ``text`` column is indexed by trigram in ``run_words`` (an FTS5 table
+over ``run_columns``): a word of three characters or more that few rows
+hold is looked up there and only its rows are sorted; one that many rows
+hold is checked as rows are read in order (the page fills early). Shorter
+words, and every word where the tokenizer is missing, are checked row by
+row. Every row is checked with ``instr`` too: the index only narrows the
+rows down, so the answer is exactly the scan's.
+
 The translation keeps the scan's order exactly: SQLite sorts NULL before
 numbers before text, numbers by value and text by code point, as the scan
 sorts None, numbers and strings; ties fall back to the run id both ways.
@@ -25,6 +34,7 @@ sorts None, numbers and strings; ties fall back to the run id both ways.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,8 +56,26 @@ __all__ = ["ChangeFeed", "ColumnCache"]
 _SCALAR_TYPES = (str, int, float, type(None))
 # The tables' own layout: a table of another layout is rebuilt. 2: an index
 # of list members by run id (forgetting 1,000 changed runs of 100,000 read
-# the whole list table once per run without it).
-_LAYOUT = 2
+# the whole list table once per run without it). 3: a row number, and the
+# trigram index of the search text over it.
+_LAYOUT = 3
+
+# Case is folded by the columns function (str.lower), so the index keeps
+# text as it is: a folding of its own could disagree with Python's.
+_TRIGRAM = "tokenize='trigram case_sensitive 1'"
+
+
+@functools.cache
+def has_trigram() -> bool:
+    """Whether this SQLite has FTS5 and its trigram tokenizer (3.34+)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute(f"CREATE VIRTUAL TABLE t USING fts5(text, {_TRIGRAM})")
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+    return True
 
 
 class ChangeFeed(NamedTuple):
@@ -81,6 +109,22 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, _SCALAR_TYPES):
         return value
     raise _Untranslatable(type(value).__name__)
+
+
+def _searched(text: Any) -> str:
+    """The search text as the table keeps it: lower case, and a NUL as a
+    space (the trigram tokenizer stops at a NUL). A word holds neither a
+    space nor a NUL, so it occurs in this text exactly where it occurs in
+    the record's."""
+    return str(text).lower().replace("\0", " ")
+
+
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Untranslatable("a lone surrogate") from None
+    return value
 
 
 class ColumnCache:
@@ -152,11 +196,15 @@ class ColumnCache:
 
     def _rebuild(self, columns: Columns, schema: ColumnSchema, described: str) -> None:
         db = self._db
-        for table in ("run_columns", "run_column_lists", "run_columns_state"):
+        tables = ("run_words", "run_columns", "run_column_lists", "run_columns_state")
+        for table in tables:
             db.execute(f"DROP TABLE IF EXISTS {table}")
         names = ", ".join(_column(name) for name in schema.scalars)
+        # n: the row's number, which the trigram index names rows by (a
+        # rowid that is no column may change in a VACUUM).
         db.execute(
-            f"CREATE TABLE run_columns (id TEXT PRIMARY KEY NOT NULL, text, {names})"
+            "CREATE TABLE run_columns (n INTEGER PRIMARY KEY, "
+            f"id TEXT UNIQUE NOT NULL, text, {names})"
         )
         db.execute(
             "CREATE TABLE run_column_lists (name TEXT NOT NULL, value, "
@@ -180,11 +228,29 @@ class ColumnCache:
         # The mark before the scan: what is written during it comes again.
         mark = self._feed.mark()
         self._insert(self._feed.scan(), columns, schema, cluster=True)
+        if has_trigram():
+            db.execute(
+                "CREATE VIRTUAL TABLE run_words USING fts5(text, "
+                f"content='run_columns', content_rowid='n', {_TRIGRAM})"
+            )
+            # Built from the rows at once (faster than row by row).
+            db.execute("INSERT INTO run_words (run_words) VALUES ('rebuild')")
         self._set_state("schema", described)
         self._set_state("mark", mark)
 
     def _forget(self, ids: Sequence[str]) -> None:
         rows = [(run_id,) for run_id in ids]
+        if has_trigram():
+            # An index over another table forgets a row given its text. In
+            # few statements: the index writes what it holds at each one.
+            for at in range(0, len(ids), _CHUNK):
+                chunk = ids[at : at + _CHUNK]
+                self._db.execute(
+                    "INSERT INTO run_words (run_words, rowid, text) SELECT "
+                    "'delete', n, text FROM run_columns WHERE id IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
         self._db.executemany("DELETE FROM run_columns WHERE id = ?", rows)
         self._db.executemany("DELETE FROM run_column_lists WHERE id = ?", rows)
 
@@ -196,6 +262,7 @@ class ColumnCache:
         *,
         cluster: bool = False,
     ) -> None:
+        names = ", ".join(["id", "text", *map(_column, schema.scalars)])
         marks = ", ".join("?" * (len(schema.scalars) + 2))
         rows: list[tuple[Any, ...]] = []
         members: list[tuple[str, Any, str]] = []
@@ -203,7 +270,7 @@ class ColumnCache:
             cols = None if record is None else columns(record)
             if cols is None:
                 continue
-            text = str(cols.get("text", "")).lower()
+            text = _searched(cols.get("text", ""))
             rows.append(
                 (run_id, text, *(_scalar(cols.get(name)) for name in schema.scalars))
             )
@@ -214,8 +281,19 @@ class ColumnCache:
             # Sorted once parsed: each record is parsed once.
             at = 2 + schema.scalars.index(schema.cluster)
             rows.sort(key=lambda row: (sort_value(row[at]), row[0]))
-        self._db.executemany(f"INSERT INTO run_columns VALUES ({marks})", rows)
+        (last,) = self._db.execute("SELECT max(n) FROM run_columns").fetchone()
+        self._db.executemany(
+            f"INSERT INTO run_columns ({names}) VALUES ({marks})", rows
+        )
         self._db.executemany("INSERT INTO run_column_lists VALUES (?, ?, ?)", members)
+        if not cluster and has_trigram():
+            # The new rows, numbered past the last one, in one statement (a
+            # rebuild indexes every row at its end instead).
+            self._db.execute(
+                "INSERT INTO run_words (rowid, text) SELECT n, text FROM "
+                "run_columns WHERE n > ?",
+                (-1 if last is None else last,),
+            )
 
     # -- answering -----------------------------------------------------------
 
@@ -253,6 +331,20 @@ class ColumnCache:
         ).fetchone()
         return spellings, int(count)
 
+    def _holding(self, word: str) -> int | None:
+        """How many rows the trigram index finds for ``word``, counted up to
+        just past :data:`_COMMON_MEMBERS` (a cost that grows with that, not
+        the table); None if the index cannot look it up (no index here, a
+        word of fewer than three characters)."""
+        if len(word) < 3 or not has_trigram():
+            return None
+        row = self._db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM run_words WHERE run_words "
+            f"MATCH ? LIMIT {_COMMON_MEMBERS + 1})",
+            (_phrase(word),),
+        ).fetchone()
+        return int(row[0])
+
     def query(
         self, query: RunQuery, columns: Columns, schema: ColumnSchema
     ) -> RunPage | None:
@@ -266,7 +358,9 @@ class ColumnCache:
         if query.limit is not None and query.limit < 0:
             raise ValueError(f"A page limit cannot be negative: {query.limit}")
         try:
-            sql, params = _translate(query, schema, self._members, self._spelled)
+            sql, params = _translate(
+                query, schema, self._members, self._spelled, self._holding
+            )
         except _Untranslatable:
             return None
         if query.limit == 0:
@@ -293,13 +387,21 @@ class ColumnCache:
 _COMMON_MEMBERS = 2000
 
 
+# Run ids per statement that forgets rows of the trigram index (SQLite
+# before 3.32 takes at most 999 parameters).
+_CHUNK = 500
+
 # A text column with more distinct values than this is searched row by row.
 _DISTINCT_TEXTS = 256
 
 
 def _described(schema: ColumnSchema) -> str:
     """What the tables were built for (a rebuild when it changes)."""
-    return json.dumps([_LAYOUT, schema.tag, schema.scalars, schema.lists])
+    # With the index or without: a process whose SQLite lacks the tokenizer
+    # rebuilds without it (and one that has it, with it).
+    return json.dumps(
+        [_LAYOUT, has_trigram(), schema.tag, schema.scalars, schema.lists]
+    )
 
 
 def _translate(
@@ -307,6 +409,7 @@ def _translate(
     schema: ColumnSchema,
     members: Callable[[str, Any], int],
     spelled: Callable[[str, str], tuple[list[str], int] | None],
+    holding: Callable[[str], int | None],
 ) -> tuple[str, list[Any]]:
     """The SELECT of (id, order value) answering ``query``, in order."""
     where: list[str] = []
@@ -373,9 +476,25 @@ def _translate(
             )
             params.append(bound)
     if query.words and query.words.strip():
-        for word in query.words.lower().split():
-            where.append("instr(text, ?) > 0")
-            params.append(word)
+        for word in dict.fromkeys(query.words.lower().split()):
+            if "\0" in word:
+                raise _Untranslatable("a NUL character")  # see _searched
+            _text(word)
+            held = holding(word)
+            common = query.limit is not None and (held or 0) > _COMMON_MEMBERS
+            if held == 0:
+                where.append("0")  # the index holds every row holding it
+            elif held is None or common:
+                # Checked as rows are read in order: the page fills early.
+                where.append("instr(text, ?) > 0")
+                params.append(word)
+            else:
+                # Few rows: looked up, then sorted (and checked exactly).
+                where.append(
+                    "n IN (SELECT rowid FROM run_words WHERE run_words MATCH ?) "
+                    "AND instr(text, ?) > 0"
+                )
+                params.extend([_phrase(word), word])
     order = scalar_column(query.order_by)
     if query.cursor is not None:
         value, after = decode_cursor(query.cursor)
@@ -387,6 +506,11 @@ def _translate(
     if where:
         sql += " WHERE " + " AND ".join(where)
     return f"{sql} ORDER BY {order} {direction}, id {direction}", params
+
+
+def _phrase(word: str) -> str:
+    """An FTS5 query for the text ``word`` as it is (a quoted string)."""
+    return '"' + word.replace('"', '""') + '"'
 
 
 def _after(column: str, value: Any, descending: bool) -> str:

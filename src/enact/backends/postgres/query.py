@@ -18,6 +18,16 @@ The table is a cache, never the source of truth:
   it does not belong to;
 - a query (or a value) with no exact translation is answered by the scan.
 
+**Search words.** Where the ``pg_trgm`` extension is installed (the first
+build of the table tries ``CREATE EXTENSION``, which the server may refuse
+a role without the privilege), the ``text`` column has a trigram GIN index
+and a word of three characters or more is matched with ``LIKE``, which the
+planner answers from that index when few rows hold the word, and by reading
+rows in order when many do. Without the extension every word reads the
+table row by row; a table built so gets the index at the first query after
+an administrator installs the extension. Either way the server checks the
+text itself, so the answer is exactly the scan's.
+
 **Sort keys.** The scan sorts None before numbers before strings, numbers
 by value and strings by code point. Each scalar is stored as a text key
 that sorts the same way byte by byte (``COLLATE "C"``; UTF-8 keeps code
@@ -45,6 +55,9 @@ from enact.backends.index import (
 )
 
 __all__ = ["ColumnTable", "Untranslatable", "sort_key"]
+
+# The extension whose operator class indexes text by trigram.
+_EXTENSION = "pg_trgm"
 
 # Largest integer a float holds exactly: beyond it, keys could tie.
 _EXACT = 1 << 53
@@ -120,6 +133,8 @@ class ColumnTable:
         if state.get("schema") != _described(schema) or mark is None:
             self._rebuild(columns, schema)
             return
+        if state.get("words") != "trigram":
+            self._index_words(create=False)
         rows = db.execute(
             "SELECT seq, id FROM run_changes WHERE seq > %s ORDER BY seq", (int(mark),)
         ).fetchall()
@@ -170,10 +185,44 @@ class ColumnTable:
             db.execute(f"CREATE INDEX ON run_columns ({names}, id)")
         for name in schema.lists:
             db.execute(f"CREATE INDEX ON run_columns USING gin ({_column(name, 'l')})")
+        self._index_words(create=True)
         db.execute("ANALYZE run_columns")
         db.execute("DELETE FROM run_changes WHERE seq <= %s", (mark,))
         self._set("schema", _described(schema))
         self._set("mark", str(mark))
+
+    def _index_words(self, *, create: bool) -> None:
+        """Indexes the search text by trigram if ``pg_trgm`` is installed
+        (after trying to install it, with ``create``); notes it in the
+        state, so that a table with the index never asks again."""
+        import psycopg
+
+        db = self._db
+        if create:
+            for statement in (
+                # In public where it may: it outlives any one store's schema.
+                f"CREATE EXTENSION IF NOT EXISTS {_EXTENSION} SCHEMA public",
+                f"CREATE EXTENSION IF NOT EXISTS {_EXTENSION}",
+            ):
+                try:
+                    with db.transaction():  # a savepoint: a refusal is undone
+                        db.execute(statement)
+                    break
+                except psycopg.Error:
+                    continue
+        row = db.execute(
+            "SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n "
+            "ON n.oid = e.extnamespace WHERE e.extname = %s",
+            (_EXTENSION,),
+        ).fetchone()
+        if row is None:
+            return
+        where = '"' + str(row[0]).replace('"', '""') + '"'
+        db.execute(
+            "CREATE INDEX IF NOT EXISTS run_columns_words ON run_columns "
+            f"USING gin (text {where}.gin_trgm_ops)"
+        )
+        self._set("words", "trigram")
 
     def _insert(
         self,
@@ -195,7 +244,8 @@ class ColumnTable:
             rows.append(
                 (
                     run_id,
-                    _text(str(cols.get("text", "")).lower()),
+                    # A NUL as a space: no word holds either.
+                    _text(str(cols.get("text", "")).lower().replace("\0", " ")),
                     *(sort_key(cols.get(name)) for name in schema.scalars),
                     *(
                         sorted({sort_key(v) for v in cols.get(name) or ()})
@@ -246,6 +296,11 @@ class ColumnTable:
         # The position the table sorted the last row at (not its record's
         # value now, which may have moved it).
         return RunPage(page, encode_cursor(_value(str(rows[-1][1])), str(rows[-1][0])))
+
+
+def _like(text: str) -> str:
+    """``text`` in a LIKE pattern, matching itself only."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _value(key: str) -> Any:
@@ -305,9 +360,13 @@ def translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:
             )
             params.append(sort_key(bound))
     if query.words and query.words.strip():
-        for word in query.words.lower().split():
-            where.append("strpos(text, %s) > 0")
-            params.append(_text(word))
+        for word in dict.fromkeys(query.words.lower().split()):
+            if len(word) < 3:  # no trigram: read row by row
+                where.append("strpos(text, %s) > 0")
+                params.append(_text(word))
+            else:  # LIKE, which a trigram index can answer
+                where.append("text LIKE %s")
+                params.append(f"%{_like(_text(word))}%")
     order = scalar(query.order_by)
     if query.cursor is not None:
         value, after = decode_cursor(query.cursor)
