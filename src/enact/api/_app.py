@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,6 +63,8 @@ def create_app(
     )
     app.state.store = store
     app.state.jobs = Jobs(store)
+    #: Set when the server closes: event streams end.
+    app.state.closing = threading.Event()
     app.include_router(router)
     app.include_router(batch_router)
     app.include_router(events_router)

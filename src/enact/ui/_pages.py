@@ -202,7 +202,7 @@ class Pages:
             # Without script the page reloads itself; with it, live updates
             # (enhance.js) fetch the parts that changed.
             refresh=status == "running" or job is not None,
-            live=f"/events?run={run.id}",
+            live=f"/api/events?run={run.id}",
             live_key=run_key(status, call_count(tree), len(info.pending)),
             answered=request.query.get("answered") == "1",
             fork_forms=fork_forms(run),
