@@ -58,12 +58,45 @@ def test_the_runs_page_lists_what_the_api_lists(ui: UI) -> None:
     assert set(shown) == made
 
 
+@pytest.mark.parametrize(
+    "query", ["sort=component&order=asc", "sort=status", "order=asc", "q=UIFail"]
+)
+def test_the_runs_page_sorts_and_searches_as_the_api_does(ui: UI, query: str) -> None:
+    for text in ("a", "b"):
+        runs.run(UIDrawThree(UIDraw()), enact.Str(text))
+        runs.run(UIFail(), enact.Str(text))
+    runs.run(UIAskNumber(), enact.Str("c"))
+    body = fetch(ui.server, "/?" + query)[2]
+    _, page = _json(ui.server, "/api/runs?" + query)
+    assert re.findall(r'data-run="([^"]+)"', body) == [r["id"] for r in page["runs"]]
+    assert page["runs"]
+
+
+def test_bad_sort_orders_are_refused_by_the_api(ui: UI) -> None:
+    status, body = _json(ui.server, "/api/runs?sort=size")
+    assert status == 422 and "sort" in body["detail"]
+
+
 def test_the_inbox_shows_the_apis_pending_requests(ui: UI) -> None:
     waiting = runs.run(UIAskNumber(), enact.Str("c"))
     _, requests = _json(ui.server, "/api/requests")
     assert [(r["run_id"], r["path"]) for r in requests] == [(waiting.id, [0])]
+    assert requests[0]["component"] == waiting.info().component
     status, _, body = fetch(ui.server, "/inbox")
     assert status == 200 and f'href="/runs/{waiting.id}"' in body
+    assert waiting.info().component in body
+
+
+def test_a_run_page_shows_the_apis_tree_and_children(ui: UI) -> None:
+    run = runs.run(UIDrawThree(UIDraw()), enact.Str("x"))
+    replayed = run.replay()
+    body = fetch(ui.server, f"/runs/{run.id}")[2]
+    _, tree = _json(ui.server, f"/api/runs/{run.id}/tree")
+    paths = [".".join(map(str, node["path"])) for node in tree["nodes"]]
+    assert re.findall(r'<details class="call[^"]*" data-path="([^"]*)"', body) == paths
+    _, children = _json(ui.server, f"/api/runs?parent={run.id}")
+    assert [child["id"] for child in children["runs"]] == [replayed.id]
+    assert f'href="/runs/{replayed.id}"' in body
 
 
 def test_an_answer_through_the_api_shows_on_the_page(ui: UI) -> None:

@@ -35,11 +35,11 @@ from enact.references import Store
 from enact.ui import _security
 from enact.ui._batch_pages import BatchPages
 from enact.ui._feedback import FeedbackPages
+from enact.ui._fork_pages import ForkPages
 from enact.ui._http import Request, Response
 from enact.ui._live import read_state
 from enact.ui._pages import Pages
 from enact.ui._render import static_file
-from enact.ui._replace import ForkPages
 
 __all__ = ["ui_app"]
 
