@@ -35,7 +35,6 @@ from enact.api._views import (
 )
 from enact.contexts import new_contexts
 from enact.references import Store
-from enact.ui._compare import compare
 from enact.ui._jobs import Jobs
 
 __all__ = ["ApiError", "router"]
@@ -272,7 +271,7 @@ def compare_runs(
 ) -> Comparison:
     """Which calls two runs share (kept), which differ, and where they diverge."""
     with _using(request) as store:
-        compared = compare(_run(store, left), _run(store, right))
+        compared = _service.compare_runs(_run(store, left), _run(store, right))
     return Comparison(
         left=compared.left.id,
         right=compared.right.id,

@@ -19,6 +19,7 @@ from typing import Any
 from enact import batches, feedback, runs
 from enact.contexts import new_contexts
 from enact.references import Store
+from enact.ui._compare import Comparison, compare
 from enact.ui._jobs import Job, Jobs, wait_for_new_run
 from enact.ui._live import run_tree
 from enact.ui._tree import Node
@@ -30,6 +31,7 @@ __all__ = [
     "answer",
     "call_tree",
     "child_runs",
+    "compare_runs",
     "count_runs",
     "delete_feedback",
     "edit_feedback",
@@ -131,6 +133,15 @@ def call_tree(run: runs.Run) -> Node | None:
     """The run's call tree: its final invocation, else what is durable so far
     (None before its first call is journaled)."""
     return run_tree(run, run.info())
+
+
+def compare_runs(left: runs.Run, right: runs.Run) -> Comparison:
+    """Two runs' journals call by call: kept, differing, where they diverge.
+
+    Raises:
+        RunError: if a run has no journal to compare yet.
+    """
+    return compare(left, right)
 
 
 def pending_requests(run_id: str | None = None) -> list[runs.PendingInput]:

@@ -26,7 +26,6 @@ from enact.interfaces import NoneResource
 from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
 from enact.ui import _forms, _security
-from enact.ui._compare import compare
 from enact.ui._feedback import feedback_panels
 from enact.ui._http import Request, Response, redirect
 from enact.ui._jobs import Jobs, wait_for_new_run
@@ -274,7 +273,7 @@ class Pages:
                 return run
             found.append(run)
         try:
-            comparison = compare(found[0], found[1])
+            comparison = _service.compare_runs(found[0], found[1])
         except runs.RunError as error:
             return self.error(409, "Cannot compare yet", str(error))
         return self._page("compare.html", nav="runs", c=comparison)
