@@ -227,3 +227,33 @@ def test_shutdown_ends_open_event_streams(ui_store: Store) -> None:
             connection.close()
         server.server_close()
     assert not stopped.is_alive()
+
+
+@enact.register
+def api_length(topic: Any, answer: Any) -> float:
+    """A scorer for these tests: the answer's length."""
+    return float(len(str(answer)))
+
+
+def test_an_evaluation_page_shows_what_the_api_says(ui: UI) -> None:
+    scored = [runs.run(UIDraw(), enact.Str("x" * n)) for n in (1, 5, 9)]
+    result = enact.evaluate(scored, api_length)
+    status, listed = _json(ui.server, "/api/evaluations")
+    assert status == 200
+    assert [(e["id"], e["samples"]) for e in listed] == [(result.id, 3)]
+    status, found = _json(ui.server, f"/api/evaluations/{result.id}")
+    assert status == 200
+    (mean,) = found["summary"]
+    (summary,) = result.summary()
+    assert (mean["scorer"], mean["mean"]) == ("api_length", summary.mean)
+    assert [row["run"] for row in found["rows"]] == [s.id for s in scored]
+    assert found["best"][0]["run"] == result.best(1)[0]["run"]
+    assert {s["scoring_run"] for s in found["scorings"]} == {
+        each.scoring_run for each in result.scores
+    }
+    body = fetch(ui.server, f"/evaluations/{result.id}")[2]
+    assert f"{mean['mean']:.4g}" in body
+    for row in found["rows"]:
+        assert f'href="/runs/{row["run"]}#call-top"' in body
+    assert _json(ui.server, "/api/evaluations/" + "0" * 12)[0] == 404
+    assert _json(ui.server, "/api/evaluations/nope")[0] == 422

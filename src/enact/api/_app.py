@@ -15,6 +15,7 @@ from starlette.routing import Match
 
 from enact import runs
 from enact.api._batch_routes import batch_router
+from enact.api._evaluation_routes import evaluation_router
 from enact.api._events import events_router
 from enact.api._fork import fork_router
 from enact.api._guard import Guard
@@ -67,6 +68,7 @@ def create_app(
     app.state.closing = threading.Event()
     app.include_router(router)
     app.include_router(batch_router)
+    app.include_router(evaluation_router)
     app.include_router(events_router)
     app.include_router(fork_router)
     app.middleware("http")(Guard(host, token))

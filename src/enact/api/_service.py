@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from enact import batches, feedback, runs
+from enact import batches, evaluations, feedback, runs
 from enact.contexts import new_contexts
 from enact.references import Store
 from enact.ui._compare import Comparison, compare
@@ -40,8 +40,10 @@ __all__ = [
     "fork_with_input",
     "give_feedback",
     "list_batches",
+    "list_evaluations",
     "list_feedback",
     "open_batch",
+    "open_evaluation",
     "open_run",
     "pending_requests",
     "person_source",
@@ -394,3 +396,20 @@ def delete_feedback(
         FeedbackError: if there is no such feedback.
     """
     return feedback.delete(run, feedback_id, source=person_source(source))
+
+
+# -- evaluations -----------------------------------------------------------------
+
+
+def list_evaluations(store: Store) -> list[evaluations.Evaluation]:
+    """Every evaluation made in the store, newest first."""
+    return list(evaluations.list_evaluations(store))
+
+
+def open_evaluation(store: Store, evaluation_id: str) -> evaluations.Evaluation:
+    """One evaluation, by id.
+
+    Raises:
+        EvaluationError: if there is none (or its record is damaged).
+    """
+    return evaluations.get_evaluation(evaluation_id, store)

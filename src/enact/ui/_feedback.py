@@ -252,7 +252,7 @@ class FeedbackPages:
         del request
         listed = [
             {"e": each, "summary": each.summary(), "samples": len(each.samples())}
-            for each in evaluations.list_evaluations()
+            for each in _service.list_evaluations(self._pages._store)
         ]
         page: Response = self._pages._page(
             "evaluations.html", nav="evaluations", evaluations=listed
@@ -263,7 +263,7 @@ class FeedbackPages:
         """``GET /evaluations/<id>``: one evaluation in full."""
         del request
         try:
-            found = evaluations.get_evaluation(evaluation_id)
+            found = _service.open_evaluation(self._pages._store, evaluation_id)
         except evaluations.EvaluationError as error:
             missing: Response = self._pages.error(404, "No such evaluation", str(error))
             return missing
