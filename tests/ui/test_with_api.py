@@ -257,3 +257,63 @@ def test_an_evaluation_page_shows_what_the_api_says(ui: UI) -> None:
         assert f'href="/runs/{row["run"]}#call-top"' in body
     assert _json(ui.server, "/api/evaluations/" + "0" * 12)[0] == 404
     assert _json(ui.server, "/api/evaluations/nope")[0] == 422
+
+
+def _post_json(server: Any, path: str, body: Any) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_the_invoke_page_and_the_api_start_the_same_components(ui: UI) -> None:
+    status, listed = _json(ui.server, "/api/components")
+    assert status == 200
+    body = fetch(ui.server, "/invoke")[2]
+    shown = re.findall(r'href="/invoke\?component=([^"]+)"', body)
+    assert shown == [each["type_id"] for each in listed]
+    (repeat,) = [each for each in listed if each["type_id"] == "ui.flows.UIRepeat"]
+    assert "times" in repeat["fields"] and repeat["input_type"]
+    status, started = _post_json(
+        ui.server,
+        "/api/invoke",
+        {
+            "component": "ui.flows.UIRepeat",
+            "fields": {"times": 3, "separator": "-"},
+            "input": "ha",
+        },
+    )
+    assert status == 202, started
+    assert ui.server.jobs.join(20)
+    run = runs.get_run(started["run_id"])
+    assert run.status is runs.RunStatus.FINISHED and run.output() == "ha-ha-ha"
+    page = fetch(ui.server, f"/runs/{run.id}")[2]
+    assert "UIRepeat" in page and "ha-ha-ha" in page
+
+
+def test_bad_invocations_are_refused_with_a_reason(ui: UI) -> None:
+    status, body = _post_json(
+        ui.server, "/api/invoke", {"component": "no.such.Thing", "input": "x"}
+    )
+    assert status == 404 and "no.such.Thing" in body["detail"]
+    status, body = _post_json(
+        ui.server,
+        "/api/invoke",
+        {"component": "ui.flows.UIRepeat", "fields": {"times": "many"}, "input": "x"},
+    )
+    assert status == 422 and "times" in body["detail"]
+    status, body = _post_json(
+        ui.server,
+        "/api/invoke",
+        {"component": "ui.flows.UIRepeat", "input": {"not": "text"}},
+    )
+    assert status == 422 and "input" in body["detail"].lower()
+    assert runs.list_runs() == []

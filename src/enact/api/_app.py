@@ -19,6 +19,7 @@ from enact.api._evaluation_routes import evaluation_router
 from enact.api._events import events_router
 from enact.api._fork import fork_router
 from enact.api._guard import Guard
+from enact.api._invoke_routes import invoke_router
 from enact.api._routes import ApiError, router
 from enact.errors import EnactError
 from enact.references import Store
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(evaluation_router)
     app.include_router(events_router)
     app.include_router(fork_router)
+    app.include_router(invoke_router)
     app.middleware("http")(Guard(host, token))
     _add_error_handlers(app)
     _add_docs(app)

@@ -13,6 +13,7 @@ its typed models and errors into JSON, the UI into HTML pages.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,9 @@ __all__ = [
     "compare_runs",
     "count_runs",
     "delete_feedback",
+    "components",
     "edit_feedback",
+    "find_component",
     "find_runs",
     "fork",
     "fork_with_input",
@@ -49,6 +52,7 @@ __all__ = [
     "person_source",
     "replay",
     "resume",
+    "start_run",
     "waiting_components",
 ]
 
@@ -298,6 +302,33 @@ def answer(
     if resume and not run.info().is_live and jobs.running(run.id) is None:
         job = jobs.start("resuming after an answer", run.id, run.resume)
     return Answered(request, job)
+
+
+def components() -> list[tuple[str, type[Any]]]:
+    """The registered components a run can be started of (those with a
+    declared input type), by persistent name, sorted by class name."""
+    from enact.ui._forms import components as registered
+
+    return list(registered())
+
+
+def find_component(name: str) -> type[Any] | None:
+    """The registered component of that persistent name, if there is one."""
+    return dict(components()).get(name)
+
+
+def start_run(store: Store, jobs: Jobs, component: Any, value: Any) -> ChildRun:
+    """Starts a new run of ``component`` on ``value`` in the background."""
+    name = type(component).__qualname__
+    since = time.time()
+
+    def known() -> set[str]:
+        with new_contexts(), store:
+            return {info.id for info in runs.list_runs(component=name, since=since)}
+
+    before = known()
+    job = jobs.start(f"running {name}", None, lambda: runs.run(component, value))
+    return ChildRun(job, wait_for_new_run(job, known, before))
 
 
 # -- batches ---------------------------------------------------------------------

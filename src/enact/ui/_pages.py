@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import time
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -28,7 +27,7 @@ from enact.references import NotFound, Ref, Store
 from enact.ui import _forms, _security
 from enact.ui._feedback import feedback_panels
 from enact.ui._http import Request, Response, redirect
-from enact.ui._jobs import Jobs, wait_for_new_run
+from enact.ui._jobs import Jobs
 from enact.ui._live import call_count, run_key
 from enact.ui._render import render
 from enact.ui._replace import fork_forms
@@ -423,7 +422,7 @@ class Pages:
     ) -> Response:
         """``GET /invoke``: the registered components; with ``?component=``, a
         form for one of them."""
-        listed = _forms.components()
+        listed = _service.components()
         name = request.query.get("component") or request.form.get("component")
         chosen = None
         if name:
@@ -459,7 +458,7 @@ class Pages:
     def invoke(self, request: Request) -> Response:
         """``POST /invoke``: builds the component and its input, starts a run."""
         chosen = request.form.get("component", "")
-        found = dict(_forms.components()).get(chosen)
+        found = _service.find_component(chosen)
         if found is None:
             return self.error(404, "No such component", f"{chosen!r} is unknown.")
         input_type = found.get_input_type()
@@ -484,22 +483,12 @@ class Pages:
             )
         except _forms.FormError as error:
             return self.invoke_page(request, str(error), request.form)
-        name = found.__qualname__
-        since = time.time()
-
-        def known() -> set[str]:
-            return {info.id for info in runs.list_runs(component=name, since=since)}
-
-        before = known()
-        job = self._jobs.start(
-            f"running {name}", None, lambda: runs.run(component, arg)
-        )
-        new_id = wait_for_new_run(job, known, before)
-        if new_id is None:
-            if job.error is not None:
-                return self.invoke_page(request, job.error, request.form)
+        child = _service.start_run(self._store, self._jobs, component, arg)
+        if child.run_id is None:
+            if child.job.error is not None:
+                return self.invoke_page(request, child.job.error, request.form)
             return redirect("/")
-        return redirect(f"/runs/{new_id}")
+        return redirect(f"/runs/{child.run_id}")
 
 
 _FILTERS = ("status", "component", "tag", "parent", "since", "until")
