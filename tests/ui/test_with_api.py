@@ -317,3 +317,11 @@ def test_bad_invocations_are_refused_with_a_reason(ui: UI) -> None:
     )
     assert status == 422 and "input" in body["detail"].lower()
     assert runs.list_runs() == []
+
+
+def test_head_answers_like_get_without_a_body_and_names_no_server(ui: UI) -> None:
+    for path in ("/", "/inbox", "/static/style.css"):
+        status, headers, body = fetch(ui.server, path, method="HEAD")
+        assert (status, body) == (200, ""), path
+        assert "Server" not in headers, path
+        assert "default-src 'none'" in headers["Content-Security-Policy"]

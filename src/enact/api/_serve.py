@@ -38,7 +38,12 @@ def serve(
     check_bind(host, token)
     app = create_app(store, host=host, token=token)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
     )
     server = uvicorn.Server(config)
     end_streams_on_shutdown(server, app.state.closing)

@@ -101,6 +101,7 @@ class UIServer:
             log_level="info" if self.verbose else "warning",
             access_log=self.verbose,
             lifespan="off",
+            server_header=False,  # no software version to the world
             # A response still going after this long is cut off.
             timeout_graceful_shutdown=5,
         )
