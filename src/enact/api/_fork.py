@@ -148,4 +148,4 @@ def fork_run(
     with _using(request) as store:
         run = _run(store, run_id)
         start = fork_work(run, body)
-    return _started(request, start(store, _jobs(request)))
+    return _started(start(store, _jobs(request)))

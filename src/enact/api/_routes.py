@@ -215,7 +215,7 @@ def get_tree(
     )
 
 
-def _started(request: Request, child: _service.ChildRun) -> JobStarted:
+def _started(child: _service.ChildRun) -> JobStarted:
     """What the API says of a run started in the background."""
     job = child.job
     if job.done.is_set() and job.error is not None and child.run_id is None:
@@ -238,7 +238,7 @@ def replay_run(
     del body
     with _using(request) as store:
         run = _run(store, run_id)
-    return _started(request, _service.replay(store, _jobs(request), run))
+    return _started(_service.replay(store, _jobs(request), run))
 
 
 @router.post(
