@@ -43,7 +43,7 @@ EVERY = 0.5
 #: A comment line after this many quiet seconds keeps proxies from closing.
 KEEPALIVE = 15.0
 #: A stream ends after this many seconds; the browser reconnects by itself
-#: (so a server thread is never held for ever by a forgotten tab).
+#: (so a forgotten tab never holds a connection for ever).
 LASTING = 300.0
 #: Sent first: how long a browser waits before reconnecting, in ms.
 RETRY = b"retry: 2000\n\n"
