@@ -26,7 +26,8 @@ _TOKEN = "live-token-0123456789"
 
 def _open_stream(server: Any, path: str) -> http.client.HTTPResponse:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    connection.request("GET", path)
+    # One request a connection: closing the response closes the socket.
+    connection.request("GET", path, headers={"Connection": "close"})
     return connection.getresponse()
 
 

@@ -7,7 +7,7 @@ import http.client
 import random
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -38,8 +38,9 @@ def fetch(
     method: str = "GET",
     form: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], str]:
-    """One raw request (the path is sent exactly as given)."""
+) -> tuple[int, Mapping[str, str], str]:
+    """One raw request (the path is sent exactly as given); the headers
+    answer to their names in any case, as HTTP's do."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         body = None
@@ -50,7 +51,7 @@ def fetch(
         connection.request(method, path, body=body, headers=sent)
         response = connection.getresponse()
         text = response.read().decode()
-        return response.status, dict(response.getheaders()), text
+        return response.status, response.headers, text
     finally:
         connection.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,9 +15,11 @@ from starlette.routing import Match
 
 from enact import runs
 from enact.api._batch_routes import batch_router
+from enact.api._evaluation_routes import evaluation_router
 from enact.api._events import events_router
 from enact.api._fork import fork_router
 from enact.api._guard import Guard
+from enact.api._invoke_routes import invoke_router
 from enact.api._routes import ApiError, router
 from enact.errors import EnactError
 from enact.references import Store
@@ -62,10 +65,14 @@ def create_app(
     )
     app.state.store = store
     app.state.jobs = Jobs(store)
+    #: Set when the server closes: event streams end.
+    app.state.closing = threading.Event()
     app.include_router(router)
     app.include_router(batch_router)
+    app.include_router(evaluation_router)
     app.include_router(events_router)
     app.include_router(fork_router)
+    app.include_router(invoke_router)
     app.middleware("http")(Guard(host, token))
     _add_error_handlers(app)
     _add_docs(app)

@@ -16,6 +16,7 @@ from enact import batches, feedback, runs
 from enact._datasets.calls import call_at
 from enact._runs.answers import build_answer
 from enact._runs.errors import RunError
+from enact.api import _service
 from enact.api._batch_models import (
     BatchDetail,
     BatchSummary,
@@ -87,7 +88,7 @@ def _summary_fields(info: batches.BatchInfo) -> dict[str, Any]:
 def list_batches(request: Request) -> list[BatchSummary]:
     """Every batch of samples in the store, with its samples' counts by status."""
     with _using(request) as store:
-        return [_batch_summary(info) for info in batches.list_batches(store=store)]
+        return [_batch_summary(info) for info in _service.list_batches(store)]
 
 
 @batch_router.get(
@@ -107,7 +108,7 @@ def get_batch(
     slowest samples, and a page of its samples' runs (``offset``, ``limit``)."""
     with _using(request) as store:
         try:
-            found = batches.get_batch(batch_id, store=store)
+            found = _service.open_batch(store, batch_id)
         except batches.BatchNotFound as error:
             raise ApiError(404, "not found", str(error)) from None
         info = found.info()
@@ -164,14 +165,6 @@ def _item(note: feedback.Feedback) -> FeedbackItem:
     )
 
 
-def _source(name: str | None) -> str | None:
-    """A bare name is a person's, as in the UI's forms."""
-    if name is None:
-        return None
-    name = name.strip()
-    return name if ":" in name else f"person:{name}"
-
-
 def _correction(run: runs.Run, path: tuple[int, ...], raw: Any) -> Any:
     """The correction as a value of the call's output type (None: none)."""
     if raw is None:
@@ -221,7 +214,7 @@ def list_feedback(
     wanted = None if path is None else parse_path(path)
     with _using(request) as store:
         run = _run(store, run_id)
-        return [_item(note) for note in feedback.list_feedback(run, wanted)]
+        return [_item(note) for note in _service.list_feedback(run, wanted)]
 
 
 @batch_router.post(
@@ -241,14 +234,14 @@ def add_feedback(
         run = _run(store, run_id)
         correction = _correction(run, path, body.correction)
         try:
-            note = feedback.add(
+            note = _service.give_feedback(
                 run,
                 path,
                 score=body.score,
                 label=body.label,
                 comment=body.comment,
                 correction=correction,
-                source=_source(body.source),
+                source=body.source,
             )
         except (feedback.FeedbackError, RunError) as error:
             raise ApiError(422, "bad feedback", str(error)) from None
@@ -280,12 +273,12 @@ def edit_feedback(
         if "correction" in given:
             changes["correction"] = _correction(run, note.path, body.correction)
         try:
-            changed = feedback.edit(
+            changed = _service.edit_feedback(
                 run,
                 feedback_id,
-                source=_source(body.source),
+                changes,
+                source=body.source,
                 expect_revision=body.expect_revision,
-                **changes,
             )
         except feedback.FeedbackConflict as error:
             raise ApiError(409, "changed meanwhile", str(error)) from None
@@ -314,7 +307,7 @@ def delete_feedback(
         run = _run(store, run_id)
         _existing(run, feedback_id)
         try:
-            deleted = feedback.delete(run, feedback_id, source=_source(who))
+            deleted = _service.delete_feedback(run, feedback_id, source=who)
         except feedback.FeedbackError as error:
             raise ApiError(422, "bad feedback", str(error)) from None
         return _item(deleted)

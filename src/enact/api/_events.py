@@ -9,6 +9,7 @@ waits, so an open stream holds no thread while it waits.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -23,7 +24,7 @@ from enact.api._models import ErrorBody
 from enact.api._routes import ApiError
 from enact.ui._live import EVERY, LASTING, RETRY, Changes, read_state
 
-__all__ = ["events_router"]
+__all__ = ["events_router", "state_events"]
 
 events_router = APIRouter(prefix="/api")
 
@@ -62,18 +63,38 @@ async def events(
         first = await run_in_threadpool(read_state, store, run)
     except runs.RunError as error:
         raise ApiError(404, "not found", str(error)) from None
-    run_id = None if run is None else first["run"]["id"]
+    return state_events(request, first)
+
+
+def state_events(request: Request, first: dict[str, Any]) -> StreamingResponse:
+    """The stream of ``state`` events that begins with ``first`` (which was
+    just read, with ``read_state``): for the API's ``/api/events`` and the
+    UI's ``/events`` alike.
+
+    A stream ends when the client goes away, after five minutes, or when the
+    server closes (``app.state.closing`` is set), so shutting down never
+    waits on an open page.
+    """
+    store = request.app.state.store
+    closing: threading.Event = request.app.state.closing
+    run_id = first["run"]["id"] if "run" in first else None
 
     async def chunks() -> AsyncIterator[bytes]:
         yield RETRY
         changes = Changes()
         state: Any = first
         ends = time.monotonic() + LASTING
-        while time.monotonic() < ends and not await request.is_disconnected():
+        while (
+            not closing.is_set()
+            and time.monotonic() < ends
+            and not await request.is_disconnected()
+        ):
             out = changes.next(state, time.monotonic())
             if out is not None:
                 yield out
             await anyio.sleep(EVERY)  # the poll interval
+            if closing.is_set():
+                break
             state = await run_in_threadpool(read_state, store, run_id)
 
     return StreamingResponse(

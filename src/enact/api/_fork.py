@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Request
 
 from enact import runs
 from enact._runs.answers import build_answer
+from enact.api import _service
 from enact.api._models import (
     BranchBody,
     ErrorBody,
@@ -27,10 +28,13 @@ from enact.api._routes import (
     _ERRORS,
     ApiError,
     RunId,
+    _jobs,
     _run,
-    _start_child_run,
+    _started,
     _using,
 )
+from enact.references import Store
+from enact.ui._jobs import Jobs
 from enact.ui._replace import SettingsError, held_components, replacements
 from enact.wrappers import wrap
 
@@ -44,8 +48,11 @@ def _component_and_input(run: runs.Run) -> tuple[Any, Any]:
     return request.invokable(), request.input()
 
 
-def fork_work(run: runs.Run, body: BranchBody) -> tuple[str, Callable[[], Any]]:
-    """What a fork request asks for: a label and the work, checked first.
+def fork_work(
+    run: runs.Run, body: BranchBody
+) -> Callable[[Store, Jobs], _service.ChildRun]:
+    """What a fork request asks for, checked first: a function that starts
+    it (in a store, with the server's jobs).
 
     Raises:
         ApiError: for settings or an input that do not fit (422).
@@ -56,7 +63,6 @@ def fork_work(run: runs.Run, body: BranchBody) -> tuple[str, Callable[[], Any]]:
     except SettingsError as error:
         raise ApiError(422, "bad settings", str(error)) from None
     replace = swaps or None
-    changed = " with changed settings" if swaps else ""
     if "input" in body.model_fields_set:
         if body.at is not None:
             raise ApiError(
@@ -67,12 +73,11 @@ def fork_work(run: runs.Run, body: BranchBody) -> tuple[str, Callable[[], Any]]:
             )
         wanted = component.get_input_type() or type(wrap(old_input))
         value = build_answer(wanted, body.input, run.id, subject="The new input")
-        return (
-            f"forking with a new input{changed}",
-            lambda: run.fork_with_input(value, replace=replace),
+        return lambda store, jobs: _service.fork_with_input(
+            store, jobs, run, value, replace=replace
         )
     at = None if body.at is None else tuple(body.at)
-    return f"forking{changed}", lambda: run.fork(at=at, replace=replace)
+    return lambda store, jobs: _service.fork(store, jobs, run, at=at, replace=replace)
 
 
 def _json_form(value: Any) -> Any:
@@ -142,5 +147,5 @@ def fork_run(
     the run on a new input, replaying every call that did not change."""
     with _using(request) as store:
         run = _run(store, run_id)
-        label, work = fork_work(run, body)
-    return _start_child_run(request, run, label, work)
+        start = fork_work(run, body)
+    return _started(start(store, _jobs(request)))

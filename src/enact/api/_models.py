@@ -92,6 +92,9 @@ class PendingRequest(BaseModel):
     """An input request a waiting run is stopped at."""
 
     run_id: str
+    component: str | None = Field(
+        default=None, description="The waiting run's component (qualified name)."
+    )
     path: list[int] = Field(description="Child indices from the top-level call.")
     requested_type: str = Field(description="The answer's registered type id.")
     context: Any = Field(description="What to ask, in JSON form.")

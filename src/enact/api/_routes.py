@@ -6,13 +6,13 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from enact import runs
-from enact._runs.listing import search
+from enact.api import _service
 from enact.api._models import (
     AnswerBody,
     AnswerResult,
@@ -32,12 +32,10 @@ from enact.api._views import (
     hidden_calls,
     pending_request,
     summary,
-    tree_of,
 )
 from enact.contexts import new_contexts
 from enact.references import Store
-from enact.ui._compare import compare
-from enact.ui._jobs import Jobs, wait_for_new_run
+from enact.ui._jobs import Jobs
 
 __all__ = ["ApiError", "router"]
 
@@ -94,9 +92,7 @@ def _jobs(request: Request) -> Jobs:
 
 
 def _run(store: Store, run_id: str) -> runs.Run:
-    run = runs.get_run(run_id, store=store)
-    run.info()  # a missing or damaged record fails here, not halfway
-    return run
+    return _service.open_run(store, run_id)
 
 
 # -- runs ---------------------------------------------------------------------
@@ -123,6 +119,13 @@ def list_runs(
     ] = None,
     since: Annotated[float | None, Query(description="Started at or after.")] = None,
     until: Annotated[float | None, Query(description="Started before.")] = None,
+    sort: Annotated[
+        Literal["started", "ended", "took", "component", "status", "name"],
+        Query(description="What to order the runs by."),
+    ] = "started",
+    order: Annotated[
+        Literal["desc", "asc"], Query(description="Newest (largest) first, or last.")
+    ] = "desc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[
         str | None, Query(max_length=400, description="From a previous page.")
@@ -135,39 +138,33 @@ def list_runs(
         ),
     ] = False,
 ) -> RunPage:
-    """A page of the store's runs, newest first, filtered and searched.
+    """A page of the store's runs, newest first (or as ``sort`` and
+    ``order`` say), filtered and searched.
 
-    A page costs in proportion to its size, not to the store's."""
+    A page costs in proportion to its size, not to the store's. A cursor
+    continues the order it was made in."""
+    query = _service.RunQuery(
+        status=status,
+        component=component,
+        tag=tag,
+        parent=parent,
+        since=since,
+        until=until,
+        search=q,
+        order_by=sort,
+        descending=order == "desc",
+    )
     with _using(request) as store:
         try:
-            page = runs.page_runs(
-                status=status,
-                component=component,
-                tag=tag,
-                parent=parent,
-                since=since,
-                until=until,
-                search=q,
-                limit=limit,
-                cursor=cursor,
-                store=store,
-            )
+            page = _service.find_runs(store, query, limit=limit, cursor=cursor)
         except ValueError as error:
             if cursor is not None and "cursor" in str(error):
                 raise ApiError(400, "bad cursor", str(error)) from None
             raise
         total, damaged = None, []
         if count:
-            found = runs.list_runs(
-                status=status,
-                component=component,
-                tag=tag,
-                parent=parent,
-                since=since,
-                until=until,
-            )
-            total = len(search(found, q))
-            damaged = [damaged_record(d) for d in found.damaged]
+            total, found = _service.count_runs(query)
+            damaged = [damaged_record(d) for d in found]
     return RunPage(
         runs=[summary(info) for info in page.runs],
         next_cursor=page.next_cursor,
@@ -200,7 +197,7 @@ def get_tree(
     """The run's calls depth first (the final journal, else what is durable)."""
     with _using(request) as store:
         run = _run(store, run_id)
-        root = tree_of(run)
+        root = _service.call_tree(run)
         if root is None:
             return TreePage(
                 run_id=run.id, nodes=[], total=0, hidden=0, next_offset=None
@@ -218,21 +215,13 @@ def get_tree(
     )
 
 
-def _start_child_run(
-    request: Request, run: runs.Run, label: str, work: Any
-) -> JobStarted:
-    store = _store(request)
-
-    def known() -> set[str]:
-        with new_contexts(), store:
-            return {info.id for info in runs.list_runs(parent=run.id)}
-
-    before = known()
-    job = _jobs(request).start(label, run.id, work)
-    new_id = wait_for_new_run(job, known, before)
-    if job.done.is_set() and job.error is not None and new_id is None:
-        raise ApiError(409, f"cannot {label.split()[0].removesuffix('ing')}", job.error)
-    return JobStarted(run_id=new_id, label=label)
+def _started(child: _service.ChildRun) -> JobStarted:
+    """What the API says of a run started in the background."""
+    job = child.job
+    if job.done.is_set() and job.error is not None and child.run_id is None:
+        verb = job.label.split()[0].removesuffix("ing")
+        raise ApiError(409, f"cannot {verb}", job.error)
+    return JobStarted(run_id=child.run_id, label=job.label)
 
 
 @router.post(
@@ -249,7 +238,7 @@ def replay_run(
     del body
     with _using(request) as store:
         run = _run(store, run_id)
-    return _start_child_run(request, run, "replaying", run.replay)
+    return _started(_service.replay(store, _jobs(request), run))
 
 
 @router.post(
@@ -265,16 +254,8 @@ def resume_run(
     """Continues a crashed or answered run in the server (send ``{}``)."""
     del body
     with _using(request) as store:
-        run = _run(store, run_id)
-        status = run.status
-    if status not in (runs.RunStatus.CRASHED, runs.RunStatus.WAITING):
-        raise ApiError(
-            409, "not resumable", f"Run {run.id} is {status.value}: nothing to resume."
-        )
-    jobs = _jobs(request)
-    if jobs.running(run.id) is None:
-        jobs.start("resuming", run.id, run.resume)
-    return JobStarted(run_id=run.id, label="resuming")
+        job = _service.resume(_jobs(request), _run(store, run_id))
+    return JobStarted(run_id=job.run_id, label=job.label)
 
 
 @router.get(
@@ -290,7 +271,7 @@ def compare_runs(
 ) -> Comparison:
     """Which calls two runs share (kept), which differ, and where they diverge."""
     with _using(request) as store:
-        compared = compare(_run(store, left), _run(store, right))
+        compared = _service.compare_runs(_run(store, left), _run(store, right))
     return Comparison(
         left=compared.left.id,
         right=compared.right.id,
@@ -321,7 +302,11 @@ def compare_runs(
 def list_requests(request: Request) -> list[PendingRequest]:
     """The input requests of every waiting run that nobody has answered yet."""
     with _using(request):
-        return [pending_request(p) for p in runs.pending_inputs()]
+        components = _service.waiting_components()
+        return [
+            pending_request(p, components.get(p.run_id))
+            for p in _service.pending_requests()
+        ]
 
 
 @router.post(
@@ -341,15 +326,14 @@ def answer(
     path = None if body.path is None else tuple(body.path)
     with _using(request) as store:
         run = _run(store, run_id)
-        answered = runs.answer(run.id, body.value, path=path, resume=False)
-        live = run.info().is_live
-    resumed = False
-    if body.resume and not live:
-        jobs = _jobs(request)
-        if jobs.running(run.id) is None:
-            jobs.start("resuming after an answer", run.id, run.resume)
-            resumed = True
-    return AnswerResult(run_id=run.id, path=list(answered.path), resumed=resumed)
+        answered = _service.answer(
+            _jobs(request), run, body.value, path=path, resume=body.resume
+        )
+    return AnswerResult(
+        run_id=run.id,
+        path=list(answered.request.path),
+        resumed=answered.job is not None,
+    )
 
 
 # -- objects ---------------------------------------------------------------------

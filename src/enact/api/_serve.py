@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from enact.api._app import create_app
 from enact.references import Store
 from enact.ui._security import check_bind
 
-__all__ = ["serve"]
+__all__ = ["end_streams_on_shutdown", "serve"]
 
 
 def serve(
@@ -36,9 +38,15 @@ def serve(
     check_bind(host, token)
     app = create_app(store, host=host, token=token)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
     )
     server = uvicorn.Server(config)
+    end_streams_on_shutdown(server, app.state.closing)
     if ready is not None:
         _call_when_started(server, host, ready)
     server.run()
@@ -57,3 +65,15 @@ def _call_when_started(server: object, host: str, ready: Callable[[str], None]) 
         ready(f"http://{shown}:{port}")
 
     server.startup = started  # type: ignore[attr-defined]
+
+
+def end_streams_on_shutdown(server: Any, closing: threading.Event) -> None:
+    """Makes a uvicorn server set ``closing`` as it starts shutting down, so
+    the event streams end (uvicorn waits for every open response)."""
+    shutdown = server.shutdown
+
+    async def ending(sockets: Any = None) -> None:
+        closing.set()
+        await shutdown(sockets=sockets)
+
+    server.shutdown = ending

@@ -18,8 +18,9 @@ from enact.api._models import (
     RunDetail,
     RunSummary,
 )
+from enact.api._service import pending_requests
 from enact.references import Store
-from enact.ui._tree import Node, build_tree, text
+from enact.ui._tree import Node, text
 
 __all__ = [
     "detail",
@@ -60,8 +61,11 @@ def damaged_record(damaged: runs.DamagedRun) -> DamagedRecord:
     )
 
 
-def pending_request(pending: runs.PendingInput) -> PendingRequest:
-    """An input request, with what its answer must look like."""
+def pending_request(
+    pending: runs.PendingInput, component: str | None = None
+) -> PendingRequest:
+    """An input request, with what its answer must look like (and the
+    waiting run's component, if known)."""
     from enact._runs.answers import describe_answer
     from enact.resource_registry import Registry
 
@@ -72,6 +76,7 @@ def pending_request(pending: runs.PendingInput) -> PendingRequest:
     context_text = "" if pending.context is None else _json_text(pending.context)
     return PendingRequest(
         run_id=pending.run_id,
+        component=component,
         path=list(pending.path),
         requested_type=pending.requested_type,
         context=pending.context,
@@ -106,7 +111,9 @@ def detail(run: runs.Run, store: Store) -> RunDetail:
         except Exception as error:
             output_text = f"(cannot be read here: {type(error).__name__}: {error})"
     with store:
-        requests = [pending_request(p) for p in runs.pending_inputs(info.id)]
+        requests = [
+            pending_request(p, info.component) for p in pending_requests(info.id)
+        ]
     return RunDetail(
         **_summary_fields(info),
         request=info.request.digest,
@@ -129,18 +136,6 @@ def _readable(read: Any) -> str:
     except Exception as error:
         return f"(cannot be read here: {type(error).__name__}: {error})"
     return result
-
-
-def tree_of(run: runs.Run) -> Node | None:
-    """The run's call tree: the final invocation, else what is durable so far."""
-    info = run.info()
-    journal = run.invocation() if info.invocation is not None else None
-    if journal is None:
-        journal = run.journal()
-    if journal is None:
-        return None
-    digest = None if info.invocation is None else info.invocation.digest
-    return build_tree(journal, digest, run.timings())
 
 
 def flat_tree(root: Node) -> Iterator[CallNode]:

@@ -63,7 +63,7 @@ def ui(
         ),
     ] = None,
 ) -> None:
-    """Serve the web UI for the store (the 'ui' extra)."""
+    """Serve the web UI, and the HTTP API at /api/, for the store (the 'ui' extra)."""
     if imports:
         import_modules(imports)
     try:

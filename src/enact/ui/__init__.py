@@ -7,10 +7,10 @@
     store = enact.FileStore(".enact")
     enact.ui.serve(store)                      # http://127.0.0.1:8765/
 
-A small server on the standard library's ``http.server`` renders pages from
-Jinja2 templates with autoescaping (``pip install 'enact[ui]'``). It binds
-loopback by default; any other address needs an access token. See
-docs/ui.md.
+The pages are rendered from Jinja2 templates with autoescaping and served,
+with the HTTP API (:mod:`enact.api`) at the same address, by one FastAPI
+application under uvicorn (``pip install 'enact[ui]'``). It binds loopback
+by default; any other address needs an access token. See docs/ui.md.
 """
 
 try:

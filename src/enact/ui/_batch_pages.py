@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from enact import batches
+from enact.api import _service
 from enact.ui._http import Request, Response
 
 __all__ = ["BatchPages", "Bar", "chart_bars"]
@@ -42,8 +43,9 @@ def chart_bars(rows: list[tuple[str, int]]) -> list[Bar]:
 
 
 class BatchPages:
-    """``GET /batches`` and ``GET /batches/<id>``, rendered through the UI's
-    pages (their layout, store and counts).
+    """``GET /batches`` and ``GET /batches/<id>``, read through the functions
+    behind the API's ``/api/batches`` and rendered through the UI's pages
+    (their layout, store and counts).
 
     Args:
         pages: The UI's pages.
@@ -59,7 +61,7 @@ class BatchPages:
     def batches_list(self, request: Request) -> Response:
         """``GET /batches``: every batch, newest first."""
         del request
-        listed = batches.list_batches()
+        listed = _service.list_batches(self._pages._store)
         return self._page(
             "batches.html",
             nav="batches",
@@ -72,7 +74,7 @@ class BatchPages:
         slowest samples of one batch."""
         del request
         try:
-            found = batches.get_batch(batch_id)
+            found = _service.open_batch(self._pages._store, batch_id)
         except batches.BatchNotFound:
             missing: Response = self._pages.error(
                 404, "No such batch", f"There is no batch {batch_id} in this store."

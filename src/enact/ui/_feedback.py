@@ -18,6 +18,7 @@ from typing import Any
 from enact import evaluations, feedback
 from enact._datasets.calls import call_at
 from enact._runs.errors import RunError
+from enact.api import _service
 from enact.references import Ref
 from enact.ui import _forms, _security
 from enact.ui._http import Request, Response, redirect
@@ -70,7 +71,7 @@ def feedback_panels(
     if tree is None:
         return {}
     try:
-        notes = feedback.list_feedback(run_id)
+        notes = _service.list_feedback(run_id)
     except (feedback.FeedbackError, RunError):
         notes = []
     by_path: dict[tuple[int, ...], list[feedback.Feedback]] = {}
@@ -126,11 +127,6 @@ def _comment(form: Mapping[str, str]) -> str | None:
     return form.get("comment", "").strip() or None
 
 
-def _source(form: Mapping[str, str]) -> str | None:
-    name = form.get("source", "").strip()
-    return None if not name else (name if ":" in name else f"person:{name}")
-
-
 class FeedbackPages:
     """The feedback forms' handlers and the evaluation pages.
 
@@ -176,14 +172,14 @@ class FeedbackPages:
             correction = None
             if form.get("correct") == "on":
                 correction = self._correction(run, path, form)
-            feedback.add(
+            _service.give_feedback(
                 run,
                 path,
                 score=_score(form),
                 label=_label(form),
                 comment=_comment(form),
                 correction=correction,
-                source=_source(form),
+                source=form.get("source"),
             )
         except RunError as error:  # no such call: no panel to show it on
             failed: Response = self._pages.error(400, "No such call", str(error))
@@ -218,12 +214,12 @@ class FeedbackPages:
             changes: dict[str, Any] = {"score": _score(form), "comment": _comment(form)}
             if form.get("thumbs") != "word":  # a word label stays as it is
                 changes["label"] = _label(form)
-            feedback.edit(
+            _service.edit_feedback(
                 run,
                 feedback_id,
-                source=_source(form),
+                changes,
+                source=form.get("source"),
                 expect_revision=expect,
-                **changes,
             )
         except feedback.FeedbackConflict:
             message = (
@@ -242,7 +238,9 @@ class FeedbackPages:
             return run
         path_text = request.form.get("path", "")
         try:
-            feedback.delete(run, feedback_id, source=_source(request.form))
+            _service.delete_feedback(
+                run, feedback_id, source=request.form.get("source")
+            )
         except feedback.FeedbackError as error:
             return self._again(request, run.id, path_text, str(error))
         return self._back(run.id, path_text)
@@ -254,7 +252,7 @@ class FeedbackPages:
         del request
         listed = [
             {"e": each, "summary": each.summary(), "samples": len(each.samples())}
-            for each in evaluations.list_evaluations()
+            for each in _service.list_evaluations(self._pages._store)
         ]
         page: Response = self._pages._page(
             "evaluations.html", nav="evaluations", evaluations=listed
@@ -265,7 +263,7 @@ class FeedbackPages:
         """``GET /evaluations/<id>``: one evaluation in full."""
         del request
         try:
-            found = evaluations.get_evaluation(evaluation_id)
+            found = _service.open_evaluation(self._pages._store, evaluation_id)
         except evaluations.EvaluationError as error:
             missing: Response = self._pages.error(404, "No such evaluation", str(error))
             return missing

@@ -1,9 +1,14 @@
-"""Requests and responses as the pages see them, apart from the HTTP server."""
+"""Requests and responses as the pages see them, apart from the web framework.
+
+The UI's routes (:mod:`enact.ui._web`) turn each Starlette request into a
+:class:`Request` and each :class:`Response` back into Starlette's, so a page
+is a plain function of a parsed request, testable without a server.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from urllib.parse import quote
 
 __all__ = ["Request", "Response", "redirect"]
@@ -30,14 +35,12 @@ class Request:
 
 @dataclasses.dataclass
 class Response:
-    """What to send back: a body, or a stream of chunks (server-sent events)
-    written as they come, until it ends or the client goes away."""
+    """What to send back: a status, a body and its headers."""
 
     status: int
     body: bytes = b""
     content_type: str = HTML
     headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    stream: Iterator[bytes] | None = None
 
 
 def redirect(location: str) -> Response:

@@ -10,17 +10,15 @@ stream is HTML: the page renders nothing it is sent.
 
 The pieces here are shared: :func:`read_state` (what is watched, read in a
 fresh context so any thread can call it) and :class:`Changes` (what to send
-for a state just read). The UI's threads loop with :func:`stream`; the API's
-event loop loops the same way without blocking (see ``enact.api``).
+for a state just read). One loop on the server's event loop sends them, for
+the API's ``/api/events`` and the UI's ``/events`` alike
+(``enact.api._events.state_events``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from enact import runs
@@ -38,7 +36,6 @@ __all__ = [
     "read_state",
     "run_key",
     "run_tree",
-    "stream",
 ]
 
 #: How often the store is read for changes, in seconds.
@@ -46,7 +43,7 @@ EVERY = 0.5
 #: A comment line after this many quiet seconds keeps proxies from closing.
 KEEPALIVE = 15.0
 #: A stream ends after this many seconds; the browser reconnects by itself
-#: (so a server thread is never held for ever by a forgotten tab).
+#: (so a forgotten tab never holds a connection for ever).
 LASTING = 300.0
 #: Sent first: how long a browser waits before reconnecting, in ms.
 RETRY = b"retry: 2000\n\n"
@@ -134,25 +131,3 @@ class Changes:
             self._sent_at = now
             return b": keepalive\n\n"
         return None
-
-
-def stream(
-    read: Callable[[], Any],
-    stop: threading.Event,
-    *,
-    every: float = EVERY,
-    lasting: float = LASTING,
-) -> Iterator[bytes]:
-    """The events of one stream, for a thread to write out.
-
-    Ends when ``stop`` is set (the server is closing) or after ``lasting``
-    seconds; the writer ends it sooner when the client goes away.
-    """
-    yield RETRY
-    changes = Changes()
-    ends = time.monotonic() + lasting
-    while not stop.is_set() and time.monotonic() < ends:
-        out = changes.next(read(), time.monotonic())
-        if out is not None:
-            yield out
-        stop.wait(every)  # the poll interval; a closing server wakes it

@@ -1,31 +1,34 @@
 """The pages: what each route reads from the store and renders.
 
-Every page reads through the library (:mod:`enact.runs`, :class:`enact.Ref`,
-:class:`enact.Invocation`) in the server's store, which the server makes
-current around each call. Nothing here touches the file system.
+Every page reads and acts through the functions behind the HTTP API's
+endpoints (:mod:`enact.api._service`: runs, trees, requests, answers, forks,
+replays, resumes), so a page shows what the API answers; values are read for
+display through the library (:class:`enact.Ref`, :class:`enact.Invocation`)
+in the server's store, which the server makes current around each call.
+Nothing here touches the file system.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
-import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from enact import runs
-from enact._runs.listing import SORT_KEYS, query_columns, search
+from enact._runs.listing import SORT_KEYS, query_columns
+from enact.api import _service
 from enact.backends.index import encode_cursor
 from enact.interfaces import NoneResource
 from enact.invocations import Invocation
 from enact.references import NotFound, Ref, Store
 from enact.ui import _forms, _security
-from enact.ui._compare import compare
 from enact.ui._feedback import feedback_panels
 from enact.ui._http import Request, Response, redirect
-from enact.ui._jobs import Jobs, wait_for_new_run
-from enact.ui._live import call_count, run_key, run_tree
+from enact.ui._jobs import Jobs
+from enact.ui._live import call_count, run_key
 from enact.ui._render import render
 from enact.ui._replace import fork_forms
 from enact.ui._timeline import timeline
@@ -66,7 +69,7 @@ class Pages:
         pending_count: int | None = None
         if count:
             try:
-                pending_count = len(runs.pending_inputs())
+                pending_count = len(_service.pending_requests())
             except Exception:  # no run index (a custom backend), or no store
                 pending_count = None
         body = render(
@@ -94,8 +97,7 @@ class Pages:
         if not _security.valid_run_id(run_id):
             return self.error(404, "No such run", f"{run_id!r} is not a run id.")
         try:
-            run = runs.get_run(run_id)
-            run.info()
+            run = _service.open_run(self._store, run_id)
         except runs.RunNotFound:
             return self.error(404, "No such run", f"No run {run_id!r} in this store.")
         except runs.RunError as error:  # its record is damaged: say which
@@ -108,46 +110,45 @@ class Pages:
         """``GET /``: the runs, newest first, with filters."""
         query = request.query
         status = query.get("status", "")
-        filters: dict[str, Any] = {
-            "status": status if status in _STATUSES else None,
-            "component": query.get("component") or None,
-            "tag": query.get("tag") or None,
-            "parent": query.get("parent") or None,
-            "since": _moment(query.get("since", "")),
-            "until": _moment(query.get("until", ""), end=True),
-        }
         sort = query.get("sort", "started")
         sort = sort if sort in SORT_KEYS else "started"
         descending = query.get("order") != "asc"
+        asked = _service.RunQuery(
+            status=status if status in _STATUSES else None,
+            component=query.get("component") or None,
+            tag=query.get("tag") or None,
+            parent=query.get("parent") or None,
+            since=_moment(query.get("since", "")),
+            until=_moment(query.get("until", ""), end=True),
+            search=query.get("q") or None,
+            order_by=sort,
+            descending=descending,
+        )
         kept = {key: query.get(key, "") for key in (*_FILTERS, "q", "sort", "order")}
         after, before = query.get("after") or None, query.get("before") or None
-        ask = {**filters, "search": query.get("q") or None, "order_by": sort}
+        store = self._store
         try:
             if before is not None:
                 # Newer runs: the order reversed from the page's first run.
-                page = runs.page_runs(
-                    **ask, descending=not descending, limit=MAX_RUNS, cursor=before
+                backwards = dataclasses.replace(asked, descending=not descending)
+                page = _service.find_runs(
+                    store, backwards, limit=MAX_RUNS, cursor=before
                 )
                 shown = page.runs[::-1]
                 newer = page.next_cursor is not None
                 older = True
             else:
-                page = runs.page_runs(
-                    **ask, descending=descending, limit=MAX_RUNS, cursor=after
-                )
+                page = _service.find_runs(store, asked, limit=MAX_RUNS, cursor=after)
                 shown = page.runs
                 newer = after is not None
                 older = page.next_cursor is not None
         except ValueError:  # a cursor from elsewhere: the first page
-            page = runs.page_runs(**ask, descending=descending, limit=MAX_RUNS)
+            page = _service.find_runs(store, asked, limit=MAX_RUNS)
             shown, newer, older = page.runs, False, page.next_cursor is not None
         total: int | None = None
         damaged: list[runs.DamagedRun] = []
         if query.get("count"):
-            # Reads every record: only when asked.
-            listed = runs.list_runs(**filters)
-            total = len(search(listed, query.get("q")))
-            damaged = list(listed.damaged)
+            total, damaged = _service.count_runs(asked)  # reads every record
         if not shown:
             newer = older = False
         return self._page(
@@ -179,7 +180,7 @@ class Pages:
         info = run.info()
         tree = problem = None
         try:
-            tree = run_tree(run, info)
+            tree = _service.call_tree(run)
         except Exception as error:  # shown on the page
             problem = f"{type(error).__name__}: {error}"
         job = self._jobs.running(run.id)
@@ -196,13 +197,15 @@ class Pages:
             problem=problem,
             job=job,
             failed_jobs=failed[-3:],
-            children=runs.list_runs(parent=run.id),
-            pending=self._pending_items(info.pending, errors or {}),
+            children=_service.child_runs(run),
+            pending=self._pending_items(
+                _service.pending_requests(run.id), errors or {}
+            ),
             request_text=_request_text(info.request),
             # Without script the page reloads itself; with it, live updates
             # (enhance.js) fetch the parts that changed.
             refresh=status == "running" or job is not None,
-            live=f"/events?run={run.id}",
+            live=f"/api/events?run={run.id}",
             live_key=run_key(status, call_count(tree), len(info.pending)),
             answered=request.query.get("answered") == "1",
             fork_forms=fork_forms(run),
@@ -220,11 +223,7 @@ class Pages:
             if not at:
                 message = f"{at_text!r} is not the path of a call below the top."
                 return self.error(400, "Cannot fork", message)
-            label = f"forking at call {'.'.join(map(str, at))}"
-
-            def work() -> Any:
-                return run.fork(at=at)
-
+            child = _service.fork(self._store, self._jobs, run, at=at)
         else:
             try:
                 num_calls = int(request.form.get("num_calls", "1"))
@@ -232,12 +231,8 @@ class Pages:
                 num_calls = -1
             if num_calls < 0:
                 return self.error(400, "Cannot fork", "num_calls must be 0 or more.")
-            label = f"forking without the last {num_calls} calls"
-
-            def work() -> Any:
-                return run.fork(num_calls)
-
-        return self._start_child_run(run.id, label, work)
+            child = _service.fork(self._store, self._jobs, run, num_calls=num_calls)
+        return self.started(run.id, child)
 
     def replay(self, request: Request, run_id: str) -> Response:
         """``POST /runs/<id>/replay``: a new run replaying this one."""
@@ -245,20 +240,14 @@ class Pages:
         run = self._get_run(run_id)
         if isinstance(run, Response):
             return run
-        return self._start_child_run(run.id, "replaying", run.replay)
+        return self.started(run.id, _service.replay(self._store, self._jobs, run))
 
-    def _start_child_run(
-        self, run_id: str, label: str, work: Callable[[], Any]
-    ) -> Response:
-        def known() -> set[str]:
-            return {info.id for info in runs.list_runs(parent=run_id)}
-
-        before = known()
-        job = self._jobs.start(label, run_id, work)
-        new_id = wait_for_new_run(job, known, before)
-        if new_id is None:
+    def started(self, run_id: str, child: _service.ChildRun) -> Response:
+        """To the page of a run started from ``run_id`` (or back to that
+        run's page, which shows the work going on, or why it failed)."""
+        if child.run_id is None:
             return redirect(f"/runs/{run_id}")
-        return redirect(f"/runs/{new_id}")
+        return redirect(f"/runs/{child.run_id}")
 
     def resume(self, request: Request, run_id: str) -> Response:
         """``POST /runs/<id>/resume``: continues a crashed or waiting run here."""
@@ -266,9 +255,11 @@ class Pages:
         run = self._get_run(run_id)
         if isinstance(run, Response):
             return run
-        if self._jobs.running(run.id) is None:
-            job = self._jobs.start("resuming", run.id, run.resume)
-            job.done.wait(0.5)
+        try:
+            job = _service.resume(self._jobs, run)
+        except runs.RunNotResumable as error:
+            return self.error(409, "Cannot resume", str(error))
+        job.done.wait(0.5)  # a quick resume shows its outcome at once
         return redirect(f"/runs/{run.id}")
 
     def compare_page(self, request: Request) -> Response:
@@ -281,7 +272,7 @@ class Pages:
                 return run
             found.append(run)
         try:
-            comparison = compare(found[0], found[1])
+            comparison = _service.compare_runs(found[0], found[1])
         except runs.RunError as error:
             return self.error(409, "Cannot compare yet", str(error))
         return self._page("compare.html", nav="runs", c=comparison)
@@ -333,11 +324,8 @@ class Pages:
         answered = request.query.get("answered", "")
         if not _security.valid_run_id(answered):
             answered = ""
-        components = {
-            info.id: info.component
-            for info in runs.list_runs(status=runs.RunStatus.WAITING)
-        }
-        items = self._pending_items(runs.pending_inputs(), errors or {})
+        components = _service.waiting_components()
+        items = self._pending_items(_service.pending_requests(), errors or {})
         for item in items:
             item["component"] = components.get(item["p"].run_id, "?")
         return self._page(
@@ -354,7 +342,7 @@ class Pages:
         if isinstance(run, Response):
             return run
         path = _security.parse_path(request.form.get("path", ""))
-        pending = [p for p in run.pending() if p.path == path]
+        pending = [p for p in _service.pending_requests(run.id) if p.path == path]
         if not pending:
             return self.error(
                 409,
@@ -373,13 +361,12 @@ class Pages:
             if request.form.get("_from") == "inbox":
                 return self.inbox(request, errors)
             return self.run_page(request, run.id, errors)
-        job = self._jobs.start(
-            "resuming after your answer",
-            run.id,
-            lambda: runs.answer(run.id, value, path=request_.path, resume=True),
-        )
-        if job.done.wait(0.5) and job.error is not None:
-            return self.error(409, "The answer was not taken", job.error)
+        try:
+            answered = _service.answer(self._jobs, run, value, path=request_.path)
+        except (runs.NoPendingInput, runs.AlreadyAnswered) as error:
+            return self.error(409, "The answer was not taken", str(error))
+        if answered.job is not None:
+            answered.job.done.wait(0.5)  # a quick run shows its outcome at once
         if request.form.get("_from") == "inbox":
             return redirect(f"/inbox?answered={run.id}")
         return redirect(f"/runs/{run.id}?answered=1")
@@ -435,7 +422,7 @@ class Pages:
     ) -> Response:
         """``GET /invoke``: the registered components; with ``?component=``, a
         form for one of them."""
-        listed = _forms.components()
+        listed = _service.components()
         name = request.query.get("component") or request.form.get("component")
         chosen = None
         if name:
@@ -471,7 +458,7 @@ class Pages:
     def invoke(self, request: Request) -> Response:
         """``POST /invoke``: builds the component and its input, starts a run."""
         chosen = request.form.get("component", "")
-        found = dict(_forms.components()).get(chosen)
+        found = _service.find_component(chosen)
         if found is None:
             return self.error(404, "No such component", f"{chosen!r} is unknown.")
         input_type = found.get_input_type()
@@ -496,22 +483,12 @@ class Pages:
             )
         except _forms.FormError as error:
             return self.invoke_page(request, str(error), request.form)
-        name = found.__qualname__
-        since = time.time()
-
-        def known() -> set[str]:
-            return {info.id for info in runs.list_runs(component=name, since=since)}
-
-        before = known()
-        job = self._jobs.start(
-            f"running {name}", None, lambda: runs.run(component, arg)
-        )
-        new_id = wait_for_new_run(job, known, before)
-        if new_id is None:
-            if job.error is not None:
-                return self.invoke_page(request, job.error, request.form)
+        child = _service.start_run(self._store, self._jobs, component, arg)
+        if child.run_id is None:
+            if child.job.error is not None:
+                return self.invoke_page(request, child.job.error, request.form)
             return redirect("/")
-        return redirect(f"/runs/{new_id}")
+        return redirect(f"/runs/{child.run_id}")
 
 
 _FILTERS = ("status", "component", "tag", "parent", "since", "until")

@@ -7,7 +7,7 @@ temperature, a prompt). :func:`replacements` turns changed settings into
 ``{old: new}`` for ``Run.fork(replace=...)``, each value checked against its
 field's annotation as answers are. :func:`input_prefill` shows a run's input
 in the input form, so that a person edits it rather than typing it again.
-:class:`ForkPages` takes the run page's "Fork with changes" forms.
+:mod:`enact.ui._fork_pages` takes the run page's "Fork with changes" forms.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from enact import runs
 from enact._invocations.invokables import InvokableBase
 from enact._runs.answers import answer_fields, build_answer
 from enact._runs.errors import WrongAnswerType
-from enact.ui import _forms, _security
+from enact.ui import _forms
 from enact.ui._forms import TypeForm
-from enact.ui._http import Request, Response
 
 __all__ = [
+    "INPUT_PREFIX",
     "SETTING_KINDS",
-    "ForkPages",
     "Held",
     "Setting",
     "SettingsError",
@@ -186,7 +185,8 @@ def input_prefill(form: TypeForm, value: Any) -> dict[str, str]:
 # -- the run page's fork forms -------------------------------------------------
 
 _SETTINGS_PREFIX = "s/"
-_INPUT_PREFIX = "fi."
+#: The prefix of the fork-with-input form's fields.
+INPUT_PREFIX = "fi."
 _FIELD_KINDS = {"text": "text", "int": "int", "float": "float", "bool": "bool"}
 
 
@@ -220,9 +220,9 @@ def fork_forms(run: runs.Run) -> dict[str, Any] | None:
     input_type = component.get_input_type()
     input_form = None
     if input_type is not None:
-        blank = _forms.form_for(input_type.type_id(), _INPUT_PREFIX)
+        blank = _forms.form_for(input_type.type_id(), INPUT_PREFIX)
         input_form = _forms.form_for(
-            input_type.type_id(), _INPUT_PREFIX, input_prefill(blank, value)
+            input_type.type_id(), INPUT_PREFIX, input_prefill(blank, value)
         )
     return {"settings": settings, "input": input_form}
 
@@ -256,62 +256,3 @@ def changed_settings(root: Any, form: Mapping[str, str]) -> dict[str, dict[str, 
             if value != setting.value:
                 changes.setdefault(held.where, {})[setting.name] = value
     return changes
-
-
-class ForkPages:
-    """``POST /runs/<id>/fork-settings`` and ``POST /runs/<id>/fork-input``.
-
-    Args:
-        pages: The UI's pages (errors, runs, starting child runs).
-    """
-
-    def __init__(self, pages: Any) -> None:
-        self._pages = pages
-
-    def _error(self, message: str) -> Response:
-        page: Response = self._pages.error(400, "Cannot fork", message)
-        return page
-
-    def fork_settings(self, request: Request, run_id: str) -> Response:
-        """A fork with the settings of the form, resampled from ``at`` on."""
-        run = self._pages._get_run(run_id)
-        if isinstance(run, Response):
-            return run
-        at_text = request.form.get("at", "0")
-        at = _security.parse_path(at_text)
-        if not at:
-            return self._error(f"{at_text!r} is not the path of a call below the top.")
-        root = run.info().request.checkout().invokable()
-        try:
-            swaps = replacements(root, changed_settings(root, request.form))
-        except SettingsError as error:
-            return self._error(str(error))
-        if not swaps:
-            return self._error("No setting was changed: change one, or use Fork.")
-        label = f"forking at call {'.'.join(map(str, at))} with changed settings"
-        started: Response = self._pages._start_child_run(
-            run.id, label, lambda: run.fork(at=at, replace=swaps)
-        )
-        return started
-
-    def fork_input(self, request: Request, run_id: str) -> Response:
-        """A fork on the form's input, replaying every call that did not change."""
-        run = self._pages._get_run(run_id)
-        if isinstance(run, Response):
-            return run
-        component = run.info().request.checkout().invokable()
-        input_type = component.get_input_type()
-        if input_type is None:
-            return self._error("The run's component declares no input type.")
-        form = _forms.form_for(input_type.type_id(), _INPUT_PREFIX)
-        try:
-            _forms.check_required((form,), request.form)
-            value = _forms.build(input_type, _forms.read_form(form, request.form))
-        except _forms.FormError as error:
-            return self._error(str(error))
-        if value is None:
-            value = input_type()
-        started: Response = self._pages._start_child_run(
-            run.id, "forking with a new input", lambda: run.fork_with_input(value)
-        )
-        return started

@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // Live updates: the server sends a "state" event (server-sent events, from
-// /events) whenever the Inbox count or this page's run changes. The count is
+// /api/events) whenever the Inbox count or this page's run changes. The count is
 // set from the event; a run page that changed fetches itself and swaps in
 // the parts that show the run, keeping open calls open and never touching a
 // part the person is typing in. Nothing sent is HTML; the swapped parts come
