@@ -21,10 +21,15 @@ directory as ``?host=/run/postgresql``, the password from ``PGPASSWORD`` or
 known scheme, or a store that cannot be opened, is a
 :class:`~enact.backends.BackendError` whose one-line message names the URL,
 its password masked (:func:`mask_password`).
+
+Another process (a batch's worker, a parallel export's) opens the same store
+by its :class:`StoreAddress`: :func:`store_address` gives it, picklable, and
+:func:`open_address` opens it once per process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import urllib.parse
@@ -32,16 +37,22 @@ from collections.abc import Callable
 from typing import Any
 
 from enact.backends.base import BackendError
+from enact.backends.files import FileObjects
+from enact.backends.postgres import PostgresObjects
+from enact.backends.sqlite import SQLiteObjects
 from enact.backends.urls import mask_password
 from enact.references import FileStore, InMemoryStore, SQLiteStore, Store
 
 __all__ = [
     "SQLITE_SUFFIXES",
+    "StoreAddress",
     "local_store",
     "mask_password",
+    "open_address",
     "open_store",
     "register_scheme",
     "schemes",
+    "store_address",
 ]
 
 #: File name endings that make a plain path a SQLite store.
@@ -293,3 +304,60 @@ register_scheme("sqlite", _open_sqlite)
 register_scheme("postgresql", _open_postgres)
 register_scheme("postgres", _open_postgres)
 register_scheme("s3", _open_s3)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreAddress:
+    """How another process opens a store: its kind and location (picklable)."""
+
+    #: ``"file"``, ``"sqlite"`` or ``"postgresql"``.
+    kind: str
+    #: The directory or database file (absolute), or the server's URL (with
+    #: its password, if it has one: the address is only ever handed to the
+    #: batch's own workers).
+    location: str
+    #: Whether the store was opened with ``fsync=True``.
+    fsync: bool
+    #: A PostgreSQL store's schema.
+    schema: str | None = None
+
+    def open(self) -> Store:
+        """Opens the store (a new store object)."""
+        if self.kind == "sqlite":
+            return SQLiteStore(self.location, fsync=self.fsync)
+        if self.kind == "postgresql":
+            return Store(
+                PostgresObjects(self.location, fsync=self.fsync, schema=self.schema)
+            )
+        return FileStore(self.location, fsync=self.fsync)
+
+    def __repr__(self) -> str:  # never shows a password
+        return f"StoreAddress({self.kind!r}, {mask_password(self.location)!r})"
+
+
+def store_address(store: Store) -> StoreAddress | None:
+    """The address of a store other processes can open, or None (a memory
+    store, a store composed of parts, or a custom backend)."""
+    backend = store.backend
+    if isinstance(backend, FileObjects):
+        return StoreAddress("file", backend.root, backend.fsync)
+    if isinstance(backend, SQLiteObjects):
+        return StoreAddress("sqlite", backend.path, bool(backend.fsync))
+    if isinstance(backend, PostgresObjects):
+        return StoreAddress("postgresql", backend.url, backend.fsync, backend.schema)
+    return None
+
+
+# One store object per address in each worker process, opened on first use.
+_opened: dict[StoreAddress, tuple[int, Store]] = {}
+
+
+def open_address(address: StoreAddress) -> Store:
+    """The store at ``address``, opened once per process (and again after a
+    fork, whose child must not share the parent's files)."""
+    pid = os.getpid()
+    found = _opened.get(address)
+    if found is None or found[0] != pid:
+        found = (pid, address.open())
+        _opened[address] = found
+    return found[1]

@@ -14,16 +14,12 @@ of one input are two runs, never one result served twice.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 import uuid
 from typing import Any
 
-from enact.backends.files import FileObjects
-from enact.backends.postgres import PostgresObjects
-from enact.backends.sqlite import SQLiteObjects
-from enact.backends.urls import mask_password
-from enact.references import FileStore, Ref, SQLiteStore, Store
+from enact._store_urls import StoreAddress, open_address, store_address
+from enact.references import Ref
 from enact.resource_registry import register
 from enact.resources import Resource
 
@@ -96,60 +92,3 @@ def new_batch_id() -> str:
 def sample_run_id(batch_id: str, index: int) -> str:
     """The run id of sample ``index`` of a batch."""
     return f"{batch_id}-{index}"
-
-
-@dataclasses.dataclass(frozen=True)
-class StoreAddress:
-    """How another process opens a store: its kind and location (picklable)."""
-
-    #: ``"file"``, ``"sqlite"`` or ``"postgresql"``.
-    kind: str
-    #: The directory or database file (absolute), or the server's URL (with
-    #: its password, if it has one: the address is only ever handed to the
-    #: batch's own workers).
-    location: str
-    #: Whether the store was opened with ``fsync=True``.
-    fsync: bool
-    #: A PostgreSQL store's schema.
-    schema: str | None = None
-
-    def open(self) -> Store:
-        """Opens the store (a new store object)."""
-        if self.kind == "sqlite":
-            return SQLiteStore(self.location, fsync=self.fsync)
-        if self.kind == "postgresql":
-            return Store(
-                PostgresObjects(self.location, fsync=self.fsync, schema=self.schema)
-            )
-        return FileStore(self.location, fsync=self.fsync)
-
-    def __repr__(self) -> str:  # never shows a password
-        return f"StoreAddress({self.kind!r}, {mask_password(self.location)!r})"
-
-
-def store_address(store: Store) -> StoreAddress | None:
-    """The address of a store other processes can open, or None (a memory
-    store, a store composed of parts, or a custom backend)."""
-    backend = store.backend
-    if isinstance(backend, FileObjects):
-        return StoreAddress("file", backend.root, backend.fsync)
-    if isinstance(backend, SQLiteObjects):
-        return StoreAddress("sqlite", backend.path, bool(backend.fsync))
-    if isinstance(backend, PostgresObjects):
-        return StoreAddress("postgresql", backend.url, backend.fsync, backend.schema)
-    return None
-
-
-# One store object per address in each worker process, opened on first use.
-_opened: dict[StoreAddress, tuple[int, Store]] = {}
-
-
-def open_address(address: StoreAddress) -> Store:
-    """The store at ``address``, opened once per process (and again after a
-    fork, whose child must not share the parent's files)."""
-    pid = os.getpid()
-    found = _opened.get(address)
-    if found is None or found[0] != pid:
-        found = (pid, address.open())
-        _opened[address] = found
-    return found[1]
