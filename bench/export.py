@@ -3,6 +3,7 @@
     python bench/export.py                      # 100,000 calls, 1 GiB of values
     python bench/export.py --calls 20000 --values-mb 200
     python bench/export.py --stores file sqlite --baseline /path/to/old/tree
+    python bench/export.py --stores file sqlite --workers 1 2 --values-mb 0
 
 Two measurements, each export in a fresh process (so its peak resident
 memory is the export's own):
@@ -11,7 +12,9 @@ memory is the export's own):
    calls) exported to Parquet: rows per second (target: 50,000).
    With ``--baseline`` (another checkout's root), each export is also run
    with that tree's enact on the same store, old and new interleaved,
-   ``--repeats`` times each (the minimum is reported).
+   ``--repeats`` times each (the minimum is reported). ``--workers 1 2``
+   exports with each number of worker processes in the same run, in turn
+   (CPU seconds are the exporting process's and its workers' together).
 2. Runs whose outputs add up to ``--values-mb`` MiB of stored text (1 MiB
    each), exported to Parquet: the exporting process's peak resident memory
    (target: at most 200 MB), which stays near one row batch whatever the
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import NamedTuple
 
 _SOURCE = os.environ.get("ENACT_BENCH_SOURCE") or str(
     pathlib.Path(__file__).resolve().parents[1] / "src"
@@ -96,15 +100,25 @@ def _fill_values(path: str, megabytes: int) -> None:
     store.close()
 
 
-def _export(path: str, out: str, component: str) -> None:
-    """In the child: export, then print rows, seconds and peak RSS (KiB)."""
+def _export(path: str, out: str, component: str, workers: str = "1") -> None:
+    """In the child: export, then print rows, seconds, CPU seconds (its own
+    and its workers'), its peak RSS and its workers' (KiB)."""
     with _open(path):
         start = time.perf_counter()
         cpu = time.process_time()
-        rows = datasets.export(out, component=component)
+        spread = {} if workers == "1" else {"workers": int(workers)}
+        rows = datasets.export(out, component=component, **spread)
         seconds = time.perf_counter() - start
         cpu = time.process_time() - cpu
-    print(rows, seconds, cpu, _peak_kib())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        rows,
+        seconds,
+        cpu,
+        children.ru_utime + children.ru_stime,
+        _peak_kib(),
+        children.ru_maxrss,
+    )
 
 
 def _peak_kib() -> int:
@@ -124,49 +138,77 @@ def _peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+class Found(NamedTuple):
+    rows: int
+    seconds: float
+    cpu: float  # the exporting process's
+    workers_cpu: float  # its workers'
+    peak: int  # KiB
+    workers_peak: int  # KiB, the largest of its workers'
+
+
 def _measure(
-    path: str, out: str, component: str, source: str | None = None
-) -> tuple[int, float, float, int]:
+    path: str,
+    out: str,
+    component: str,
+    source: str | None = None,
+    workers: int = 1,
+) -> Found:
     env = dict(os.environ)
     if source is not None:
         env["ENACT_BENCH_SOURCE"] = source
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", path, out, component],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    command = [sys.executable, __file__, "--child", path, out, component]
+    if workers != 1:
+        command.append(str(workers))
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
         raise SystemExit(f"the export failed:\n{result.stderr}")
-    rows, seconds, cpu, peak = result.stdout.split()
-    return int(rows), float(seconds), float(cpu), int(peak)
+    rows, seconds, cpu, workers_cpu, peak, workers_peak = result.stdout.split()
+    return Found(
+        int(rows),
+        float(seconds),
+        float(cpu),
+        float(workers_cpu),
+        int(peak),
+        int(workers_peak),
+    )
 
 
 def _export_rates(args: argparse.Namespace, scratch: str) -> None:
-    sources: list[tuple[str, str | None]] = [("new", None)]
+    sources: list[tuple[str, str | None, int]] = [
+        ("new" if workers == 1 else f"new, {workers} workers", None, workers)
+        for workers in args.workers
+    ]
     if args.baseline:
-        sources.insert(0, ("old", os.path.join(args.baseline, "src")))
+        sources.insert(0, ("old", os.path.join(args.baseline, "src"), 1))
     for kind in args.stores:
         calls = os.path.join(scratch, "calls.db" if kind == "sqlite" else "calls")
         start = time.perf_counter()
         _fill_calls(calls, args.calls)
         took = time.perf_counter() - start
         print(f"{kind}: journaled {args.calls} calls in {took:.1f} s")
-        best: dict[str, tuple[int, float, float, int]] = {}
+        best: dict[str, Found] = {}
         for _ in range(args.repeats):
-            for name, source in sources:
-                found = _measure(
-                    calls, os.path.join(scratch, "c.parquet"), "Leaf", source
-                )
-                if name not in best or found[1] < best[name][1]:
+            for name, source, workers in sources:
+                out = os.path.join(scratch, "c.parquet")
+                found = _measure(calls, out, "Leaf", source, workers)
+                if name not in best or found.seconds < best[name].seconds:
                     best[name] = found
-        for name, _ in sources:
-            rows, seconds, cpu, peak = best[name]
+        for name, _, workers in sources:
+            found = best[name]
+            rows, seconds = found.rows, found.seconds
+            cpu = found.cpu + found.workers_cpu
+            split = (
+                f" ({found.cpu:.2f} s exporting, {found.workers_cpu:.2f} s in "
+                f"workers of peak RSS {found.workers_peak / 1024:.0f} MiB)"
+                if workers != 1
+                else ""
+            )
             print(
                 f"{kind}, {name}: exported {rows} calls to Parquet in "
                 f"{seconds:.2f} s: {rows / seconds:,.0f} rows/s; {cpu:.2f} s of "
-                f"CPU: {rows / cpu:,.0f} rows per CPU second "
-                f"(peak RSS {peak / 1024:.0f} MiB)"
+                f"CPU{split}: {rows / cpu:,.0f} rows per CPU second "
+                f"(peak RSS {found.peak / 1024:.0f} MiB)"
             )
         print(f"load average: {os.getloadavg()[0]:.1f}")
 
@@ -180,7 +222,14 @@ def main() -> None:
     )
     parser.add_argument("--baseline", help="another checkout to compare with")
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="worker processes of each export (several: each in turn)",
+    )
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _export(*args.child)
@@ -191,15 +240,24 @@ def main() -> None:
             values = os.path.join(scratch, "values")
             _fill_values(values, args.values_mb)
             out = os.path.join(scratch, "v.parquet")
-            sources = [("new", None)]
+            sources = [
+                ("new" if workers == 1 else f"new, {workers} workers", None, workers)
+                for workers in args.workers
+            ]
             if args.baseline:
-                sources.insert(0, ("old", os.path.join(args.baseline, "src")))
-            for name, source in sources:
-                rows, seconds, _, peak = _measure(values, out, "Big", source)
+                sources.insert(0, ("old", os.path.join(args.baseline, "src"), 1))
+            for name, source, workers in sources:
+                found = _measure(values, out, "Big", source, workers)
+                rows, seconds, peak = found.rows, found.seconds, found.peak
+                split = (
+                    f"; its workers' largest {found.workers_peak / 1024:.0f} MiB"
+                    if workers != 1
+                    else ""
+                )
                 print(
                     f"{name}: exported {rows} calls holding {args.values_mb} MiB "
                     f"of values in {seconds:.1f} s: peak RSS {peak / 1024:.0f} MiB "
-                    f"({peak * 1024 / 1e6:.0f} MB) "
+                    f"({peak * 1024 / 1e6:.0f} MB){split} "
                     f"(Parquet file {os.path.getsize(out) / 2**20:.0f} MiB)"
                 )
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from enact._datasets.formats import FORMATS, InvalidRow, validate
+from enact._datasets.parallel import check_workers
 from enact._datasets.select import Lineage, Selection
 from enact._datasets.values import DatasetError, UnencodableValue
 from enact._datasets.writers import (
@@ -36,6 +37,7 @@ from enact._datasets.writers import (
     require,
     write_generic_parquet,
     write_jsonl,
+    write_jsonl_parallel,
 )
 from enact._runs.access import current_store
 from enact._runs.handle import Run
@@ -126,31 +128,61 @@ def export(
     format: str = "generic",
     by_reference: bool = False,
     lineage: bool = True,
+    workers: int = 1,
     **criteria: Any,
 ) -> int:
     """Writes the selected calls to a file; returns how many rows it holds.
 
     A file ending in ``.parquet`` is written as Parquet (generic rows only,
     their value columns as JSON text; needs ``enact[datasets]``); any other
-    as JSON lines. Arguments are those of :func:`rows`.
+    as JSON lines. Arguments are those of :func:`rows`, and:
+
+    Args:
+        workers: How many processes make the rows (1: this one alone). With
+            more, the calls are cut into chunks in the export's order, worker
+            processes open the store by its address and make the rows of a
+            chunk each, and this process writes them in order: the same file
+            as with one. Worker processes import the modules of the registered
+            types; a script that exports with workers must guard its own work
+            with ``if __name__ == "__main__":``.
 
     Raises:
-        DatasetError: for a Parquet export of a training format.
+        DatasetError: for a Parquet export of a training format, or workers
+            that are not a whole number of at least 1, or more than one for
+            a store other processes cannot open (a memory store) or for the
+            preference formats (``dpo``, ``openai-dpo``).
     """
-    if out.endswith(".parquet"):
-        if format != "generic":
-            raise DatasetError(
-                f"{format} rows are written as JSON lines (name the file .jsonl); "
-                "Parquet holds generic rows"
-            )
-        chosen = select(selection, **criteria)
-        assert chosen.store is not None
-        return write_generic_parquet(
-            chosen, chosen.store, out, by_reference=by_reference
+    if out.endswith(".parquet") and format != "generic":
+        raise DatasetError(
+            f"{format} rows are written as JSON lines (name the file .jsonl); "
+            "Parquet holds generic rows"
         )
-    stream = rows(
-        selection, format=format, by_reference=by_reference, lineage=lineage, **criteria
-    )
+    chosen = select(selection, **criteria)
+    assert chosen.store is not None
+    spread = check_workers(workers, chosen.store, format)
+    if out.endswith(".parquet"):
+        return write_generic_parquet(
+            chosen,
+            chosen.store,
+            out,
+            by_reference=by_reference,
+            workers=spread,
+        )
+    if spread is not None:
+        if format not in FORMATS:
+            raise DatasetError(
+                f"unknown format {format!r}: one of {', '.join(FORMATS)}"
+            )
+        return write_jsonl_parallel(
+            chosen,
+            chosen.store,
+            out,
+            format,
+            workers=spread,
+            by_reference=by_reference,
+            lineage=lineage,
+        )
+    stream = rows(chosen, format=format, by_reference=by_reference, lineage=lineage)
     return write_jsonl(stream, out)
 
 
@@ -161,6 +193,7 @@ def to_dataset(
     by_reference: bool = False,
     lineage: bool = True,
     cache_dir: str | None = None,
+    workers: int = 1,
     **criteria: Any,
 ) -> Any:
     """The selected calls as a Hugging Face ``datasets.Dataset``.
@@ -168,13 +201,20 @@ def to_dataset(
     Rows stream to a temporary file, which ``datasets`` turns into its Arrow
     cache (``cache_dir``, else its default), never all in memory at once.
     Generic rows keep their value columns as JSON text, as in Parquet; the
-    training formats keep their nested lists and messages. Needs ``enact[datasets]``.
+    training formats keep their nested lists and messages. ``workers`` is
+    that of :func:`export`. Needs ``enact[datasets]``.
     """
     datasets = require("datasets")
     with tempfile.TemporaryDirectory(prefix="enact-dataset-") as scratch:
         if format == "generic":
             source = os.path.join(scratch, "rows.parquet")
-            export(source, selection, by_reference=by_reference, **criteria)
+            export(
+                source,
+                selection,
+                by_reference=by_reference,
+                workers=workers,
+                **criteria,
+            )
             loaded = datasets.Dataset.from_parquet(source, cache_dir=cache_dir)
         else:
             source = os.path.join(scratch, "rows.jsonl")
@@ -184,6 +224,7 @@ def to_dataset(
                 format=format,
                 by_reference=by_reference,
                 lineage=lineage,
+                workers=workers,
                 **criteria,
             )
             loaded = datasets.Dataset.from_json(source, cache_dir=cache_dir)

@@ -87,6 +87,10 @@ class Registry:
         except (KeyError, TypeError):
             raise ResourceNotFound(type_id) from None
 
+    def classes(self) -> list[type[ResourceBase]]:
+        """The registered classes, in the order they were registered."""
+        return list(self._types.values())
+
     def __contains__(self, type_id: object) -> bool:
         return type_id in self._types
 

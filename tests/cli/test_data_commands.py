@@ -82,3 +82,18 @@ def test_eval_scores_runs_and_export_writes_them(
     assert all(isinstance(row["label"], bool) for row in rows)
     bad = enact(*store, "export", "-f", "csv", "-o", tmp_path / "x")
     assert bad.code == 2 and "unknown format" in bad.one_line_error()
+
+
+def test_export_with_workers_writes_the_same_file(
+    filled: Filled, tmp_path: pathlib.Path
+) -> None:
+    store = ("--store", filled.path, "--import", "cliflows")
+    written = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"rows-{workers}.jsonl"
+        done = enact(*store, "export", "--by-reference", "-w", workers, "-o", out)
+        assert done.code == 0, done.err
+        written.append(out.read_bytes())
+    assert written[0] == written[1] and written[0].count(b"\n") > 3
+    bad = enact(*store, "export", "--workers", "0", "-o", tmp_path / "x.jsonl")
+    assert bad.code == 2 and "--workers" in bad.one_line_error()

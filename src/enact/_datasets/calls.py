@@ -30,6 +30,7 @@ __all__ = [
     "children_of",
     "component_type_of",
     "parts_at",
+    "units_of",
     "walk",
     "walk_parts",
 ]
@@ -119,16 +120,30 @@ def _top_digest(run: Run) -> str:
 PartsAt = tuple[tuple[int, ...], CallParts, CallParts | None]
 
 
-def walk_parts(run: Run, reader: RecordReader) -> Iterator[PartsAt]:
+def walk_parts(
+    run: Run, reader: RecordReader, first: int = 0, stop: int | None = None
+) -> Iterator[PartsAt]:
     """What :func:`walk` reads, as the reader gives it (no :class:`Call` built).
+
+    Args:
+        run: The run.
+        reader: Reads the calls.
+        first: The first of the run's units to visit: unit 0 is the top-level
+            call alone, unit ``k`` the call tree of the top-level call's
+            child ``k - 1`` (see :func:`units_of`).
+        stop: The unit after the last to visit (None: to the end).
 
     Raises:
         RunError: if the run has not ended.
     """
-    top = _top_digest(run)
-    (first,) = reader.read([top])
-    start: PartsAt = ((), first, None)
-    stack: list[Iterator[PartsAt]] = [iter([start])]
+    parts = reader.read_top(_top_digest(run))
+    count = len(parts.children)
+    end = count if stop is None else min(count, stop - 1)
+    if first == 0:
+        yield (), parts, None
+    stack: list[Iterator[PartsAt]] = []
+    if max(first - 1, 0) < end:
+        stack.append(_children_parts(reader, (), parts, max(first - 1, 0), end))
     while stack:
         found = next(stack[-1], None)
         if found is None:
@@ -140,11 +155,24 @@ def walk_parts(run: Run, reader: RecordReader) -> Iterator[PartsAt]:
             stack.append(_children_parts(reader, path, parts))
 
 
+def units_of(parts: CallParts) -> int:
+    """How many units a run whose top-level call is ``parts`` has: the call
+    itself, and the call tree of each of its children."""
+    return 1 + len(parts.children)
+
+
 def _children_parts(
-    reader: RecordReader, path: tuple[int, ...], parent: CallParts
+    reader: RecordReader,
+    path: tuple[int, ...],
+    parent: CallParts,
+    start: int = 0,
+    end: int | None = None,
 ) -> Iterator[PartsAt]:
-    number = 0
-    for batch in reader.batches(parent.children):
+    number = start
+    children = (
+        parent.children if start == 0 and end is None else (parent.children[start:end])
+    )
+    for batch in reader.batches(children):
         for parts in batch:
             yield (*path, number), parts, parent
             number += 1

@@ -24,14 +24,30 @@ from typing import Any
 import orjson
 
 from enact import feedback as feedback_api
+from enact._datasets.chunks import ChunkCounter
 from enact._datasets.formats import encode_at, feedback_json
 from enact._datasets.records import RecordReader
-from enact._datasets.select import Picked, Selection, lineage_of, picked_calls
+from enact._datasets.select import (
+    Picked,
+    Piece,
+    Selection,
+    chunk_picks,
+    lineage_of,
+    picked_calls,
+)
 from enact._datasets.values import require
 from enact._runs.access import within
+from enact._runs.records import RunInfo
+from enact.feedback import Feedback
 from enact.references import Ref, Store
 
-__all__ = ["GENERIC_JSON_COLUMNS", "generic_batches", "generic_schema"]
+__all__ = [
+    "GENERIC_JSON_COLUMNS",
+    "batches_of",
+    "chunk_batches",
+    "generic_batches",
+    "generic_schema",
+]
 
 #: Columns of a generic row that Parquet and ``datasets`` keep as JSON text.
 GENERIC_JSON_COLUMNS = ("input", "output", "context", "label", "correction", "feedback")
@@ -200,18 +216,52 @@ def generic_batches(
 ) -> Iterator[Any]:
     """The generic rows of the selected calls as Arrow record batches.
 
+    A batch ends where a chunk (:mod:`enact._datasets.chunks`) ends, so
+    the batches are those a parallel export's workers make.
+
     Raises:
         DatasetError: for a bad selection.
         UnencodableValue: for a value with no JSON form (unless
             ``by_reference``).
     """
-    pa = require("pyarrow")
-    schema = generic_schema()
     notes_by_call = feedback_api.all_feedback(store)
     reader = RecordReader(store, texts=True)
+    counter = ChunkCounter(selection.at is not None)
+    picks = picked_calls(selection, store, reader, notes_by_call, counter.run)
+    chunk_of = counter.chunk_of
+    return batches_of(((chunk_of(p.path), p) for p in picks), store, by_reference)
+
+
+def chunk_batches(
+    selection: Selection,
+    store: Store,
+    reader: RecordReader,
+    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+    runs: dict[str, tuple[RunInfo, dict[str, Any]]],
+    pieces: list[Piece],
+    by_reference: bool,
+) -> Iterator[Any]:
+    """The generic rows of one chunk as Arrow record batches (rows numbered
+    from 0 in errors)."""
+    picks = chunk_picks(selection, store, reader, notes_by_call, runs, pieces)
+    return batches_of(((0, p) for p in picks), store, by_reference)
+
+
+def batches_of(
+    picks: Iterator[tuple[int, Picked]], store: Store, by_reference: bool
+) -> Iterator[Any]:
+    """Picked calls (each with its chunk) as Arrow record batches of generic
+    rows: a batch ends at 2,048 rows, 2 MiB of value text, or a chunk's end."""
+    pa = require("pyarrow")
+    schema = generic_schema()
     columns = _Columns()
-    picks = picked_calls(selection, store, reader, notes_by_call)
-    for number, picked in enumerate(picks):
+    chunk = 0
+    for number, (found_in, picked) in enumerate(picks):
+        if found_in != chunk:
+            if columns.rows:
+                yield pa.RecordBatch.from_arrays(columns.arrays(), schema=schema)
+                columns = _Columns()
+            chunk = found_in
         parts, parent, info = picked.parts, picked.parent, picked.info
         given, made = parts.input_text, parts.output_text
         context = _NULL if parent is None else parent.input_text

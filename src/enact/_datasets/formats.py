@@ -26,12 +26,12 @@ of the call(s) it comes from, unless the export leaves lineage out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NoReturn
 
 from enact._datasets.calls import Call
 from enact._datasets.calls import children_of as walk_children
-from enact._datasets.select import Lineage, Selected
+from enact._datasets.select import Lineage, Picked, Selected, selected_of
 from enact._datasets.values import (
     DatasetError,
     UnencodableValue,
@@ -42,7 +42,7 @@ from enact._datasets.values import (
 from enact._invocations.calls import CallArgs
 from enact._runs.access import within
 from enact.feedback import Feedback, summary
-from enact.references import Ref
+from enact.references import Ref, Store
 
 __all__ = [
     "FORMATS",
@@ -52,6 +52,7 @@ __all__ = [
     "encode",
     "encode_at",
     "feedback_json",
+    "format_rows",
     "generic_row",
     "kto_row",
     "prompt_of",
@@ -266,6 +267,30 @@ def stepwise_row(
     return {"prompt": prompt_of(selected.call), "completions": steps, "labels": labels}
 
 
+def format_rows(
+    picks: Iterable[Picked],
+    store: Store,
+    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+    format: str,
+    by_reference: bool,
+    lineage: bool,
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``format`` (not a preference format) of picked calls, each
+    checked against it (rows numbered from 0 in errors)."""
+    build = _BUILDERS[format]
+    number = 0
+    for picked in picks:
+        selected = selected_of(picked, store, notes_by_call)
+        row = build(selected, number, by_reference)
+        if row is None:
+            continue
+        if format != "generic" and lineage:
+            row["enact"] = selected.lineage.to_json()
+        validate(row, format, number)
+        yield row
+        number += 1
+
+
 def _check_messages(value: Any, where: str, fail: Callable[[str], NoReturn]) -> None:
     if not isinstance(value, list) or not value:
         fail(f"{where} must be a non-empty list of messages")
@@ -349,3 +374,11 @@ def validate(row: dict[str, Any], format: str, number: int) -> None:
     lineage = row.get("enact")
     if lineage is not None and not isinstance(lineage, (dict, list)):
         fail("its enact column is not lineage")
+
+
+_BUILDERS: dict[str, Callable[[Selected, int, bool], dict[str, Any] | None]] = {
+    "generic": generic_row,
+    "sft": sft_row,
+    "kto": kto_row,
+    "stepwise": stepwise_row,
+}

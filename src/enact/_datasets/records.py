@@ -50,6 +50,8 @@ _KEPT_TEXT_BYTES = 8 << 20
 _FIRST_BATCH = 8
 _MAX_BATCH = 512
 _BATCH_VALUE_BYTES = 4 << 20
+# Top-level calls kept (their values with them).
+_KEPT_TOPS = 2
 
 
 class CallParts:
@@ -104,7 +106,7 @@ class RecordReader:
         canonical = not isinstance(
             store.objects, StorageBackendObjects
         ) and not getattr(store.backend, "serializer", None)
-        self._raw = store.objects.get_many if canonical else None
+        self._raw = store.objects.read_checked if canonical else None
         self._requests: dict[str, tuple[str, str]] = {}
         self._components: dict[str, Any] = {}
         self._texts = texts and self._raw is not None
@@ -113,20 +115,22 @@ class RecordReader:
         self._kept_text_bytes = 0
         self._batch = _FIRST_BATCH
         self._value_bytes = 0  # of the values the last read decoded
+        self._tops: dict[str, CallParts] = {}
 
     def _checked(self, digests: list[str]) -> list[bytes | None]:
         """The stored bytes of ``digests`` (None where not readable raw),
-        each checked against its digest."""
+        each checked against its digest (once: an object the objects layer
+        put together from chunks was hashed whole on the way)."""
         if self._raw is None:
             return [None] * len(digests)
-        raw = self._raw(digests)
+        raw, checked = self._raw(digests)
         sha256 = hashlib.sha256
-        if None not in raw:
+        if not checked and None not in raw:
             actual = [sha256(data).hexdigest() for data in raw]  # type: ignore[arg-type]
             if actual == digests:
                 return raw
         for digest, data in zip(digests, raw, strict=True):
-            if data is not None:
+            if data is not None and digest not in checked:
                 found = sha256(data).hexdigest()
                 if found != digest:
                     raise CorruptObject(Ref(digest), self.store.location, found)
@@ -277,6 +281,27 @@ class RecordReader:
             len(text) for text in texts.values()
         )
         return parts
+
+    def read_top(self, digest: str) -> CallParts:
+        """The call whose invocation record is ``digest``, kept for the next
+        read of it: a run's top-level call, read again for each of the
+        chunks its calls are cut into (its record names every call it made)."""
+        kept = self._tops.get(digest)
+        if kept is None:
+            (kept,) = self.read([digest])
+            if len(self._tops) >= _KEPT_TOPS:
+                self._tops.clear()
+            self._tops[digest] = kept
+        return kept
+
+    def children(self, digests: Sequence[str]) -> list[tuple[str, ...]]:
+        """The child invocations of the calls ``digests``, read from their
+        journal records alone (no component, input or output is read)."""
+        (invocations,) = self._records((INVOCATION, list(digests)))
+        (responses,) = self._records(
+            (RESPONSE, [response for _, response in invocations])
+        )
+        return [children for _, _, children in responses]
 
     def batches(self, digests: Sequence[str]) -> Iterator[list[CallParts]]:
         """``digests`` read a batch at a time (the batch adapts to value sizes)."""

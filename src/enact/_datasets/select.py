@@ -9,6 +9,7 @@ small: a record per feedback) and joined to each call by run and path.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +24,7 @@ from enact._datasets.calls import (
     call_of,
     component_type_of,
     parts_at,
+    units_of,
     walk_parts,
 )
 from enact._datasets.records import CallParts, RecordReader
@@ -37,12 +39,16 @@ from enact.references import Store
 
 __all__ = [
     "Lineage",
+    "OnRun",
     "Picked",
+    "Piece",
     "Selected",
     "Selection",
     "lineage_of",
+    "chunk_picks",
     "parse_feedback_filter",
     "picked_calls",
+    "runs_of",
     "selected_calls",
     "selected_of",
 ]
@@ -211,9 +217,7 @@ def _matches_component(name: str, type_name: str, component: str) -> bool:
     )
 
 
-def _runs_of(
-    store: Store, selection: Selection
-) -> list[tuple[RunInfo, dict[str, Any]]]:
+def runs_of(store: Store, selection: Selection) -> list[tuple[RunInfo, dict[str, Any]]]:
     index = store.index
     wanted: set[str] | None = None
     if selection.runs is not None:
@@ -271,26 +275,33 @@ class Picked(NamedTuple):
     summary: dict[str, Any] | None
 
 
-def picked_calls(
-    selection: Selection,
-    store: Store,
-    reader: RecordReader,
-    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
-) -> Iterator[Picked]:
-    """The selected calls, in the export's order, as the reader gives them."""
-    condition = (
-        None
-        if selection.feedback is None
-        else parse_feedback_filter(selection.feedback)
-    )
-    unrated = feedback_api.summary(())
-    # A component's names, and whether it is the one selected, by digest.
-    names: dict[str, tuple[str, str, bool]] = {}
-    for info, raw in _runs_of(store, selection):
-        run = Run(info.id, store)
+class _Picker:
+    """Picks the selected calls of a run from what a walk reads."""
+
+    def __init__(
+        self,
+        selection: Selection,
+        notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+    ) -> None:
+        self.selection = selection
+        self.notes_by_call = notes_by_call
+        self.condition = (
+            None
+            if selection.feedback is None
+            else parse_feedback_filter(selection.feedback)
+        )
+        self.unrated = feedback_api.summary(())
+        # A component's names, and whether it is the one selected, by digest.
+        self.names: dict[str, tuple[str, str, bool]] = {}
+
+    def picks(
+        self, info: RunInfo, raw: dict[str, Any], calls: Iterable[PartsAt]
+    ) -> Iterator[Picked]:
+        selection, names = self.selection, self.names
+        notes_by_call, condition = self.notes_by_call, self.condition
         batch = _extra(raw, "batch", str)
         sample = _extra(raw, "sample", int)
-        for path, parts, parent in _calls(run, selection, reader):
+        for path, parts, parent in calls:
             named = names.get(parts.invokable_digest)
             if named is None:
                 name = invokable_name(parts.invokable)
@@ -307,7 +318,7 @@ def picked_calls(
             found = notes_by_call.get((info.id, path)) if notes_by_call else None
             notes = tuple(found) if found else ()
             summary = feedback_api.summary(notes) if notes else None
-            if condition is not None and not condition(summary or unrated, notes):
+            if condition is not None and not condition(summary or self.unrated, notes):
                 continue
             yield Picked(
                 info,
@@ -321,6 +332,69 @@ def picked_calls(
                 notes,
                 summary,
             )
+
+
+#: Told each selected run's number of units (see :func:`~enact._datasets.
+#: calls.units_of`) before its first call is picked.
+OnRun = Callable[[int], None]
+
+
+def picked_calls(
+    selection: Selection,
+    store: Store,
+    reader: RecordReader,
+    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+    on_run: OnRun | None = None,
+) -> Iterator[Picked]:
+    """The selected calls, in the export's order, as the reader gives them."""
+    picker = _Picker(selection, notes_by_call)
+    for info, raw in runs_of(store, selection):
+        calls = _calls(Run(info.id, store), selection, reader)
+        if on_run is not None:
+            if selection.at is None:
+                top = next(iter(calls))  # a walk reads the top-level call first
+                on_run(units_of(top[1]))
+                calls = itertools.chain([top], calls)
+            else:
+                on_run(1)
+        yield from picker.picks(info, raw, calls)
+
+
+class Piece(NamedTuple):
+    """Consecutive units of one run's calls: a part of an export's chunk."""
+
+    run: str
+    #: The first unit (0: the run's top-level call).
+    first: int
+    #: The unit after the last.
+    stop: int
+
+
+def chunk_picks(
+    selection: Selection,
+    store: Store,
+    reader: RecordReader,
+    notes_by_call: dict[tuple[str, tuple[int, ...]], list[Feedback]],
+    runs: dict[str, tuple[RunInfo, dict[str, Any]]],
+    pieces: Iterable[Piece],
+) -> Iterator[Picked]:
+    """The selected calls of ``pieces`` (of the runs ``runs``), in order."""
+    picker = _Picker(selection, notes_by_call)
+    for piece in pieces:
+        found = runs.get(piece.run)
+        if found is None:
+            raise DatasetError(
+                f"run {piece.run} left the store (or stopped matching the "
+                "selection) while it was exported"
+            )
+        info, raw = found
+        run = Run(info.id, store)
+        calls: Iterable[PartsAt]
+        if selection.at is None:
+            calls = walk_parts(run, reader, piece.first, piece.stop)
+        else:
+            calls = _calls(run, selection, reader)
+        yield from picker.picks(info, raw, calls)
 
 
 def lineage_of(picked: Picked) -> Lineage:

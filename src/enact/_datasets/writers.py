@@ -2,34 +2,35 @@
 
 Rows are made one at a time from the selected calls and written in batches,
 so an export holds one batch of rows in memory whatever the size of the
-store. A file is written under a temporary name and renamed when complete:
-an export that fails leaves no half-written file behind.
+store; a parallel export (:mod:`enact._datasets.parallel`) has worker
+processes make the rows of chunks and appends them in order. A file is
+written under a temporary name and renamed when complete: an export that
+fails leaves no half-written file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
+from enact import feedback as feedback_api
 from enact._datasets.columns import (
     GENERIC_JSON_COLUMNS,
     generic_batches,
     generic_schema,
 )
-from enact._datasets.formats import (
-    FORMATS,
-    generic_row,
-    kto_row,
-    sft_row,
-    stepwise_row,
-    validate,
-)
+from enact._datasets.formats import FORMATS, format_rows, validate
 from enact._datasets.pairs import pair_row, preference_pairs
-from enact._datasets.select import Selection, selected_calls
+from enact._datasets.parallel import Counted, Workers, chunk_files, format_lines
+from enact._datasets.records import RecordReader
+from enact._datasets.select import Selection, picked_calls
 from enact._datasets.values import DatasetError, require
 from enact.references import Store
 
@@ -40,18 +41,13 @@ __all__ = [
     "require",
     "write_generic_parquet",
     "write_jsonl",
+    "write_jsonl_parallel",
     "write_parquet",
 ]
 # A Parquet row group is written once it holds this many rows or bytes.
 _GROUP_ROWS = 1 << 16
 _GROUP_BYTES = 8 << 20
 
-_BUILDERS = {
-    "generic": generic_row,
-    "sft": sft_row,
-    "kto": kto_row,
-    "stepwise": stepwise_row,
-}
 _BATCH_ROWS = 2048
 # A batch is also written once its rows hold this much text: a store of
 # large values is exported in the memory of a few of them.
@@ -84,49 +80,72 @@ def iter_rows(
             yield row
             number += 1
         return
-    build = _BUILDERS[format]
-    for selected in selected_calls(selection, store):
-        built = build(selected, number, by_reference)
-        if built is None:
-            continue
-        row = built
-        if format != "generic" and lineage:
-            row["enact"] = selected.lineage.to_json()
-        validate(row, format, number)
-        yield row
-        number += 1
+    notes_by_call = feedback_api.all_feedback(store)
+    reader = RecordReader(store)  # components and requests recur across runs
+    picks = picked_calls(selection, store, reader, notes_by_call)
+    yield from format_rows(picks, store, notes_by_call, format, by_reference, lineage)
 
 
-def _replace_when_done(out: str) -> str:
+@contextlib.contextmanager
+def _replaced(out: str) -> Iterator[str]:
+    """A temporary name in ``out``'s directory to write the file under:
+    renamed to ``out`` if the block succeeds, else removed."""
     directory = os.path.dirname(os.path.abspath(out))
-    return os.path.join(
+    temp = os.path.join(
         directory, f".{os.path.basename(out)}.{uuid.uuid4().hex}.partial"
+    )
+    try:
+        yield temp
+        os.replace(temp, out)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def _scratch(out: str) -> tempfile.TemporaryDirectory[str]:
+    """A directory beside ``out`` for the chunks of a parallel export."""
+    directory = os.path.dirname(os.path.abspath(out))
+    return tempfile.TemporaryDirectory(
+        prefix=f".{os.path.basename(out)}.", suffix=".chunks", dir=directory
     )
 
 
 def write_jsonl(rows: Iterator[dict[str, Any]], out: str) -> int:
     """Writes rows as JSON lines to ``out``; returns how many."""
-    temp = _replace_when_done(out)
+    counted = Counted(rows)
+    with _replaced(out) as temp, open(temp, "wb") as file:
+        for piece in format_lines(counted):
+            file.write(piece)
+    return counted.count
+
+
+def write_jsonl_parallel(
+    selection: Selection,
+    store: Store,
+    out: str,
+    format: str,
+    *,
+    workers: Workers,
+    by_reference: bool,
+    lineage: bool,
+) -> int:
+    """Writes rows as JSON lines to ``out``, made by worker processes;
+    returns how many (the file :func:`write_jsonl` would write)."""
     count = 0
-    try:
-        with open(temp, "wb") as file:
-            chunk: list[bytes] = []
-            size = 0
-            for row in rows:
-                line = orjson.dumps(row)
-                chunk.append(line)
-                size += len(line)
-                count += 1
-                if len(chunk) >= _BATCH_ROWS or size >= _BATCH_BYTES:
-                    file.write(b"\n".join(chunk) + b"\n")
-                    chunk.clear()
-                    size = 0
-            if chunk:
-                file.write(b"\n".join(chunk) + b"\n")
-        os.replace(temp, out)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    with _replaced(out) as temp, _scratch(out) as scratch, open(temp, "wb") as file:
+        for chunk in chunk_files(
+            selection,
+            store,
+            format,
+            workers=workers,
+            scratch=scratch,
+            by_reference=by_reference,
+            lineage=lineage,
+        ):
+            with open(chunk.path, "rb") as part:
+                shutil.copyfileobj(part, file, 1 << 20)
+            os.unlink(chunk.path)
+            count += chunk.rows
     return count
 
 
@@ -176,58 +195,80 @@ def arrow_tables(rows: Iterator[dict[str, Any]]) -> Iterator[Any]:
 def write_parquet(rows: Iterator[dict[str, Any]], out: str) -> int:
     """Writes generic rows to a Parquet file; returns how many."""
     parquet = require("pyarrow.parquet")
-    temp = _replace_when_done(out)
     count = 0
-    try:
-        with parquet.ParquetWriter(
-            temp, generic_schema(), compression="zstd"
-        ) as writer:
-            for table in arrow_tables(rows):
-                writer.write_table(table)
-                count += table.num_rows
-        os.replace(temp, out)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    with (
+        _replaced(out) as temp,
+        parquet.ParquetWriter(temp, generic_schema(), compression="zstd") as writer,
+    ):
+        for table in arrow_tables(rows):
+            writer.write_table(table)
+            count += table.num_rows
     return count
 
 
 def write_generic_parquet(
-    selection: Selection, store: Store, out: str, *, by_reference: bool = False
+    selection: Selection,
+    store: Store,
+    out: str,
+    *,
+    by_reference: bool = False,
+    workers: Workers | None = None,
 ) -> int:
     """Writes the generic rows of the selected calls to a Parquet file.
 
     Rows are built a column at a time (:mod:`enact._datasets.columns`) and
-    written in row groups of up to 65,536 rows or 8 MiB. Returns how many.
+    written in row groups of up to 65,536 rows or 8 MiB; with ``workers``,
+    worker processes make them (the same file). Returns how many.
     """
-    pa = require("pyarrow")
     parquet = require("pyarrow.parquet")
-    temp = _replace_when_done(out)
-    count = 0
-    try:
-        with parquet.ParquetWriter(
-            temp, generic_schema(), compression="zstd"
-        ) as writer:
-            group: list[Any] = []
+    with (
+        _replaced(out) as temp,
+        parquet.ParquetWriter(temp, generic_schema(), compression="zstd") as writer,
+    ):
+        if workers is None:
+            batches = generic_batches(selection, store, by_reference=by_reference)
+            return _write_groups(writer, ((b, b.nbytes) for b in batches))
+        with _scratch(out) as scratch:
+            chunks = chunk_files(
+                selection,
+                store,
+                "parquet",
+                workers=workers,
+                scratch=scratch,
+                by_reference=by_reference,
+                lineage=True,
+            )
+            return _write_groups(writer, _chunk_batches(chunks))
+
+
+def _chunk_batches(chunks: Iterable[Any]) -> Iterator[tuple[Any, int]]:
+    """The record batches of chunk files, each with its size as made."""
+    pa = require("pyarrow")
+    for chunk in chunks:
+        with pa.OSFile(chunk.path, "rb") as source:
+            reader = pa.ipc.open_stream(source)
+            yield from zip(reader, chunk.sizes, strict=True)
+        os.unlink(chunk.path)
+
+
+def _write_groups(writer: Any, batches: Iterator[tuple[Any, int]]) -> int:
+    """Writes record batches (each with its size) in row groups of up to
+    65,536 rows or 8 MiB; returns how many rows."""
+    pa = require("pyarrow")
+    group: list[Any] = []
+    count = rows = size = 0
+    for batch, nbytes in batches:
+        group.append(batch)
+        rows += batch.num_rows
+        size += nbytes
+        if rows >= _GROUP_ROWS or size >= _GROUP_BYTES:
+            writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
+            count += rows
+            group.clear()
             rows = size = 0
-            for batch in generic_batches(selection, store, by_reference=by_reference):
-                group.append(batch)
-                rows += batch.num_rows
-                size += batch.nbytes
-                if rows >= _GROUP_ROWS or size >= _GROUP_BYTES:
-                    writer.write_table(
-                        pa.Table.from_batches(group), row_group_size=rows
-                    )
-                    count += rows
-                    group.clear()
-                    rows = size = 0
-            if group:
-                writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
-                count += rows
-        os.replace(temp, out)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    if group:
+        writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
+        count += rows
     return count
 
 

@@ -319,6 +319,15 @@ def export(
             help="Add the 'enact' lineage column to training rows.",
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Processes that make the rows (the same file whatever the number).",
+        ),
+    ] = 1,
 ) -> None:
     """Write selected calls as a dataset (JSON lines or Parquet)."""
     if format not in datasets.FORMATS:
@@ -338,5 +347,6 @@ def export(
             feedback=feedback_filter,
             batch=batch,
             at=None if at is None else parse_path(ctx, at),
+            workers=workers,
         )
         out().print(f"wrote {count} {format} rows to {out_file}")
