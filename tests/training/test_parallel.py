@@ -131,6 +131,36 @@ def test_an_error_in_a_worker_is_the_serial_error(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".x")] == []
 
 
+def test_a_run_that_cannot_be_planned_fails_in_its_turn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    monkeypatch.setattr(parallel, "start_method", lambda: "fork")
+    monkeypatch.setattr(chunks, "CHUNK_UNITS", 3)
+    out = tmp_path / "x.jsonl"
+    with enact.FileStore(str(tmp_path / "store")):
+        enact.run(Many(), enact.Int(3))
+        enact.run(Blob(), enact.Int(4))  # its output has no JSON form
+        lost = enact.run(Many(), enact.Int(2))
+        unread = lost.info().invocation
+        assert unread is not None
+        children = RecordReader.children
+
+        def failing(reader: RecordReader, digests: list[str]) -> object:
+            if unread.digest in digests:
+                raise enact.references.NotFound(unread.digest, "here")
+            return children(reader, digests)
+
+        monkeypatch.setattr(RecordReader, "children", failing)
+        # The row before it fails first, as in a serial export.
+        with pytest.raises(datasets.UnencodableValue, match="row 4 "):
+            datasets.export(str(out), workers=2)
+        # Without it, the run that cannot be read, once the rows before it
+        # are made.
+        with pytest.raises(enact.references.NotFound, match=unread.digest):
+            datasets.export(str(out), workers=2, component="Leaf")
+    assert not out.exists()
+
+
 def test_workers_are_checked(tmp_path: pathlib.Path) -> None:
     out = str(tmp_path / "x.jsonl")
     with enact.InMemoryStore():

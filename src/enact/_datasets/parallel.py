@@ -1,12 +1,13 @@
 """A parallel export: worker processes make the rows of chunks, in order.
 
-The parent plans the chunks (:mod:`enact._datasets.chunks`) and hands each
-to a worker process, a bounded number at a time. A worker opens the same
-store by its address, reads its chunk's calls and writes their rows to a
-file of its own in a scratch directory: JSON lines, or the chunk's Arrow
-record batches as an Arrow stream. The parent takes the chunks' files in
-order, appends them to the export and deletes them, so an export holds a few
-chunks on disk and one batch in memory whatever the size of the store.
+The parent plans the chunks (:mod:`enact._datasets.chunks`) and hands them
+to worker processes, a bounded number at a time. A worker (forked from the
+parent, with its store, or spawned, opening the store by its address) reads
+its chunk's calls and writes their rows to a file of its own in a scratch
+directory: JSON lines, or the chunk's Arrow record batches as an Arrow
+stream. The parent takes the chunks' files in order, appends them to the
+export and deletes them, so an export holds a few chunks on disk and a
+batch in memory in each process, whatever the size of the store.
 
 A worker reports an error by what it holds (its class and fields), and the
 parent raises it in the chunk's turn: the error a serial export would give,
@@ -30,7 +31,7 @@ import orjson
 from enact import feedback as feedback_api
 from enact._datasets.chunks import plan
 from enact._datasets.columns import chunk_batches, generic_schema
-from enact._datasets.formats import FORMATS, format_rows
+from enact._datasets.formats import format_rows
 from enact._datasets.records import RecordReader
 from enact._datasets.select import Piece, Selection, chunk_picks, runs_of
 from enact._datasets.values import DatasetError, require
@@ -54,6 +55,9 @@ __all__ = [
 _AHEAD = 2
 # A key no object has, looked up to make a store read its index.
 _NO_KEY = "0" * 64
+# A JSON-lines file is written this many rows or bytes at a time.
+_PIECE_ROWS = 2048
+_PIECE_BYTES = 2 << 20
 
 
 class Workers(NamedTuple):
@@ -331,7 +335,7 @@ def format_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         line = orjson.dumps(row)
         chunk.append(line)
         size += len(line)
-        if len(chunk) >= 2048 or size >= 2 << 20:
+        if len(chunk) >= _PIECE_ROWS or size >= _PIECE_BYTES:
             yield b"\n".join(chunk) + b"\n"
             chunk.clear()
             size = 0
@@ -341,8 +345,6 @@ def format_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 
 def _write_lines(worker: _Worker, path: str, pieces: list[Piece]) -> Chunk:
     job = worker.job
-    if job.kind not in FORMATS:
-        raise DatasetError(f"unknown format {job.kind!r}")
     picks = chunk_picks(
         worker.selection,
         worker.store,
