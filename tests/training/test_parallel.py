@@ -131,6 +131,25 @@ def test_an_error_in_a_worker_is_the_serial_error(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".x")] == []
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_every_kind_of_store(
+    store: enact.Store, method: str, tmp_path: pathlib.Path
+) -> None:
+    """Memory, file, SQLite and PostgreSQL stores (a real server)."""
+    with store:
+        for count in (5, 0, 9):
+            enact.run(Many(), enact.Int(count))
+        run = enact.run(Ask(), enact.Str("q"))
+        feedback.add(run, (0,), score=3)
+    serial = _export(store, tmp_path / "serial.parquet")
+    if method == "spawn" and "memory" in store.location:
+        with pytest.raises(datasets.DatasetError, match="workers=1"):
+            _export(store, tmp_path / "x.parquet", workers=2)
+        return
+    assert _export(store, tmp_path / "two.parquet", workers=2) == serial
+    assert datasets.check_file(str(tmp_path / "two.parquet")) == 19
+
+
 def test_a_run_that_cannot_be_planned_fails_in_its_turn(
     monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
