@@ -8,6 +8,7 @@ inside runs and across them.
 
 from __future__ import annotations
 
+import os
 import pathlib
 from collections.abc import Callable, Iterator
 
@@ -177,6 +178,23 @@ def test_a_run_that_cannot_be_planned_fails_in_its_turn(
         # are made.
         with pytest.raises(enact.references.NotFound, match=unread.digest):
             datasets.export(str(out), workers=2, component="Leaf")
+    assert not out.exists()
+
+
+def _die(path: str, pieces: object) -> None:
+    os._exit(3)  # a worker killed, or out of memory
+
+
+def test_a_worker_that_dies_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    monkeypatch.setattr(parallel, "start_method", lambda: "fork")
+    monkeypatch.setattr(parallel, "_export_chunk", _die)
+    out = tmp_path / "x.parquet"
+    with enact.FileStore(str(tmp_path / "store")):
+        enact.run(Many(), enact.Int(3))
+        with pytest.raises(datasets.DatasetError, match="ended abruptly"):
+            datasets.export(str(out), workers=2)
     assert not out.exists()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import concurrent.futures.process
 import dataclasses
 import importlib
 import multiprocessing
@@ -237,7 +238,15 @@ def chunk_files(
                 number += 1
             if not pending:
                 break
-            found = pending.popleft().result()
+            try:
+                found = pending.popleft().result()
+            except concurrent.futures.process.BrokenProcessPool as error:
+                raise DatasetError(
+                    "a worker process of the export ended abruptly (killed, out "
+                    "of memory, or a script that starts workers without "
+                    "`if __name__ == '__main__':`): export with workers=1, or "
+                    "fix that"
+                ) from error
             if isinstance(found, _Failure):
                 raise found.error(rows) from None
             rows += found.rows
