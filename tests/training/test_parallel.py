@@ -181,6 +181,21 @@ def test_a_run_that_cannot_be_planned_fails_in_its_turn(
     assert not out.exists()
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_a_hugging_face_dataset_made_by_workers(
+    open_store: Callable[[], enact.Store], tmp_path: pathlib.Path
+) -> None:
+    store = open_store()
+    with store:
+        for format in ("generic", "kto"):
+            one = datasets.to_dataset(format=format, cache_dir=str(tmp_path / "1"))
+            two = datasets.to_dataset(
+                format=format, workers=2, cache_dir=str(tmp_path / "2")
+            )
+            assert two.num_rows == one.num_rows > 0
+            assert two.to_list() == one.to_list()
+
+
 def _die(path: str, pieces: object) -> None:
     os._exit(3)  # a worker killed, or out of memory
 
