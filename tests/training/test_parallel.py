@@ -8,6 +8,7 @@ inside runs and across them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from enact import datasets, feedback
 from enact._datasets import chunks, parallel, writers
 from enact._datasets.chunks import Chunker
 from enact._datasets.records import RecordReader
+from enact.resource_registry import ResourceNotFound
 from training.flows import Ask, Blob, Many, Solve
 
 METHODS = ["fork", "spawn"]
@@ -194,6 +196,26 @@ def test_a_hugging_face_dataset_made_by_workers(
             )
             assert two.num_rows == one.num_rows > 0
             assert two.to_list() == one.to_list()
+
+
+def test_a_type_spawned_workers_cannot_import_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    @enact.typed_invokable(enact.Int, enact.Int)
+    @dataclasses.dataclass
+    class Local(enact.Invokable[enact.Int, enact.Int]):
+        _enact_type_name = "tests.training.parallel.Local"
+
+        def call(self, value: enact.Int) -> enact.Int:
+            return value
+
+    monkeypatch.setattr(parallel, "start_method", lambda: "spawn")
+    with enact.FileStore(str(tmp_path / "store")):
+        enact.run(Many(), enact.Int(2))
+        enact.run(Local(), enact.Int(1))
+        assert datasets.export(str(tmp_path / "one.jsonl")) == 4
+        with pytest.raises(ResourceNotFound, match=r"parallel\.Local"):
+            datasets.export(str(tmp_path / "two.jsonl"), workers=2)
 
 
 def _die(path: str, pieces: object) -> None:
