@@ -218,6 +218,12 @@ def _matches_component(name: str, type_name: str, component: str) -> bool:
 
 
 def runs_of(store: Store, selection: Selection) -> list[tuple[RunInfo, dict[str, Any]]]:
+    """The ended runs the selection names (each with its record as JSON),
+    oldest first, ties by run id: the export's order of runs.
+
+    Raises:
+        DatasetError: for a run the selection names that the store has not.
+    """
     index = store.index
     wanted: set[str] | None = None
     if selection.runs is not None:
