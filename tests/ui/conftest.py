@@ -112,9 +112,14 @@ def require_playwright() -> Any:
     return playwright.sync_api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session, driven by Playwright."""
+    """One headless Chromium for the UI tests, driven by Playwright.
+
+    Package-scoped: Playwright's synchronous API keeps an event loop running
+    in the main thread while it is started, which makes async tests that run
+    after it (``enact.run`` of an async component refuses a running loop)
+    fail; it stops when the UI tests are done."""
     executable = _chromium_or_skip()
     sync_api = require_playwright()
     with sync_api.sync_playwright() as playwright:
