@@ -183,6 +183,22 @@ def test_answering_an_input_request(client: Any) -> None:
     assert client.get("/api/requests").json() == []
 
 
+def test_open_requests_never_read_every_record(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waiting = runs.run(ApiAskNumber(), enact.Str("plums"))
+    runs.run(ApiPick(), enact.Str("a"))
+
+    def every_record(**_: Any) -> None:
+        raise AssertionError("the open requests read every run record")
+
+    # Listing requests costs what waits, not the store: no full listing.
+    monkeypatch.setattr(runs, "list_runs", every_record)
+    (request,) = client.get("/api/requests").json()
+    assert request["run_id"] == waiting.id
+    assert request["component"].endswith("ApiAskNumber")
+
+
 def test_an_answer_without_resume_keeps_the_run_for_later(client: Any) -> None:
     run = runs.run(ApiAskNumber(), enact.Str("pears"))
     response = client.post(

@@ -156,8 +156,11 @@ def pending_requests(run_id: str | None = None) -> list[runs.PendingInput]:
 
 
 def waiting_components() -> dict[str, str]:
-    """The component of every waiting run, by run id."""
-    waiting = runs.list_runs(status=runs.RunStatus.WAITING)
+    """The component of every waiting run, by run id.
+
+    Through the index's query table, as :func:`pending_requests`: its cost
+    grows with the runs that wait, not with the store."""
+    waiting = runs.page_runs(status=runs.RunStatus.WAITING, limit=None).runs
     return {info.id: info.component for info in waiting}
 
 
