@@ -341,3 +341,40 @@ def test_compare_two_branches(client: Any) -> None:
     assert kinds == {(): "changed", (0,): "same", (1,): "changed", (2,): "changed"}
     assert compared["kept"] == 1 and compared["differing"] == 3
     assert client.get(f"/api/compare?left={run.id}&right=nope").status_code == 404
+
+
+def test_an_object_as_text_and_a_stored_invocations_tree(client: Any) -> None:
+    run = runs.run(ApiPick(), enact.Str("apple"), name="picked")
+    detail = client.get(f"/api/runs/{run.id}").json()
+    invocation = detail["invocation"]
+    shown = client.get(f"/api/objects/{invocation}/text").json()
+    assert shown["digest"] == invocation and shown["invocation"] is True
+    assert shown["type"] == "Invocation" and "apple" in shown["text"]
+    # The tree of the stored invocation is the run's, but for the timings
+    # (a run's step log has them, an invocation does not).
+    tree = client.get(f"/api/invocations/{invocation}/tree").json()
+    run_tree = client.get(f"/api/runs/{run.id}/tree").json()
+
+    def untimed(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**node, "start": None, "end": None} for node in nodes]
+
+    assert untimed(tree["nodes"]) == untimed(run_tree["nodes"])
+    assert tree["total"] == run_tree["total"] == 1
+    assert tree["digest"] == invocation
+    ref = enact.commit(enact.Str("plain words"))
+    plain = client.get(f"/api/objects/{ref.digest}/text").json()
+    assert plain == {
+        "digest": ref.digest,
+        "type": "Str",
+        "invocation": False,
+        "text": "plain words",
+    }
+    not_a_call = client.get(f"/api/invocations/{ref.digest}/tree")
+    assert not_a_call.status_code == 404
+    assert "no invocation" in not_a_call.json()["detail"]
+    missing = "0" * 64
+    for url in (f"/api/objects/{missing}/text", f"/api/invocations/{missing}/tree"):
+        answer = client.get(url)
+        assert answer.status_code == 404
+        assert answer.json()["error"] == "not found"
+    assert client.get("/api/objects/not-a-digest/text").status_code == 422

@@ -23,7 +23,9 @@ __all__ = [
     "DamagedRecord",
     "ErrorBody",
     "HeldComponent",
+    "InvocationTree",
     "JobStarted",
+    "ObjectText",
     "PendingRequest",
     "RunDetail",
     "RunPage",
@@ -144,6 +146,27 @@ class TreePage(BaseModel):
     total: int = Field(description="How many calls the tree shows in all.")
     hidden: int = Field(description="Calls past the tree's size limit, not shown.")
     next_offset: int | None
+
+
+class InvocationTree(BaseModel):
+    """A slice of a stored invocation's call tree, depth first."""
+
+    digest: str = Field(description="The invocation's digest.")
+    nodes: list[CallNode]
+    total: int = Field(description="How many calls the tree shows in all.")
+    hidden: int = Field(description="Calls past the tree's size limit, not shown.")
+    next_offset: int | None
+
+
+class ObjectText(BaseModel):
+    """A stored value as readable text."""
+
+    digest: str
+    type: str = Field(description="The value's Python type, by name.")
+    invocation: bool = Field(
+        description="Whether it is an invocation (its calls: /api/invocations)."
+    )
+    text: str = Field(description="The value pretty-printed, cut if very long.")
 
 
 class AnswerBody(BaseModel):

@@ -19,7 +19,9 @@ from enact.api._models import (
     CallDifference,
     Comparison,
     ErrorBody,
+    InvocationTree,
     JobStarted,
+    ObjectText,
     PendingRequest,
     RunDetail,
     RunPage,
@@ -34,8 +36,12 @@ from enact.api._views import (
     summary,
 )
 from enact.contexts import new_contexts
-from enact.references import Store
+from enact.invocations import Invocation
+from enact.references import CorruptObject, NotFound, Store
+from enact.resource_registry import ResourceNotFound
+from enact.serialization import DeserializationError
 from enact.ui._jobs import Jobs
+from enact.ui._tree import text
 
 __all__ = ["ApiError", "router"]
 
@@ -398,6 +404,73 @@ def get_object(
         media_type="application/octet-stream",
         headers={"Content-Range": f"bytes {first}-{last}/{size}"},
     )
+
+
+@router.get(
+    "/objects/{digest}/text",
+    response_model=ObjectText,
+    responses={404: {"model": ErrorBody, "description": "No such object."}},
+    summary="A stored value as readable text",
+)
+def get_object_text(request: Request, digest: Digest) -> ObjectText:
+    """The value an object holds, decoded and pretty-printed (what the web
+    UI's object page shows)."""
+    with _using(request):
+        value = _value(digest)
+        return ObjectText(
+            digest=digest,
+            type=type(value).__name__,
+            invocation=isinstance(value, Invocation),
+            text=text(value),
+        )
+
+
+@router.get(
+    "/invocations/{digest}/tree",
+    response_model=InvocationTree,
+    responses={404: {"model": ErrorBody, "description": "No such invocation."}},
+    summary="A stored invocation's call tree, paged",
+)
+def get_invocation_tree(
+    request: Request,
+    digest: Digest,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> InvocationTree:
+    """The calls of any stored invocation, depth first (a run's are at
+    ``/api/runs/{run_id}/tree``)."""
+    with _using(request):
+        _value(digest)  # a missing or unreadable object: its own error
+        root = _service.invocation_tree(digest)
+        if root is None:
+            raise ApiError(404, "not found", f"Object {digest} is no invocation.")
+        nodes = list(flat_tree(root))
+        hidden = hidden_calls(root)
+    more = offset + limit < len(nodes)
+    return InvocationTree(
+        digest=digest,
+        nodes=nodes[offset : offset + limit],
+        total=len(nodes),
+        hidden=hidden,
+        next_offset=offset + limit if more else None,
+    )
+
+
+def _value(digest: str) -> Any:
+    """The value of an object of the current store, or the API's error."""
+    try:
+        return _service.read_value(digest)
+    except NotFound:
+        raise ApiError(404, "not found", f"No object {digest} in this store.") from None
+    except CorruptObject:
+        raise ApiError(
+            500,
+            "damaged object",
+            f"Object {digest} in this store is damaged: its bytes do not hash to "
+            "its digest (run `enact verify`).",
+        ) from None
+    except (DeserializationError, ResourceNotFound) as error:
+        raise ApiError(422, "cannot be read here", str(error)) from None
 
 
 def _read_object(store: Store, digest: str) -> bytes:

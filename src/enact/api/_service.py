@@ -19,11 +19,12 @@ from typing import Any
 
 from enact import batches, evaluations, feedback, runs
 from enact.contexts import new_contexts
-from enact.references import Store
+from enact.invocations import Invocation
+from enact.references import Ref, Store
 from enact.ui._compare import Comparison, compare
 from enact.ui._jobs import Job, Jobs, wait_for_new_run
 from enact.ui._live import run_tree
-from enact.ui._tree import Node
+from enact.ui._tree import Node, build_tree
 
 __all__ = [
     "Answered",
@@ -42,6 +43,7 @@ __all__ = [
     "fork",
     "fork_with_input",
     "give_feedback",
+    "invocation_tree",
     "list_batches",
     "list_evaluations",
     "list_feedback",
@@ -49,6 +51,7 @@ __all__ = [
     "open_evaluation",
     "open_run",
     "pending_requests",
+    "read_value",
     "person_source",
     "replay",
     "resume",
@@ -139,6 +142,28 @@ def call_tree(run: runs.Run) -> Node | None:
     """The run's call tree: its final invocation, else what is durable so far
     (None before its first call is journaled)."""
     return run_tree(run, run.info())
+
+
+def read_value(digest: str) -> Any:
+    """The stored value ``digest`` names, from the current store (read,
+    verified and decoded; a plain value unwrapped).
+
+    Raises:
+        NotFound: if the store does not hold it.
+        CorruptObject: if its stored bytes do not hash to the digest.
+    """
+    return Ref(digest).checkout()
+
+
+def invocation_tree(digest: str) -> Node | None:
+    """The call tree of the stored invocation ``digest`` names; None if the
+    object is no invocation.
+
+    Raises:
+        NotFound: if the store does not hold it.
+    """
+    value = read_value(digest)
+    return build_tree(value, digest) if isinstance(value, Invocation) else None
 
 
 def compare_runs(left: runs.Run, right: runs.Run) -> Comparison:

@@ -14,7 +14,7 @@ import dataclasses
 import datetime
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from enact import runs
@@ -32,7 +32,7 @@ from enact.ui._live import call_count, run_key
 from enact.ui._render import render
 from enact.ui._replace import fork_forms
 from enact.ui._timeline import timeline
-from enact.ui._tree import build_tree, name_of, text
+from enact.ui._tree import name_of, text
 
 __all__ = ["MAX_RUNS", "FormErrors", "Pages"]
 
@@ -376,22 +376,17 @@ class Pages:
     def invocation_page(self, request: Request, digest: str) -> Response:
         """``GET /invocations/<digest>``: the tree of any stored invocation."""
         del request
-        value = self._checkout(digest)
-        if isinstance(value, Response):
-            return value
-        if not isinstance(value, Invocation):
+        tree = self._read(digest, _service.invocation_tree)
+        if isinstance(tree, Response):
+            return tree
+        if tree is None:
             return redirect(f"/objects/{digest}")
-        return self._page(
-            "invocation.html",
-            nav="",
-            digest=digest,
-            tree=build_tree(value, digest),
-        )
+        return self._page("invocation.html", nav="", digest=digest, tree=tree)
 
     def object_page(self, request: Request, digest: str) -> Response:
         """``GET /objects/<digest>``: any stored value, pretty-printed."""
         del request
-        value = self._checkout(digest)
+        value = self._read(digest, _service.read_value)
         if isinstance(value, Response):
             return value
         if isinstance(value, Invocation):
@@ -404,11 +399,13 @@ class Pages:
             text=text(value),
         )
 
-    def _checkout(self, digest: str) -> Any:
+    def _read(self, digest: str, read: Callable[[str], Any]) -> Any:
+        """What ``read`` (a service function) gives for an object, or the
+        page saying it is not one of this store's."""
         if not _security.valid_digest(digest):
             return self.error(404, "Not found", "That is not a ref.")
         try:
-            return Ref(digest).checkout()
+            return read(digest)
         except NotFound:
             return self.error(404, "Not found", f"No object {digest} in this store.")
 
