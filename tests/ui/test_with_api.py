@@ -3,10 +3,12 @@ rules, the same data."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -278,7 +280,9 @@ def test_the_invoke_page_and_the_api_start_the_same_components(ui: UI) -> None:
     status, listed = _json(ui.server, "/api/components")
     assert status == 200
     body = fetch(ui.server, "/invoke")[2]
-    shown = re.findall(r'href="/invoke\?component=([^"]+)"', body)
+    # Links carry the type id URL-encoded (a test's local class has <locals>).
+    linked = re.findall(r'href="/invoke\?component=([^"]+)"', body)
+    shown = [urllib.parse.unquote(html.unescape(each)) for each in linked]
     assert shown == [each["type_id"] for each in listed]
     (repeat,) = [each for each in listed if each["type_id"] == "ui.flows.UIRepeat"]
     assert "times" in repeat["fields"] and repeat["input_type"]
