@@ -18,6 +18,8 @@ types, like the objects (:mod:`enact.backends.objects`).
 - **Run queries**: :meth:`Index.query_runs` returns one page of run records
   filtered and ordered by columns the run layer extracts from each record
   (:class:`RunQuery`); the base class answers by scanning every record.
+  :meth:`Index.count_runs` counts every page's runs at once where the index
+  keeps a table of the columns (None where it does not).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "ColumnSchema",
     "Columns",
     "Index",
+    "RunCount",
     "RunPage",
     "RunQuery",
     "RunScan",
@@ -167,6 +170,16 @@ class RunPage(NamedTuple):
     runs: list[tuple[str, bytes]]
     #: None when this is the last page.
     next_cursor: str | None
+
+
+class RunCount(NamedTuple):
+    """How many runs match a query's filters (see :meth:`Index.count_runs`)."""
+
+    #: The runs every page of the query holds together.
+    total: int
+    #: The ids of the records (in the whole index) that the columns function
+    #: left out (returned None for): the records that do not read.
+    left_out: list[str]
 
 
 def sort_value(value: Any) -> tuple[int, Any]:
@@ -319,6 +332,21 @@ class Index(abc.ABC):
             ValueError: for a bad cursor or a negative limit.
         """
         return scan_query(self.scan_runs().records, query, columns)
+
+    def count_runs(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        """How many runs match ``query``'s filters, from a table of columns.
+
+        The count is that of every page of ``query_runs`` together (its
+        order, cursor and limit are ignored), as of one moment. An index that
+        keeps the columns of every record in a table (see
+        :class:`ColumnSchema`) answers at a cost that grows with the matching
+        rows, not the records; this default, and any index for a query with
+        no exact translation, returns None: the caller reads the records.
+
+        Raises:
+            ValueError: for a bad cursor.
+        """
+        return None
 
     @abc.abstractmethod
     def update_run(
