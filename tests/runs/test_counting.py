@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -174,7 +175,7 @@ def _fill(store: Store) -> None:
 
 @pytest.mark.parametrize("url", ["memory://", "file", "sqlite"])
 def test_a_count_reads_no_record_but_the_damaged(
-    url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = {"file": str(tmp_path / "f"), "sqlite": f"sqlite:///{tmp_path}/s.db"}.get(
         url, url

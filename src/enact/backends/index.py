@@ -342,9 +342,6 @@ class Index(abc.ABC):
         :class:`ColumnSchema`) answers at a cost that grows with the matching
         rows, not the records; this default, and any index for a query with
         no exact translation, returns None: the caller reads the records.
-
-        Raises:
-            ValueError: for a bad cursor.
         """
         return None
 
