@@ -57,14 +57,17 @@ def infos(draw: st.DrawFn, number: int) -> RunInfo:
 @st.composite
 def changes(draw: st.DrawFn) -> tuple[list[Change], list[Change]]:
     """Records first, then later changes: a new or changed run, a deleted
-    id (a str) or a damaged record (bytes, kept under the next number)."""
+    id (a str) or a damaged record (bytes, kept under the next number): one
+    that does not parse, or one naming another run."""
 
     def change(number: int) -> Change:
-        kind = draw(st.integers(0, 5))
+        kind = draw(st.integers(0, 6))
         if kind == 0:
             return f"run-{number:03d}"
         if kind == 1:
             return b"{not json" + str(number).encode()
+        if kind == 2:
+            return draw(infos(number + 50)).to_bytes()
         return draw(infos(number))
 
     first = [change(n) for n in range(draw(st.integers(0, 10)))]

@@ -175,6 +175,8 @@ def query_columns(record: bytes) -> dict[str, Any] | None:
     except RunError:
         return None
     return {
+        # The id it names: a record kept under another is left out.
+        "id": info.id,
         "status": info.stored_status.value,
         "component": info.component,
         "name": info.name or "",

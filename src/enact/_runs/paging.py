@@ -140,12 +140,10 @@ def count_runs(
     ``running`` or ``crashed`` are read (a crashed run is stored as running:
     which it is, its owner tells). Elsewhere every record is read.
 
-    ``damaged`` names the records that do not read: those the table left
-    out, or, where every record is read, those ``list_runs`` names. A record
-    kept under another run's id still reads as a run to the table, so it is
-    counted there (``list_runs`` names it as damaged), and a record that
-    the index cannot read at all (a file it may not open) is named only
-    where every record is read.
+    ``damaged`` names the records that do not read, as ``list_runs`` does:
+    those the table left out (that do not parse, or name another run), each
+    read once to say what is wrong. A record that the index cannot read at
+    all (a file it may not open) is named only where every record is read.
 
     Args:
         store: The store to count in; the current store if None.

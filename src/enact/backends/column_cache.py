@@ -288,7 +288,7 @@ class ColumnCache:
         left_out: list[tuple[str]] = []
         for run_id, record in records:
             cols = None if record is None else columns(record)
-            if cols is None:
+            if cols is None or cols.get("id", run_id) != run_id:
                 if record is not None:
                     left_out.append((run_id,))
                 continue

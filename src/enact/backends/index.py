@@ -123,7 +123,9 @@ class ColumnSchema:
     equality column, then an order column); rows are kept in the order of
     ``cluster`` (the usual order column), so that reading them in that order
     reads the table in order. The function must return all of them for
-    every record it keeps (and may return a ``text`` column).
+    every record it keeps (and may return a ``text`` column, and an ``id``
+    column: the run id the record names, so that a table leaves out a
+    record kept under another id, as it leaves out one the function does).
     """
 
     tag: str
@@ -178,7 +180,8 @@ class RunCount(NamedTuple):
     #: The runs every page of the query holds together.
     total: int
     #: The ids of the records (in the whole index) that the columns function
-    #: left out (returned None for): the records that do not read.
+    #: left out (returned None for, or that name another ``id``): the
+    #: records that do not read.
     left_out: list[str]
 
 

@@ -257,7 +257,7 @@ class ColumnTable:
         left_out: list[str] = []
         for run_id, record in records:
             cols = columns(record)
-            if cols is None:
+            if cols is None or cols.get("id", run_id) != run_id:
                 left_out.append(run_id)
                 continue
             rows.append(
