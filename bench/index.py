@@ -6,8 +6,9 @@ PostgreSQL store on a throwaway server, as ``bench/postgres.py`` starts one,
 or ``--postgres-url URL`` on an existing one), then times
 ``enact.runs.page_runs`` for a page of 50 with each filter, the first query
 (which builds the stores' table of columns from a scan), the first query
-after 1,000 more runs were written (which catches up with them) and one
-``list_runs`` (which reads every record) for comparison. Prints a Markdown
+after 1,000 more runs were written (which catches up with them),
+``count_runs`` (every page's runs counted at once) and one ``list_runs``
+(which reads every record) for comparison. Prints a Markdown
 table; figures are the best of 5 repeats.
 """
 
@@ -160,6 +161,12 @@ def measure(
         lambda: runs.page_runs(
             limit=50, store=store, status="failed", cursor=page.next_cursor
         )
+    )
+    figures["count_runs(status=failed), every page"] = _best(
+        lambda: runs.count_runs(store=store, status="failed")
+    )
+    figures["count_runs(status=failed, search=answer)"] = _best(
+        lambda: runs.count_runs(store=store, status="failed", search="answer")
     )
     # Written since the table was made (here, or by another process): the
     # next query catches up with them.

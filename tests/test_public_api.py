@@ -62,6 +62,10 @@ MODULE_NAMES = {
     "serialization": ["Serializer", "JsonSerializer"],
     "resource_types": ["Int", "Float", "Str", "Bytes", "NPArray", "Image"],
     "pretty_print": ["PPrinter", "PPValue", "pformat", "pprint"],
+    "runs": [
+        "run", "list_runs", "RunList", "page_runs", "RunsPage", "count_runs",
+        "RunsCount", "DamagedRun",
+    ],
 }  # fmt: skip
 
 

@@ -40,7 +40,7 @@ from enact._runs.errors import (
     WrongAnswerType,
 )
 from enact._runs.handle import Run
-from enact._runs.paging import RunsPage, page_runs
+from enact._runs.paging import RunsCount, RunsPage, count_runs, page_runs
 from enact._runs.records import Owner, PendingInput, RunInfo, RunStatus
 
 __all__ = [
@@ -55,6 +55,8 @@ __all__ = [
     "RunList",
     "page_runs",
     "RunsPage",
+    "count_runs",
+    "RunsCount",
     "DamagedRun",
     "get_run",
     "resume",

@@ -57,6 +57,28 @@ def test_filters_and_search(client: Any) -> None:
     assert get("/api/runs?q=nothing-like-it&count=true").json()["total"] == 0
 
 
+def test_a_count_reads_no_record_where_the_table_answers(
+    client: Any, api_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from enact._runs import paging
+
+    _make_runs(3)
+    runs.run(ApiFail(), enact.Str("b"))
+    api_store.index.update_run("broken", lambda _old: b"{not json")
+    assert client.get("/api/runs?count=true").json()["total"] == 4  # the table
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("every record read")
+
+    monkeypatch.setattr(runs, "list_runs", refused)
+    monkeypatch.setattr(paging, "read_runs", refused)
+    monkeypatch.setattr(api_store.index, "scan_runs", refused)
+    page = client.get("/api/runs?status=failed&q=luck&count=true").json()
+    assert page["total"] == 1
+    assert [d["run_id"] for d in page["damaged"]] == ["broken"]
+    assert client.get("/api/runs?tag=n1&count=true").json()["total"] == 1
+
+
 def test_pages_cover_every_run_once(client: Any) -> None:
     made = set(_make_runs(23))
     seen: list[str] = []

@@ -18,7 +18,7 @@ from enact._runs.damage import RunList, read_runs
 from enact._runs.errors import RunError
 from enact._runs.execution import start_run, start_run_async
 from enact._runs.handle import Run
-from enact._runs.listing import query_columns
+from enact._runs.listing import passes, query_columns
 from enact._runs.records import PendingInput, RunInfo, RunStatus
 from enact.backends.index import RunQuery
 from enact.references import Ref, Store
@@ -148,13 +148,14 @@ def list_runs(
     infos, damaged = read_runs(current_store().index)
     found = RunList(damaged=damaged)
     for info in infos:
-        if (
-            (wanted is None or info.status is wanted)
-            and (component is None or component in info.component)
-            and (tag is None or tag in info.tags)
-            and (since is None or info.started >= since)
-            and (until is None or info.started < until)
-            and (parent is None or info.parent == parent)
+        if passes(
+            info,
+            status=wanted,
+            component=component,
+            tag=tag,
+            since=since,
+            until=until,
+            parent=parent,
         ):
             found.append(info)
     found.sort(key=lambda info: (info.started, info.id), reverse=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from enact._runs.errors import RunError
-from enact._runs.records import OUTPUT_TEXT, RunInfo
+from enact._runs.records import OUTPUT_TEXT, RunInfo, RunStatus
 from enact.backends.index import ColumnSchema
 from enact.interfaces import ResourceBase, TypeWrapperBase
 from enact.references import Ref
@@ -24,6 +24,7 @@ __all__ = [
     "SORT_KEYS",
     "matches",
     "output_text",
+    "passes",
     "query_columns",
     "search",
     "sorted_runs",
@@ -69,6 +70,28 @@ def matches(info: RunInfo, words: str) -> bool:
     name, component, tags, error or output text."""
     haystack = _haystack(info)
     return all(word in haystack for word in words.lower().split())
+
+
+def passes(
+    info: RunInfo,
+    *,
+    status: RunStatus | None = None,
+    component: str | None = None,
+    tag: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    parent: str | None = None,
+) -> bool:
+    """Whether the run passes the filters of :func:`~enact.runs.list_runs`
+    (None: any)."""
+    return (
+        (status is None or info.status is status)
+        and (component is None or component in info.component)
+        and (tag is None or tag in info.tags)
+        and (since is None or info.started >= since)
+        and (until is None or info.started < until)
+        and (parent is None or info.parent == parent)
+    )
 
 
 def output_text(value: Any) -> str:
@@ -152,6 +175,8 @@ def query_columns(record: bytes) -> dict[str, Any] | None:
     except RunError:
         return None
     return {
+        # The id it names: a record kept under another is left out.
+        "id": info.id,
         "status": info.stored_status.value,
         "component": info.component,
         "name": info.name or "",

@@ -139,8 +139,9 @@ def list_runs(
     count: Annotated[
         bool,
         Query(
-            description="Also count every match and name the damaged records "
-            "(reads every record: its cost grows with the store)."
+            description="Also count every match and name the records that "
+            "cannot be read (from the index's table of columns: the cost grows "
+            "with the matches, not the store)."
         ),
     ] = False,
 ) -> RunPage:

@@ -114,11 +114,13 @@ def find_runs(
 
 def count_runs(query: RunQuery) -> tuple[int, list[runs.DamagedRun]]:
     """How many runs match (every page together), and the records that
-    cannot be read. Reads every record: its cost grows with the store."""
-    from enact._runs.listing import search
+    cannot be read (see :func:`enact.runs.count_runs`).
 
-    found = runs.list_runs(**query.filters())
-    return len(search(found, query.search)), list(found.damaged)
+    Counted from the index's table of columns where it keeps one: the cost
+    grows with the matching runs, not the store.
+    """
+    counted = runs.count_runs(**query.filters(), search=query.search)
+    return counted.total, counted.damaged
 
 
 def open_run(store: Store, run_id: str) -> runs.Run:

@@ -18,6 +18,11 @@ The table is a cache, never the source of truth:
 - a query it cannot translate exactly (a filter on an undeclared column, a
   value of an unusual type) is answered by the scan.
 
+A **count** (:meth:`ColumnCache.count`) is one ``SELECT count(*)`` with the
+WHERE clause of a page, over tables that have just caught up; it names the
+records the columns function left out (``run_columns_left_out``), so that
+the few that do not read can be reported without reading the others.
+
 **Search words.** Where this SQLite has FTS5 and its ``trigram`` tokenizer,
 the ``text`` column is indexed by trigram in ``run_words`` (an FTS5 table
 over ``run_columns``): a word of three characters or more that few rows
@@ -34,6 +39,7 @@ sorts None, numbers and strings; ties fall back to the run id both ways.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -43,6 +49,7 @@ from typing import Any, NamedTuple
 from enact.backends.index import (
     Columns,
     ColumnSchema,
+    RunCount,
     RunPage,
     RunQuery,
     decode_cursor,
@@ -57,8 +64,9 @@ _SCALAR_TYPES = (str, int, float, type(None))
 # The tables' own layout: a table of another layout is rebuilt. 2: an index
 # of list members by run id (forgetting 1,000 changed runs of 100,000 read
 # the whole list table once per run without it). 3: a row number, and the
-# trigram index of the search text over it.
-_LAYOUT = 3
+# trigram index of the search text over it. 4: the ids of the records the
+# columns function leaves out, for counts that name them.
+_LAYOUT = 4
 
 # Case is folded by the columns function (str.lower), so the index keeps
 # text as it is: a folding of its own could disagree with Python's.
@@ -196,7 +204,13 @@ class ColumnCache:
 
     def _rebuild(self, columns: Columns, schema: ColumnSchema, described: str) -> None:
         db = self._db
-        tables = ("run_words", "run_columns", "run_column_lists", "run_columns_state")
+        tables = (
+            "run_words",
+            "run_columns",
+            "run_column_lists",
+            "run_columns_left_out",
+            "run_columns_state",
+        )
         for table in tables:
             db.execute(f"DROP TABLE IF EXISTS {table}")
         names = ", ".join(_column(name) for name in schema.scalars)
@@ -212,6 +226,10 @@ class ColumnCache:
         )
         # Catching up forgets a changed run's members by its id alone.
         db.execute("CREATE INDEX run_column_lists_id ON run_column_lists (id)")
+        db.execute(
+            "CREATE TABLE run_columns_left_out (id TEXT PRIMARY KEY NOT NULL) "
+            "WITHOUT ROWID"
+        )
         db.execute(
             "CREATE TABLE run_columns_state (key TEXT PRIMARY KEY NOT NULL, value)"
         )
@@ -253,6 +271,7 @@ class ColumnCache:
                 )
         self._db.executemany("DELETE FROM run_columns WHERE id = ?", rows)
         self._db.executemany("DELETE FROM run_column_lists WHERE id = ?", rows)
+        self._db.executemany("DELETE FROM run_columns_left_out WHERE id = ?", rows)
 
     def _insert(
         self,
@@ -266,9 +285,12 @@ class ColumnCache:
         marks = ", ".join("?" * (len(schema.scalars) + 2))
         rows: list[tuple[Any, ...]] = []
         members: list[tuple[str, Any, str]] = []
+        left_out: list[tuple[str]] = []
         for run_id, record in records:
             cols = None if record is None else columns(record)
-            if cols is None:
+            if cols is None or cols.get("id", run_id) != run_id:
+                if record is not None:
+                    left_out.append((run_id,))
                 continue
             text = _searched(cols.get("text", ""))
             rows.append(
@@ -286,6 +308,7 @@ class ColumnCache:
             f"INSERT INTO run_columns ({names}) VALUES ({marks})", rows
         )
         self._db.executemany("INSERT INTO run_column_lists VALUES (?, ?, ?)", members)
+        self._db.executemany("INSERT INTO run_columns_left_out VALUES (?)", left_out)
         if not cluster and has_trigram():
             # The new rows, numbered past the last one, in one statement (a
             # rebuild indexes every row at its end instead).
@@ -380,6 +403,28 @@ class ColumnCache:
         cursor = encode_cursor(rows[-1][1], rows[-1][0]) if more else None
         return RunPage(page, cursor)
 
+    def count(self, query: RunQuery, schema: ColumnSchema) -> RunCount | None:
+        """How many rows pass the query's filters (its order, cursor and
+        limit aside), or None if it has no exact translation.
+
+        The caller has just called :meth:`catch_up` in the same transaction,
+        so the rows are the records as they are (no record is read again).
+        """
+        # Every page at once: no order, and every value looked up.
+        query = dataclasses.replace(query, limit=None, cursor=None)
+        try:
+            where, params = _filters(
+                query, schema, self._members, self._spelled, self._holding
+            )
+        except _Untranslatable:
+            return None
+        sql = "SELECT count(*) FROM run_columns"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        (count,) = self._db.execute(sql, params).fetchone()
+        left_out = self._db.execute("SELECT id FROM run_columns_left_out ORDER BY id")
+        return RunCount(int(count), [str(run_id) for (run_id,) in left_out])
+
 
 # A list value held by more runs than this is checked run by run while the
 # rows are read in order (the page fills long before the table ends);
@@ -412,6 +457,33 @@ def _translate(
     holding: Callable[[str], int | None],
 ) -> tuple[str, list[Any]]:
     """The SELECT of (id, order value) answering ``query``, in order."""
+    where, params = _filters(query, schema, members, spelled, holding)
+    if query.order_by not in schema.scalars:
+        raise _Untranslatable(query.order_by)
+    order = _column(query.order_by)
+    if query.cursor is not None:
+        value, after = decode_cursor(query.cursor)
+        _scalar(value)
+        where.append(_after(order, value, query.descending))
+        params.extend([after] if value is None else [value, value, after])
+    direction = "DESC" if query.descending else "ASC"
+    sql = f"SELECT id, {order} FROM run_columns"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return f"{sql} ORDER BY {order} {direction}, id {direction}", params
+
+
+def _filters(
+    query: RunQuery,
+    schema: ColumnSchema,
+    members: Callable[[str, Any], int],
+    spelled: Callable[[str, str], tuple[list[str], int] | None],
+    holding: Callable[[str], int | None],
+) -> tuple[list[str], list[Any]]:
+    """The terms of the WHERE clause keeping the rows that pass the query's
+    filters, and their parameters. A page (``query.limit`` set) checks
+    common values as rows are read in order; a count looks every value up.
+    """
     where: list[str] = []
     params: list[Any] = []
     scalars = set(schema.scalars)
@@ -495,17 +567,7 @@ def _translate(
                     "AND instr(text, ?) > 0"
                 )
                 params.extend([_phrase(word), word])
-    order = scalar_column(query.order_by)
-    if query.cursor is not None:
-        value, after = decode_cursor(query.cursor)
-        _scalar(value)
-        where.append(_after(order, value, query.descending))
-        params.extend([after] if value is None else [value, value, after])
-    direction = "DESC" if query.descending else "ASC"
-    sql = f"SELECT id, {order} FROM run_columns"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return f"{sql} ORDER BY {order} {direction}, id {direction}", params
+    return where, params
 
 
 def _phrase(word: str) -> str:

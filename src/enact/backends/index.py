@@ -18,6 +18,8 @@ types, like the objects (:mod:`enact.backends.objects`).
 - **Run queries**: :meth:`Index.query_runs` returns one page of run records
   filtered and ordered by columns the run layer extracts from each record
   (:class:`RunQuery`); the base class answers by scanning every record.
+  :meth:`Index.count_runs` counts every page's runs at once where the index
+  keeps a table of the columns (None where it does not).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "ColumnSchema",
     "Columns",
     "Index",
+    "RunCount",
     "RunPage",
     "RunQuery",
     "RunScan",
@@ -120,7 +123,9 @@ class ColumnSchema:
     equality column, then an order column); rows are kept in the order of
     ``cluster`` (the usual order column), so that reading them in that order
     reads the table in order. The function must return all of them for
-    every record it keeps (and may return a ``text`` column).
+    every record it keeps (and may return a ``text`` column, and an ``id``
+    column: the run id the record names, so that a table leaves out a
+    record kept under another id, as it leaves out one the function does).
     """
 
     tag: str
@@ -167,6 +172,17 @@ class RunPage(NamedTuple):
     runs: list[tuple[str, bytes]]
     #: None when this is the last page.
     next_cursor: str | None
+
+
+class RunCount(NamedTuple):
+    """How many runs match a query's filters (see :meth:`Index.count_runs`)."""
+
+    #: The runs every page of the query holds together.
+    total: int
+    #: The ids of the records (in the whole index) that the columns function
+    #: left out (returned None for, or that name another ``id``): the
+    #: records that do not read.
+    left_out: list[str]
 
 
 def sort_value(value: Any) -> tuple[int, Any]:
@@ -319,6 +335,18 @@ class Index(abc.ABC):
             ValueError: for a bad cursor or a negative limit.
         """
         return scan_query(self.scan_runs().records, query, columns)
+
+    def count_runs(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        """How many runs match ``query``'s filters, from a table of columns.
+
+        The count is that of every page of ``query_runs`` together (its
+        order, cursor and limit are ignored), as of one moment. An index that
+        keeps the columns of every record in a table (see
+        :class:`ColumnSchema`) answers at a cost that grows with the matching
+        rows, not the records; this default, and any index for a query with
+        no exact translation, returns None: the caller reads the records.
+        """
+        return None
 
     @abc.abstractmethod
     def update_run(

@@ -148,7 +148,7 @@ class Pages:
         total: int | None = None
         damaged: list[runs.DamagedRun] = []
         if query.get("count"):
-            total, damaged = _service.count_runs(asked)  # reads every record
+            total, damaged = _service.count_runs(asked)
         if not shown:
             newer = older = False
         return self._page(

@@ -52,6 +52,7 @@ from enact.backends.files.temp_pool import TempPool
 from enact.backends.index import (
     Columns,
     Index,
+    RunCount,
     RunPage,
     RunQuery,
     RunScan,
@@ -298,6 +299,9 @@ class FileIndex(Index):
     def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
         page = self._sidecar.query(query, columns)
         return super().query_runs(query, columns) if page is None else page
+
+    def count_runs(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        return self._sidecar.count(query, columns)
 
     # -- step logs -----------------------------------------------------------
 

@@ -27,6 +27,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from enact.backends import forks
 from enact.backends.base import BackendError
@@ -34,6 +35,7 @@ from enact.backends.column_cache import ChangeFeed, ColumnCache
 from enact.backends.index import (
     Columns,
     ColumnSchema,
+    RunCount,
     RunPage,
     RunQuery,
     check_run_id,
@@ -41,6 +43,8 @@ from enact.backends.index import (
 )
 
 __all__ = ["CHANGES", "SIDECAR", "Sidecar"]
+
+_T = TypeVar("_T")
 
 CHANGES = "runs.changes"
 SIDECAR = "query.sqlite3"
@@ -179,13 +183,23 @@ class Sidecar:
         Raises:
             ValueError: for a bad cursor or a negative limit.
         """
+        return self._ask(columns, lambda cache, s: cache.query(query, columns, s))
+
+    def count(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        """The count from the sidecar (see :meth:`ColumnCache.count`), or
+        None where the records must be read."""
+        return self._ask(columns, lambda cache, schema: cache.count(query, schema))
+
+    def _ask(
+        self, columns: Columns, ask: Callable[[ColumnCache, ColumnSchema], _T | None]
+    ) -> _T | None:
         schema = schema_of(columns)
         if schema is None:
             return None
         with self._lock:
             for attempt in range(2):
                 try:
-                    return self._answer(query, columns, schema)
+                    return self._answer(columns, schema, ask)
                 except sqlite3.DatabaseError:
                     # Damaged (or not a database): rebuilt once; a
                     # directory that cannot be written leaves it to the scan.
@@ -200,22 +214,25 @@ class Sidecar:
         return None
 
     def _answer(
-        self, query: RunQuery, columns: Columns, schema: ColumnSchema
-    ) -> RunPage | None:
+        self,
+        columns: Columns,
+        schema: ColumnSchema,
+        ask: Callable[[ColumnCache, ColumnSchema], _T | None],
+    ) -> _T | None:
         # Most queries find nothing new: a read, beside other readers.
         with self._transaction(write=False) as db:
             cache = ColumnCache(db, self._feed)
             if cache.is_current(schema):
-                return cache.query(query, columns, schema)
+                return ask(cache, schema)
         with self._transaction(write=True) as db:
             cache = ColumnCache(db, self._feed)
             rebuilt = cache.catch_up(columns, schema)
-            page = cache.query(query, columns, schema)
+            answer = ask(cache, schema)
         if rebuilt:
             # Reads through a WAL still holding a whole rebuild cost twice
             # as much: fold it into the database now.
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return page
+        return answer
 
     def close(self) -> None:
         with self._lock:

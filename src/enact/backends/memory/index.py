@@ -11,12 +11,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from enact.backends.base import BackendError
 from enact.backends.column_cache import ChangeFeed, ColumnCache
 from enact.backends.index import (
     Columns,
+    ColumnSchema,
     Index,
+    RunCount,
     RunPage,
     RunQuery,
     check_claim_key,
@@ -25,6 +28,8 @@ from enact.backends.index import (
 )
 
 __all__ = ["MemoryIndex"]
+
+_T = TypeVar("_T")
 
 
 class MemoryIndex(Index):
@@ -83,10 +88,14 @@ class MemoryIndex(Index):
     def _read(self, ids: Sequence[str]) -> Mapping[str, bytes | None]:
         return {run_id: self._runs.get(run_id) for run_id in ids}
 
-    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+    def _ask(
+        self, columns: Columns, ask: Callable[[ColumnCache, ColumnSchema], _T | None]
+    ) -> _T | None:
+        """``ask``'s answer from the table, caught up (None: no schema, or
+        no exact translation)."""
         schema = schema_of(columns)
         if schema is None:
-            return super().query_runs(query, columns)
+            return None
         # Under the lock throughout: no write slips between feed and table.
         with self._lock:
             if self._table is None:
@@ -97,8 +106,14 @@ class MemoryIndex(Index):
             cache.catch_up(columns, schema)
             self._seen += len(self._changed)
             self._changed.clear()
-            page = cache.query(query, columns, schema)
+            return ask(cache, schema)
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        page = self._ask(columns, lambda cache, s: cache.query(query, columns, s))
         return super().query_runs(query, columns) if page is None else page
+
+    def count_runs(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        return self._ask(columns, lambda cache, schema: cache.count(query, schema))
 
     def append_steps(self, run_id: str, lines: Sequence[bytes]) -> None:
         check_run_id(run_id, self.location)

@@ -23,12 +23,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from enact.backends.base import BackendError
 from enact.backends.index import (
     Columns,
+    ColumnSchema,
     Index,
+    RunCount,
     RunPage,
     RunQuery,
     check_claim_key,
@@ -44,6 +46,8 @@ from enact.backends.postgres.migrations import LOCK_CLASS, lock_id
 from enact.backends.postgres.query import ColumnTable, Untranslatable
 
 __all__ = ["PostgresIndex", "join_lines", "split_lines"]
+
+T = TypeVar("T")
 
 # The longest a waiting run waits for one notification before it reads
 # the claim again (a notification can be missed only across a reconnect).
@@ -139,15 +143,28 @@ class PostgresIndex(Index):
     def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
         """One page, from ``run_columns`` when ``columns`` declares a schema
         (see :mod:`enact.backends.postgres.query`), else by the scan."""
-        schema = schema_of(columns)
-        if schema is None:
-            return super().query_runs(query, columns)
         if query.limit is not None and query.limit < 0:
             raise ValueError(f"A page limit cannot be negative: {query.limit}")
-        if query.limit == 0:
+        if query.limit == 0 and schema_of(columns) is not None:
             return RunPage([], None)
+        page = self._ask(
+            columns, lambda table, s: table.query(query, columns, s, self.read_runs)
+        )
+        return super().query_runs(query, columns) if page is None else page
 
-        def answer(db: Any) -> RunPage:
+    def count_runs(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        return self._ask(columns, lambda table, schema: table.count(query, schema))
+
+    def _ask(
+        self, columns: Columns, ask: Callable[[ColumnTable, ColumnSchema], T]
+    ) -> T | None:
+        """``ask``'s answer from ``run_columns``, caught up (None: no
+        schema, or no exact translation)."""
+        schema = schema_of(columns)
+        if schema is None:
+            return None
+
+        def answer(db: Any) -> T:
             # One catch-up at a time, on any machine.
             db.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)",
@@ -155,13 +172,13 @@ class PostgresIndex(Index):
             )
             table = ColumnTable(db)
             table.catch_up(columns, schema)
-            return table.query(query, columns, schema, self.read_runs)
+            return ask(table, schema)
 
         try:
             return self._db.run(answer, "query runs", transaction=True)
         except Untranslatable:
             # Raised out of the transaction: a half-made table is rolled back.
-            return super().query_runs(query, columns)
+            return None
 
     def update_run(
         self, run_id: str, update: Callable[[bytes | None], bytes | None]

@@ -18,6 +18,10 @@ The table is a cache, never the source of truth:
   it does not belong to;
 - a query (or a value) with no exact translation is answered by the scan.
 
+A **count** is one ``SELECT count(*)`` with a page's WHERE clause, after the
+catch-up; ``run_columns_left_out`` names the records the columns function
+left out (those that do not read), so a count can report them.
+
 **Search words.** Where the ``pg_trgm`` extension is installed (the first
 build of the table tries ``CREATE EXTENSION``, which the server may refuse
 a role without the privilege), the ``text`` column has a trigram GIN index
@@ -47,6 +51,7 @@ from typing import Any
 from enact.backends.index import (
     Columns,
     ColumnSchema,
+    RunCount,
     RunPage,
     RunQuery,
     decode_cursor,
@@ -107,8 +112,15 @@ def _column(name: str, prefix: str = "c") -> str:
     return f'"{prefix}_{name}"'
 
 
+# The tables' own layout: tables of another are rebuilt. 2: the ids of the
+# records the columns function leaves out.
+_LAYOUT = 2
+
+
 def _described(schema: ColumnSchema) -> str:
-    return json.dumps([schema.tag, schema.scalars, schema.lists, schema.indexes])
+    return json.dumps(
+        [_LAYOUT, schema.tag, schema.scalars, schema.lists, schema.indexes]
+    )
 
 
 class ColumnTable:
@@ -145,6 +157,7 @@ class ColumnTable:
             "SELECT id, record FROM runs WHERE id = ANY(%s)", (ids,), binary=True
         ).fetchall()
         db.execute("DELETE FROM run_columns WHERE id = ANY(%s)", (ids,))
+        db.execute("DELETE FROM run_columns_left_out WHERE id = ANY(%s)", (ids,))
         self._insert(((str(i), bytes(r)) for i, r in found), columns, schema)
         new_mark = int(rows[-1][0])
         # What the table holds now needs no feed rows before it.
@@ -161,6 +174,10 @@ class ColumnTable:
     def _rebuild(self, columns: Columns, schema: ColumnSchema) -> None:
         db = self._db
         db.execute("DROP TABLE IF EXISTS run_columns")
+        db.execute("DROP TABLE IF EXISTS run_columns_left_out")
+        db.execute(
+            'CREATE TABLE run_columns_left_out (id text COLLATE "C" PRIMARY KEY)'
+        )
         parts = [
             f'{_column(name)} text COLLATE "C" NOT NULL' for name in schema.scalars
         ]
@@ -237,9 +254,11 @@ class ColumnTable:
             *(_column(name, "l") for name in schema.lists),
         ]
         rows: list[tuple[Any, ...]] = []
+        left_out: list[str] = []
         for run_id, record in records:
             cols = columns(record)
-            if cols is None:
+            if cols is None or cols.get("id", run_id) != run_id:
+                left_out.append(run_id)
                 continue
             rows.append(
                 (
@@ -252,6 +271,11 @@ class ColumnTable:
                         for name in schema.lists
                     ),
                 )
+            )
+        if left_out:
+            self._db.execute(
+                "INSERT INTO run_columns_left_out SELECT unnest(%s::text[])",
+                (left_out,),
             )
         if not rows:
             return
@@ -297,6 +321,25 @@ class ColumnTable:
         # value now, which may have moved it).
         return RunPage(page, encode_cursor(_value(str(rows[-1][1])), str(rows[-1][0])))
 
+    def count(self, query: RunQuery, schema: ColumnSchema) -> RunCount:
+        """How many rows pass the query's filters (its order, cursor and
+        limit aside), and the ids of the records left out.
+
+        The caller has just called :meth:`catch_up` in the same transaction.
+
+        Raises:
+            Untranslatable: if the query has no exact translation.
+        """
+        where, params = _filters(query, schema)
+        sql = "SELECT count(*) FROM run_columns"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        (count,) = self._db.execute(sql, params).fetchone()
+        left_out = self._db.execute(
+            "SELECT id FROM run_columns_left_out ORDER BY id"
+        ).fetchall()
+        return RunCount(int(count), [str(run_id) for (run_id,) in left_out])
+
 
 def _like(text: str) -> str:
     """``text`` in a LIKE pattern, matching itself only."""
@@ -322,6 +365,28 @@ def translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:
         Untranslatable: for a column the schema does not declare, or a value
             with no key.
         ValueError: for a bad cursor.
+    """
+    where, params = _filters(query, schema)
+    if query.order_by not in schema.scalars:
+        raise Untranslatable(query.order_by)
+    order = _column(query.order_by)
+    if query.cursor is not None:
+        value, after = decode_cursor(query.cursor)
+        where.append(f"({order}, id) {'<' if query.descending else '>'} (%s, %s)")
+        params.extend([sort_key(value), after])
+    direction = "DESC" if query.descending else "ASC"
+    sql = f"SELECT id, {order} FROM run_columns"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return f"{sql} ORDER BY {order} {direction}, id {direction}", params
+
+
+def _filters(query: RunQuery, schema: ColumnSchema) -> tuple[list[str], list[Any]]:
+    """The terms of the WHERE clause keeping the rows that pass the query's
+    filters, and their parameters.
+
+    Raises:
+        Untranslatable: as :func:`translate` does.
     """
     where: list[str] = []
     params: list[Any] = []
@@ -367,13 +432,4 @@ def translate(query: RunQuery, schema: ColumnSchema) -> tuple[str, list[Any]]:
             else:  # LIKE, which a trigram index can answer
                 where.append("text LIKE %s")
                 params.append(f"%{_like(_text(word))}%")
-    order = scalar(query.order_by)
-    if query.cursor is not None:
-        value, after = decode_cursor(query.cursor)
-        where.append(f"({order}, id) {'<' if query.descending else '>'} (%s, %s)")
-        params.extend([sort_key(value), after])
-    direction = "DESC" if query.descending else "ASC"
-    sql = f"SELECT id, {order} FROM run_columns"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return f"{sql} ORDER BY {order} {direction}, id {direction}", params
+    return where, params

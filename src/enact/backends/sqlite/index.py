@@ -20,7 +20,9 @@ from enact.backends.base import BackendError
 from enact.backends.column_cache import ChangeFeed, ColumnCache
 from enact.backends.index import (
     Columns,
+    ColumnSchema,
     Index,
+    RunCount,
     RunPage,
     RunQuery,
     RunScan,
@@ -274,12 +276,16 @@ class SQLiteIndex(Index):
             )
         return self._has_feed
 
-    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+    def _ask(
+        self, columns: Columns, ask: Callable[[ColumnCache, ColumnSchema], T | None]
+    ) -> T | None:
+        """``ask``'s answer from the tables, caught up (None: no schema, no
+        exact translation, or a database the tables cannot be kept in)."""
         schema = schema_of(columns)
         if schema is None:
-            return super().query_runs(query, columns)
+            return None
 
-        def answer(db: sqlite3.Connection) -> RunPage | None:
+        def answer(db: sqlite3.Connection) -> T | None:
             if not self._feed_kept(db):
                 return None
             cache = ColumnCache(db, _feed(db))
@@ -288,25 +294,31 @@ class SQLiteIndex(Index):
                 db.execute("BEGIN")
                 try:
                     if cache.is_current(schema):
-                        return cache.query(query, columns, schema)
+                        return ask(cache, schema)
                 finally:
                     db.execute("COMMIT")
             with transaction(db):
                 cache.catch_up(columns, schema)
-                page = cache.query(query, columns, schema)
+                found = ask(cache, schema)
                 # What the tables hold now needs no feed rows before it.
                 db.execute(
                     "DELETE FROM run_changes WHERE seq <= ?",
                     (int(_feed(db).mark()),),
                 )
-                return page
+                return found
 
         self._on_write()
         try:
-            page = self._run(answer)
+            return self._run(answer)
         except BackendError:
-            page = None  # a read-only or damaged database: the scan answers
+            return None  # a read-only or damaged database: the scan answers
+
+    def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
+        page = self._ask(columns, lambda cache, s: cache.query(query, columns, s))
         return super().query_runs(query, columns) if page is None else page
+
+    def count_runs(self, query: RunQuery, columns: Columns) -> RunCount | None:
+        return self._ask(columns, lambda cache, schema: cache.count(query, schema))
 
     # -- step logs -----------------------------------------------------------
 
