@@ -3,6 +3,7 @@ again whenever it changes (waits on the events themselves, never on time)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -63,6 +64,42 @@ def test_the_inbox_count_is_sent_when_it_changes(live_api: LiveAPI) -> None:
         )
         assert answered.status_code == 201
         assert events.next_state() == {"inbox": 0}
+
+
+def test_every_open_stream_is_sent_each_change_from_one_read_a_tick(
+    live_api: LiveAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = live_api.store.index
+    calls = {"marks": 0, "queries": 0}
+
+    def counted(name: str, wrapped: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return wrapped(*args, **kwargs)
+
+        return call
+
+    # The watcher reads the mark once a tick; the Inbox count is one query.
+    for name, method in (("marks", "run_changes_mark"), ("queries", "query_runs")):
+        monkeypatch.setattr(index, method, counted(name, getattr(index, method)))
+    with contextlib.ExitStack() as stack:
+        streams = [Events(stack.enter_context(_stream(live_api))) for _ in range(5)]
+        for events in streams:
+            assert events.next_state() == {"inbox": 0}
+        opened = calls["queries"]  # each stream read its first state
+        waiting = runs.run(ApiAskNumber(), enact.Str("figs"))
+        for events in streams:
+            assert events.until(lambda s: s["inbox"] == 1) == {"inbox": 1}
+        answered = httpx.post(
+            f"{live_api.url}/api/runs/{waiting.id}/answer",
+            json={"value": 4, "resume": False},
+        )
+        assert answered.status_code == 201
+        for events in streams:
+            assert events.until(lambda s: s["inbox"] == 0) == {"inbox": 0}
+        ticks, inbox_reads = calls["marks"], calls["queries"] - opened
+    # Not one read per stream: at most one a tick, for all five.
+    assert 1 <= inbox_reads <= ticks
 
 
 def test_a_waiting_run_turns_finished_after_an_answer(live_api: LiveAPI) -> None:

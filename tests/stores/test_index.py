@@ -10,11 +10,12 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from enact.backends import Backend, BackendError, FileObjects, SQLiteObjects
-from enact.backends.index import Index
+from enact.backends.index import ColumnSchema, Index, RunQuery
 
 from . import workers
 
@@ -134,6 +135,31 @@ def test_a_reader_never_sees_a_partial_record(index: Index) -> None:
         done.set()
         reader.join()
     assert problems == []
+
+
+def test_the_changes_mark_moves_with_every_record_write(index: Index) -> None:
+    # Queries trim the feeds behind the marks: one runs between the writes.
+    query = RunQuery(order_by="n", limit=10)
+
+    def columns(record: bytes) -> dict[str, Any]:
+        return {"n": len(record)}
+
+    columns.schema = ColumnSchema(tag="mark-test", scalars=("n",))  # type: ignore[attr-defined]
+    seen = [index.run_changes_mark()]
+    assert seen[0] is not None  # every backend keeps a mark
+    assert index.run_changes_mark() == seen[0]  # nothing written: no move
+    index.append_steps("r1", [b"a step"])
+    index.set_name("a-name", "0" * 64)
+    assert index.claim("r1:0", b"a claim")
+    assert index.run_changes_mark() == seen[0]  # none of them is a record
+    for update in (lambda old: b"one", lambda old: b"two", lambda old: None):
+        index.update_run("r1", update)
+        seen.append(index.run_changes_mark())
+        index.query_runs(query, columns)
+        assert index.run_changes_mark() == seen[-1]  # a query moves nothing
+        index.update_run("r2", lambda old: b"x" * len(seen))
+        seen.append(index.run_changes_mark())
+    assert len(set(seen)) == len(seen), seen
 
 
 # -- step logs ---------------------------------------------------------------------

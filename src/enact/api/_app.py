@@ -21,6 +21,7 @@ from enact.api._fork import fork_router
 from enact.api._guard import Guard
 from enact.api._invoke_routes import invoke_router
 from enact.api._routes import ApiError, router
+from enact.api._watcher import Watcher
 from enact.errors import EnactError
 from enact.references import Store
 from enact.ui._jobs import Jobs
@@ -67,6 +68,8 @@ def create_app(
     app.state.jobs = Jobs(store)
     #: Set when the server closes: event streams end.
     app.state.closing = threading.Event()
+    #: Reads the store for every open event stream.
+    app.state.watcher = Watcher(store, app.state.closing)
     app.include_router(router)
     app.include_router(batch_router)
     app.include_router(evaluation_router)

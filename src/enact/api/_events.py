@@ -3,8 +3,9 @@
 The same events as the web UI's ``/events`` (:mod:`enact.ui._live`): a
 ``state`` event with the Inbox count and, with ``?run=``, that run's status,
 call count and open requests, sent at once and whenever it changes. The
-loop runs on the event loop and reads the store in a worker thread between
-waits, so an open stream holds no thread while it waits.
+application's one :class:`~enact.api._watcher.Watcher` reads the store for
+every open stream (once a tick, in a worker thread); a stream waits on the
+event loop for what it reads, so it holds no thread and reads nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from enact import runs
 from enact.api._models import ErrorBody
 from enact.api._routes import ApiError
+from enact.api._watcher import Watcher
 from enact.ui._live import EVERY, LASTING, RETRY, Changes, read_state
 
 __all__ = ["events_router", "state_events"]
@@ -75,8 +76,8 @@ def state_events(request: Request, first: dict[str, Any]) -> StreamingResponse:
     server closes (``app.state.closing`` is set), so shutting down never
     waits on an open page.
     """
-    store = request.app.state.store
     closing: threading.Event = request.app.state.closing
+    watcher: Watcher = request.app.state.watcher
     run_id = first["run"]["id"] if "run" in first else None
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -84,18 +85,18 @@ def state_events(request: Request, first: dict[str, Any]) -> StreamingResponse:
         changes = Changes()
         state: Any = first
         ends = time.monotonic() + LASTING
-        while (
-            not closing.is_set()
-            and time.monotonic() < ends
-            and not await request.is_disconnected()
-        ):
-            out = changes.next(state, time.monotonic())
-            if out is not None:
-                yield out
-            await anyio.sleep(EVERY)  # the poll interval
-            if closing.is_set():
-                break
-            state = await run_in_threadpool(read_state, store, run_id)
+        with watcher.watch(run_id, first) as watch:
+            while (
+                not closing.is_set()
+                and time.monotonic() < ends
+                and not await request.is_disconnected()
+            ):
+                out = changes.next(state, time.monotonic())
+                if out is not None:
+                    yield out
+                # A new state as soon as the watcher reads one; else, at
+                # most EVERY seconds later, the same (a keepalive is due?).
+                state = await watch.next(EVERY)
 
     return StreamingResponse(
         chunks(),

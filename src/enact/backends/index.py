@@ -348,6 +348,20 @@ class Index(abc.ABC):
         """
         return None
 
+    def run_changes_mark(self) -> str | None:
+        """A mark of the run records now: it differs once any is written.
+
+        Two equal marks (of one index) mean no run record was written or
+        deleted between the two calls, so a reader of run records can skip
+        reading them again (live updates do, once per tick). Reading a mark
+        costs one small read. Step logs and claims have no part in it.
+
+        Returns:
+            The mark, or None if this index cannot tell (the default): read
+            what is watched every time.
+        """
+        return None
+
     @abc.abstractmethod
     def update_run(
         self, run_id: str, update: Callable[[bytes | None], bytes | None]

@@ -3,15 +3,17 @@
 A page (or a program) opens one long response, ``text/event-stream``, and
 the server sends a ``state`` event whenever what it watches changes: how
 many input requests wait in the Inbox and, for one run, its status, how many
-calls its tree shows and how many requests it waits for. The server polls
-the store for this (the store has no change notifications); the page, told
-that something changed, fetches the parts it shows again. Nothing in the
-stream is HTML: the page renders nothing it is sent.
+calls its tree shows and how many requests it waits for. One watcher per
+application reads the store for every open stream, twice a second
+(``enact.api._watcher``); the page, told that something changed, fetches
+the parts it shows again. Nothing in the stream is HTML: the page renders
+nothing it is sent.
 
 The pieces here are shared: :func:`read_state` (what is watched, read in a
-fresh context so any thread can call it) and :class:`Changes` (what to send
-for a state just read). One loop on the server's event loop sends them, for
-the API's ``/api/events`` and the UI's ``/events`` alike
+fresh context so any thread can call it), its parts :func:`inbox_count`
+and :func:`run_state`, and :class:`Changes` (what to send for a state just
+read). One loop per stream on the server's event loop sends them, for the
+API's ``/api/events`` and the UI's ``/events`` alike
 (``enact.api._events.state_events``).
 """
 
@@ -33,12 +35,14 @@ __all__ = [
     "RETRY",
     "Changes",
     "call_count",
+    "inbox_count",
     "read_state",
     "run_key",
+    "run_state",
     "run_tree",
 ]
 
-#: How often the store is read for changes, in seconds.
+#: How often the watcher reads the store for changes, in seconds.
 EVERY = 0.5
 #: A comment line after this many quiet seconds keeps proxies from closing.
 KEEPALIVE = 15.0
@@ -84,25 +88,39 @@ def read_state(store: Store, run_id: str | None) -> dict[str, Any]:
         RunNotFound: if there is no run ``run_id``.
     """
     with new_contexts(), store:
-        state: dict[str, Any] = {"inbox": len(runs.pending_inputs())}
+        state: dict[str, Any] = {"inbox": inbox_count()}
         if run_id is not None:
-            run = runs.get_run(run_id, store=store)
-            info = run.info()
-            try:
-                calls = call_count(run_tree(run, info))
-            except Exception:  # an unreadable journal: the page says why
-                calls = 0
-            status = info.status.value
-            pending = len(info.pending)
-            state["run"] = {
-                "id": run.id,
-                "status": status,
-                "calls": calls,
-                "pending": pending,
-                "ended": info.ended,
-                "key": run_key(status, calls, pending),
-            }
+            state["run"] = run_state(store, run_id)
     return state
+
+
+def inbox_count() -> int:
+    """How many input requests wait in the current store's Inbox."""
+    return len(runs.pending_inputs())
+
+
+def run_state(store: Store, run_id: str) -> dict[str, Any]:
+    """What a live run page watches: the ``run`` part of a state.
+
+    Raises:
+        RunNotFound: if there is no run ``run_id``.
+    """
+    run = runs.get_run(run_id, store=store)
+    info = run.info()
+    try:
+        calls = call_count(run_tree(run, info))
+    except Exception:  # an unreadable journal: the page says why
+        calls = 0
+    status = info.status.value
+    pending = len(info.pending)
+    return {
+        "id": run.id,
+        "status": status,
+        "calls": calls,
+        "pending": pending,
+        "ended": info.ended,
+        "key": run_key(status, calls, pending),
+    }
 
 
 def event(name: str, data: Any) -> bytes:

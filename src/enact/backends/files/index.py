@@ -296,6 +296,13 @@ class FileIndex(Index):
         if self._fsync:
             self._os(self._changes_path, lambda: os.fsync(fd))
 
+    def run_changes_mark(self) -> str | None:
+        # Every record is written after its id is appended to runs.changes.
+        try:
+            return self._sidecar.mark()
+        except (OSError, BackendError):
+            return None  # no lock file (a read-only store): read everything
+
     def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
         page = self._sidecar.query(query, columns)
         return super().query_runs(query, columns) if page is None else page

@@ -87,6 +87,10 @@ class Sidecar:
 
     # -- the change feed -----------------------------------------------------
 
+    def mark(self) -> str:
+        """The end of runs.changes now (see :meth:`Index.run_changes_mark`)."""
+        return self._mark()
+
     def _mark(self) -> str:
         with self._locked():
             try:

@@ -50,6 +50,8 @@ class MemoryIndex(Index):
         # those consumed before them (the feed's marks are counts).
         self._changed: list[str] = []
         self._seen = 0
+        # How many times a record was written or deleted (the changes mark).
+        self._writes = 0
         self._feed = ChangeFeed(self._mark, self._since, self.list_runs, self._read)
 
     def get_run(self, run_id: str) -> bytes | None:
@@ -73,7 +75,12 @@ class MemoryIndex(Index):
                 self._steps.pop(run_id, None)
             else:
                 self._runs[run_id] = bytes(new)
+            self._writes += 1
             return new
+
+    def run_changes_mark(self) -> str | None:
+        with self._lock:
+            return str(self._writes)
 
     # -- queries -------------------------------------------------------------
 

@@ -140,6 +140,25 @@ class PostgresIndex(Index):
         )
         return {str(run_id): bytes(record) for run_id, record in rows}
 
+    def run_changes_mark(self) -> str | None:
+        # The highest committed number of the change feed: the feed's last
+        # row, or where the query table caught up (which removes the rows
+        # before it). Writes hold the runs lock, so numbers commit in order
+        # and every write raises the mark. (The sequence itself would not
+        # do: it moves before its transaction commits.)
+        row = self._db.run(
+            lambda db: db.execute(
+                "SELECT (SELECT max(seq) FROM run_changes), "
+                "(SELECT value FROM run_columns_state WHERE key = 'mark')"
+            ).fetchone(),
+            "read the run changes mark",
+        )
+        last, caught_up = row if row is not None else (None, None)
+        marks = [int(last or 0)]
+        if isinstance(caught_up, str) and caught_up.isdigit():
+            marks.append(int(caught_up))
+        return str(max(marks))
+
     def query_runs(self, query: RunQuery, columns: Columns) -> RunPage:
         """One page, from ``run_columns`` when ``columns`` declares a schema
         (see :mod:`enact.backends.postgres.query`), else by the scan."""

@@ -264,6 +264,16 @@ class SQLiteIndex(Index):
             self._drop_journal(run_id)
         return new
 
+    def run_changes_mark(self) -> str | None:
+        # The change feed's last number: every write of a record adds one.
+        def mark(db: sqlite3.Connection) -> str | None:
+            return _feed(db).mark() if self._feed_kept(db) else None
+
+        try:
+            return self._run(mark)
+        except BackendError:
+            return None  # a damaged database: readers read everything
+
     def _feed_kept(self, db: sqlite3.Connection) -> bool:
         """Whether the database has the change feed (a database of an older
         layout opened read-only has not; it is never written)."""
