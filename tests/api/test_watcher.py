@@ -91,3 +91,42 @@ def test_a_slow_stream_gets_the_latest_state_only(api_store: Store) -> None:
         assert await watch.next(0.0) == {"inbox": 3}
 
     asyncio.run(main())
+
+
+def test_on_postgres_a_change_wakes_the_watcher_before_its_tick(
+    postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = enact.open_store(postgres_server.fresh_url())
+    # Its tick is an hour away: only the store's NOTIFY can wake it.
+    watcher = Watcher(store, threading.Event(), every=3600.0)
+    tick = watcher.tick
+    ticks: list[asyncio.Event] = []
+
+    async def noted_tick() -> None:
+        await tick()
+        ticks[0].set()
+
+    monkeypatch.setattr(watcher, "tick", noted_tick)
+
+    async def until(watch: Watch, inbox: int) -> None:
+        for _ in range(3):
+            if (await watch.next(60.0))["inbox"] == inbox:
+                return
+        raise AssertionError(f"the Inbox never counted {inbox}: {watch.state}")
+
+    async def main() -> None:
+        ticks.append(asyncio.Event())
+        with watcher.watch(None, {"inbox": 0}) as watch:
+            # The watcher reads once as soon as it listens; what is written
+            # after that read is heard.
+            await asyncio.wait_for(ticks[0].wait(), 60.0)
+            waiting = runs.run(ApiAskNumber(), enact.Str("quinces"))
+            await until(watch, 1)  # a run record written
+            runs.answer(waiting.id, 3, resume=False)
+            await until(watch, 0)  # a claim made
+
+    try:
+        with store:
+            asyncio.run(main())
+    finally:
+        store.close()

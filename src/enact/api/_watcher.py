@@ -15,9 +15,15 @@ What a tick reads, cheaply:
   mark moved or the run is running (its tree grows by step lines, which
   move no mark either).
 
+Where the index hears of writes as they commit (PostgreSQL's ``LISTEN``,
+:meth:`Index.listen_for_changes`), a thread of the watcher listens and a
+new run record or an answer wakes the watcher at once instead of at its
+next tick (with a rest of 50 ms between reads, however busy the store).
+
 A watch keeps one state, never a queue: a slow client skips to the latest.
 The watcher starts with the first stream and stops once no stream is open
-or the server closes.
+or the server closes (its listening thread a moment later: nobody waits
+for it).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -40,6 +46,9 @@ from enact.ui._live import EVERY, inbox_count, run_state
 __all__ = ["Watch", "Watcher"]
 
 _log = logging.getLogger(__name__)
+
+#: Seconds between two reads at least, when changes wake the watcher.
+_REST = 0.05
 
 
 class Watch:
@@ -112,15 +121,43 @@ class Watcher:
             self._task = loop.create_task(self._loop(), name="enact live updates")
 
     async def _loop(self) -> None:
-        while self._watches and not self._closing.is_set():
-            await anyio.sleep(self._every)
-            if not self._watches or self._closing.is_set():
-                break
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        stop = threading.Event()
+
+        def heard() -> None:  # in the listening thread
             try:
-                await self.tick()
-            except Exception:  # a failed read: the next tick reads it all
-                self._mark = None
-                _log.exception("live updates could not read the store")
+                loop.call_soon_threadsafe(woken.set)
+            except RuntimeError:  # the event loop has closed
+                stop.set()
+
+        threading.Thread(
+            target=self._listen, args=(heard, stop), name="enact live", daemon=True
+        ).start()
+        try:
+            while self._watches and not self._closing.is_set():
+                # The next tick, or sooner if the store tells of a change.
+                with anyio.move_on_after(self._every):
+                    await woken.wait()
+                woken.clear()
+                if not self._watches or self._closing.is_set():
+                    break
+                try:
+                    await self.tick()
+                except Exception:  # a failed read: the next tick reads it all
+                    self._mark = None
+                    _log.exception("live updates could not read the store")
+                # However often the store tells, a short rest between reads.
+                await anyio.sleep(_REST)
+        finally:
+            stop.set()
+
+    def _listen(self, heard: Callable[[], None], stop: threading.Event) -> None:
+        # Returns at once for an index that cannot hear of changes.
+        try:
+            self._store.index.listen_for_changes(heard, stop)
+        except Exception:
+            _log.exception("live updates cannot listen: they read every tick")
 
     async def tick(self) -> None:
         """Reads what the open streams watch, once, and offers each its state."""

@@ -28,6 +28,7 @@ import abc
 import base64
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -361,6 +362,22 @@ class Index(abc.ABC):
             what is watched every time.
         """
         return None
+
+    def listen_for_changes(
+        self, heard: Callable[[], None], stop: threading.Event
+    ) -> bool:
+        """Calls ``heard`` soon after any run record is written or claim
+        made, until ``stop`` is set, for readers that should not wait for
+        their next read (live updates). ``heard`` may also be called when
+        nothing changed (after a lost connection, say).
+
+        Returns:
+            False at once if this index cannot hear of changes (the
+            default: read every so often instead); else True, once ``stop``
+            is set (an index that hears of writes as they commit, such as
+            PostgreSQL's ``LISTEN``, blocks until then).
+        """
+        return False
 
     @abc.abstractmethod
     def update_run(

@@ -9,6 +9,9 @@
   so the first claim of a key wins on every machine; each claim notifies
   the store's channel (``NOTIFY``), which waiting runs listen on
   (:meth:`PostgresIndex.wait_for_claim`).
+- **Notifications**: besides the claims channel, each run record written
+  notifies the runs channel with its id; :meth:`PostgresIndex.
+  listen_for_changes` hears both (the server's live updates).
 
 Every write carries a token (this index object's id and a counter): a
 write retried after a lost connection whose commit went through finds its
@@ -52,6 +55,8 @@ T = TypeVar("T")
 # The longest a waiting run waits for one notification before it reads
 # the claim again (a notification can be missed only across a reconnect).
 _LISTEN_SECONDS = 5.0
+# How often a listener for changes looks whether it should stop.
+_HEAR_SECONDS = 0.5
 
 
 def join_lines(lines: Sequence[bytes]) -> bytes:
@@ -95,6 +100,10 @@ class PostgresIndex(Index):
         self._columns_lock = lock_id(connections.schema, "columns")
         self.channel = (
             f"enact_claims_{lock_id(connections.schema, 'claims') & 0xFFFFFFFF:08x}"
+        )
+        #: Notified with the id of each run record written (at its commit).
+        self.runs_channel = (
+            f"enact_runs_{lock_id(connections.schema, 'runs') & 0xFFFFFFFF:08x}"
         )
 
     def token(self) -> tuple[str, int]:
@@ -227,6 +236,8 @@ class PostgresIndex(Index):
                     "updated = excluded.updated",
                     (run_id, bytes(new), token),
                 )
+            if new is not None or row is not None:  # heard once it commits
+                db.execute("SELECT pg_notify(%s, %s)", (self.runs_channel, run_id))
             outcome[:] = [new]
             return new
 
@@ -243,6 +254,36 @@ class PostgresIndex(Index):
             return row is not None and row[0] == token
 
         return self._db.run(work, "update a run", transaction=True, recheck=committed)
+
+    def listen_for_changes(
+        self, heard: Callable[[], None], stop: threading.Event
+    ) -> bool:
+        """Hears the runs and claims channels (``LISTEN``) on a connection of
+        its own until ``stop`` is set; a lost connection is made again (and
+        ``heard`` called, as a change may have been missed meanwhile)."""
+        while not stop.is_set():
+            try:
+                listener = self._db.connect()
+            except self._db.psycopg.Error:
+                stop.wait(1.0)  # the server is away: try again soon
+                continue
+            try:
+                listener.execute(f'LISTEN "{self.runs_channel}"')
+                listener.execute(f'LISTEN "{self.channel}"')
+                heard()  # what was written before LISTEN is read now
+                while not stop.is_set():
+                    for _ in listener.notifies(timeout=_HEAR_SECONDS, stop_after=1):
+                        heard()
+            except self._db.psycopg.Error as error:
+                if not lost_connection(error, listener):
+                    raise BackendError(
+                        "cannot listen for changes in the PostgreSQL store "
+                        f"{self.location}: {one_line(error)}",
+                        self.location,
+                    ) from None
+            finally:
+                listener.close()
+        return True
 
     # -- step logs ------------------------------------------------------------
 
