@@ -285,6 +285,39 @@ def test_a_damaged_sidecar_is_rebuilt(tmp_path: Path) -> None:
     store.close()
 
 
+def test_queries_from_other_threads_use_the_same_sidecar(tmp_path: Path) -> None:
+    import threading
+
+    store = enact.open_store(str(tmp_path / "s"))
+    _fill(store.index, 10)
+    query = RunQuery(equal={"status": "failed"}, limit=2)
+    expected = _all_pages(store.index, query, table_columns)
+    sidecar = tmp_path / "s" / "query.sqlite3"
+    made = sidecar.stat().st_ino
+    scans = []
+    scan = store.index.scan_runs
+
+    def counted() -> Any:
+        scans.append(threading.get_ident())
+        return scan()
+
+    found = []
+    with mock.patch.object(store.index, "scan_runs", counted):
+        # A web server answers each request in whichever thread is free.
+        for _ in range(3):
+            thread = threading.Thread(
+                target=lambda: found.append(
+                    _all_pages(store.index, query, table_columns)
+                )
+            )
+            thread.start()
+            thread.join(60)
+    assert found == [expected] * 3
+    assert scans == []  # answered from the table, never rebuilt by a scan
+    assert sidecar.stat().st_ino == made
+    store.close()
+
+
 @pytest.mark.parametrize("how", ["removed", "replaced", "cut"])
 def test_a_lost_changes_log_makes_the_sidecar_rebuild(tmp_path: Path, how: str) -> None:
     store = enact.open_store(str(tmp_path / "s"))

@@ -140,7 +140,14 @@ class Sidecar:
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(self._path, isolation_level=None, timeout=30.0)
+            # One connection for every thread of the process, used only
+            # under self._lock.
+            db = sqlite3.connect(
+                self._path,
+                isolation_level=None,
+                timeout=30.0,
+                check_same_thread=False,
+            )
             try:
                 # WAL: queries read while another process catches up, and a
                 # catch-up commits without a sync (a lost one is redone from
@@ -204,6 +211,10 @@ class Sidecar:
             for attempt in range(2):
                 try:
                     return self._answer(columns, schema, ask)
+                except (sqlite3.OperationalError, sqlite3.ProgrammingError):
+                    # Busy past the timeout, or unusable here: no damage, so
+                    # the sidecar stays and the scan answers this once.
+                    return None
                 except sqlite3.DatabaseError:
                     # Damaged (or not a database): rebuilt once; a
                     # directory that cannot be written leaves it to the scan.
