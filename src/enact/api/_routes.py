@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -41,9 +41,11 @@ from enact.references import CorruptObject, NotFound, Store
 from enact.resource_registry import ResourceNotFound
 from enact.serialization import DeserializationError
 from enact.ui._jobs import Jobs
-from enact.ui._tree import text
+from enact.ui._tree import Node, text
 
 __all__ = ["ApiError", "router"]
+
+_T = TypeVar("_T")
 
 router = APIRouter(prefix="/api")
 
@@ -209,17 +211,19 @@ def get_tree(
             return TreePage(
                 run_id=run.id, nodes=[], total=0, hidden=0, next_offset=None
             )
-        nodes = list(flat_tree(root))
-        hidden = hidden_calls(root)
-    page = nodes[offset : offset + limit]
+        return TreePage(run_id=run.id, **_tree_slice(root, offset, limit))
+
+
+def _tree_slice(root: Node, offset: int, limit: int) -> dict[str, Any]:
+    """The fields of a page of a call tree: its nodes from ``offset``."""
+    nodes = list(flat_tree(root))
     more = offset + limit < len(nodes)
-    return TreePage(
-        run_id=run.id,
-        nodes=page,
-        total=len(nodes),
-        hidden=hidden,
-        next_offset=offset + limit if more else None,
-    )
+    return {
+        "nodes": nodes[offset : offset + limit],
+        "total": len(nodes),
+        "hidden": hidden_calls(root),
+        "next_offset": offset + limit if more else None,
+    }
 
 
 def _started(child: _service.ChildRun) -> JobStarted:
@@ -417,7 +421,7 @@ def get_object_text(request: Request, digest: Digest) -> ObjectText:
     """The value an object holds, decoded and pretty-printed (what the web
     UI's object page shows)."""
     with _using(request):
-        value = _value(digest)
+        value = _read(digest, _service.read_value)
         return ObjectText(
             digest=digest,
             type=type(value).__name__,
@@ -441,26 +445,17 @@ def get_invocation_tree(
     """The calls of any stored invocation, depth first (a run's are at
     ``/api/runs/{run_id}/tree``)."""
     with _using(request):
-        _value(digest)  # a missing or unreadable object: its own error
-        root = _service.invocation_tree(digest)
+        root = _read(digest, _service.invocation_tree)
         if root is None:
             raise ApiError(404, "not found", f"Object {digest} is no invocation.")
-        nodes = list(flat_tree(root))
-        hidden = hidden_calls(root)
-    more = offset + limit < len(nodes)
-    return InvocationTree(
-        digest=digest,
-        nodes=nodes[offset : offset + limit],
-        total=len(nodes),
-        hidden=hidden,
-        next_offset=offset + limit if more else None,
-    )
+        return InvocationTree(digest=digest, **_tree_slice(root, offset, limit))
 
 
-def _value(digest: str) -> Any:
-    """The value of an object of the current store, or the API's error."""
+def _read(digest: str, read: Callable[[str], _T]) -> _T:
+    """What ``read`` (a service function) gives for an object of the
+    current store, or the API's error for one that cannot be read."""
     try:
-        return _service.read_value(digest)
+        return read(digest)
     except NotFound:
         raise ApiError(404, "not found", f"No object {digest} in this store.") from None
     except CorruptObject:
